@@ -1,0 +1,96 @@
+//! Who is acting, and the permission rules. Every face (HTTP, WebSocket) asks these, so the
+//! rules live in one place.
+
+use crate::error::{DomainError, Result};
+use crate::ids::{TicketId, UserId};
+use crate::ticket::{Channel, Ticket};
+use crate::user::Role;
+
+/// The caller of a use case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A donor holding the donor token of one ticket: it may act on that ticket and list the
+    /// tickets of its own donor id.
+    Donor {
+        /// The donor's id in the calling app.
+        donor_id: String,
+        /// The ticket its token was issued for.
+        ticket_id: TicketId,
+    },
+    /// A logged-in staff user.
+    Staff {
+        /// The user.
+        user_id: UserId,
+        /// Its role, as stored now (not as it was when the token was minted).
+        role: Role,
+    },
+    /// The server itself (seeding, background jobs).
+    System,
+}
+
+impl Actor {
+    /// The staff user's id and role, or `Forbidden`.
+    pub fn staff(&self) -> Result<(UserId, Role)> {
+        match self {
+            Actor::Staff { user_id, role } => Ok((*user_id, *role)),
+            _ => Err(DomainError::Forbidden("staff only")),
+        }
+    }
+
+    /// The admin's id, or `Forbidden`.
+    pub fn admin(&self) -> Result<UserId> {
+        match self.staff()? {
+            (id, role) if role.is_admin() => Ok(id),
+            _ => Err(DomainError::Forbidden("admins only")),
+        }
+    }
+
+    /// Whether this is an ADMIN or SUPER_ADMIN.
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Actor::Staff { role, .. } if role.is_admin())
+    }
+
+    /// Whether this is any staff user.
+    pub fn is_staff(&self) -> bool {
+        matches!(self, Actor::Staff { .. })
+    }
+
+    /// Whether the actor may see the ticket and its conversation. Staff see every ticket; a
+    /// donor only the ticket its token names, and only while it is still that donor's.
+    pub fn can_read(&self, ticket: &Ticket) -> bool {
+        match self {
+            Actor::Staff { .. } | Actor::System => true,
+            Actor::Donor {
+                donor_id,
+                ticket_id,
+            } => *ticket_id == ticket.id && ticket.belongs_to_donor(donor_id),
+        }
+    }
+
+    /// Reads the ticket or answers `NotFound`, so a donor never learns another ticket exists.
+    pub fn check_read(&self, ticket: &Ticket) -> Result<()> {
+        if self.can_read(ticket) {
+            Ok(())
+        } else {
+            Err(DomainError::NotFound("ticket"))
+        }
+    }
+
+    /// Whether the actor may manage the ticket (accept, transfer, resolve, edit its fields):
+    /// admins for donor queries, any staff for tasks.
+    pub fn check_manage(&self, ticket: &Ticket) -> Result<UserId> {
+        self.check_read(ticket)?;
+        match ticket.channel {
+            Channel::Donor => self.admin(),
+            Channel::Internal => self.staff().map(|(id, _)| id),
+        }
+    }
+
+    /// Whether the actor may list the tickets of `donor_id`: staff, or that donor.
+    pub fn can_list_donor(&self, donor_id: &str) -> bool {
+        match self {
+            Actor::Staff { .. } | Actor::System => true,
+            Actor::Donor { donor_id: own, .. } => own == donor_id,
+        }
+    }
+}

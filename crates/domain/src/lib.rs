@@ -1,0 +1,33 @@
+//! # concierge-domain
+//!
+//! The rules of the Concierge support desk, free of any framework, database or HTTP client.
+//!
+//! * [`ticket`]: tickets from both faces (donor queries and staff tasks), their priorities and
+//!   the status state machine.
+//! * [`message`]: the conversation of a ticket — chat, system notes, threaded replies,
+//!   idempotent sends.
+//! * [`user`] and [`actor`]: staff accounts, roles, donors, and who may do what.
+//! * [`event`]: the domain events every change appends to the event log.
+//! * [`ports`]: the traits adapters implement (storage, password hashing, time). With the
+//!   `mock` feature each port has a `mockall` mock (`MockTicketRepository`, ...).
+//! * [`services`]: one service per area of use cases; they check permissions, apply the state
+//!   machine and call the ports.
+//!
+//! Another service can depend on this crate alone and bring its own adapters: build a
+//! [`services::Services`] from `Arc<dyn Port>` values and call its methods with an [`Actor`].
+
+pub mod actor;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod message;
+pub mod page;
+pub mod ports;
+pub mod services;
+pub mod ticket;
+pub mod user;
+mod validate;
+
+pub use actor::Actor;
+pub use error::{DomainError, FieldError, Result};
+pub use ids::{MessageId, TicketId, UserId};

@@ -1,0 +1,141 @@
+//! The traits adapters implement. All are async, `Send + Sync` and object-safe, so the server
+//! holds them as `Arc<dyn Port>`. With the `mock` feature (or in this crate's tests) each has a
+//! `mockall` mock named `Mock<Trait>`.
+//!
+//! Storage ports write a change and its domain events ([`crate::event::NewEvent`]) in one
+//! transaction. An update names the version it read (`Ticket::version`); when another writer
+//! got there first the adapter answers [`DomainError::ConcurrentUpdate`](crate::DomainError)
+//! and changes nothing.
+
+use crate::error::Result;
+use crate::event::StoredEvent;
+use crate::ids::{MessageId, TicketId, UserId};
+use crate::message::{Message, MessageFilter, NewMessage, Posted};
+use crate::page::{Page, PageRequest};
+use crate::ticket::{NewTicket, Ticket, TicketFilter};
+use crate::user::{NewUser, User, UserChanges};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// Staff accounts.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Stores a new user. A taken username or email is a `Conflict`.
+    async fn create(&self, user: NewUser) -> Result<User>;
+    /// One user by id.
+    async fn get(&self, id: UserId) -> Result<Option<User>>;
+    /// The user whose username or email is `login` (lower-case), with its password hash.
+    async fn find_for_login(&self, login: &str) -> Result<Option<(User, String)>>;
+    /// The password hash of a user.
+    async fn password_hash(&self, id: UserId) -> Result<Option<String>>;
+    /// Applies changes; a taken email is a `Conflict`, a missing user `NotFound`.
+    async fn update(&self, id: UserId, changes: UserChanges, now: DateTime<Utc>) -> Result<User>;
+    /// Stores a new password hash and bumps the token version, so older tokens stop working.
+    async fn set_password(&self, id: UserId, hash: String, now: DateTime<Utc>) -> Result<User>;
+    /// Sets or clears the user's push token.
+    async fn set_push_token(&self, id: UserId, token: Option<String>) -> Result<()>;
+    /// Users by id, oldest first.
+    async fn list(&self, page: PageRequest) -> Result<Page<User>>;
+    /// How many users exist.
+    async fn count(&self) -> Result<i64>;
+}
+
+/// Tickets. Each write also appends `ticket_created` / `ticket_updated` / `ticket_deleted`
+/// (and `new_message` for any message written with it).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait TicketRepository: Send + Sync {
+    /// Stores a ticket and, when given, its first message, in one transaction.
+    async fn create(
+        &self,
+        ticket: NewTicket,
+        first_message: Option<NewMessage>,
+    ) -> Result<(Ticket, Option<Message>)>;
+    /// One ticket.
+    async fn get(&self, id: TicketId) -> Result<Option<Ticket>>;
+    /// Tickets matching the filter, newest first.
+    async fn list(&self, filter: TicketFilter, page: PageRequest) -> Result<Page<Ticket>>;
+    /// Saves a changed ticket if its stored version is still `ticket.version`, with an
+    /// optional SYSTEM note for the conversation. Returns the saved ticket (new version).
+    async fn update(&self, ticket: Ticket, note: Option<NewMessage>) -> Result<Ticket>;
+    /// Deletes a ticket with its conversation. `NotFound` when it does not exist.
+    async fn delete(&self, id: TicketId) -> Result<()>;
+}
+
+/// Conversations.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait MessageRepository: Send + Sync {
+    /// Stores a message, and the ticket too when the message changed its status (saved only if
+    /// its version is unchanged). When the ticket already has a message with the same
+    /// `client_message_id`, nothing is written and that message comes back as
+    /// [`Posted::Existing`] — also when two sends race.
+    async fn post(&self, message: NewMessage, ticket: Option<Ticket>) -> Result<Posted>;
+    /// One message.
+    async fn get(&self, id: MessageId) -> Result<Option<Message>>;
+    /// The message a ticket already has under this idempotency key.
+    async fn find_by_client_id(
+        &self,
+        ticket_id: TicketId,
+        client_message_id: String,
+    ) -> Result<Option<Message>>;
+    /// Messages matching the filter, oldest first.
+    async fn list(&self, filter: MessageFilter, page: PageRequest) -> Result<Page<Message>>;
+    /// The direct replies to a message, oldest first (at most `limit`).
+    async fn replies(&self, id: MessageId, limit: u32) -> Result<Vec<Message>>;
+    /// Messages written by either user on tasks that one of them created and the other is
+    /// assigned to, oldest first.
+    async fn between(&self, a: UserId, b: UserId, page: PageRequest) -> Result<Page<Message>>;
+    /// Replaces a message's text and sets `edited_at`.
+    async fn edit(&self, id: MessageId, content: String, now: DateTime<Utc>) -> Result<Message>;
+    /// Deletes a message; replies to it keep their text and lose the link.
+    async fn delete(&self, id: MessageId) -> Result<()>;
+}
+
+/// The event log.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait EventLog: Send + Sync {
+    /// Up to `limit` events after `after`, in log order, optionally for one ticket only. An
+    /// event is returned only once every event before it in log order is visible too, so a
+    /// reader that continues from the last `seq` it saw never skips one.
+    async fn read_after(
+        &self,
+        after: i64,
+        ticket_id: Option<TicketId>,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>>;
+    /// The `seq` of the newest readable event (0 when the log is empty).
+    async fn head(&self) -> Result<i64>;
+}
+
+/// Password hashing (bcrypt in the server). Implementations hash off the async workers.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    /// Hashes a password.
+    async fn hash(&self, password: String) -> Result<String>;
+    /// Checks a password against a hash; a malformed hash is `false`.
+    async fn verify(&self, password: String, hash: String) -> Result<bool>;
+    /// Spends as long as [`verify`](Self::verify) would, for a login name that has no
+    /// account, so timing does not tell unknown accounts from wrong passwords.
+    async fn verify_absent(&self, password: String) -> Result<()>;
+}
+
+/// The time.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait Clock: Send + Sync {
+    /// Now, in UTC.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}

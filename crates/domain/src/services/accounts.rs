@@ -1,0 +1,317 @@
+//! Logins, the users behind tokens, profiles and user administration.
+
+use crate::actor::Actor;
+use crate::error::{DomainError, Result};
+use crate::ids::UserId;
+use crate::page::{Page, PageRequest};
+use crate::ports::{Clock, PasswordHasher, UserRepository};
+use crate::user::{self, NewUser, Role, User, UserChanges};
+use std::sync::Arc;
+
+/// Self-service sign-up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registration {
+    /// Display name.
+    pub name: String,
+    /// Email; also the username.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// An account an admin creates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAccount {
+    /// Login name.
+    pub username: String,
+    /// Email.
+    pub email: Option<String>,
+    /// Display name.
+    pub name: String,
+    /// Password.
+    pub password: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// Accounts and authentication.
+#[derive(Clone)]
+pub struct AccountService {
+    users: Arc<dyn UserRepository>,
+    hasher: Arc<dyn PasswordHasher>,
+    clock: Arc<dyn Clock>,
+}
+
+/// The longest password a login even tries; longer ones cannot be ours.
+const MAX_LOGIN_PASSWORD: usize = 1024;
+
+impl AccountService {
+    /// Builds the service.
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        hasher: Arc<dyn PasswordHasher>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            users,
+            hasher,
+            clock,
+        }
+    }
+
+    /// Checks a login name (username or email) and password. An unknown account, a wrong
+    /// password and a deactivated account all get the same `Unauthenticated`, after the same
+    /// amount of hashing work.
+    pub async fn login(&self, login: &str, password: &str) -> Result<User> {
+        let login = login.trim().to_lowercase();
+        let mut errors = vec![];
+        if login.is_empty() {
+            errors.push(crate::FieldError::new("username", "must not be empty"));
+        }
+        if password.is_empty() {
+            errors.push(crate::FieldError::new("password", "must not be empty"));
+        }
+        if !errors.is_empty() {
+            return Err(DomainError::Invalid(errors));
+        }
+        let found = if login.len() > 254 || password.len() > MAX_LOGIN_PASSWORD {
+            None
+        } else {
+            self.users.find_for_login(&login).await?
+        };
+        match found {
+            Some((user, hash)) => {
+                let ok = self.hasher.verify(password.to_string(), hash).await?;
+                if ok && user.is_active {
+                    Ok(user)
+                } else {
+                    Err(DomainError::Unauthenticated)
+                }
+            }
+            None => {
+                self.hasher.verify_absent(password.to_string()).await?;
+                Err(DomainError::Unauthenticated)
+            }
+        }
+    }
+
+    /// The user behind a staff token: it must exist, be active, and the token must carry its
+    /// current token version (a password change revokes older tokens).
+    pub async fn authenticate(&self, id: UserId, token_version: i32) -> Result<User> {
+        match self.users.get(id).await? {
+            Some(user) if user.is_active && user.token_version == token_version => Ok(user),
+            _ => Err(DomainError::Unauthenticated),
+        }
+    }
+
+    /// Self-service sign-up, when enabled: always an AGENT, whatever the request says.
+    pub async fn register(&self, input: Registration, signup_enabled: bool) -> Result<User> {
+        if !signup_enabled {
+            return Err(DomainError::Forbidden("sign-up is disabled"));
+        }
+        let mut e = vec![];
+        let name = user::parse_name(&mut e, &input.name);
+        let email = user::parse_email(&mut e, &input.email);
+        user::check_password(&mut e, "password", &input.password);
+        crate::validate::finish(e, ())?;
+        let password_hash = self.hasher.hash(input.password).await?;
+        self.users
+            .create(NewUser {
+                username: email.clone(),
+                email: Some(email),
+                name,
+                role: Role::Agent,
+                password_hash,
+                created_at: self.clock.now(),
+            })
+            .await
+    }
+
+    /// The caller's own account.
+    pub async fn me(&self, actor: &Actor) -> Result<User> {
+        let (id, _) = actor.staff()?;
+        self.users
+            .get(id)
+            .await?
+            .ok_or(DomainError::NotFound("user"))
+    }
+
+    /// Changes the caller's password. Every token minted before stops working.
+    pub async fn change_password(&self, actor: &Actor, current: &str, new: &str) -> Result<User> {
+        let (id, _) = actor.staff()?;
+        let mut e = vec![];
+        user::check_password(&mut e, "newPassword", new);
+        crate::validate::finish(e, ())?;
+        let hash = self
+            .users
+            .password_hash(id)
+            .await?
+            .ok_or(DomainError::NotFound("user"))?;
+        if current.len() > MAX_LOGIN_PASSWORD
+            || !self.hasher.verify(current.to_string(), hash).await?
+        {
+            return Err(DomainError::invalid("currentPassword", "is not correct"));
+        }
+        let new_hash = self.hasher.hash(new.to_string()).await?;
+        self.users
+            .set_password(id, new_hash, self.clock.now())
+            .await
+    }
+
+    /// Changes the caller's name and email.
+    pub async fn update_profile(
+        &self,
+        actor: &Actor,
+        name: Option<&str>,
+        email: Option<Option<&str>>,
+    ) -> Result<User> {
+        let (id, _) = actor.staff()?;
+        let mut e = vec![];
+        let changes = UserChanges {
+            name: name.map(|n| user::parse_name(&mut e, n)),
+            email: email.map(|m| m.map(|m| user::parse_email(&mut e, m))),
+            ..Default::default()
+        };
+        crate::validate::finish(e, ())?;
+        self.users.update(id, changes, self.clock.now()).await
+    }
+
+    /// Sets (or with `None` clears) the caller's push token.
+    pub async fn set_push_token(&self, actor: &Actor, token: Option<&str>) -> Result<()> {
+        let (id, _) = actor.staff()?;
+        let mut e = vec![];
+        let token = crate::validate::optional_text(
+            &mut e,
+            "fcmToken",
+            token,
+            crate::ticket::MAX_PUSH_TOKEN,
+        );
+        crate::validate::finish(e, ())?;
+        self.users.set_push_token(id, token).await
+    }
+
+    /// Users, for admins.
+    pub async fn list(&self, actor: &Actor, page: PageRequest) -> Result<Page<User>> {
+        actor.admin()?;
+        self.users.list(page).await
+    }
+
+    /// One user, for admins.
+    pub async fn get(&self, actor: &Actor, id: UserId) -> Result<User> {
+        actor.admin()?;
+        self.users
+            .get(id)
+            .await?
+            .ok_or(DomainError::NotFound("user"))
+    }
+
+    /// Creates an account. Only a SUPER_ADMIN may create admins.
+    pub async fn create(&self, actor: &Actor, input: NewAccount) -> Result<User> {
+        actor.admin()?;
+        if input.role.is_admin()
+            && !matches!(
+                actor,
+                Actor::Staff {
+                    role: Role::SuperAdmin,
+                    ..
+                }
+            )
+        {
+            return Err(DomainError::Forbidden(
+                "only a super admin may create admins",
+            ));
+        }
+        let mut e = vec![];
+        let username = user::parse_username(&mut e, &input.username);
+        let email = input
+            .email
+            .as_deref()
+            .filter(|m| !m.trim().is_empty())
+            .map(|m| user::parse_email(&mut e, m));
+        let name = user::parse_name(&mut e, &input.name);
+        user::check_password(&mut e, "password", &input.password);
+        crate::validate::finish(e, ())?;
+        let password_hash = self.hasher.hash(input.password).await?;
+        self.users
+            .create(NewUser {
+                username,
+                email,
+                name,
+                role: input.role,
+                password_hash,
+                created_at: self.clock.now(),
+            })
+            .await
+    }
+
+    /// Changes another user's role, activity or name. Only a SUPER_ADMIN may touch a super
+    /// admin or hand out admin roles; nobody may deactivate or demote themselves.
+    pub async fn update(&self, actor: &Actor, id: UserId, changes: UserChanges) -> Result<User> {
+        let me = actor.admin()?;
+        let is_super = matches!(
+            actor,
+            Actor::Staff {
+                role: Role::SuperAdmin,
+                ..
+            }
+        );
+        let target = self
+            .users
+            .get(id)
+            .await?
+            .ok_or(DomainError::NotFound("user"))?;
+        let raises_to_admin = changes.role.is_some_and(Role::is_admin);
+        if !is_super && (target.role == Role::SuperAdmin || raises_to_admin) {
+            return Err(DomainError::Forbidden(
+                "only a super admin may manage admins",
+            ));
+        }
+        if id == me
+            && (changes.is_active == Some(false) || changes.role.is_some_and(|r| r < target.role))
+        {
+            return Err(DomainError::invalid(
+                "isActive",
+                "you cannot deactivate or demote yourself",
+            ));
+        }
+        let mut e = vec![];
+        let changes = UserChanges {
+            name: changes.name.as_deref().map(|n| user::parse_name(&mut e, n)),
+            email: changes
+                .email
+                .map(|m| m.as_deref().map(|m| user::parse_email(&mut e, m))),
+            ..changes
+        };
+        crate::validate::finish(e, ())?;
+        self.users.update(id, changes, self.clock.now()).await
+    }
+
+    /// Creates the first SUPER_ADMIN when no user exists yet. Returns whether it did; a second
+    /// instance racing to do the same finds the name taken and returns `false`.
+    pub async fn seed_super_admin(&self, username: &str, password: &str) -> Result<bool> {
+        if self.users.count().await? > 0 {
+            return Ok(false);
+        }
+        let mut e = vec![];
+        let username = user::parse_username(&mut e, username);
+        user::check_password(&mut e, "SUPER_ADMIN_PASSWORD", password);
+        crate::validate::finish(e, ())?;
+        let password_hash = self.hasher.hash(password.to_string()).await?;
+        let created = self
+            .users
+            .create(NewUser {
+                username: username.clone(),
+                email: None,
+                name: "Super Admin".to_string(),
+                role: Role::SuperAdmin,
+                password_hash,
+                created_at: self.clock.now(),
+            })
+            .await;
+        match created {
+            Ok(_) => Ok(true),
+            Err(DomainError::Conflict(_)) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Posting, reading, editing and deleting messages.
+
+use super::WRITE_ATTEMPTS;
+use crate::actor::Actor;
+use crate::error::{DomainError, Result};
+use crate::ids::{MessageId, TicketId, UserId};
+use crate::message::{
+    self, Message, MessageFilter, MessageType, NewMessage, PostMessage, Posted, Sender, MAX_THREAD,
+};
+use crate::page::{Page, PageRequest};
+use crate::ports::{Clock, MessageRepository, TicketRepository};
+use crate::ticket::{Action, Ticket, TicketStatus, TransitionError};
+use std::sync::Arc;
+
+/// Conversations.
+#[derive(Clone)]
+pub struct ConversationService {
+    tickets: Arc<dyn TicketRepository>,
+    messages: Arc<dyn MessageRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+impl ConversationService {
+    /// Builds the service.
+    pub fn new(
+        tickets: Arc<dyn TicketRepository>,
+        messages: Arc<dyn MessageRepository>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            tickets,
+            messages,
+            clock,
+        }
+    }
+
+    async fn readable_ticket(&self, actor: &Actor, id: TicketId) -> Result<Ticket> {
+        let ticket = self
+            .tickets
+            .get(id)
+            .await?
+            .ok_or(DomainError::NotFound("ticket"))?;
+        actor.check_read(&ticket)?;
+        Ok(ticket)
+    }
+
+    /// Posts a message as the actor (the ticket's donor, or staff). The ticket's status
+    /// follows the lifecycle table; a repeated `clientMessageId` returns the first message.
+    pub async fn post(&self, actor: &Actor, input: PostMessage) -> Result<Posted> {
+        let input = input.validated()?;
+        let sender = match actor {
+            Actor::Donor { .. } => Sender::Donor,
+            Actor::Staff { user_id, .. } => Sender::Staff(*user_id),
+            Actor::System => return Err(DomainError::Forbidden("the system does not chat")),
+        };
+        for _ in 0..WRITE_ATTEMPTS {
+            let mut ticket = self.readable_ticket(actor, input.ticket_id).await?;
+            if let Some(key) = &input.client_message_id {
+                if let Some(first) = self
+                    .messages
+                    .find_by_client_id(ticket.id, key.clone())
+                    .await?
+                {
+                    return Ok(Posted::Existing(first));
+                }
+            }
+            if let Some(parent) = input.reply_to_id {
+                let same_ticket = self
+                    .messages
+                    .get(parent)
+                    .await?
+                    .is_some_and(|m| m.ticket_id == ticket.id);
+                if !same_ticket {
+                    return Err(DomainError::invalid(
+                        "replyToId",
+                        "is not a message of this ticket",
+                    ));
+                }
+            }
+            let now = self.clock.now();
+            let changed = match sender {
+                Sender::Donor => ticket.on_donor_message(now)?,
+                _ => ticket.on_staff_message(now)?,
+            };
+            let message = NewMessage {
+                ticket_id: ticket.id,
+                sender: sender.clone(),
+                message_type: MessageType::Chat,
+                content: input.content.clone(),
+                reply_to_id: input.reply_to_id,
+                client_message_id: input.client_message_id.clone(),
+                created_at: now,
+            };
+            match self.messages.post(message, changed.then_some(ticket)).await {
+                Err(DomainError::ConcurrentUpdate) => continue,
+                other => return other,
+            }
+        }
+        Err(DomainError::ConcurrentUpdate)
+    }
+
+    /// Posts as staff on the admin route: admins only.
+    pub async fn post_as_admin(&self, actor: &Actor, input: PostMessage) -> Result<Posted> {
+        actor.admin()?;
+        self.post(actor, input).await
+    }
+
+    /// Lists messages, oldest first. A donor must name its own ticket; staff may list across
+    /// tickets.
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        filter: MessageFilter,
+        page: PageRequest,
+    ) -> Result<Page<Message>> {
+        match filter.ticket_id {
+            Some(ticket_id) => {
+                self.readable_ticket(actor, ticket_id).await?;
+            }
+            None => {
+                if !actor.is_staff() {
+                    return Err(DomainError::invalid("queryId", "is required for a donor"));
+                }
+            }
+        }
+        self.messages.list(filter, page).await
+    }
+
+    /// Lists messages for the admin view: admins only.
+    pub async fn list_as_admin(
+        &self,
+        actor: &Actor,
+        ticket_id: TicketId,
+        page: PageRequest,
+    ) -> Result<Page<Message>> {
+        actor.admin()?;
+        let filter = MessageFilter {
+            ticket_id: Some(ticket_id),
+            ..Default::default()
+        };
+        self.list(actor, filter, page).await
+    }
+
+    /// A message and its direct replies.
+    pub async fn thread(&self, actor: &Actor, id: MessageId) -> Result<(Message, Vec<Message>)> {
+        let root = self.readable_message(actor, id).await?.0;
+        let replies = self.messages.replies(id, MAX_THREAD).await?;
+        Ok((root, replies))
+    }
+
+    /// Messages between two staff users: for either of them, or an admin.
+    pub async fn between(
+        &self,
+        actor: &Actor,
+        a: UserId,
+        b: UserId,
+        page: PageRequest,
+    ) -> Result<Page<Message>> {
+        let (me, role) = actor.staff()?;
+        if !(role.is_admin() || me == a || me == b) {
+            return Err(DomainError::Forbidden("only its participants or an admin"));
+        }
+        self.messages.between(a, b, page).await
+    }
+
+    /// Replaces a message's text. Only its sender, only CHAT and QUERY messages, not on a
+    /// closed ticket.
+    pub async fn edit(&self, actor: &Actor, id: MessageId, content: &str) -> Result<Message> {
+        let content = message::validate_content(content)?;
+        let (message, ticket) = self.readable_message(actor, id).await?;
+        if !is_sender(actor, &message) {
+            return Err(DomainError::Forbidden("only its sender may edit a message"));
+        }
+        if !matches!(message.message_type, MessageType::Chat | MessageType::Query) {
+            return Err(DomainError::Conflict(format!(
+                "a {} message cannot be edited",
+                message.message_type
+            )));
+        }
+        refuse_if_closed(&ticket)?;
+        self.messages.edit(id, content, self.clock.now()).await
+    }
+
+    /// Deletes a message: its sender (not on a closed ticket), or an admin (always, so personal
+    /// data can be removed).
+    pub async fn delete(&self, actor: &Actor, id: MessageId) -> Result<()> {
+        let (message, ticket) = self.readable_message(actor, id).await?;
+        if !actor.is_admin() {
+            if !is_sender(actor, &message) {
+                return Err(DomainError::Forbidden(
+                    "only its sender or an admin may delete a message",
+                ));
+            }
+            refuse_if_closed(&ticket)?;
+        }
+        self.messages.delete(id).await
+    }
+
+    async fn readable_message(&self, actor: &Actor, id: MessageId) -> Result<(Message, Ticket)> {
+        let message = self
+            .messages
+            .get(id)
+            .await?
+            .ok_or(DomainError::NotFound("message"))?;
+        let ticket = self
+            .readable_ticket(actor, message.ticket_id)
+            .await
+            .map_err(|e| match e {
+                DomainError::NotFound(_) => DomainError::NotFound("message"),
+                other => other,
+            })?;
+        Ok((message, ticket))
+    }
+}
+
+fn is_sender(actor: &Actor, message: &Message) -> bool {
+    match (actor, &message.sender) {
+        (Actor::Staff { user_id, .. }, Sender::Staff(sender)) => user_id == sender,
+        (Actor::Donor { .. }, Sender::Donor) => true,
+        _ => false,
+    }
+}
+
+fn refuse_if_closed(ticket: &Ticket) -> Result<()> {
+    if ticket.status == TicketStatus::Closed {
+        Err(TransitionError {
+            action: Action::Edit,
+            from: ticket.status,
+        }
+        .into())
+    } else {
+        Ok(())
+    }
+}

@@ -1,0 +1,69 @@
+//! Use cases, one service per area. Each method takes the [`Actor`](crate::Actor) and checks
+//! what it may do before it touches a port.
+
+mod accounts;
+mod conversations;
+mod tickets;
+
+pub use accounts::{AccountService, NewAccount, Registration};
+pub use conversations::ConversationService;
+pub use tickets::{TicketList, TicketService};
+
+use crate::ports::{
+    Clock, EventLog, MessageRepository, PasswordHasher, TicketRepository, UserRepository,
+};
+use std::sync::Arc;
+
+/// The adapters the services run on.
+#[derive(Clone)]
+pub struct Ports {
+    /// Staff accounts.
+    pub users: Arc<dyn UserRepository>,
+    /// Tickets.
+    pub tickets: Arc<dyn TicketRepository>,
+    /// Conversations.
+    pub messages: Arc<dyn MessageRepository>,
+    /// The event log.
+    pub events: Arc<dyn EventLog>,
+    /// Password hashing.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Every service, built from one set of ports.
+#[derive(Clone)]
+pub struct Services {
+    /// Login, tokens' users, profiles, user administration.
+    pub accounts: AccountService,
+    /// Donor queries and tasks and their lifecycle.
+    pub tickets: TicketService,
+    /// Messages.
+    pub conversations: ConversationService,
+    /// The event log, for readers.
+    pub events: Arc<dyn EventLog>,
+}
+
+impl Services {
+    /// Wires the services to the ports.
+    pub fn new(ports: Ports) -> Self {
+        Self {
+            accounts: AccountService::new(
+                ports.users.clone(),
+                ports.hasher.clone(),
+                ports.clock.clone(),
+            ),
+            tickets: TicketService::new(
+                ports.tickets.clone(),
+                ports.messages.clone(),
+                ports.users.clone(),
+                ports.clock.clone(),
+            ),
+            conversations: ConversationService::new(ports.tickets, ports.messages, ports.clock),
+            events: ports.events,
+        }
+    }
+}
+
+/// How often a write that lost a race (`ConcurrentUpdate`) is tried again.
+pub(crate) const WRITE_ATTEMPTS: usize = 3;

@@ -1,0 +1,299 @@
+//! Donor queries and tasks: opening, reading, listing and moving them through their lifecycle.
+
+use super::WRITE_ATTEMPTS;
+use crate::actor::Actor;
+use crate::error::{DomainError, Result};
+use crate::ids::{TicketId, UserId};
+use crate::message::{Message, MessageType, NewMessage, Sender};
+use crate::page::{Page, PageRequest};
+use crate::ports::{Clock, MessageRepository, TicketRepository, UserRepository};
+use crate::ticket::{
+    Channel, DonorQueryInput, TaskInput, Ticket, TicketChanges, TicketFilter, TicketStatus,
+};
+use crate::validate;
+use std::sync::Arc;
+
+/// Which tickets a list is for; each has its own permission.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TicketList {
+    /// One donor's queries: that donor or staff.
+    Donor(String),
+    /// Donor queries still being worked on, filtered: staff. A donor asking gets only its own.
+    General(TicketFilter),
+    /// Every donor query, filtered: admins.
+    AllQueries(TicketFilter),
+    /// Tasks, filtered: staff.
+    Tasks(TicketFilter),
+}
+
+/// The longest transfer note.
+pub const MAX_TRANSFER_NOTE: usize = 1000;
+
+/// Tickets and their lifecycle.
+#[derive(Clone)]
+pub struct TicketService {
+    tickets: Arc<dyn TicketRepository>,
+    messages: Arc<dyn MessageRepository>,
+    users: Arc<dyn UserRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+impl TicketService {
+    /// Builds the service.
+    pub fn new(
+        tickets: Arc<dyn TicketRepository>,
+        messages: Arc<dyn MessageRepository>,
+        users: Arc<dyn UserRepository>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            tickets,
+            messages,
+            users,
+            clock,
+        }
+    }
+
+    /// Opens a donor query (no login needed). Its first message, if any, is stored with it in
+    /// one transaction, as a QUERY message.
+    pub async fn open_donor_query(
+        &self,
+        input: DonorQueryInput,
+    ) -> Result<(Ticket, Option<Message>)> {
+        let now = self.clock.now();
+        let (ticket, first) = input.into_new_ticket(now)?;
+        let first = first.map(|content| NewMessage {
+            ticket_id: TicketId(0),
+            sender: Sender::Donor,
+            message_type: MessageType::Query,
+            content,
+            reply_to_id: None,
+            client_message_id: None,
+            created_at: now,
+        });
+        self.tickets.create(ticket, first).await
+    }
+
+    /// Opens a task (staff). An assignee must be an active staff user.
+    pub async fn open_task(&self, actor: &Actor, input: TaskInput) -> Result<Ticket> {
+        let (me, _) = actor.staff()?;
+        if let Some(assignee) = input.assigned_to_id {
+            self.active_staff(assignee, "assignedToId").await?;
+        }
+        let ticket = input.into_new_ticket(me, self.clock.now())?;
+        let (ticket, _) = self.tickets.create(ticket, None).await?;
+        Ok(ticket)
+    }
+
+    /// One ticket the actor may read; `NotFound` otherwise.
+    pub async fn get(&self, actor: &Actor, id: TicketId) -> Result<Ticket> {
+        let ticket = self
+            .tickets
+            .get(id)
+            .await?
+            .ok_or(DomainError::NotFound("ticket"))?;
+        actor.check_read(&ticket)?;
+        Ok(ticket)
+    }
+
+    /// One ticket of the given channel (a task id on the donor-query routes is `NotFound`).
+    pub async fn get_in(&self, actor: &Actor, id: TicketId, channel: Channel) -> Result<Ticket> {
+        let ticket = self.get(actor, id).await?;
+        if ticket.channel == channel {
+            Ok(ticket)
+        } else {
+            Err(DomainError::NotFound("ticket"))
+        }
+    }
+
+    /// A list of tickets, newest first.
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        list: TicketList,
+        page: PageRequest,
+    ) -> Result<Page<Ticket>> {
+        let filter = match list {
+            TicketList::Donor(donor_id) => {
+                if !actor.can_list_donor(&donor_id) {
+                    return Err(DomainError::Forbidden("a donor sees only its own queries"));
+                }
+                TicketFilter {
+                    channel: Some(Channel::Donor),
+                    donor_id: Some(donor_id),
+                    ..Default::default()
+                }
+            }
+            TicketList::General(mut filter) => {
+                match actor {
+                    Actor::Donor { donor_id, .. } => filter.donor_id = Some(donor_id.clone()),
+                    _ => {
+                        actor.staff()?;
+                    }
+                }
+                if filter.statuses.is_empty() {
+                    filter.statuses = TicketStatus::ACTIVE.to_vec();
+                }
+                TicketFilter {
+                    channel: Some(Channel::Donor),
+                    ..filter
+                }
+            }
+            TicketList::AllQueries(filter) => {
+                actor.admin()?;
+                TicketFilter {
+                    channel: Some(Channel::Donor),
+                    ..filter
+                }
+            }
+            TicketList::Tasks(filter) => {
+                actor.staff()?;
+                TicketFilter {
+                    channel: Some(Channel::Internal),
+                    ..filter
+                }
+            }
+        };
+        self.tickets.list(filter, page).await
+    }
+
+    /// Assigns the ticket to the caller.
+    pub async fn accept(&self, actor: &Actor, id: TicketId) -> Result<Ticket> {
+        self.change(actor, id, |ticket, me, now| {
+            ticket.accept(me, now)?;
+            Ok(None)
+        })
+        .await
+    }
+
+    /// Hands the ticket to another active staff user, with a note in the conversation.
+    pub async fn transfer(
+        &self,
+        actor: &Actor,
+        id: TicketId,
+        to: UserId,
+        note: Option<&str>,
+    ) -> Result<Ticket> {
+        let mut e = vec![];
+        let note = validate::optional_text(&mut e, "note", note, MAX_TRANSFER_NOTE);
+        validate::finish(e, ())?;
+        let target = self.active_staff(to, "toUserId").await?;
+        self.change(actor, id, |ticket, _, now| {
+            ticket.transfer(to, note.clone(), now)?;
+            let text = match &note {
+                Some(note) => format!("Transferred to {}: {note}", target.name),
+                None => format!("Transferred to {}", target.name),
+            };
+            Ok(Some(NewMessage::system(ticket.id, text, now)))
+        })
+        .await
+    }
+
+    /// Marks the ticket resolved by the caller, with a note in the conversation.
+    pub async fn resolve(&self, actor: &Actor, id: TicketId) -> Result<Ticket> {
+        self.change(actor, id, |ticket, me, now| {
+            ticket.resolve(me, now)?;
+            Ok(Some(NewMessage::system(ticket.id, "Ticket resolved", now)))
+        })
+        .await
+    }
+
+    /// Closes the ticket: its donor may, and so may whoever manages it.
+    pub async fn close(&self, actor: &Actor, id: TicketId) -> Result<Ticket> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let mut ticket = self.get(actor, id).await?;
+            let text = match actor {
+                Actor::Donor { .. } => "Closed by the donor",
+                _ => {
+                    actor.check_manage(&ticket)?;
+                    "Ticket closed"
+                }
+            };
+            let now = self.clock.now();
+            ticket.close(now)?;
+            let note = NewMessage::system(ticket.id, text, now);
+            match self.tickets.update(ticket, Some(note)).await {
+                Err(DomainError::ConcurrentUpdate) => continue,
+                other => return other,
+            }
+        }
+        Err(DomainError::ConcurrentUpdate)
+    }
+
+    /// Changes fields and, through the state machine, the status.
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        id: TicketId,
+        changes: TicketChanges,
+    ) -> Result<Ticket> {
+        let changes = changes.validated()?;
+        if let Some(Some(assignee)) = changes.assignee_id {
+            self.active_staff(assignee, "assignedToId").await?;
+        }
+        self.change(actor, id, |ticket, me, now| {
+            ticket.apply(changes.clone(), me, now)?;
+            Ok(None)
+        })
+        .await
+    }
+
+    /// Reminds the donor of an open query: a REMINDER message from the caller (push follows
+    /// from its event). Admins only.
+    pub async fn remind(&self, actor: &Actor, id: TicketId) -> Result<Message> {
+        let me = actor.admin()?;
+        let ticket = self.get_in(actor, id, Channel::Donor).await?;
+        if ticket.status == TicketStatus::Closed {
+            return Err(crate::ticket::TransitionError {
+                action: crate::ticket::Action::Edit,
+                from: ticket.status,
+            }
+            .into());
+        }
+        let message = NewMessage {
+            ticket_id: ticket.id,
+            sender: Sender::Staff(me),
+            message_type: MessageType::Reminder,
+            content: "We are waiting for your reply.".to_string(),
+            reply_to_id: None,
+            client_message_id: None,
+            created_at: self.clock.now(),
+        };
+        let posted = self.messages.post(message, None).await?;
+        Ok(posted.into_message())
+    }
+
+    /// Deletes a ticket with its whole conversation. Admins only.
+    pub async fn delete(&self, actor: &Actor, id: TicketId) -> Result<()> {
+        actor.admin()?;
+        self.get(actor, id).await?;
+        self.tickets.delete(id).await
+    }
+
+    /// Loads a ticket the actor may manage, applies `f`, and saves it with the note `f`
+    /// returns; retries when another writer changed the ticket in between.
+    async fn change<F>(&self, actor: &Actor, id: TicketId, f: F) -> Result<Ticket>
+    where
+        F: Fn(&mut Ticket, UserId, chrono::DateTime<chrono::Utc>) -> Result<Option<NewMessage>>
+            + Send
+            + Sync,
+    {
+        for _ in 0..WRITE_ATTEMPTS {
+            let mut ticket = self.get(actor, id).await?;
+            let me = actor.check_manage(&ticket)?;
+            let note = f(&mut ticket, me, self.clock.now())?;
+            match self.tickets.update(ticket, note).await {
+                Err(DomainError::ConcurrentUpdate) => continue,
+                other => return other,
+            }
+        }
+        Err(DomainError::ConcurrentUpdate)
+    }
+
+    async fn active_staff(&self, id: UserId, field: &str) -> Result<crate::user::User> {
+        match self.users.get(id).await? {
+            Some(user) if user.is_active => Ok(user),
+            _ => Err(DomainError::invalid(field, "is not an active staff user")),
+        }
+    }
+}
