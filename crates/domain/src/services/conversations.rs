@@ -168,14 +168,16 @@ impl ConversationService {
     pub async fn edit(&self, actor: &Actor, id: MessageId, content: &str) -> Result<Message> {
         let content = message::validate_content(content)?;
         let (message, ticket) = self.readable_message(actor, id).await?;
-        if !is_sender(actor, &message) {
-            return Err(DomainError::Forbidden("only its sender may edit a message"));
-        }
+        // The kind first: a SYSTEM note has no sender who could pass the check below, and it is
+        // not editable by anyone (409), not merely by this caller (403).
         if !matches!(message.message_type, MessageType::Chat | MessageType::Query) {
             return Err(DomainError::Conflict(format!(
                 "a {} message cannot be edited",
                 message.message_type
             )));
+        }
+        if !is_sender(actor, &message) {
+            return Err(DomainError::Forbidden("only its sender may edit a message"));
         }
         refuse_if_closed(&ticket)?;
         self.messages.edit(id, content, self.clock.now()).await

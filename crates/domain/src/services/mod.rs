@@ -67,3 +67,6 @@ impl Services {
 
 /// How often a write that lost a race (`ConcurrentUpdate`) is tried again.
 pub(crate) const WRITE_ATTEMPTS: usize = 3;
+
+#[cfg(test)]
+mod tests;

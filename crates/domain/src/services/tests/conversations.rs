@@ -1,0 +1,877 @@
+//! `ConversationService`: posting (with its status changes), reading, editing and deleting.
+
+use super::*;
+use crate::message::{MessageFilter, NewMessage, PostMessage, Posted, MAX_CONTENT};
+use TicketStatus::*;
+
+fn post_input(ticket: i64, content: &str) -> PostMessage {
+    PostMessage {
+        ticket_id: TicketId(ticket),
+        content: content.to_string(),
+        reply_to_id: None,
+        client_message_id: None,
+    }
+}
+
+/// A ticket repository holding `tickets`; the conversation service never writes tickets
+/// itself (status changes travel with `MessageRepository::post`).
+fn read_only(tickets: Vec<Ticket>) -> MockTicketRepository {
+    let mut repo = tickets_holding(tickets);
+    no_ticket_writes(&mut repo);
+    repo
+}
+
+/// A message repository that refuses every write.
+fn no_writes() -> MockMessageRepository {
+    let mut repo = MockMessageRepository::new();
+    no_message_writes(&mut repo);
+    repo
+}
+
+/// Stores a posted message as message 100.
+fn stored(m: NewMessage, _ticket: Option<Ticket>) -> Result<Posted> {
+    Ok(Posted::Created(Message {
+        id: MessageId(100),
+        ticket_id: m.ticket_id,
+        sender: m.sender,
+        sender_profile: None,
+        message_type: m.message_type,
+        content: m.content,
+        reply_to_id: m.reply_to_id,
+        client_message_id: m.client_message_id,
+        edited_at: None,
+        created_at: m.created_at,
+        updated_at: m.created_at,
+    }))
+}
+
+// ---- posting: status changes ---------------------------------------------------------------
+
+#[tokio::test]
+async fn staff_message_on_an_in_progress_ticket_moves_it_to_pending_reply() {
+    let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
+    let mut messages = MockMessageRepository::new();
+    messages
+        .expect_post()
+        .withf(|m, ticket| {
+            m.ticket_id == TicketId(1)
+                && m.sender == Sender::Staff(AGENT_ID)
+                && m.message_type == MessageType::Chat
+                && m.content == "How can I help?"
+                && m.created_at == now()
+                && ticket
+                    .as_ref()
+                    .is_some_and(|t| t.status == PendingReply && t.version == 1)
+        })
+        .times(1)
+        .returning(stored);
+
+    let posted = conversation_service(tickets, messages)
+        .post(&agent(), post_input(1, "  How can I help? "))
+        .await
+        .unwrap();
+
+    assert!(matches!(posted, Posted::Created(_)));
+}
+
+#[tokio::test]
+async fn donor_message_on_a_resolved_ticket_reopens_it() {
+    let tickets = read_only(vec![Ticket {
+        resolved_by_id: Some(ADMIN_ID),
+        resolved_at: Some(earlier()),
+        ..donor_ticket(1, DONOR_A, Resolved)
+    }]);
+    let mut messages = MockMessageRepository::new();
+    messages
+        .expect_post()
+        .withf(|m, ticket| {
+            m.sender == Sender::Donor
+                && m.message_type == MessageType::Chat
+                && ticket.as_ref().is_some_and(|t| {
+                    t.status == InProgress && t.resolved_by_id.is_none() && t.resolved_at.is_none()
+                })
+        })
+        .times(1)
+        .returning(stored);
+
+    conversation_service(tickets, messages)
+        .post(&donor(DONOR_A, 1), post_input(1, "It broke again"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn donor_message_on_a_pending_reply_ticket_moves_it_back_to_in_progress() {
+    let tickets = read_only(vec![donor_ticket(1, DONOR_A, PendingReply)]);
+    let mut messages = MockMessageRepository::new();
+    messages
+        .expect_post()
+        .withf(|_, ticket| ticket.as_ref().is_some_and(|t| t.status == InProgress))
+        .times(1)
+        .returning(stored);
+
+    conversation_service(tickets, messages)
+        .post(&donor(DONOR_A, 1), post_input(1, "Thanks, one more thing"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn staff_message_on_an_open_ticket_changes_no_status() {
+    let tickets = read_only(vec![task(5, Open)]);
+    let mut messages = MockMessageRepository::new();
+    messages
+        .expect_post()
+        .withf(|m, ticket| m.ticket_id == TicketId(5) && ticket.is_none())
+        .times(1)
+        .returning(stored);
+
+    conversation_service(tickets, messages)
+        .post(&agent(), post_input(5, "On it"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn donor_message_on_an_in_progress_ticket_changes_no_status() {
+    let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
+    let mut messages = MockMessageRepository::new();
+    messages
+        .expect_post()
+        .withf(|_, ticket| ticket.is_none())
+        .times(1)
+        .returning(stored);
+
+    conversation_service(tickets, messages)
+        .post(&donor(DONOR_A, 1), post_input(1, "Hello?"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn messages_on_a_closed_ticket_are_transition_errors_and_store_nothing() {
+    for actor in [agent(), admin(), donor(DONOR_A, 1)] {
+        let tickets = read_only(vec![donor_ticket(1, DONOR_A, Closed)]);
+
+        let result = conversation_service(tickets, no_writes())
+            .post(&actor, post_input(1, "Anyone there?"))
+            .await;
+
+        assert_eq!(transition_from(result), Closed, "{actor:?}");
+    }
+}
+
+// ---- posting: idempotency and replies ------------------------------------------------------
+
+#[tokio::test]
+async fn repeated_client_message_id_returns_the_first_message_and_posts_nothing() {
+    let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
+    let first = Message {
+        client_message_id: Some("k-1".into()),
+        ..message(40, 1, Sender::Donor, MessageType::Chat)
+    };
+    let mut messages = no_writes();
+    let found = first.clone();
+    messages
+        .expect_find_by_client_id()
+        .withf(|ticket, key| *ticket == TicketId(1) && key == "k-1")
+        .times(1)
+        .returning(move |_, _| Ok(Some(found.clone())));
+    let input = PostMessage {
+        client_message_id: Some(" k-1 ".into()),
+        ..post_input(1, "Hello again")
+    };
+
+    let posted = conversation_service(tickets, messages)
+        .post(&donor(DONOR_A, 1), input)
+        .await
+        .unwrap();
+
+    assert_eq!(posted, Posted::Existing(first));
+}
+
+#[tokio::test]
+async fn a_new_client_message_id_is_stored_with_the_message() {
+    let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
+    let mut messages = MockMessageRepository::new();
+    messages
+        .expect_find_by_client_id()
+        .times(1)
+        .returning(|_, _| Ok(None));
+    messages
+        .expect_post()
+        .withf(|m, _| m.client_message_id.as_deref() == Some("k-2"))
+        .times(1)
+        .returning(stored);
+    let input = PostMessage {
+        client_message_id: Some("k-2".into()),
+        ..post_input(1, "Hello")
+    };
+
+    conversation_service(tickets, messages)
+        .post(&donor(DONOR_A, 1), input)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn reply_to_a_message_of_another_ticket_is_invalid_and_posts_nothing() {
+    let tickets = read_only(vec![
+        donor_ticket(1, DONOR_A, InProgress),
+        donor_ticket(2, DONOR_B, InProgress),
+    ]);
+    let mut messages = messages_holding(vec![message(50, 2, Sender::Donor, MessageType::Chat)]);
+    no_message_writes(&mut messages);
+    let input = PostMessage {
+        reply_to_id: Some(MessageId(50)),
+        ..post_input(1, "Re: that")
+    };
+
+    let result = conversation_service(tickets, messages)
+        .post(&agent(), input)
+        .await;
+
+    assert_eq!(invalid_fields(result), ["replyToId"]);
+}
+
+#[tokio::test]
+async fn reply_to_an_unknown_message_is_invalid_and_posts_nothing() {
+    let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
+    let mut messages = messages_holding(vec![]);
+    no_message_writes(&mut messages);
+    let input = PostMessage {
+        reply_to_id: Some(MessageId(404)),
+        ..post_input(1, "Re: that")
+    };
+
+    let result = conversation_service(tickets, messages)
+        .post(&donor(DONOR_A, 1), input)
+        .await;
+
+    assert_eq!(invalid_fields(result), ["replyToId"]);
+}
+
+#[tokio::test]
+async fn reply_to_a_message_of_the_same_ticket_keeps_the_link() {
+    let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
+    let mut messages = messages_holding(vec![message(50, 1, Sender::Donor, MessageType::Query)]);
+    messages
+        .expect_post()
+        .withf(|m, _| m.reply_to_id == Some(MessageId(50)))
+        .times(1)
+        .returning(stored);
+    let input = PostMessage {
+        reply_to_id: Some(MessageId(50)),
+        ..post_input(1, "About your receipt")
+    };
+
+    let posted = conversation_service(tickets, messages)
+        .post(&agent(), input)
+        .await
+        .unwrap();
+
+    assert_eq!(posted.message().reply_to_id, Some(MessageId(50)));
+}
+
+// ---- posting: content --------------------------------------------------------------------
+
+#[tokio::test]
+async fn whitespace_only_content_is_invalid_and_nothing_is_stored() {
+    let mut tickets = MockTicketRepository::new();
+    no_ticket_writes(&mut tickets);
+
+    let result = conversation_service(tickets, no_writes())
+        .post(&agent(), post_input(1, " \n\t "))
+        .await;
+
+    assert_eq!(invalid_fields(result), ["content"]);
+}
+
+#[tokio::test]
+async fn content_over_10000_characters_is_invalid_and_nothing_is_stored() {
+    let mut tickets = MockTicketRepository::new();
+    no_ticket_writes(&mut tickets);
+
+    let result = conversation_service(tickets, no_writes())
+        .post(&agent(), post_input(1, &"x".repeat(MAX_CONTENT + 1)))
+        .await;
+
+    assert_eq!(invalid_fields(result), ["content"]);
+}
+
+#[tokio::test]
+async fn content_of_exactly_10000_characters_is_stored() {
+    // Counted in characters, not bytes: each 'é' is two bytes.
+    let content = "é".repeat(MAX_CONTENT);
+    let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
+    let mut messages = MockMessageRepository::new();
+    let expected = content.clone();
+    messages
+        .expect_post()
+        .withf(move |m, _| m.content == expected)
+        .times(1)
+        .returning(stored);
+
+    conversation_service(tickets, messages)
+        .post(&agent(), post_input(1, &content))
+        .await
+        .unwrap();
+}
+
+// ---- posting: who may ----------------------------------------------------------------------
+
+#[tokio::test]
+async fn donor_cannot_post_to_another_donors_ticket() {
+    let tickets = read_only(vec![
+        donor_ticket(1, DONOR_A, InProgress),
+        donor_ticket(2, DONOR_B, InProgress),
+    ]);
+
+    let result = conversation_service(tickets, no_writes())
+        .post(&donor(DONOR_A, 1), post_input(2, "Hi"))
+        .await;
+
+    assert_err!(result, DomainError::NotFound(_));
+}
+
+#[tokio::test]
+async fn donor_token_for_one_ticket_cannot_post_to_another_ticket_of_the_same_donor() {
+    let tickets = read_only(vec![
+        donor_ticket(1, DONOR_A, InProgress),
+        donor_ticket(2, DONOR_A, InProgress),
+    ]);
+
+    let result = conversation_service(tickets, no_writes())
+        .post(&donor(DONOR_A, 1), post_input(2, "Hi"))
+        .await;
+
+    assert_err!(result, DomainError::NotFound(_));
+}
+
+#[tokio::test]
+async fn donor_cannot_post_to_a_staff_task() {
+    let tickets = read_only(vec![task(1, InProgress)]);
+
+    let result = conversation_service(tickets, no_writes())
+        .post(&donor(DONOR_A, 1), post_input(1, "Hi"))
+        .await;
+
+    assert_err!(result, DomainError::NotFound(_));
+}
+
+#[tokio::test]
+async fn system_actor_cannot_post() {
+    let mut tickets = MockTicketRepository::new();
+    tickets.expect_get().never();
+    no_ticket_writes(&mut tickets);
+
+    let result = conversation_service(tickets, no_writes())
+        .post(&Actor::System, post_input(1, "beep"))
+        .await;
+
+    assert_err!(result, DomainError::Forbidden(_));
+}
+
+#[tokio::test]
+async fn agent_cannot_post_as_admin() {
+    let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
+
+    let result = conversation_service(tickets, no_writes())
+        .post_as_admin(&agent(), post_input(1, "Hello"))
+        .await;
+
+    assert_err!(result, DomainError::Forbidden(_));
+}
+
+#[tokio::test]
+async fn admin_posts_as_admin_as_staff() {
+    let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
+    let mut messages = MockMessageRepository::new();
+    messages
+        .expect_post()
+        .withf(|m, _| m.sender == Sender::Staff(ADMIN_ID))
+        .times(1)
+        .returning(stored);
+
+    conversation_service(tickets, messages)
+        .post_as_admin(&admin(), post_input(1, "Hello"))
+        .await
+        .unwrap();
+}
+
+// ---- posting: concurrent updates ------------------------------------------------------------
+
+#[tokio::test]
+async fn post_retries_a_concurrent_ticket_update_on_a_fresh_read() {
+    let mut tickets = MockTicketRepository::new();
+    let mut reads = mockall::Sequence::new();
+    tickets
+        .expect_get()
+        .times(1)
+        .in_sequence(&mut reads)
+        .returning(|_| Ok(Some(donor_ticket(1, DONOR_A, InProgress))));
+    tickets
+        .expect_get()
+        .times(1)
+        .in_sequence(&mut reads)
+        .returning(|_| {
+            Ok(Some(Ticket {
+                version: 2,
+                ..donor_ticket(1, DONOR_A, InProgress)
+            }))
+        });
+    no_ticket_writes(&mut tickets);
+    let mut messages = MockMessageRepository::new();
+    let mut posts = mockall::Sequence::new();
+    messages
+        .expect_post()
+        .times(1)
+        .in_sequence(&mut posts)
+        .returning(|_, _| Err(DomainError::ConcurrentUpdate));
+    messages
+        .expect_post()
+        .withf(|_, ticket| ticket.as_ref().is_some_and(|t| t.version == 2))
+        .times(1)
+        .in_sequence(&mut posts)
+        .returning(stored);
+
+    conversation_service(tickets, messages)
+        .post(&agent(), post_input(1, "Hello"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn post_gives_up_after_three_concurrent_updates() {
+    let mut tickets = MockTicketRepository::new();
+    tickets
+        .expect_get()
+        .times(3)
+        .returning(|_| Ok(Some(donor_ticket(1, DONOR_A, InProgress))));
+    let mut messages = MockMessageRepository::new();
+    messages
+        .expect_post()
+        .times(3)
+        .returning(|_, _| Err(DomainError::ConcurrentUpdate));
+
+    let result = conversation_service(tickets, messages)
+        .post(&agent(), post_input(1, "Hello"))
+        .await;
+
+    assert_err!(result, DomainError::ConcurrentUpdate);
+}
+
+// ---- reading -----------------------------------------------------------------------------
+
+fn of_ticket(ticket: i64) -> MessageFilter {
+    MessageFilter {
+        ticket_id: Some(TicketId(ticket)),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn donor_cannot_list_messages_without_naming_its_ticket() {
+    let mut messages = MockMessageRepository::new();
+    messages.expect_list().never();
+
+    let result = conversation_service(MockTicketRepository::new(), messages)
+        .list(
+            &donor(DONOR_A, 1),
+            MessageFilter::default(),
+            Default::default(),
+        )
+        .await;
+
+    assert_eq!(invalid_fields(result), ["queryId"]);
+}
+
+#[tokio::test]
+async fn donor_cannot_list_messages_of_another_donors_ticket() {
+    let tickets = read_only(vec![donor_ticket(2, DONOR_B, InProgress)]);
+    let mut messages = MockMessageRepository::new();
+    messages.expect_list().never();
+
+    let result = conversation_service(tickets, messages)
+        .list(&donor(DONOR_A, 1), of_ticket(2), Default::default())
+        .await;
+
+    assert_err!(result, DomainError::NotFound(_));
+}
+
+#[tokio::test]
+async fn donor_lists_the_messages_of_its_ticket() {
+    let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
+    let mut messages = MockMessageRepository::new();
+    messages
+        .expect_list()
+        .withf(|f, _| f.ticket_id == Some(TicketId(1)))
+        .times(1)
+        .returning(|_, _| Ok(empty_page()));
+
+    conversation_service(tickets, messages)
+        .list(&donor(DONOR_A, 1), of_ticket(1), Default::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn staff_lists_messages_across_tickets() {
+    let mut messages = MockMessageRepository::new();
+    messages
+        .expect_list()
+        .withf(|f, _| f.ticket_id.is_none())
+        .times(1)
+        .returning(|_, _| Ok(empty_page()));
+
+    conversation_service(MockTicketRepository::new(), messages)
+        .list(&agent(), MessageFilter::default(), Default::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn agent_cannot_list_as_admin() {
+    let mut messages = MockMessageRepository::new();
+    messages.expect_list().never();
+
+    let result = conversation_service(MockTicketRepository::new(), messages)
+        .list_as_admin(&agent(), TicketId(1), Default::default())
+        .await;
+
+    assert_err!(result, DomainError::Forbidden(_));
+}
+
+#[tokio::test]
+async fn admin_lists_a_tickets_messages_as_admin() {
+    let tickets = read_only(vec![donor_ticket(1, DONOR_A, Closed)]);
+    let mut messages = MockMessageRepository::new();
+    messages
+        .expect_list()
+        .withf(|f, _| f.ticket_id == Some(TicketId(1)))
+        .times(1)
+        .returning(|_, _| Ok(empty_page()));
+
+    conversation_service(tickets, messages)
+        .list_as_admin(&admin(), TicketId(1), Default::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn thread_of_a_message_on_another_donors_ticket_is_not_found() {
+    let tickets = read_only(vec![donor_ticket(2, DONOR_B, InProgress)]);
+    let mut messages = messages_holding(vec![message(50, 2, Sender::Donor, MessageType::Chat)]);
+    messages.expect_replies().never();
+
+    let result = conversation_service(tickets, messages)
+        .thread(&donor(DONOR_A, 1), MessageId(50))
+        .await;
+
+    assert_err!(result, DomainError::NotFound("message"));
+}
+
+#[tokio::test]
+async fn between_is_for_its_participants_or_an_admin() {
+    let allowed = [
+        (agent(), AGENT_ID, OTHER_AGENT_ID),
+        (agent(), OTHER_AGENT_ID, AGENT_ID),
+        (admin(), AGENT_ID, OTHER_AGENT_ID),
+    ];
+    for (actor, a, b) in allowed {
+        let mut messages = MockMessageRepository::new();
+        messages
+            .expect_between()
+            .withf(move |x, y, _| *x == a && *y == b)
+            .times(1)
+            .returning(|_, _, _| Ok(empty_page()));
+
+        let result = conversation_service(MockTicketRepository::new(), messages)
+            .between(&actor, a, b, Default::default())
+            .await;
+
+        assert!(result.is_ok(), "{actor:?} {a} {b}: {result:?}");
+    }
+}
+
+#[tokio::test]
+async fn between_is_forbidden_to_outsiders() {
+    for actor in [agent(), donor(DONOR_A, 1), Actor::System] {
+        let mut messages = MockMessageRepository::new();
+        messages.expect_between().never();
+
+        let result = conversation_service(MockTicketRepository::new(), messages)
+            .between(&actor, OTHER_AGENT_ID, ADMIN_ID, Default::default())
+            .await;
+
+        assert!(
+            matches!(result, Err(DomainError::Forbidden(_))),
+            "{actor:?}: {result:?}"
+        );
+    }
+}
+
+// ---- editing -----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn sender_edits_its_message_and_the_edit_is_timestamped() {
+    let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
+    let mut messages = messages_holding(vec![message(
+        60,
+        1,
+        Sender::Staff(AGENT_ID),
+        MessageType::Chat,
+    )]);
+    messages
+        .expect_edit()
+        .withf(|id, content, at| *id == MessageId(60) && content == "Fixed typo" && *at == now())
+        .times(1)
+        .returning(|id, content, at| {
+            Ok(Message {
+                id,
+                content,
+                edited_at: Some(at),
+                ..message(60, 1, Sender::Staff(AGENT_ID), MessageType::Chat)
+            })
+        });
+
+    let edited = conversation_service(tickets, messages)
+        .edit(&agent(), MessageId(60), " Fixed typo ")
+        .await
+        .unwrap();
+
+    assert_eq!(edited.edited_at, Some(now()));
+}
+
+#[tokio::test]
+async fn donor_edits_its_first_query_message() {
+    let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
+    let mut messages = messages_holding(vec![message(61, 1, Sender::Donor, MessageType::Query)]);
+    messages
+        .expect_edit()
+        .times(1)
+        .returning(|_, _, _| Ok(message(61, 1, Sender::Donor, MessageType::Query)));
+
+    conversation_service(tickets, messages)
+        .edit(&donor(DONOR_A, 1), MessageId(61), "Corrected question")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn edit_by_a_non_sender_is_forbidden_and_edits_nothing() {
+    let cases = [
+        (agent(), Sender::Staff(ADMIN_ID)),
+        (admin(), Sender::Staff(AGENT_ID)),
+        (admin(), Sender::Donor),
+        (donor(DONOR_A, 1), Sender::Staff(AGENT_ID)),
+    ];
+    for (actor, sender) in cases {
+        let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
+        let mut messages = messages_holding(vec![message(60, 1, sender, MessageType::Chat)]);
+        no_message_writes(&mut messages);
+
+        let result = conversation_service(tickets, messages)
+            .edit(&actor, MessageId(60), "Mine now")
+            .await;
+
+        assert!(
+            matches!(result, Err(DomainError::Forbidden(_))),
+            "{actor:?}: {result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn donor_cannot_edit_messages_of_another_donors_ticket() {
+    let tickets = read_only(vec![donor_ticket(2, DONOR_B, InProgress)]);
+    let mut messages = messages_holding(vec![message(60, 2, Sender::Donor, MessageType::Chat)]);
+    no_message_writes(&mut messages);
+
+    let result = conversation_service(tickets, messages)
+        .edit(&donor(DONOR_A, 1), MessageId(60), "Gotcha")
+        .await;
+
+    assert_err!(result, DomainError::NotFound("message"));
+}
+
+#[tokio::test]
+async fn donor_token_for_one_ticket_cannot_edit_messages_of_another_ticket_of_the_same_donor() {
+    let tickets = read_only(vec![donor_ticket(2, DONOR_A, InProgress)]);
+    let mut messages = messages_holding(vec![message(60, 2, Sender::Donor, MessageType::Chat)]);
+    no_message_writes(&mut messages);
+
+    let result = conversation_service(tickets, messages)
+        .edit(&donor(DONOR_A, 1), MessageId(60), "Gotcha")
+        .await;
+
+    assert_err!(result, DomainError::NotFound("message"));
+}
+
+#[tokio::test]
+async fn edit_on_a_closed_ticket_is_a_transition_error() {
+    let tickets = read_only(vec![donor_ticket(1, DONOR_A, Closed)]);
+    let mut messages = messages_holding(vec![message(60, 1, Sender::Donor, MessageType::Chat)]);
+    no_message_writes(&mut messages);
+
+    let result = conversation_service(tickets, messages)
+        .edit(&donor(DONOR_A, 1), MessageId(60), "Too late")
+        .await;
+
+    assert_eq!(transition_from(result), Closed);
+}
+
+#[tokio::test]
+async fn editing_a_system_message_is_a_conflict() {
+    for actor in [admin(), agent(), donor(DONOR_A, 1)] {
+        let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
+        let mut messages =
+            messages_holding(vec![message(70, 1, Sender::System, MessageType::System)]);
+        no_message_writes(&mut messages);
+
+        let result = conversation_service(tickets, messages)
+            .edit(&actor, MessageId(70), "Ticket never resolved")
+            .await;
+
+        assert!(
+            matches!(result, Err(DomainError::Conflict(_))),
+            "{actor:?}: {result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn editing_a_reminder_is_a_conflict_even_for_its_sender() {
+    let tickets = read_only(vec![donor_ticket(1, DONOR_A, PendingReply)]);
+    let mut messages = messages_holding(vec![message(
+        71,
+        1,
+        Sender::Staff(ADMIN_ID),
+        MessageType::Reminder,
+    )]);
+    no_message_writes(&mut messages);
+
+    let result = conversation_service(tickets, messages)
+        .edit(&admin(), MessageId(71), "Changed")
+        .await;
+
+    assert_err!(result, DomainError::Conflict(_));
+}
+
+#[tokio::test]
+async fn edit_with_blank_or_oversized_content_is_invalid_and_edits_nothing() {
+    for content in ["   ".to_string(), "x".repeat(MAX_CONTENT + 1)] {
+        let mut messages = MockMessageRepository::new();
+        messages.expect_get().never();
+        no_message_writes(&mut messages);
+
+        let result = conversation_service(MockTicketRepository::new(), messages)
+            .edit(&agent(), MessageId(60), &content)
+            .await;
+
+        assert_eq!(invalid_fields(result), ["content"]);
+    }
+}
+
+#[tokio::test]
+async fn editing_an_unknown_message_is_not_found() {
+    let mut messages = messages_holding(vec![]);
+    no_message_writes(&mut messages);
+
+    let result = conversation_service(MockTicketRepository::new(), messages)
+        .edit(&agent(), MessageId(404), "Hello")
+        .await;
+
+    assert_err!(result, DomainError::NotFound("message"));
+}
+
+// ---- deleting ----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn admin_deletes_any_message_even_on_a_closed_ticket() {
+    for sender in [Sender::Donor, Sender::Staff(AGENT_ID), Sender::System] {
+        let tickets = read_only(vec![donor_ticket(1, DONOR_A, Closed)]);
+        let mut messages = messages_holding(vec![message(60, 1, sender, MessageType::Chat)]);
+        messages
+            .expect_delete()
+            .withf(|id| *id == MessageId(60))
+            .times(1)
+            .returning(|_| Ok(()));
+
+        conversation_service(tickets, messages)
+            .delete(&admin(), MessageId(60))
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn sender_deletes_its_message_on_an_open_ticket() {
+    let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
+    let mut messages = messages_holding(vec![message(60, 1, Sender::Donor, MessageType::Chat)]);
+    messages
+        .expect_delete()
+        .withf(|id| *id == MessageId(60))
+        .times(1)
+        .returning(|_| Ok(()));
+
+    conversation_service(tickets, messages)
+        .delete(&donor(DONOR_A, 1), MessageId(60))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn sender_cannot_delete_its_message_on_a_closed_ticket() {
+    let tickets = read_only(vec![donor_ticket(1, DONOR_A, Closed)]);
+    let mut messages = messages_holding(vec![message(
+        60,
+        1,
+        Sender::Staff(AGENT_ID),
+        MessageType::Chat,
+    )]);
+    no_message_writes(&mut messages);
+
+    let result = conversation_service(tickets, messages)
+        .delete(&agent(), MessageId(60))
+        .await;
+
+    assert_eq!(transition_from(result), Closed);
+}
+
+#[tokio::test]
+async fn non_sender_non_admin_cannot_delete_a_message() {
+    let cases = [
+        (agent(), Sender::Staff(OTHER_AGENT_ID)),
+        (agent(), Sender::Donor),
+        (donor(DONOR_A, 1), Sender::Staff(AGENT_ID)),
+        (donor(DONOR_A, 1), Sender::System),
+    ];
+    for (actor, sender) in cases {
+        let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
+        let mut messages = messages_holding(vec![message(60, 1, sender, MessageType::Chat)]);
+        no_message_writes(&mut messages);
+
+        let result = conversation_service(tickets, messages)
+            .delete(&actor, MessageId(60))
+            .await;
+
+        assert!(
+            matches!(result, Err(DomainError::Forbidden(_))),
+            "{actor:?}: {result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn donor_cannot_delete_messages_of_another_donors_ticket() {
+    let tickets = read_only(vec![donor_ticket(2, DONOR_B, InProgress)]);
+    let mut messages = messages_holding(vec![message(60, 2, Sender::Donor, MessageType::Chat)]);
+    no_message_writes(&mut messages);
+
+    let result = conversation_service(tickets, messages)
+        .delete(&donor(DONOR_A, 1), MessageId(60))
+        .await;
+
+    assert_err!(result, DomainError::NotFound("message"));
+}
