@@ -78,19 +78,18 @@ pub struct SenderProfile {
     pub name: String,
 }
 
-/// A message of a ticket's conversation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// A message of a ticket's conversation. It serialises to the API's message object
+/// (`senderType`, `senderId`, `isFromAdmin`, `attachments`, ...), which is also the payload of
+/// its events.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Message {
     /// Its id.
     pub id: MessageId,
     /// The ticket it belongs to.
     pub ticket_id: TicketId,
     /// Who wrote it.
-    #[serde(skip)]
     pub sender: Sender,
     /// The sender's name, when known.
-    #[serde(rename = "sender")]
     pub sender_profile: Option<SenderProfile>,
     /// Its kind.
     pub message_type: MessageType,
@@ -106,6 +105,48 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+/// The wire form of a [`Message`].
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MessageWire<'a> {
+    id: MessageId,
+    ticket_id: TicketId,
+    sender_type: SenderType,
+    sender_id: Option<UserId>,
+    sender: Option<&'a SenderProfile>,
+    is_from_admin: bool,
+    content: &'a str,
+    message_type: MessageType,
+    reply_to_id: Option<MessageId>,
+    attachments: [(); 0],
+    client_message_id: Option<&'a str>,
+    edited_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl Serialize for Message {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        MessageWire {
+            id: self.id,
+            ticket_id: self.ticket_id,
+            sender_type: self.sender_type(),
+            sender_id: self.sender_id(),
+            sender: self.sender_profile.as_ref(),
+            is_from_admin: self.is_from_staff(),
+            content: &self.content,
+            message_type: self.message_type,
+            reply_to_id: self.reply_to_id,
+            attachments: [],
+            client_message_id: self.client_message_id.as_deref(),
+            edited_at: self.edited_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+        .serialize(serializer)
+    }
 }
 
 impl Message {

@@ -7,7 +7,7 @@ mod tickets;
 
 pub use accounts::{AccountService, NewAccount, Registration};
 pub use conversations::ConversationService;
-pub use tickets::{TicketList, TicketService};
+pub use tickets::{StaffSummary, TicketDetail, TicketList, TicketService};
 
 use crate::ports::{
     Clock, EventLog, MessageRepository, PasswordHasher, TicketRepository, UserRepository,

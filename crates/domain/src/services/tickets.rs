@@ -26,6 +26,34 @@ pub enum TicketList {
     Tasks(TicketFilter),
 }
 
+/// A staff member as shown next to a ticket.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StaffSummary {
+    /// The user's id.
+    pub id: UserId,
+    /// The display name.
+    pub name: String,
+    /// The login name.
+    pub username: String,
+}
+
+/// A ticket with the staff around it, for detail views.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketDetail {
+    /// The ticket.
+    #[serde(flatten)]
+    pub ticket: Ticket,
+    /// Who works on it.
+    pub assignee: Option<StaffSummary>,
+    /// Who created it.
+    pub creator: Option<StaffSummary>,
+    /// Who resolved it.
+    pub resolved_by: Option<StaffSummary>,
+    /// The assignee before the last transfer.
+    pub transferred_from: Option<StaffSummary>,
+}
+
 /// The longest transfer note.
 pub const MAX_TRANSFER_NOTE: usize = 1000;
 
@@ -94,6 +122,49 @@ impl TicketService {
             .ok_or(DomainError::NotFound("ticket"))?;
         actor.check_read(&ticket)?;
         Ok(ticket)
+    }
+
+    /// One ticket with the staff around it (assignee, creator, resolver, previous assignee).
+    pub async fn detail(&self, actor: &Actor, id: TicketId) -> Result<TicketDetail> {
+        let ticket = self.get(actor, id).await?;
+        let mut ids: Vec<UserId> = [
+            ticket.assignee_id,
+            ticket.creator_id,
+            ticket.resolved_by_id,
+            ticket.transferred_from_id,
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        ids.sort();
+        ids.dedup();
+        let mut people = std::collections::HashMap::new();
+        for id in ids {
+            if let Some(user) = self.users.get(id).await? {
+                people.insert(
+                    id,
+                    StaffSummary {
+                        id,
+                        name: user.name,
+                        username: user.username,
+                    },
+                );
+            }
+        }
+        let find = |id: Option<UserId>| id.and_then(|id| people.get(&id).cloned());
+        Ok(TicketDetail {
+            assignee: find(ticket.assignee_id),
+            creator: find(ticket.creator_id),
+            resolved_by: find(ticket.resolved_by_id),
+            transferred_from: find(ticket.transferred_from_id),
+            ticket,
+        })
+    }
+
+    /// [`detail`](Self::detail) for the admin view: admins only.
+    pub async fn detail_for_admin(&self, actor: &Actor, id: TicketId) -> Result<TicketDetail> {
+        actor.admin()?;
+        self.detail(actor, id).await
     }
 
     /// One ticket of the given channel (a task id on the donor-query routes is `NotFound`).
@@ -177,6 +248,7 @@ impl TicketService {
         let mut e = vec![];
         let note = validate::optional_text(&mut e, "note", note, MAX_TRANSFER_NOTE);
         validate::finish(e, ())?;
+        self.check_may_manage(actor, id).await?;
         let target = self.active_staff(to, "toUserId").await?;
         self.change(actor, id, |ticket, _, now| {
             ticket.transfer(to, note.clone(), now)?;
@@ -229,6 +301,7 @@ impl TicketService {
     ) -> Result<Ticket> {
         let changes = changes.validated()?;
         if let Some(Some(assignee)) = changes.assignee_id {
+            self.check_may_manage(actor, id).await?;
             self.active_staff(assignee, "assignedToId").await?;
         }
         self.change(actor, id, |ticket, me, now| {
@@ -288,6 +361,13 @@ impl TicketService {
             }
         }
         Err(DomainError::ConcurrentUpdate)
+    }
+
+    /// Refuses an actor that may not manage the ticket before anything else is looked up, so
+    /// a refused caller cannot probe which user ids are active staff.
+    async fn check_may_manage(&self, actor: &Actor, id: TicketId) -> Result<()> {
+        let ticket = self.get(actor, id).await?;
+        actor.check_manage(&ticket).map(|_| ())
     }
 
     async fn active_staff(&self, id: UserId, field: &str) -> Result<crate::user::User> {
