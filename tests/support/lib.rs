@@ -1,1 +1,447 @@
-//! Harness
+//! The end-to-end harness: starts the real server (`concierge_server::Application`) on a random
+//! port with its own database — a temporary SQLite file, or a fresh PostgreSQL database when
+//! `TEST_POSTGRES_URL` is set — and drives it over HTTP.
+//!
+//! `e2e!(name, |app| async move { ... })` writes one test per backend: `name::sqlite` always,
+//! `name::postgres` when PostgreSQL is configured. With `CONCIERGE_REQUIRE_POSTGRES=1` a missing
+//! `TEST_POSTGRES_URL` fails the PostgreSQL tests instead of skipping them.
+
+use concierge_server::{Application, Config};
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// The super admin every test app starts with.
+pub const ADMIN: &str = "admin";
+/// Its password.
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+/// Which database a test app runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A temporary SQLite file.
+    Sqlite,
+    /// A fresh database on `TEST_POSTGRES_URL`.
+    Postgres,
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT/api/v1`.
+    pub api: String,
+    /// The plain HTTP client.
+    pub client: reqwest::Client,
+    /// A token of the seeded super admin.
+    pub admin_token: String,
+    /// The backend.
+    pub backend: Backend,
+    _dir: tempfile::TempDir,
+    _postgres: Option<PostgresDb>,
+}
+
+struct PostgresDb {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PostgresDb {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut conn);
+        }
+    }
+}
+
+/// A response: status, headers and the body as JSON (`Value::Null` when empty or not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The JSON body.
+    pub body: Value,
+    /// The raw body.
+    pub text: String,
+}
+
+impl Reply {
+    /// `body[key]`.
+    pub fn get(&self, key: &str) -> &Value {
+        &self.body[key]
+    }
+
+    /// `body["id"]` as a number.
+    pub fn id(&self) -> i64 {
+        self.body["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no id in {}", self.text))
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        self
+    }
+
+    /// Asserts an error status answered as problem+json.
+    #[track_caller]
+    pub fn expect_problem(self, status: u16) -> Self {
+        let reply = self.expect(status);
+        let content_type = reply
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        assert!(
+            content_type.starts_with("application/problem+json"),
+            "expected problem+json, got {content_type:?}: {}",
+            reply.text
+        );
+        assert_eq!(reply.body["status"].as_u64(), Some(u64::from(status)));
+        reply
+    }
+}
+
+fn postgres_url() -> Option<String> {
+    let url = std::env::var("TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    if url.is_none() && std::env::var("CONCIERGE_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+        panic!("CONCIERGE_REQUIRE_POSTGRES=1 but TEST_POSTGRES_URL is not set");
+    }
+    url
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let root = match base.rfind('/') {
+        Some(i) if i > base.find("://").map_or(0, |s| s + 2) => &base[..i],
+        _ => base,
+    };
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+impl TestApp {
+    /// Starts a server on `backend`; `None` when PostgreSQL is asked for and not configured.
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        Self::spawn_with(backend, &[]).await
+    }
+
+    /// Like [`spawn`](Self::spawn) with extra configuration variables.
+    pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> Option<Self> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (database_url, postgres) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}/concierge.db", dir.path().display()),
+                None,
+            ),
+            Backend::Postgres => {
+                let admin_url = postgres_url()?;
+                let name = format!("concierge_e2e_{:016x}", rand::random::<u64>());
+                let mut conn = PgConnection::establish(&admin_url)
+                    .unwrap_or_else(|e| panic!("cannot reach TEST_POSTGRES_URL: {e}"));
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .expect("create test database");
+                let url = with_database(&admin_url, &name);
+                (url, Some(PostgresDb { admin_url, name }))
+            }
+        };
+        let mut vars: HashMap<String, String> = [
+            ("HOST", "127.0.0.1"),
+            ("PORT", "0"),
+            ("JWT_SECRET", "e2e-secret-that-is-long-enough-for-hs256"),
+            ("SUPER_ADMIN_PASSWORD", ADMIN_PASSWORD),
+            ("BCRYPT_COST", "4"),
+            ("WORKERS", "2"),
+            ("DB_POOL_SIZE", "8"),
+            ("LOG_LEVEL", "warn"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        vars.insert("DATABASE_URL".into(), database_url);
+        for (k, v) in extra {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        let config = Config::from_vars(vars).expect("test configuration");
+        let app = Application::build(config).await.expect("server starts");
+        let port = app.port();
+        tokio::spawn(app.run_until_stopped());
+        let mut test_app = Self {
+            api: format!("http://127.0.0.1:{port}/api/v1"),
+            client: reqwest::Client::new(),
+            admin_token: String::new(),
+            backend,
+            _dir: dir,
+            _postgres: postgres,
+        };
+        test_app.admin_token = test_app.login(ADMIN, ADMIN_PASSWORD).await;
+        Some(test_app)
+    }
+
+    /// Sends a request; `body` is sent as JSON unless it is `Value::Null`.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.api));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body read");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call(Method::GET, path, token, Value::Null).await
+    }
+
+    /// POST with a JSON body.
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call(Method::POST, path, token, body).await
+    }
+
+    /// PUT with a JSON body.
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call(Method::PUT, path, token, body).await
+    }
+
+    /// PATCH with a JSON body.
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call(Method::PATCH, path, token, body).await
+    }
+
+    /// DELETE.
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call(Method::DELETE, path, token, Value::Null).await
+    }
+
+    /// Logs in and returns the access token.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let reply = self
+            .post(
+                "/auth/login",
+                None,
+                json!({ "username": username, "password": password }),
+            )
+            .await
+            .expect(200);
+        reply.body["accessToken"]
+            .as_str()
+            .expect("accessToken")
+            .to_string()
+    }
+
+    /// Creates a staff user (as the super admin) and returns its id and a token.
+    pub async fn staff(&self, username: &str, role: &str) -> (i64, String) {
+        let password = format!("{username}-password");
+        let reply = self
+            .post(
+                "/users",
+                Some(&self.admin_token),
+                json!({ "username": username, "name": username, "password": password, "role": role }),
+            )
+            .await
+            .expect(201);
+        let token = self.login(username, &password).await;
+        (reply.id(), token)
+    }
+
+    /// Opens a donor query and returns its id and the donor token.
+    pub async fn donor_query(&self, donor_id: &str, message: &str) -> (i64, String) {
+        let reply = self
+            .post(
+                "/donor-queries",
+                None,
+                json!({ "donor": format!("Donor {donor_id}"), "donorId": donor_id, "message": message }),
+            )
+            .await
+            .expect(201);
+        let token = reply.body["donorToken"]
+            .as_str()
+            .expect("donorToken")
+            .to_string();
+        (reply.id(), token)
+    }
+
+    /// The event log's head. Every ticket or message write appends an event in the same
+    /// transaction, so an unchanged head proves a refused request wrote nothing.
+    pub async fn event_head(&self) -> i64 {
+        let health = self
+            .get("/health/advanced", Some(&self.admin_token))
+            .await
+            .expect(200);
+        health.body["eventLog"]["head"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no event log head in {}", health.text))
+    }
+}
+
+/// Writes `name::sqlite` and `name::postgres` tests running `body` on a fresh app.
+#[macro_export]
+macro_rules! e2e {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::TestApp::spawn($crate::Backend::Sqlite)
+                    .await
+                    .expect("sqlite app");
+                ($body)(app).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                match $crate::TestApp::spawn($crate::Backend::Postgres).await {
+                    Some(app) => ($body)(app).await,
+                    None => eprintln!("skipped: TEST_POSTGRES_URL is not set"),
+                }
+            }
+        }
+    };
+}
+
+// ---- helpers for the bad-input, security and permission tests ----
+
+impl Reply {
+    /// The `field` names of a validation problem's `errors`.
+    pub fn fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Asserts a 422 problem whose `errors` name `field`.
+    #[track_caller]
+    pub fn expect_invalid(self, field: &str) -> Self {
+        let reply = self.expect_problem(422);
+        assert!(
+            reply.fields().iter().any(|f| f == field),
+            "expected errors[].field {field:?}: {}",
+            reply.text
+        );
+        reply
+    }
+
+    /// `body["data"]` as a slice (a list page's items).
+    #[track_caller]
+    pub fn data(&self) -> &[Value] {
+        self.body["data"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no data array in {}", self.text))
+    }
+}
+
+impl TestApp {
+    /// Sends raw bytes with the given content type (none when `None`), for bodies the JSON
+    /// helpers cannot produce.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> Reply {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.api))
+            .body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(content_type) = content_type {
+            request = request.header(reqwest::header::CONTENT_TYPE, content_type);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body read");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    /// Asserts the event log's head is still `before`: the refused requests wrote nothing.
+    pub async fn expect_head(&self, before: i64, what: &str) {
+        let now = self.event_head().await;
+        assert_eq!(now, before, "{what} appended events to the log");
+    }
+}
+
+/// Percent-encodes a query-string value (everything but unreserved characters).
+pub fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() * 3);
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Unpadded base64url, as in JWTs.
+pub fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+        }
+    }
+    out
+}

@@ -1,0 +1,180 @@
+//! Tokens: staff JWTs from login, donor tokens scoped to one donor and ticket, and the
+//! extractors that turn a request's bearer token into a domain [`Actor`].
+
+use crate::problem::ApiError;
+use crate::state::AppState;
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use concierge_domain::{Actor, TicketId, UserId};
+use futures_util::future::LocalBoxFuture;
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// What a token stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Kind {
+    Staff,
+    Donor,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    /// The user id (staff) or donor id (donor).
+    sub: String,
+    kind: Kind,
+    /// Staff: the user's token version when minted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ver: Option<i32>,
+    /// Donor: the ticket the token is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tid: Option<i64>,
+    iat: i64,
+    exp: i64,
+}
+
+/// Mints and checks tokens (HS256 with the configured secret; any other algorithm, `none`
+/// included, is refused).
+pub struct Tokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    staff_ttl: Duration,
+    donor_ttl: Duration,
+}
+
+/// A minted token and how long it lives.
+pub struct Minted {
+    /// The JWT.
+    pub token: String,
+    /// Seconds until it expires.
+    pub expires_in: u64,
+}
+
+impl Tokens {
+    /// Keys from the raw secret.
+    pub fn new(secret: &str, staff_ttl: Duration, donor_ttl: Duration) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Self {
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            validation,
+            staff_ttl,
+            donor_ttl,
+        }
+    }
+
+    fn mint(&self, claims: Claims) -> Result<String, ApiError> {
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ApiError::Internal(Box::new(e)))
+    }
+
+    /// A staff token for the user at its current token version.
+    pub fn staff(&self, user_id: UserId, token_version: i32) -> Result<Minted, ApiError> {
+        let now = chrono::Utc::now().timestamp();
+        let token = self.mint(Claims {
+            sub: user_id.to_string(),
+            kind: Kind::Staff,
+            ver: Some(token_version),
+            tid: None,
+            iat: now,
+            exp: now + self.staff_ttl.as_secs() as i64,
+        })?;
+        Ok(Minted {
+            token,
+            expires_in: self.staff_ttl.as_secs(),
+        })
+    }
+
+    /// A donor token for one ticket of one donor.
+    pub fn donor(&self, donor_id: &str, ticket_id: TicketId) -> Result<String, ApiError> {
+        let now = chrono::Utc::now().timestamp();
+        self.mint(Claims {
+            sub: donor_id.to_string(),
+            kind: Kind::Donor,
+            ver: None,
+            tid: Some(ticket_id.0),
+            iat: now,
+            exp: now + self.donor_ttl.as_secs() as i64,
+        })
+    }
+
+    fn check(&self, token: &str) -> Option<Claims> {
+        decode::<Claims>(token, &self.decoding, &self.validation)
+            .ok()
+            .map(|data| data.claims)
+    }
+}
+
+const REFUSED: ApiError =
+    ApiError::Unauthorized("the token is missing, invalid, expired or revoked");
+
+/// Turns a bearer token into an actor: a donor token as-is, a staff token only while its user
+/// is active and the token carries the user's current token version. The role comes from the
+/// database, not the token, so a demotion takes effect at once.
+pub async fn actor_for_token(state: &AppState, token: &str) -> Result<Actor, ApiError> {
+    let claims = state.tokens.check(token).ok_or(REFUSED)?;
+    match claims.kind {
+        Kind::Donor => Ok(Actor::Donor {
+            donor_id: claims.sub,
+            ticket_id: TicketId(claims.tid.ok_or(REFUSED)?),
+        }),
+        Kind::Staff => {
+            let id = claims.sub.parse().map(UserId).map_err(|_| REFUSED)?;
+            let version = claims.ver.ok_or(REFUSED)?;
+            let user = state
+                .services
+                .accounts
+                .authenticate(id, version)
+                .await
+                .map_err(|e| match e {
+                    concierge_domain::DomainError::Unauthenticated => REFUSED,
+                    other => other.into(),
+                })?;
+            Ok(Actor::Staff {
+                user_id: user.id,
+                role: user.role,
+            })
+        }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| REFUSED)?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim().to_string()))
+        }
+        _ => Err(REFUSED),
+    }
+}
+
+fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::Internal("application state missing".into()))
+}
+
+/// The authenticated caller; a request without a valid token is refused with 401.
+pub struct Caller(pub Actor);
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let found = bearer(req).and_then(|t| Ok((state_of(req)?, t)));
+        Box::pin(async move {
+            let (state, token) = found?;
+            let token = token.ok_or(ApiError::Unauthorized("a bearer token is required"))?;
+            Ok(Caller(actor_for_token(&state, &token).await?))
+        })
+    }
+}

@@ -1,0 +1,226 @@
+//! Configuration from the environment (and a `.env` file, loaded by `main`). Names follow
+//! ../shared/DESIGN.md; docs/operations.md lists every variable.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Everything the server needs to start.
+#[derive(Clone)]
+pub struct Config {
+    /// Address to bind.
+    pub host: String,
+    /// Port to bind; 0 picks a free one.
+    pub port: u16,
+    /// `sqlite://PATH` or `postgres://...`.
+    pub database_url: String,
+    /// Connections in the database pool.
+    pub db_pool_size: u32,
+    /// How long a request waits for a pooled connection.
+    pub db_connect_timeout: Duration,
+    /// The HS256 key for tokens.
+    pub jwt_secret: String,
+    /// Whether `jwt_secret` was generated because none was set.
+    pub jwt_secret_generated: bool,
+    /// Staff token lifetime.
+    pub jwt_expiration: Duration,
+    /// Donor token lifetime.
+    pub donor_token_expiration: Duration,
+    /// bcrypt cost for new hashes.
+    pub bcrypt_cost: u32,
+    /// Login name of the first super admin.
+    pub super_admin_username: String,
+    /// Its password; one is generated and printed once when unset.
+    pub super_admin_password: Option<String>,
+    /// Whether `POST /auth/register` is open.
+    pub allow_signup: bool,
+    /// The largest JSON body accepted.
+    pub max_json_bytes: usize,
+    /// HTTP worker threads (0: one per core).
+    pub workers: usize,
+    /// `production` refuses unsafe defaults.
+    pub production: bool,
+    /// Log filter (`info`, `concierge_server=debug,info`, ...).
+    pub log_level: String,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets stay out of logs: only their presence is shown.
+        f.debug_struct("Config")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database", &concierge_store::redact_url(&self.database_url))
+            .field("db_pool_size", &self.db_pool_size)
+            .field("jwt_secret", &"<redacted>")
+            .field("jwt_expiration", &self.jwt_expiration)
+            .field("bcrypt_cost", &self.bcrypt_cost)
+            .field("allow_signup", &self.allow_signup)
+            .field("production", &self.production)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A configuration value that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {message}")]
+pub struct ConfigError {
+    /// The variable.
+    pub name: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn err(name: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        name,
+        message: message.into(),
+    }
+}
+
+/// The shortest JWT secret accepted in production, in bytes.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(std::env::vars().collect())
+    }
+
+    /// Reads the given variables (tests pass their own).
+    pub fn from_vars(vars: HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            vars.get(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let production = matches!(
+            get("CONCIERGE_ENV").or_else(|| get("APP_ENV")).as_deref(),
+            Some("production" | "prod")
+        );
+        let (jwt_secret, jwt_secret_generated) = match get("JWT_SECRET") {
+            Some(secret) if production && secret.len() < MIN_SECRET_BYTES => {
+                return Err(err(
+                    "JWT_SECRET",
+                    format!("must be at least {MIN_SECRET_BYTES} bytes in production"),
+                ))
+            }
+            Some(secret) => (secret, false),
+            None if production => return Err(err("JWT_SECRET", "must be set in production")),
+            None => (random_secret(), true),
+        };
+        let bcrypt_cost = parse(&get, "BCRYPT_COST", 12u32)?;
+        if !(4..=31).contains(&bcrypt_cost) {
+            return Err(err("BCRYPT_COST", "must be between 4 and 31"));
+        }
+        Ok(Self {
+            host: get("HOST").unwrap_or_else(|| "0.0.0.0".to_string()),
+            port: parse(&get, "PORT", 3000u16)?,
+            database_url: get("DATABASE_URL")
+                .unwrap_or_else(|| "sqlite://data/concierge.db".to_string()),
+            db_pool_size: parse(&get, "DB_POOL_SIZE", 10u32)?.max(1),
+            db_connect_timeout: duration(&get, "DB_CONNECT_TIMEOUT", Duration::from_secs(5))?,
+            jwt_secret,
+            jwt_secret_generated,
+            jwt_expiration: duration(&get, "JWT_EXPIRATION", Duration::from_secs(24 * 3600))?,
+            donor_token_expiration: duration(
+                &get,
+                "DONOR_TOKEN_EXPIRATION",
+                Duration::from_secs(30 * 24 * 3600),
+            )?,
+            bcrypt_cost,
+            super_admin_username: get("SUPER_ADMIN_USERNAME").unwrap_or_else(|| "admin".into()),
+            super_admin_password: get("SUPER_ADMIN_PASSWORD"),
+            allow_signup: parse(&get, "ALLOW_SIGNUP", false)?,
+            max_json_bytes: parse(&get, "MAX_JSON_BYTES", 1024 * 1024usize)?,
+            workers: parse(&get, "WORKERS", 0usize)?,
+            production,
+            log_level: get("LOG_LEVEL").unwrap_or_else(|| "info".to_string()),
+        })
+    }
+}
+
+fn parse<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse()
+            .map_err(|_| err(name, format!("cannot read {raw:?}"))),
+    }
+}
+
+/// Reads `90`, `90s`, `15m`, `24h` or `7d`.
+fn duration(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let Some(raw) = get(name) else {
+        return Ok(default);
+    };
+    let (digits, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| err(name, format!("cannot read {raw:?} as a duration")))?;
+    let seconds = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => {
+            return Err(err(
+                name,
+                format!("unknown unit in {raw:?} (use s, m, h or d)"),
+            ))
+        }
+    };
+    if seconds == 0 {
+        return Err(err(name, "must be positive"));
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+fn random_secret() -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    Alphanumeric.sample_string(&mut rand::rng(), 48)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_run_on_embedded_sqlite() {
+        let c = Config::from_vars(vars(&[])).unwrap();
+        assert_eq!(c.database_url, "sqlite://data/concierge.db");
+        assert_eq!((c.port, c.super_admin_username.as_str()), (3000, "admin"));
+        assert!(c.jwt_secret_generated && !c.allow_signup);
+    }
+
+    #[test]
+    fn production_refuses_a_missing_or_short_secret() {
+        assert!(Config::from_vars(vars(&[("CONCIERGE_ENV", "production")])).is_err());
+        assert!(Config::from_vars(vars(&[
+            ("CONCIERGE_ENV", "production"),
+            ("JWT_SECRET", "short")
+        ]))
+        .is_err());
+    }
+
+    #[test]
+    fn durations_take_units() {
+        let c = Config::from_vars(vars(&[("JWT_EXPIRATION", "15m")])).unwrap();
+        assert_eq!(c.jwt_expiration, Duration::from_secs(900));
+        assert!(Config::from_vars(vars(&[("JWT_EXPIRATION", "soon")])).is_err());
+    }
+}

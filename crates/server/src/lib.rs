@@ -1,0 +1,18 @@
+//! # concierge-server
+//!
+//! The HTTP face of Concierge: configuration, wiring of adapters into the domain's ports,
+//! token auth, problem+json errors and the routes of `/api/v1`. The binary `concierge` is a
+//! thin CLI over [`Application`].
+
+pub mod auth;
+pub mod config;
+mod middleware;
+pub mod password;
+pub mod problem;
+mod routes;
+pub mod startup;
+pub mod state;
+mod wire;
+
+pub use config::Config;
+pub use startup::{Application, StartError};

@@ -1,0 +1,143 @@
+//! The one place errors become HTTP responses: `application/problem+json` (RFC 9457).
+//!
+//! Policy: domain errors map to 4xx by kind; bad JSON is 400, a body of the wrong content type
+//! 415, too large 413; anything unexpected is a 500 whose cause chain is logged and never sent.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{error, HttpRequest, HttpResponse, ResponseError};
+use concierge_domain::{DomainError, FieldError};
+use serde::Serialize;
+
+/// An error answered as problem+json.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// From a domain service.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// A request the server cannot read (malformed JSON, a wrong JSON type, a bad parameter).
+    #[error("{0}")]
+    BadRequest(String),
+    /// No usable token.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// The body is larger than allowed.
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    /// The body's content type is not JSON.
+    #[error("expected an application/json body")]
+    UnsupportedMediaType,
+    /// No such route.
+    #[error("no such resource")]
+    NoRoute,
+    /// Something unexpected; logged, not shown.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str) {
+        use DomainError as D;
+        match self {
+            ApiError::Domain(e) => match e {
+                D::NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
+                D::Forbidden(_) => (StatusCode::FORBIDDEN, "Forbidden"),
+                D::Unauthenticated => (StatusCode::UNAUTHORIZED, "Unauthorized"),
+                D::Transition(_) => (StatusCode::CONFLICT, "Illegal state change"),
+                D::Conflict(_) | D::ConcurrentUpdate => (StatusCode::CONFLICT, "Conflict"),
+                D::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "Invalid input"),
+                D::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "Service unavailable"),
+                D::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
+            },
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "Bad request"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "Unauthorized"),
+            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "Payload too large"),
+            ApiError::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type")
+            }
+            ApiError::NoRoute => (StatusCode::NOT_FOUND, "Not found"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, title) = self.parts();
+        let detail = if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
+            log_chain(self);
+            "the server failed; the error is logged".to_string()
+        } else {
+            self.to_string()
+        };
+        let errors = match self {
+            ApiError::Domain(DomainError::Invalid(errors)) => Some(errors.as_slice()),
+            _ => None,
+        };
+        let body = Problem {
+            kind: "about:blank",
+            title,
+            status: status.as_u16(),
+            detail,
+            errors,
+        };
+        let mut response = HttpResponse::build(status);
+        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.json(body)
+    }
+}
+
+fn log_chain(err: &dyn std::error::Error) {
+    let mut chain = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::error!(error = %chain, "request failed");
+}
+
+/// Maps actix's JSON extractor errors.
+pub fn json_error(err: error::JsonPayloadError, _req: &HttpRequest) -> error::Error {
+    use error::JsonPayloadError as J;
+    let api = match err {
+        J::OverflowKnownLength { .. } | J::Overflow { .. } => ApiError::PayloadTooLarge,
+        J::ContentType => ApiError::UnsupportedMediaType,
+        J::Deserialize(e) => ApiError::BadRequest(format!("the JSON body does not fit: {e}")),
+        other => ApiError::BadRequest(format!("cannot read the body: {other}")),
+    };
+    api.into()
+}
+
+/// Maps actix's query-string extractor errors.
+pub fn query_error(err: error::QueryPayloadError, _req: &HttpRequest) -> error::Error {
+    ApiError::BadRequest(format!("bad query parameter: {err}")).into()
+}
+
+/// Maps actix's path extractor errors (a non-numeric id).
+pub fn path_error(err: error::PathError, _req: &HttpRequest) -> error::Error {
+    ApiError::BadRequest(format!("bad path parameter: {err}")).into()
+}
+
+/// The answer for unknown routes.
+pub async fn no_route() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::NoRoute)
+}

@@ -1,0 +1,249 @@
+//! /auth and /users.
+
+use crate::auth::Caller;
+use crate::problem::ApiError;
+use crate::state::AppState;
+use crate::wire::{nullable, parse_enum, required, List, Paging};
+use actix_web::{get, patch, post, put, web, HttpResponse};
+use concierge_domain::services::{NewAccount, Registration};
+use concierge_domain::user::{Role, User, UserChanges};
+use concierge_domain::UserId;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+type State = web::Data<AppState>;
+
+#[derive(Deserialize)]
+struct LoginBody {
+    username: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LoginReply {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    user: User,
+}
+
+fn login_reply(state: &AppState, user: User) -> Result<LoginReply, ApiError> {
+    let minted = state.tokens.staff(user.id, user.token_version)?;
+    Ok(LoginReply {
+        access_token: minted.token,
+        token_type: "Bearer",
+        expires_in: minted.expires_in,
+        user,
+    })
+}
+
+#[post("/auth/login")]
+async fn login(state: State, body: web::Json<LoginBody>) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let login = body.username.or(body.email).unwrap_or_default();
+    let password = body.password.unwrap_or_default();
+    let user = state.services.accounts.login(&login, &password).await?;
+    Ok(HttpResponse::Ok().json(login_reply(&state, user)?))
+}
+
+#[derive(Deserialize)]
+struct RegisterBody {
+    name: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+}
+
+#[post("/auth/register")]
+async fn register(state: State, body: web::Json<RegisterBody>) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let input = Registration {
+        name: body.name.unwrap_or_default(),
+        email: body.email.unwrap_or_default(),
+        password: body.password.unwrap_or_default(),
+    };
+    let user = state
+        .services
+        .accounts
+        .register(input, state.config.allow_signup)
+        .await?;
+    Ok(HttpResponse::Created().json(user))
+}
+
+#[get("/auth/me")]
+async fn me(state: State, caller: Caller) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(state.services.accounts.me(&caller.0).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PushTokenBody {
+    #[serde(default, deserialize_with = "nullable")]
+    fcm_token: Option<Option<String>>,
+}
+
+#[put("/users/me/fcm-token")]
+async fn set_push_token(
+    state: State,
+    caller: Caller,
+    body: web::Json<PushTokenBody>,
+) -> Result<HttpResponse, ApiError> {
+    let token = required(body.into_inner().fcm_token, "fcmToken")?;
+    state
+        .services
+        .accounts
+        .set_push_token(&caller.0, token.as_deref())
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "fcmToken": token.is_some() })))
+}
+
+#[derive(Deserialize)]
+struct ProfileBody {
+    name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    email: Option<Option<String>>,
+}
+
+#[put("/users/me/profile")]
+async fn update_profile(
+    state: State,
+    caller: Caller,
+    body: web::Json<ProfileBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let user = state
+        .services
+        .accounts
+        .update_profile(
+            &caller.0,
+            body.name.as_deref(),
+            body.email.as_ref().map(|e| e.as_deref()),
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(user))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PasswordBody {
+    current_password: Option<String>,
+    new_password: Option<String>,
+}
+
+/// Changes the password and answers with a fresh token: every older one stops working.
+#[put("/users/me/password")]
+async fn change_password(
+    state: State,
+    caller: Caller,
+    body: web::Json<PasswordBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let current = required(body.current_password, "currentPassword")?;
+    let new = required(body.new_password, "newPassword")?;
+    let user = state
+        .services
+        .accounts
+        .change_password(&caller.0, &current, &new)
+        .await?;
+    Ok(HttpResponse::Ok().json(login_reply(&state, user)?))
+}
+
+#[get("/users")]
+async fn list_users(
+    state: State,
+    caller: Caller,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    let page = state
+        .services
+        .accounts
+        .list(&caller.0, paging.request()?)
+        .await?;
+    Ok(HttpResponse::Ok().json(List::from(page)))
+}
+
+#[derive(Deserialize)]
+struct CreateUserBody {
+    username: Option<String>,
+    email: Option<String>,
+    name: Option<String>,
+    password: Option<String>,
+    role: Option<String>,
+}
+
+#[post("/users")]
+async fn create_user(
+    state: State,
+    caller: Caller,
+    body: web::Json<CreateUserBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let input = NewAccount {
+        username: required(body.username, "username")?,
+        email: body.email,
+        name: required(body.name, "name")?,
+        password: required(body.password, "password")?,
+        role: parse_enum::<Role>(body.role.as_deref())?.unwrap_or(Role::Agent),
+    };
+    let user = state.services.accounts.create(&caller.0, input).await?;
+    Ok(HttpResponse::Created().json(user))
+}
+
+#[get("/users/{id}")]
+async fn get_user(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let user = state
+        .services
+        .accounts
+        .get(&caller.0, UserId(id.into_inner()))
+        .await?;
+    Ok(HttpResponse::Ok().json(user))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PatchUserBody {
+    role: Option<String>,
+    is_active: Option<bool>,
+    name: Option<String>,
+}
+
+#[patch("/users/{id}")]
+async fn update_user(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: web::Json<PatchUserBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let changes = UserChanges {
+        name: body.name,
+        email: None,
+        role: parse_enum(body.role.as_deref())?,
+        is_active: body.is_active,
+    };
+    let user = state
+        .services
+        .accounts
+        .update(&caller.0, UserId(id.into_inner()), changes)
+        .await?;
+    Ok(HttpResponse::Ok().json(user))
+}
+
+/// Registers the routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(login)
+        .service(register)
+        .service(me)
+        .service(set_push_token)
+        .service(update_profile)
+        .service(change_password)
+        .service(list_users)
+        .service(create_user)
+        .service(get_user)
+        .service(update_user);
+}

@@ -1,0 +1,83 @@
+//! /health, /health/ping, /health/advanced.
+
+use crate::auth::Caller;
+use crate::problem::ApiError;
+use crate::state::AppState;
+use actix_web::{get, web, HttpResponse};
+use serde_json::json;
+
+type State = web::Data<AppState>;
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Liveness with the database: 503 when it does not answer.
+#[get("/health")]
+async fn health(state: State) -> HttpResponse {
+    let uptime = state.started.elapsed().as_secs();
+    match state.database.ping().await {
+        Ok(_) => HttpResponse::Ok().json(json!({
+            "status": "ok", "version": VERSION, "uptimeSeconds": uptime, "database": "up",
+        })),
+        Err(err) => {
+            tracing::warn!(error = %err, "health check: database down");
+            HttpResponse::ServiceUnavailable()
+                .content_type("application/problem+json")
+                .json(json!({
+                    "type": "about:blank", "title": "Service unavailable", "status": 503,
+                    "detail": "the database does not answer",
+                    "version": VERSION, "uptimeSeconds": uptime, "database": "down",
+                }))
+        }
+    }
+}
+
+/// Touches nothing.
+#[get("/health/ping")]
+async fn ping() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("pong")
+}
+
+/// Details for admins: database latency and pool, event log head, adapters, memory.
+#[get("/health/advanced")]
+async fn advanced(state: State, caller: Caller) -> Result<HttpResponse, ApiError> {
+    caller.0.admin()?;
+    let database = match state.database.ping().await {
+        Ok(latency) => json!({
+            "status": "up",
+            "backend": state.database.backend(),
+            "latencyMs": latency.as_secs_f64() * 1000.0,
+            "pool": state.database.pool_use(),
+        }),
+        Err(err) => json!({
+            "status": "down", "backend": state.database.backend(), "error": err.to_string(),
+        }),
+    };
+    let event_log = match state.services.events.head().await {
+        Ok(head) => json!({ "head": head }),
+        Err(err) => json!({ "error": err.to_string() }),
+    };
+    Ok(HttpResponse::Ok().json(json!({
+        "status": "ok",
+        "version": VERSION,
+        "uptimeSeconds": state.started.elapsed().as_secs(),
+        "database": database,
+        "eventLog": event_log,
+        "adapters": {
+            "passwordHasher": { "kind": "bcrypt", "cost": state.config.bcrypt_cost },
+            "tokens": { "secret": if state.config.jwt_secret_generated { "generated" } else { "configured" } },
+        },
+        "memory": { "rssBytes": rss_bytes() },
+    })))
+}
+
+/// Resident memory from /proc (Linux); `None` elsewhere.
+fn rss_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// Registers the routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(health).service(ping).service(advanced);
+}

@@ -1,0 +1,295 @@
+//! /messages: a ticket's conversation (JSON; files come with the attachments issue).
+
+use crate::auth::Caller;
+use crate::problem::ApiError;
+use crate::state::AppState;
+use crate::wire::{parse_enum, required, List, Paging};
+use actix_web::{delete, get, post, put, web, HttpResponse};
+use concierge_domain::message::{Message, MessageFilter, MessageType, PostMessage, Posted};
+use concierge_domain::page::PageRequest;
+use concierge_domain::{DomainError, MessageId, TicketId, UserId};
+use serde::{Deserialize, Serialize};
+
+type State = web::Data<AppState>;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PostBody {
+    query_id: Option<i64>,
+    task_id: Option<i64>,
+    ticket_id: Option<i64>,
+    content: Option<String>,
+    reply_to_id: Option<i64>,
+    client_message_id: Option<String>,
+}
+
+fn one_ticket(ids: [Option<i64>; 3]) -> Result<TicketId, ApiError> {
+    let mut given = ids.into_iter().flatten();
+    match (given.next(), given.next()) {
+        (Some(id), None) => Ok(TicketId(id)),
+        (None, _) => {
+            Err(DomainError::invalid("queryId", "queryId, taskId or ticketId is required").into())
+        }
+        (Some(_), Some(_)) => Err(DomainError::invalid("queryId", "name one ticket only").into()),
+    }
+}
+
+impl PostBody {
+    fn into_input(self, ticket: Option<TicketId>) -> Result<PostMessage, ApiError> {
+        let ticket_id = match ticket {
+            Some(id) => id,
+            None => one_ticket([self.query_id, self.task_id, self.ticket_id])?,
+        };
+        Ok(PostMessage {
+            ticket_id,
+            content: required(self.content, "content")?,
+            reply_to_id: self.reply_to_id.map(MessageId),
+            client_message_id: self.client_message_id,
+        })
+    }
+}
+
+fn posted(result: Posted) -> HttpResponse {
+    match result {
+        Posted::Created(m) => HttpResponse::Created().json(m),
+        Posted::Existing(m) => HttpResponse::Ok().json(m),
+    }
+}
+
+#[post("/messages")]
+async fn post_message(
+    state: State,
+    caller: Caller,
+    body: web::Json<PostBody>,
+) -> Result<HttpResponse, ApiError> {
+    let input = body.into_inner().into_input(None)?;
+    Ok(posted(
+        state.services.conversations.post(&caller.0, input).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListParams {
+    query_id: Option<i64>,
+    task_id: Option<i64>,
+    ticket_id: Option<i64>,
+    message_type: Option<String>,
+    /// Continue after this message id (when no cursor is given).
+    after: Option<i64>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+async fn conversation(
+    state: &AppState,
+    caller: &Caller,
+    filter: MessageFilter,
+    page: PageRequest,
+) -> Result<HttpResponse, ApiError> {
+    let page = state
+        .services
+        .conversations
+        .list(&caller.0, filter, page)
+        .await?;
+    Ok(HttpResponse::Ok().json(List::from(page)))
+}
+
+#[get("/messages")]
+async fn list_messages(
+    state: State,
+    caller: Caller,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let ids = [params.query_id, params.task_id, params.ticket_id];
+    let ticket_id = if ids.iter().any(Option::is_some) {
+        Some(one_ticket(ids)?)
+    } else {
+        None
+    };
+    let filter = MessageFilter {
+        ticket_id,
+        message_type: parse_enum::<MessageType>(params.message_type.as_deref())?,
+        sender_id: None,
+    };
+    let mut page = params.paging.request()?;
+    if page.after.is_none() {
+        page.after = params.after.filter(|a| *a > 0);
+    }
+    conversation(&state, &caller, filter, page).await
+}
+
+fn ticket_filter(id: i64) -> MessageFilter {
+    MessageFilter {
+        ticket_id: Some(TicketId(id)),
+        ..Default::default()
+    }
+}
+
+#[get("/messages/query/{id}")]
+async fn query_conversation(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    conversation(
+        &state,
+        &caller,
+        ticket_filter(id.into_inner()),
+        paging.request()?,
+    )
+    .await
+}
+
+#[get("/messages/task/{id}")]
+async fn task_conversation(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    conversation(
+        &state,
+        &caller,
+        ticket_filter(id.into_inner()),
+        paging.request()?,
+    )
+    .await
+}
+
+#[derive(Serialize)]
+struct Thread {
+    message: Message,
+    replies: Vec<Message>,
+}
+
+#[get("/messages/thread/{id}")]
+async fn thread(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (message, replies) = state
+        .services
+        .conversations
+        .thread(&caller.0, MessageId(id.into_inner()))
+        .await?;
+    Ok(HttpResponse::Ok().json(Thread { message, replies }))
+}
+
+#[get("/messages/between/{a}/{b}")]
+async fn between(
+    state: State,
+    caller: Caller,
+    ids: web::Path<(i64, i64)>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    let (a, b) = ids.into_inner();
+    let page = state
+        .services
+        .conversations
+        .between(&caller.0, UserId(a), UserId(b), paging.request()?)
+        .await?;
+    Ok(HttpResponse::Ok().json(List::from(page)))
+}
+
+#[post("/messages/admin/{id}")]
+async fn admin_post(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: web::Json<PostBody>,
+) -> Result<HttpResponse, ApiError> {
+    let input = body
+        .into_inner()
+        .into_input(Some(TicketId(id.into_inner())))?;
+    Ok(posted(
+        state
+            .services
+            .conversations
+            .post_as_admin(&caller.0, input)
+            .await?,
+    ))
+}
+
+#[get("/messages/admin/{id}")]
+async fn admin_list(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    let page = state
+        .services
+        .conversations
+        .list_as_admin(&caller.0, TicketId(id.into_inner()), paging.request()?)
+        .await?;
+    Ok(HttpResponse::Ok().json(List::from(page)))
+}
+
+#[get("/messages/{id}")]
+async fn ticket_conversation(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    conversation(
+        &state,
+        &caller,
+        ticket_filter(id.into_inner()),
+        paging.request()?,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct EditBody {
+    content: Option<String>,
+}
+
+#[put("/messages/{id}")]
+async fn edit(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: web::Json<EditBody>,
+) -> Result<HttpResponse, ApiError> {
+    let content = required(body.into_inner().content, "content")?;
+    let message = state
+        .services
+        .conversations
+        .edit(&caller.0, MessageId(id.into_inner()), &content)
+        .await?;
+    Ok(HttpResponse::Ok().json(message))
+}
+
+#[delete("/messages/{id}")]
+async fn remove(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .services
+        .conversations
+        .delete(&caller.0, MessageId(id.into_inner()))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Registers the routes; fixed paths before `{id}` ones.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(post_message)
+        .service(list_messages)
+        .service(query_conversation)
+        .service(task_conversation)
+        .service(thread)
+        .service(between)
+        .service(admin_post)
+        .service(admin_list)
+        .service(ticket_conversation)
+        .service(edit)
+        .service(remove);
+}

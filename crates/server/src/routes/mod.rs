@@ -1,0 +1,17 @@
+//! The HTTP routes under `/api/v1`. Handlers only translate: parse the request, call one domain
+//! service with the caller's `Actor`, shape the answer. Rules live in the domain.
+
+mod accounts;
+mod health;
+mod messages;
+mod tickets;
+
+use actix_web::web;
+
+/// Registers every route of `/api/v1`.
+pub fn api(cfg: &mut web::ServiceConfig) {
+    cfg.configure(health::routes)
+        .configure(accounts::routes)
+        .configure(tickets::routes)
+        .configure(messages::routes);
+}

@@ -1,0 +1,557 @@
+//! Donor queries (the donor-support face) and tasks (the team-desk face): both are tickets.
+
+use crate::auth::Caller;
+use crate::problem::ApiError;
+use crate::state::AppState;
+use crate::wire::{nullable, parse_enum, required, List, Paging};
+use actix_web::{delete, get, patch, post, put, web, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use concierge_domain::services::TicketList;
+use concierge_domain::ticket::{
+    DonorQueryInput, Priority, QueryMode, TaskInput, Ticket, TicketChanges, TicketFilter,
+    TicketStatus,
+};
+use concierge_domain::{DomainError, FieldError, TicketId, UserId};
+use serde::{Deserialize, Serialize};
+
+type State = web::Data<AppState>;
+
+/// List filters as query parameters.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Filters {
+    /// One status or several, comma-separated.
+    status: Option<String>,
+    priority: Option<String>,
+    assignee_id: Option<i64>,
+    donor_id: Option<String>,
+    /// Text in the title or description (`q`, `search` or `text`).
+    #[serde(alias = "search", alias = "text")]
+    q: Option<String>,
+    /// Created at or after (RFC 3339 or YYYY-MM-DD).
+    #[serde(alias = "startDate")]
+    from: Option<String>,
+    /// Created before (RFC 3339 or YYYY-MM-DD).
+    #[serde(alias = "endDate")]
+    to: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+fn parse_time(field: &str, raw: Option<&str>) -> Result<Option<DateTime<Utc>>, DomainError> {
+    let Some(raw) = raw.filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(Some(t.with_timezone(&Utc)));
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| Some(t.and_utc()))
+        .ok_or_else(|| DomainError::invalid(field, "must be an RFC 3339 time or YYYY-MM-DD"))
+}
+
+/// Keeps a parsed value, or collects its field errors.
+fn collect<T>(errors: &mut Vec<FieldError>, result: Result<T, DomainError>) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(DomainError::Invalid(e)) => {
+            errors.extend(e);
+            None
+        }
+        Err(other) => {
+            errors.push(FieldError::new("query", other.to_string()));
+            None
+        }
+    }
+}
+
+impl Filters {
+    fn filter(&self) -> Result<TicketFilter, ApiError> {
+        let mut errors: Vec<FieldError> = vec![];
+        let statuses = self
+            .status
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .filter_map(|p| collect(&mut errors, p.parse::<TicketStatus>()))
+            .collect();
+        let priority = self
+            .priority
+            .as_deref()
+            .and_then(|p| collect(&mut errors, p.parse::<Priority>()));
+        let created_from = collect(&mut errors, parse_time("from", self.from.as_deref())).flatten();
+        let created_to = collect(&mut errors, parse_time("to", self.to.as_deref())).flatten();
+        if self.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+            errors.push(FieldError::new("q", "must be at most 200 characters"));
+        }
+        if !errors.is_empty() {
+            return Err(DomainError::Invalid(errors).into());
+        }
+        Ok(TicketFilter {
+            channel: None,
+            statuses,
+            priority,
+            assignee_id: self.assignee_id.map(UserId),
+            donor_id: self.donor_id.clone().filter(|d| !d.is_empty()),
+            text: self
+                .q
+                .as_deref()
+                .map(str::trim)
+                .filter(|q| !q.is_empty())
+                .map(str::to_string),
+            created_from,
+            created_to,
+        })
+    }
+}
+
+async fn list(
+    state: &AppState,
+    caller: &Caller,
+    list: TicketList,
+    paging: &Paging,
+) -> Result<HttpResponse, ApiError> {
+    let page = state
+        .services
+        .tickets
+        .list(&caller.0, list, paging.request()?)
+        .await?;
+    Ok(HttpResponse::Ok().json(List::from(page)))
+}
+
+// ---- donor queries ----
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateQueryBody {
+    donor: Option<String>,
+    donor_id: Option<String>,
+    test: Option<bool>,
+    stage: Option<String>,
+    query_mode: Option<String>,
+    device: Option<String>,
+    sid: Option<String>,
+    fcm_token: Option<String>,
+    message: Option<String>,
+    priority: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CreatedQuery {
+    #[serde(flatten)]
+    ticket: Ticket,
+    donor_token: String,
+    first_message: Option<concierge_domain::message::Message>,
+}
+
+#[post("/donor-queries")]
+async fn create_query(
+    state: State,
+    body: web::Json<CreateQueryBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let input = DonorQueryInput {
+        donor: required(body.donor, "donor")?,
+        donor_id: required(body.donor_id, "donorId")?,
+        test: body.test.unwrap_or(false),
+        stage: body.stage,
+        query_mode: parse_enum::<QueryMode>(body.query_mode.as_deref())?,
+        device: body.device,
+        sid: body.sid,
+        fcm_token: body.fcm_token,
+        message: body.message,
+        priority: parse_enum::<Priority>(body.priority.as_deref())?,
+    };
+    let (ticket, first_message) = state.services.tickets.open_donor_query(input).await?;
+    let donor_id = ticket
+        .donor
+        .as_ref()
+        .map(|d| d.donor_id.as_str())
+        .unwrap_or_default();
+    let donor_token = state.tokens.donor(donor_id, ticket.id)?;
+    Ok(HttpResponse::Created().json(CreatedQuery {
+        ticket,
+        donor_token,
+        first_message,
+    }))
+}
+
+#[get("/donor-queries")]
+async fn list_queries(
+    state: State,
+    caller: Caller,
+    filters: web::Query<Filters>,
+) -> Result<HttpResponse, ApiError> {
+    let list_of = TicketList::AllQueries(filters.filter()?);
+    list(&state, &caller, list_of, &filters.paging).await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DonorParam {
+    donor_id: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+#[get("/donor-queries/user")]
+async fn list_donor_queries(
+    state: State,
+    caller: Caller,
+    query: web::Query<DonorParam>,
+) -> Result<HttpResponse, ApiError> {
+    let donor_id = match (&caller.0, query.donor_id.clone()) {
+        (_, Some(id)) if !id.is_empty() => id,
+        (concierge_domain::Actor::Donor { donor_id, .. }, _) => donor_id.clone(),
+        _ => return Err(DomainError::invalid("donorId", "is required").into()),
+    };
+    list(&state, &caller, TicketList::Donor(donor_id), &query.paging).await
+}
+
+#[get("/donor-queries/general")]
+async fn list_general(
+    state: State,
+    caller: Caller,
+    filters: web::Query<Filters>,
+) -> Result<HttpResponse, ApiError> {
+    let list_of = TicketList::General(filters.filter()?);
+    list(&state, &caller, list_of, &filters.paging).await
+}
+
+async fn list_by_status(
+    state: State,
+    caller: Caller,
+    filters: web::Query<Filters>,
+    status: TicketStatus,
+) -> Result<HttpResponse, ApiError> {
+    let mut filter = filters.filter()?;
+    filter.statuses = vec![status];
+    list(
+        &state,
+        &caller,
+        TicketList::AllQueries(filter),
+        &filters.paging,
+    )
+    .await
+}
+
+#[get("/donor-queries/in-progress")]
+async fn list_in_progress(
+    state: State,
+    caller: Caller,
+    filters: web::Query<Filters>,
+) -> Result<HttpResponse, ApiError> {
+    list_by_status(state, caller, filters, TicketStatus::InProgress).await
+}
+
+#[get("/donor-queries/resolved")]
+async fn list_resolved(
+    state: State,
+    caller: Caller,
+    filters: web::Query<Filters>,
+) -> Result<HttpResponse, ApiError> {
+    list_by_status(state, caller, filters, TicketStatus::Resolved).await
+}
+
+#[get("/donor-queries/transferred")]
+async fn list_transferred(
+    state: State,
+    caller: Caller,
+    filters: web::Query<Filters>,
+) -> Result<HttpResponse, ApiError> {
+    list_by_status(state, caller, filters, TicketStatus::Transferred).await
+}
+
+#[get("/donor-queries/admin/{id}")]
+async fn admin_detail(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let detail = state
+        .services
+        .tickets
+        .detail_for_admin(&caller.0, TicketId(id.into_inner()))
+        .await?;
+    Ok(HttpResponse::Ok().json(detail))
+}
+
+#[get("/donor-queries/{id}")]
+async fn get_query(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let ticket = state
+        .services
+        .tickets
+        .get(&caller.0, TicketId(id.into_inner()))
+        .await?;
+    Ok(HttpResponse::Ok().json(ticket))
+}
+
+#[post("/donor-queries/{id}/donor-close")]
+async fn donor_close(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let ticket = state
+        .services
+        .tickets
+        .close(&caller.0, TicketId(id.into_inner()))
+        .await?;
+    Ok(HttpResponse::Ok().json(ticket))
+}
+
+/// Field and status changes for PATCH /donor-queries/:id and PUT /tasks/:id.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChangesBody {
+    title: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    description: Option<Option<String>>,
+    priority: Option<String>,
+    status: Option<String>,
+    #[serde(default, deserialize_with = "nullable", alias = "assigneeId")]
+    assigned_to_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    stage: Option<Option<String>>,
+}
+
+impl ChangesBody {
+    fn changes(self) -> Result<TicketChanges, ApiError> {
+        let changes = TicketChanges {
+            title: self.title,
+            description: self.description,
+            priority: parse_enum(self.priority.as_deref())?,
+            status: parse_enum(self.status.as_deref())?,
+            assignee_id: self.assigned_to_id.map(|a| a.map(UserId)),
+            stage: self.stage,
+        };
+        if changes.is_empty() {
+            return Err(DomainError::invalid("body", "names no field to change").into());
+        }
+        Ok(changes)
+    }
+}
+
+async fn update(
+    state: State,
+    caller: Caller,
+    id: i64,
+    body: ChangesBody,
+) -> Result<HttpResponse, ApiError> {
+    let ticket = state
+        .services
+        .tickets
+        .update(&caller.0, TicketId(id), body.changes()?)
+        .await?;
+    Ok(HttpResponse::Ok().json(ticket))
+}
+
+#[patch("/donor-queries/{id}")]
+async fn patch_query(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: web::Json<ChangesBody>,
+) -> Result<HttpResponse, ApiError> {
+    update(state, caller, id.into_inner(), body.into_inner()).await
+}
+
+#[patch("/donor-queries/{id}/accept")]
+async fn accept(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let ticket = state
+        .services
+        .tickets
+        .accept(&caller.0, TicketId(id.into_inner()))
+        .await?;
+    Ok(HttpResponse::Ok().json(ticket))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TransferBody {
+    to_user_id: Option<i64>,
+    note: Option<String>,
+}
+
+#[patch("/donor-queries/{id}/transfer")]
+async fn transfer(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: web::Json<TransferBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let to = required(body.to_user_id, "toUserId")?;
+    let ticket = state
+        .services
+        .tickets
+        .transfer(
+            &caller.0,
+            TicketId(id.into_inner()),
+            UserId(to),
+            body.note.as_deref(),
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(ticket))
+}
+
+#[patch("/donor-queries/{id}/resolve")]
+async fn resolve(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let ticket = state
+        .services
+        .tickets
+        .resolve(&caller.0, TicketId(id.into_inner()))
+        .await?;
+    Ok(HttpResponse::Ok().json(ticket))
+}
+
+#[post("/donor-queries/{id}/send-reminder")]
+async fn send_reminder(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let message = state
+        .services
+        .tickets
+        .remind(&caller.0, TicketId(id.into_inner()))
+        .await?;
+    Ok(HttpResponse::Created().json(message))
+}
+
+async fn remove(state: State, caller: Caller, id: i64) -> Result<HttpResponse, ApiError> {
+    state
+        .services
+        .tickets
+        .delete(&caller.0, TicketId(id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[delete("/donor-queries/{id}")]
+async fn delete_query(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    remove(state, caller, id.into_inner()).await
+}
+
+// ---- tasks ----
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateTaskBody {
+    title: Option<String>,
+    description: Option<String>,
+    priority: Option<String>,
+    #[serde(alias = "assigneeId")]
+    assigned_to_id: Option<i64>,
+}
+
+#[post("/tasks")]
+async fn create_task(
+    state: State,
+    caller: Caller,
+    body: web::Json<CreateTaskBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let input = TaskInput {
+        title: required(body.title, "title")?,
+        description: body.description,
+        priority: parse_enum(body.priority.as_deref())?,
+        assigned_to_id: body.assigned_to_id.map(UserId),
+    };
+    let ticket = state.services.tickets.open_task(&caller.0, input).await?;
+    Ok(HttpResponse::Created().json(ticket))
+}
+
+#[get("/tasks")]
+async fn list_tasks(
+    state: State,
+    caller: Caller,
+    filters: web::Query<Filters>,
+) -> Result<HttpResponse, ApiError> {
+    let list_of = TicketList::Tasks(filters.filter()?);
+    list(&state, &caller, list_of, &filters.paging).await
+}
+
+#[get("/tasks/{id}")]
+async fn get_task(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let detail = state
+        .services
+        .tickets
+        .detail(&caller.0, TicketId(id.into_inner()))
+        .await?;
+    // The summary arrives with the AI issue; until then a task has none.
+    let mut body = serde_json::to_value(detail).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    if let Some(map) = body.as_object_mut() {
+        map.insert("summary".into(), serde_json::Value::Null);
+    }
+    Ok(HttpResponse::Ok().json(body))
+}
+
+#[put("/tasks/{id}")]
+async fn update_task(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: web::Json<ChangesBody>,
+) -> Result<HttpResponse, ApiError> {
+    update(state, caller, id.into_inner(), body.into_inner()).await
+}
+
+#[delete("/tasks/{id}")]
+async fn delete_task(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    remove(state, caller, id.into_inner()).await
+}
+
+/// Registers the routes; fixed paths before `{id}` ones.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(create_query)
+        .service(list_queries)
+        .service(list_donor_queries)
+        .service(list_general)
+        .service(list_in_progress)
+        .service(list_resolved)
+        .service(list_transferred)
+        .service(admin_detail)
+        .service(get_query)
+        .service(donor_close)
+        .service(patch_query)
+        .service(accept)
+        .service(transfer)
+        .service(resolve)
+        .service(send_reminder)
+        .service(delete_query)
+        .service(create_task)
+        .service(list_tasks)
+        .service(get_task)
+        .service(update_task)
+        .service(delete_task);
+}

@@ -1,0 +1,181 @@
+//! Building the application: open the store, migrate, seed, wire the ports, bind the socket.
+//! `main` and the end-to-end tests both start the server through [`Application::build`].
+
+use crate::auth::Tokens;
+use crate::config::Config;
+use crate::middleware::trace_request;
+use crate::password::BcryptHasher;
+use crate::problem::{json_error, no_route, path_error, query_error};
+use crate::routes;
+use crate::state::{AppState, DatabaseProbe, PoolUse};
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use async_trait::async_trait;
+use concierge_domain::ports::SystemClock;
+use concierge_domain::services::{Ports, Services};
+use concierge_domain::DomainError;
+use concierge_store::{redact_url, Store, StoreConfig};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Database(String),
+    /// Seeding the first super admin failed.
+    #[error("seeding the first super admin: {0}")]
+    Seed(#[source] concierge_domain::DomainError),
+    /// The socket could not be bound.
+    #[error("binding {0}: {1}")]
+    Bind(String, #[source] std::io::Error),
+}
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+/// Opens the database and applies pending migrations.
+pub async fn open_store(config: &Config) -> Result<Store, StartError> {
+    let store = Store::connect(StoreConfig {
+        pool_size: config.db_pool_size,
+        connect_timeout: config.db_connect_timeout,
+        ..StoreConfig::new(config.database_url.clone())
+    })
+    .await
+    .map_err(|e| StartError::Database(format!("{}: {e}", redact_url(&config.database_url))))?;
+    store
+        .run_migrations()
+        .await
+        .map_err(|e| StartError::Database(format!("migrations: {e}")))?;
+    Ok(store)
+}
+
+struct StoreProbe(Store);
+
+#[async_trait]
+impl DatabaseProbe for StoreProbe {
+    async fn ping(&self) -> concierge_domain::Result<Duration> {
+        self.0.ping().await.map_err(DomainError::storage)
+    }
+
+    fn pool_use(&self) -> PoolUse {
+        let state = self.0.pool_state();
+        PoolUse {
+            connections: state.connections,
+            idle: state.idle,
+            max: state.max_size,
+        }
+    }
+
+    fn backend(&self) -> &'static str {
+        self.0.backend().as_str()
+    }
+}
+
+impl Application {
+    /// Opens the store, migrates, seeds the first super admin, and binds `host:port`.
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let store = open_store(&config).await?;
+        let store_arc = Arc::new(store.clone());
+        let services = Services::new(Ports {
+            users: store_arc.clone(),
+            tickets: store_arc.clone(),
+            messages: store_arc.clone(),
+            events: store_arc,
+            hasher: Arc::new(BcryptHasher::new(config.bcrypt_cost)),
+            clock: Arc::new(SystemClock),
+        });
+        seed(&services, &config).await?;
+        if config.jwt_secret_generated {
+            tracing::warn!(
+                "JWT_SECRET is not set: using a random one; tokens end with this process"
+            );
+        }
+        let address = format!("{}:{}", config.host, config.port);
+        let listener =
+            TcpListener::bind(&address).map_err(|e| StartError::Bind(address.clone(), e))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| StartError::Bind(address.clone(), e))?
+            .port();
+        let state = web::Data::new(AppState {
+            services,
+            tokens: Tokens::new(
+                &config.jwt_secret,
+                config.jwt_expiration,
+                config.donor_token_expiration,
+            ),
+            database: Arc::new(StoreProbe(store)),
+            config: Arc::new(config.clone()),
+            started: Instant::now(),
+        });
+        let max_json = config.max_json_bytes;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(trace_request))
+                .app_data(state.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(max_json)
+                        .error_handler(json_error),
+                )
+                .app_data(web::QueryConfig::default().error_handler(query_error))
+                .app_data(web::PathConfig::default().error_handler(path_error))
+                .service(web::scope("/api/v1").configure(routes::api))
+                .default_service(web::to(no_route))
+        })
+        .listen(listener)
+        .map_err(|e| StartError::Bind(address.clone(), e))?;
+        if config.workers > 0 {
+            server = server.workers(config.workers);
+        }
+        tracing::info!(%address, port, database = %redact_url(&config.database_url), "listening");
+        Ok(Self {
+            port,
+            server: server.run(),
+        })
+    }
+
+    /// The bound port (useful with `PORT=0`).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until the process is told to stop (SIGINT/SIGTERM stop gracefully).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Creates the first SUPER_ADMIN on an empty database. Without SUPER_ADMIN_PASSWORD a password
+/// is generated and printed once to standard output (never to the log).
+async fn seed(services: &Services, config: &Config) -> Result<(), StartError> {
+    let (password, generated) = match &config.super_admin_password {
+        Some(p) => (p.clone(), false),
+        None => {
+            use rand::distr::{Alphanumeric, SampleString};
+            (Alphanumeric.sample_string(&mut rand::rng(), 20), true)
+        }
+    };
+    let created = services
+        .accounts
+        .seed_super_admin(&config.super_admin_username, &password)
+        .await
+        .map_err(StartError::Seed)?;
+    if created {
+        tracing::info!(username = %config.super_admin_username, "created the first super admin");
+        if generated {
+            println!(
+                "\nCreated super admin '{}' with password: {password}\nIt is shown only this once; set SUPER_ADMIN_PASSWORD to choose it.\n",
+                config.super_admin_username
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,45 @@
+//! What every handler can reach.
+
+use crate::auth::Tokens;
+use crate::config::Config;
+use async_trait::async_trait;
+use concierge_domain::services::Services;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Pool use, for /health/advanced.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolUse {
+    /// Open connections.
+    pub connections: u32,
+    /// Of which idle.
+    pub idle: u32,
+    /// The pool's maximum.
+    pub max: u32,
+}
+
+/// What the health routes ask of the database.
+#[async_trait]
+pub trait DatabaseProbe: Send + Sync {
+    /// Runs a trivial query and says how long it took.
+    async fn ping(&self) -> concierge_domain::Result<Duration>;
+    /// The pool's use right now.
+    fn pool_use(&self) -> PoolUse;
+    /// `postgresql` or `sqlite`.
+    fn backend(&self) -> &'static str;
+}
+
+/// Shared application state.
+pub struct AppState {
+    /// The domain services.
+    pub services: Services,
+    /// Token minting and checking.
+    pub tokens: Tokens,
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// The database, for health checks.
+    pub database: Arc<dyn DatabaseProbe>,
+    /// When the server started.
+    pub started: Instant,
+}

@@ -1,0 +1,70 @@
+//! Shapes shared by the routes: list envelopes, paging parameters, optional-or-null fields.
+
+use crate::problem::ApiError;
+use concierge_domain::page::{Page, PageRequest};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// A page as the API returns it: `{data, nextCursor, hasMore}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct List<T> {
+    data: Vec<T>,
+    next_cursor: Option<String>,
+    has_more: bool,
+}
+
+impl<T> From<Page<T>> for List<T> {
+    fn from(page: Page<T>) -> Self {
+        Self {
+            has_more: page.has_more(),
+            next_cursor: page.next_cursor,
+            data: page.items,
+        }
+    }
+}
+
+/// `?limit=&cursor=`. `limit` is read as text because query structs flatten this one, and
+/// serde hands flattened query values over as strings.
+#[derive(Debug, Default, Deserialize)]
+pub struct Paging {
+    /// Items per page (default 20, capped at 100).
+    pub limit: Option<String>,
+    /// Where to continue.
+    pub cursor: Option<String>,
+}
+
+impl Paging {
+    /// The domain's page request.
+    pub fn request(&self) -> Result<PageRequest, ApiError> {
+        let limit = match self.limit.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
+                ApiError::BadRequest(format!("limit must be a whole number, not {raw:?}"))
+            })?),
+        };
+        Ok(PageRequest::parse(limit, self.cursor.as_deref())?)
+    }
+}
+
+/// For `Option<Option<T>>` fields: absent -> `None`, `null` -> `Some(None)`, a value ->
+/// `Some(Some(v))`. Use with `#[serde(default, deserialize_with = "nullable")]`.
+pub fn nullable<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A required field that the client left out: 422 naming the field.
+pub fn required<T>(value: Option<T>, field: &str) -> Result<T, ApiError> {
+    value.ok_or_else(|| concierge_domain::DomainError::invalid(field, "is required").into())
+}
+
+/// Parses an enum given as a string, naming the field on failure (422).
+pub fn parse_enum<T>(value: Option<&str>) -> Result<Option<T>, ApiError>
+where
+    T: std::str::FromStr<Err = concierge_domain::DomainError>,
+{
+    Ok(value.map(str::parse).transpose()?)
+}

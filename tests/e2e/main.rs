@@ -1,0 +1,6 @@
+//! End-to-end tests over real HTTP, each on SQLite and (when configured) PostgreSQL.
+
+use concierge_e2e::{e2e, TestApp, ADMIN, ADMIN_PASSWORD};
+use serde_json::json;
+
+mod walkthrough;
