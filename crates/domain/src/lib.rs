@@ -17,16 +17,19 @@
 //! [`services::Services`] from `Arc<dyn Port>` values and call its methods with an [`Actor`].
 
 pub mod actor;
+pub mod analysis;
 pub mod error;
 pub mod event;
 pub mod ids;
 pub mod message;
+pub mod notification;
 pub mod page;
 pub mod ports;
 pub mod services;
 pub mod ticket;
 pub mod user;
 mod validate;
+pub mod video;
 
 pub use actor::Actor;
 pub use error::{DomainError, FieldError, Result};

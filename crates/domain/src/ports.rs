@@ -123,6 +123,55 @@ pub trait PasswordHasher: Send + Sync {
     async fn verify_absent(&self, password: String) -> Result<()>;
 }
 
+/// Sends push notifications (FCM in `concierge-push`, or a log-only fallback).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait PushNotifier: Send + Sync {
+    /// Sends one notification to one device. Transport failures are `RetryLater`, never an
+    /// error: the caller decides when to try again.
+    async fn send(
+        &self,
+        message: crate::notification::PushMessage,
+    ) -> crate::notification::PushOutcome;
+    /// `fcm` or `log`, for health reports.
+    fn name(&self) -> &'static str;
+}
+
+/// Video and audio rooms (VideoSDK in `concierge-video`).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait VideoProvider: Send + Sync {
+    /// Creates a room. A provider that is down or refuses is `Unavailable`.
+    async fn create_room(&self) -> Result<crate::video::VideoRoom>;
+    /// Mints a short-lived token for one participant of a room.
+    fn join_token(
+        &self,
+        room_id: &str,
+        participant: &crate::video::Participant,
+    ) -> Result<crate::video::JoinToken>;
+    /// Ends (deactivates) a room; ending a room that is already gone is not an error.
+    async fn end_room(&self, room_id: &str) -> Result<()>;
+}
+
+/// Reads conversations: summaries and QA verdicts (`concierge-ai`: OpenAI-compatible or local).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait ConversationAnalyzer: Send + Sync {
+    /// Summarises a ticket's conversation.
+    async fn summarize(
+        &self,
+        transcript: crate::analysis::Transcript,
+    ) -> Result<crate::analysis::SummaryDraft>;
+    /// Reviews one message (with the conversation for context).
+    async fn review(
+        &self,
+        message: crate::analysis::TranscriptLine,
+        context: crate::analysis::Transcript,
+    ) -> Result<crate::analysis::Verdict>;
+    /// `openai`, `local`, or a fallback chain such as `openai>local`, for health reports.
+    fn name(&self) -> String;
+}
+
 /// The time.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 pub trait Clock: Send + Sync {
