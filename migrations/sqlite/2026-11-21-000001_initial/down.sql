@@ -1,0 +1,4 @@
+DROP TABLE events;
+DROP TABLE messages;
+DROP TABLE tickets;
+DROP TABLE users;
