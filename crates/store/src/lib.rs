@@ -1,1 +1,181 @@
+//! # concierge-store
+//!
+//! Storage for Concierge: one Diesel code base over PostgreSQL and SQLite
+//! (`#[derive(diesel::MultiConnection)]`), an r2d2 pool, embedded migrations and the event log.
+//!
+//! [`Store`] implements the domain's storage ports ([`UserRepository`], [`TicketRepository`],
+//! [`MessageRepository`], [`EventLog`]); it is cheap to clone, so the server wraps clones in
+//! `Arc<dyn Port>`. Diesel blocks, so every call runs on a blocking thread
+//! (`tokio::task::spawn_blocking`), never on an async worker. Every write appends its domain
+//! events in its own transaction; see [`events`](crate::events) for how the log is numbered.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), concierge_store::StoreError> {
+//! use concierge_store::{Store, StoreConfig};
+//! let store = Store::connect(StoreConfig::new("sqlite://data/concierge.db")).await?;
+//! store.run_migrations().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! [`UserRepository`]: concierge_domain::ports::UserRepository
+//! [`TicketRepository`]: concierge_domain::ports::TicketRepository
+//! [`MessageRepository`]: concierge_domain::ports::MessageRepository
+//! [`EventLog`]: concierge_domain::ports::EventLog
 
+mod connection;
+mod error;
+pub mod events;
+mod messages;
+mod migrations;
+mod models;
+mod schema;
+mod tickets;
+mod tx;
+mod users;
+
+#[cfg(test)]
+mod tests;
+
+pub use connection::{redact_url, Backend, DbConnection, DbManager, DbPool, StoreConfig};
+pub use error::StoreError;
+pub use migrations::{run_migrations, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+
+use concierge_domain::DomainError;
+use diesel::connection::SimpleConnection;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// The store: a pool of database connections and the ports implemented on it.
+#[derive(Clone)]
+pub struct Store {
+    pool: DbPool,
+    backend: Backend,
+    /// Bumped after each committed write that appended events, for in-process readers.
+    written: std::sync::Arc<watch::Sender<u64>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .field("pool", &self.pool_state())
+            .finish()
+    }
+}
+
+/// How the pool is used, for health reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    /// Open connections (busy and idle).
+    pub connections: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// The most connections the pool opens.
+    pub max_size: u32,
+}
+
+impl Store {
+    /// Opens the pool for `config.url` and checks that one connection works. Does not migrate;
+    /// call [`run_migrations`](Self::run_migrations).
+    pub async fn connect(config: StoreConfig) -> Result<Store, StoreError> {
+        let (pool, backend) =
+            tokio::task::spawn_blocking(move || connection::build_pool(&config)).await??;
+        Ok(Self::from_pool(pool, backend))
+    }
+
+    /// A store over an existing pool.
+    pub fn from_pool(pool: DbPool, backend: Backend) -> Store {
+        let (written, _) = watch::channel(0);
+        Store {
+            pool,
+            backend,
+            written: std::sync::Arc::new(written),
+        }
+    }
+
+    /// Applies pending migrations; returns the versions applied.
+    pub async fn run_migrations(&self) -> Result<Vec<String>, StoreError> {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || migrations::run_migrations(&pool)).await?
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool, for adapters that need a connection of their own.
+    pub fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
+    /// Round-trips a trivial statement and says how long it took (including waiting for a
+    /// pooled connection).
+    pub async fn ping(&self) -> Result<Duration, StoreError> {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let mut conn = pool.get().map_err(StoreError::Pool)?;
+            conn.batch_execute("SELECT 1")?;
+            Ok(started.elapsed())
+        })
+        .await?
+    }
+
+    /// Open and idle connections.
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            connections: state.connections,
+            idle: state.idle_connections,
+            max_size: self.pool.max_size(),
+        }
+    }
+
+    /// Changes after every write of this store that appended events (the value counts them).
+    /// A tail task can wait on it instead of polling; writes of other processes sharing a
+    /// PostgreSQL database do not show here, so such a task should also poll now and then.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.written.subscribe()
+    }
+
+    fn wake(&self) {
+        self.written.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Runs `work` with a pooled connection on a blocking thread.
+    async fn run<T, F>(&self, work: F) -> concierge_domain::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, error::Error> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(error::Error::Pool)?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(DomainError::storage)?
+        .map_err(DomainError::from)
+    }
+
+    /// Runs `work` in a write transaction (see [`tx`]).
+    async fn write<T, F>(&self, work: F) -> concierge_domain::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, error::Error> + Send + 'static,
+    {
+        self.run(move |conn| tx::write(conn, work)).await
+    }
+
+    /// Runs `work`, which appends events, in a write transaction; wakes readers once committed.
+    async fn write_logged<T, F>(&self, work: F) -> concierge_domain::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, error::Error> + Send + 'static,
+    {
+        let value = self.write(work).await?;
+        self.wake();
+        Ok(value)
+    }
+}

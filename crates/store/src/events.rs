@@ -1,0 +1,193 @@
+//! The event log: every write appends its domain events in its own transaction (a
+//! transactional outbox), numbered so that a reader that continues after the last `seq` it saw
+//! never skips an event, even when transactions commit out of order.
+//!
+//! **PostgreSQL.** A sequence would not do: transaction A takes 10, B takes 11, B commits first,
+//! a reader sees 11 and later misses 10. Instead an event's `seq` is
+//! `(pg_current_xact_id() << 12) + ordinal`: the writer's top-level transaction id, then the
+//! event's position among that transaction's events (at most 4096 per transaction; more are
+//! refused). A reader returns only events with `seq < (xmin << 12)`, where `xmin` is
+//! `pg_snapshot_xmin(pg_current_snapshot())` taken in the same statement: every transaction
+//! below `xmin` has finished (its events are visible or gone for good), and any transaction
+//! still running or yet to start has an id at or above `xmin`, so its events will sort after
+//! everything already returned. The log's order is transaction-id order, not commit order; it
+//! is the same order for every reader. The price: a transaction left open anywhere in the
+//! cluster holds readers back until it ends (later, never lost).
+//!
+//! **SQLite.** Writers are serialised (every write is `BEGIN IMMEDIATE`, see [`crate::tx`]), so
+//! the rowid (`INTEGER PRIMARY KEY AUTOINCREMENT`) order is the commit order and every
+//! committed event is readable at once.
+//!
+//! `head()` is the newest readable `seq`, or 0. Numbers grow but are not dense.
+
+use crate::connection::DbConnection;
+use crate::error::Error;
+use crate::models::{to_db, EventRow, NewEventRow};
+use crate::schema::events;
+use crate::Store;
+use async_trait::async_trait;
+use chrono::Utc;
+use concierge_domain::event::{NewEvent, StoredEvent};
+use concierge_domain::ports::EventLog;
+use concierge_domain::{DomainError, Result, TicketId};
+use diesel::dsl::{max, sql};
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+/// Bits of a PostgreSQL `seq` that number the events of one transaction.
+const ORDINAL_BITS: u32 = 12;
+/// The most events one transaction may append on PostgreSQL.
+pub const MAX_EVENTS_PER_TRANSACTION: i64 = 1 << ORDINAL_BITS;
+
+/// Rows per INSERT, well below both backends' limits on bind parameters.
+const INSERT_CHUNK: usize = 1000;
+
+/// The readable horizon of the current statement's snapshot, as a `seq`.
+const PG_HORIZON: &str = "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 12)";
+/// The current transaction's id (assigning one if it has none yet).
+const PG_XID: &str = "pg_current_xact_id()::text::bigint";
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = events)]
+struct PgEventRow {
+    seq: i64,
+    #[diesel(embed)]
+    row: NewEventRow,
+}
+
+/// Appends `events` in the caller's open write transaction. Call it once, at the end of the
+/// transaction, with every event of the change in order.
+pub(crate) fn append(conn: &mut DbConnection, events: Vec<NewEvent>) -> Result<(), Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let now = to_db(Utc::now());
+    let rows = events
+        .into_iter()
+        .map(|e| {
+            Ok(NewEventRow {
+                kind: e.kind.as_str().to_string(),
+                ticket_id: e.ticket_id.map(|t| t.0),
+                data: serde_json::to_string(&e.data).map_err(DomainError::storage)?,
+                created_at: now,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    match conn {
+        DbConnection::Sqlite(c) => {
+            for chunk in rows.chunks(INSERT_CHUNK) {
+                diesel::insert_into(events::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+        }
+        DbConnection::Postgresql(c) => {
+            let xid: i64 = diesel::select(sql::<BigInt>(PG_XID)).get_result(c)?;
+            if xid >= 1 << (63 - ORDINAL_BITS) {
+                return Err(
+                    DomainError::storage(TooManyEvents("transaction id out of range")).into(),
+                );
+            }
+            let base = xid << ORDINAL_BITS;
+            // Events this transaction appended before (should there be an earlier call).
+            let last: Option<i64> = events::table
+                .filter(events::seq.ge(base))
+                .filter(events::seq.lt(base + MAX_EVENTS_PER_TRANSACTION))
+                .select(max(events::seq))
+                .get_result(c)?;
+            let first = last.map_or(0, |l| l - base + 1);
+            let count = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+            if first.saturating_add(count) > MAX_EVENTS_PER_TRANSACTION {
+                return Err(DomainError::storage(TooManyEvents(
+                    "more than 4096 events in one transaction",
+                ))
+                .into());
+            }
+            let rows: Vec<PgEventRow> = rows
+                .into_iter()
+                .zip(first..)
+                .map(|(row, ordinal)| PgEventRow {
+                    seq: base + ordinal,
+                    row,
+                })
+                .collect();
+            for chunk in rows.chunks(INSERT_CHUNK) {
+                diesel::insert_into(events::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("event log: {0}")]
+struct TooManyEvents(&'static str);
+
+/// Events after `after`, oldest first, only those no reader can skip.
+pub(crate) fn read_after(
+    conn: &mut DbConnection,
+    after: i64,
+    ticket_id: Option<TicketId>,
+    limit: u32,
+) -> Result<Vec<StoredEvent>, Error> {
+    let limit = i64::from(limit);
+    let rows: Vec<EventRow> = match conn {
+        DbConnection::Sqlite(c) => {
+            let mut query = events::table
+                .filter(events::seq.gt(after))
+                .order(events::seq.asc())
+                .limit(limit)
+                .select(EventRow::as_select())
+                .into_boxed();
+            if let Some(t) = ticket_id {
+                query = query.filter(events::ticket_id.eq(t.0));
+            }
+            query.load(c)?
+        }
+        DbConnection::Postgresql(c) => {
+            let mut query = events::table
+                .filter(events::seq.gt(after))
+                .filter(events::seq.lt(sql::<BigInt>(PG_HORIZON)))
+                .order(events::seq.asc())
+                .limit(limit)
+                .select(EventRow::as_select())
+                .into_boxed();
+            if let Some(t) = ticket_id {
+                query = query.filter(events::ticket_id.eq(t.0));
+            }
+            query.load(c)?
+        }
+    };
+    rows.into_iter().map(EventRow::into_event).collect()
+}
+
+/// The newest readable `seq`, or 0.
+pub(crate) fn head(conn: &mut DbConnection) -> Result<i64, Error> {
+    let newest: Option<i64> = match conn {
+        DbConnection::Sqlite(c) => events::table.select(max(events::seq)).get_result(c)?,
+        DbConnection::Postgresql(c) => events::table
+            .filter(events::seq.lt(sql::<BigInt>(PG_HORIZON)))
+            .select(max(events::seq))
+            .get_result(c)?,
+    };
+    Ok(newest.unwrap_or(0))
+}
+
+#[async_trait]
+impl EventLog for Store {
+    async fn read_after(
+        &self,
+        after: i64,
+        ticket_id: Option<TicketId>,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>> {
+        self.run(move |conn| read_after(conn, after, ticket_id, limit))
+            .await
+    }
+
+    async fn head(&self) -> Result<i64> {
+        self.run(head).await
+    }
+}

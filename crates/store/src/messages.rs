@@ -1,0 +1,264 @@
+//! [`MessageRepository`]: conversations. Every read joins the sender's name in the same query
+//! (staff: the user's name; donor: the ticket's donor name), so lists make one query.
+
+use crate::connection::DbConnection;
+use crate::error::{is_unique_violation, Error};
+use crate::models::{into_message, to_db, MessageRow, MessageView, NewMessageRow};
+use crate::schema::{messages, tickets, users};
+use crate::{events, tickets as ticket_rows, tx, Store};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use concierge_domain::event::NewEvent;
+use concierge_domain::message::{Message, MessageFilter, NewMessage, Posted};
+use concierge_domain::page::{Page, PageRequest};
+use concierge_domain::ports::MessageRepository;
+use concierge_domain::ticket::{Channel, Ticket};
+use concierge_domain::{DomainError, MessageId, Result, TicketId, UserId};
+use diesel::prelude::*;
+
+/// Messages with their sender's names, unfiltered and unordered.
+macro_rules! message_views {
+    () => {
+        messages::table
+            .inner_join(tickets::table)
+            .left_join(users::table)
+            .select((
+                MessageRow::as_select(),
+                users::name.nullable(),
+                tickets::donor_name,
+            ))
+    };
+}
+
+fn convert(rows: Vec<MessageView>) -> Result<Vec<Message>, Error> {
+    rows.into_iter().map(into_message).collect()
+}
+
+fn load(conn: &mut DbConnection, id: MessageId) -> Result<Option<Message>, Error> {
+    message_views!()
+        .filter(messages::id.eq(id.0))
+        .first::<MessageView>(conn)
+        .optional()?
+        .map(into_message)
+        .transpose()
+}
+
+fn by_client_id(
+    conn: &mut DbConnection,
+    ticket_id: TicketId,
+    key: &str,
+) -> Result<Option<Message>, Error> {
+    message_views!()
+        .filter(messages::ticket_id.eq(ticket_id.0))
+        .filter(messages::client_message_id.eq(key))
+        .first::<MessageView>(conn)
+        .optional()?
+        .map(into_message)
+        .transpose()
+}
+
+/// Inserts a message in the caller's transaction and reads it back with its sender's name.
+pub(crate) fn insert(conn: &mut DbConnection, message: &NewMessage) -> Result<Message, Error> {
+    let id: i64 = diesel::insert_into(messages::table)
+        .values(&NewMessageRow::from(message))
+        .returning(messages::id)
+        .get_result(conn)?;
+    load(conn, MessageId(id))?.ok_or(Error::Domain(DomainError::NotFound("message")))
+}
+
+fn post(
+    conn: &mut DbConnection,
+    message: &NewMessage,
+    ticket: Option<&Ticket>,
+) -> Result<Posted, Error> {
+    if let Some(key) = &message.client_message_id {
+        if let Some(first) = by_client_id(conn, message.ticket_id, key)? {
+            return Ok(Posted::Existing(first));
+        }
+    }
+    // The versioned ticket save comes first, so it is this transaction's first write.
+    let saved = match ticket {
+        Some(ticket) if ticket.id != message.ticket_id => {
+            return Err(
+                DomainError::invalid("ticketId", "the message is for another ticket").into(),
+            )
+        }
+        Some(ticket) => Some(ticket_rows::save(conn, ticket)?),
+        None => {
+            if ticket_rows::load(conn, message.ticket_id)?.is_none() {
+                return Err(DomainError::NotFound("ticket").into());
+            }
+            None
+        }
+    };
+    let message = insert(conn, message)?;
+    let mut log = vec![NewEvent::new_message(&message)];
+    if let Some(ticket) = &saved {
+        log.push(NewEvent::ticket_updated(ticket));
+    }
+    events::append(conn, log)?;
+    Ok(Posted::Created(message))
+}
+
+/// Posts idempotently: when a concurrent send with the same key wins the unique index, this
+/// transaction rolls back (nothing of it is written) and the winner's message comes back.
+fn post_once(
+    conn: &mut DbConnection,
+    message: &NewMessage,
+    ticket: Option<&Ticket>,
+) -> Result<Posted, Error> {
+    match tx::write(conn, |conn| post(conn, message, ticket)) {
+        Err(Error::Db(err)) if is_unique_violation(&err, "client_message_id") => {
+            let key = message.client_message_id.as_deref().unwrap_or_default();
+            match by_client_id(conn, message.ticket_id, key)? {
+                Some(first) => Ok(Posted::Existing(first)),
+                None => Err(Error::Db(err)),
+            }
+        }
+        other => other,
+    }
+}
+
+fn list(
+    conn: &mut DbConnection,
+    filter: MessageFilter,
+    page: PageRequest,
+) -> Result<Page<Message>, Error> {
+    let mut query = message_views!()
+        .order(messages::id.asc())
+        .limit(i64::from(page.limit) + 1)
+        .into_boxed();
+    if let Some(after) = page.after {
+        query = query.filter(messages::id.gt(after));
+    }
+    if let Some(ticket_id) = filter.ticket_id {
+        query = query.filter(messages::ticket_id.eq(ticket_id.0));
+    }
+    if let Some(kind) = filter.message_type {
+        query = query.filter(messages::message_type.eq(kind.as_str()));
+    }
+    if let Some(sender) = filter.sender_id {
+        query = query.filter(messages::sender_user_id.eq(sender.0));
+    }
+    let messages = convert(query.load(conn)?)?;
+    Ok(Page::from_rows(messages, &page, |m| m.id.0))
+}
+
+fn between(
+    conn: &mut DbConnection,
+    a: UserId,
+    b: UserId,
+    page: PageRequest,
+) -> Result<Page<Message>, Error> {
+    let pair = tickets::creator_id
+        .eq(a.0)
+        .and(tickets::assignee_id.eq(b.0))
+        .or(tickets::creator_id
+            .eq(b.0)
+            .and(tickets::assignee_id.eq(a.0)));
+    let mut query = message_views!()
+        .filter(tickets::channel.eq(Channel::Internal.as_str()))
+        .filter(pair)
+        .filter(messages::sender_user_id.eq_any([a.0, b.0]))
+        .order(messages::id.asc())
+        .limit(i64::from(page.limit) + 1)
+        .into_boxed();
+    if let Some(after) = page.after {
+        query = query.filter(messages::id.gt(after));
+    }
+    let messages = convert(query.load(conn)?)?;
+    Ok(Page::from_rows(messages, &page, |m| m.id.0))
+}
+
+fn edit(
+    conn: &mut DbConnection,
+    id: MessageId,
+    content: &str,
+    now: DateTime<Utc>,
+) -> Result<Message, Error> {
+    let now = to_db(now);
+    let n = diesel::update(messages::table.find(id.0))
+        .set((
+            messages::content.eq(content),
+            messages::edited_at.eq(Some(now)),
+            messages::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(DomainError::NotFound("message").into());
+    }
+    let message = load(conn, id)?.ok_or(Error::Domain(DomainError::NotFound("message")))?;
+    events::append(conn, vec![NewEvent::message_updated(&message)])?;
+    Ok(message)
+}
+
+fn delete(conn: &mut DbConnection, id: MessageId) -> Result<(), Error> {
+    let ticket_id: i64 = messages::table
+        .find(id.0)
+        .select(messages::ticket_id)
+        .first(conn)
+        .optional()?
+        .ok_or(Error::Domain(DomainError::NotFound("message")))?;
+    // Replies keep their text and lose the link (ON DELETE SET NULL).
+    diesel::delete(messages::table.find(id.0)).execute(conn)?;
+    events::append(
+        conn,
+        vec![NewEvent::message_deleted(TicketId(ticket_id), id)],
+    )
+}
+
+#[async_trait]
+impl MessageRepository for Store {
+    async fn post(&self, message: NewMessage, ticket: Option<Ticket>) -> Result<Posted> {
+        let posted = self
+            .run(move |conn| post_once(conn, &message, ticket.as_ref()))
+            .await?;
+        if matches!(posted, Posted::Created(_)) {
+            self.wake();
+        }
+        Ok(posted)
+    }
+
+    async fn get(&self, id: MessageId) -> Result<Option<Message>> {
+        self.run(move |conn| load(conn, id)).await
+    }
+
+    async fn find_by_client_id(
+        &self,
+        ticket_id: TicketId,
+        client_message_id: String,
+    ) -> Result<Option<Message>> {
+        self.run(move |conn| by_client_id(conn, ticket_id, &client_message_id))
+            .await
+    }
+
+    async fn list(&self, filter: MessageFilter, page: PageRequest) -> Result<Page<Message>> {
+        self.run(move |conn| list(conn, filter, page)).await
+    }
+
+    async fn replies(&self, id: MessageId, limit: u32) -> Result<Vec<Message>> {
+        self.run(move |conn| {
+            convert(
+                message_views!()
+                    .filter(messages::reply_to_id.eq(id.0))
+                    .order(messages::id.asc())
+                    .limit(i64::from(limit))
+                    .load(conn)?,
+            )
+        })
+        .await
+    }
+
+    async fn between(&self, a: UserId, b: UserId, page: PageRequest) -> Result<Page<Message>> {
+        self.run(move |conn| between(conn, a, b, page)).await
+    }
+
+    async fn edit(&self, id: MessageId, content: String, now: DateTime<Utc>) -> Result<Message> {
+        self.write_logged(move |conn| edit(conn, id, &content, now))
+            .await
+    }
+
+    async fn delete(&self, id: MessageId) -> Result<()> {
+        self.write_logged(move |conn| delete(conn, id)).await
+    }
+}

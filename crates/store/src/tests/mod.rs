@@ -1,0 +1,9 @@
+//! The store test suite: every test runs against SQLite, and against PostgreSQL when
+//! `TEST_POSTGRES_URL` is set (see [`harness`]).
+
+pub(crate) mod harness;
+
+mod events;
+mod messages;
+mod tickets;
+mod users;

@@ -1,0 +1,225 @@
+//! [`TicketRepository`]: tickets, with their events, and the versioned save that
+//! [`crate::messages`] shares.
+
+use crate::connection::{Backend, DbConnection};
+use crate::error::Error;
+use crate::models::{to_db, TicketFields, TicketRow};
+use crate::schema::tickets;
+use crate::{events, messages, Store};
+use async_trait::async_trait;
+use concierge_domain::event::NewEvent;
+use concierge_domain::message::{Message, NewMessage};
+use concierge_domain::page::{Page, PageRequest};
+use concierge_domain::ports::TicketRepository;
+use concierge_domain::ticket::{NewTicket, Ticket, TicketFilter};
+use concierge_domain::{DomainError, Result, TicketId};
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
+
+pub(crate) fn load(conn: &mut DbConnection, id: TicketId) -> Result<Option<Ticket>, Error> {
+    tickets::table
+        .find(id.0)
+        .select(TicketRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(TicketRow::into_ticket)
+        .transpose()
+}
+
+fn must_load(conn: &mut DbConnection, id: TicketId) -> Result<Ticket, Error> {
+    load(conn, id)?.ok_or(Error::Domain(DomainError::NotFound("ticket")))
+}
+
+/// Saves `ticket` if its stored version is still `ticket.version`, bumping the version; returns
+/// the saved ticket. `ConcurrentUpdate` when another writer got there first (the caller's
+/// transaction then rolls back), `NotFound` when the ticket is gone.
+pub(crate) fn save(conn: &mut DbConnection, ticket: &Ticket) -> Result<Ticket, Error> {
+    let fields = TicketFields::from_ticket(ticket);
+    let n = diesel::update(
+        tickets::table
+            .filter(tickets::id.eq(ticket.id.0))
+            .filter(tickets::version.eq(ticket.version)),
+    )
+    .set((&fields, tickets::version.eq(tickets::version + 1)))
+    .execute(conn)?;
+    if n == 0 {
+        let exists = tickets::table
+            .find(ticket.id.0)
+            .select(tickets::id)
+            .first::<i64>(conn)
+            .optional()?
+            .is_some();
+        return Err(if exists {
+            DomainError::ConcurrentUpdate
+        } else {
+            DomainError::NotFound("ticket")
+        }
+        .into());
+    }
+    must_load(conn, ticket.id)
+}
+
+/// `%text%` for LIKE, with the user's `\`, `%` and `_` taken literally (ESCAPE '\').
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+fn list(
+    conn: &mut DbConnection,
+    backend: Backend,
+    filter: TicketFilter,
+    page: PageRequest,
+) -> Result<Page<Ticket>, Error> {
+    let mut query = tickets::table
+        .select(TicketRow::as_select())
+        .order(tickets::id.desc())
+        .limit(i64::from(page.limit) + 1)
+        .into_boxed();
+    if let Some(after) = page.after {
+        query = query.filter(tickets::id.lt(after));
+    }
+    if let Some(channel) = filter.channel {
+        query = query.filter(tickets::channel.eq(channel.as_str()));
+    }
+    if !filter.statuses.is_empty() {
+        let names: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
+        query = query.filter(tickets::status.eq_any(names));
+    }
+    if let Some(priority) = filter.priority {
+        query = query.filter(tickets::priority.eq(priority.as_str()));
+    }
+    if let Some(assignee) = filter.assignee_id {
+        query = query.filter(tickets::assignee_id.eq(assignee.0));
+    }
+    if let Some(donor_id) = filter.donor_id {
+        query = query.filter(tickets::donor_id.eq(donor_id));
+    }
+    if let Some(from) = filter.created_from {
+        query = query.filter(tickets::created_at.ge(to_db(from)));
+    }
+    if let Some(to) = filter.created_to {
+        query = query.filter(tickets::created_at.lt(to_db(to)));
+    }
+    if let Some(text) = filter.text.filter(|t| !t.is_empty()) {
+        // PostgreSQL's LIKE is case-sensitive; SQLite's is case-insensitive for ASCII.
+        let like = match backend {
+            Backend::Postgres => "ILIKE",
+            Backend::Sqlite => "LIKE",
+        };
+        let pattern = contains_pattern(&text);
+        query = query.filter(
+            sql::<Bool>(&format!("(tickets.title {like} "))
+                .bind::<Text, _>(pattern.clone())
+                .sql(&format!(" ESCAPE '\\' OR tickets.description {like} "))
+                .bind::<Text, _>(pattern)
+                .sql(" ESCAPE '\\')"),
+        );
+    }
+    let tickets = query
+        .load(conn)?
+        .into_iter()
+        .map(TicketRow::into_ticket)
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(Page::from_rows(tickets, &page, |t| t.id.0))
+}
+
+fn create(
+    conn: &mut DbConnection,
+    ticket: &NewTicket,
+    first_message: Option<NewMessage>,
+) -> Result<(Ticket, Option<Message>), Error> {
+    let id: i64 = diesel::insert_into(tickets::table)
+        .values(&TicketFields::from_new(ticket))
+        .returning(tickets::id)
+        .get_result(conn)?;
+    let ticket = must_load(conn, TicketId(id))?;
+    let mut log = vec![NewEvent::ticket_created(&ticket)];
+    let message = match first_message {
+        Some(mut message) => {
+            message.ticket_id = ticket.id;
+            let message = messages::insert(conn, &message)?;
+            log.push(NewEvent::new_message(&message));
+            Some(message)
+        }
+        None => None,
+    };
+    events::append(conn, log)?;
+    Ok((ticket, message))
+}
+
+fn update(
+    conn: &mut DbConnection,
+    ticket: &Ticket,
+    note: Option<NewMessage>,
+) -> Result<Ticket, Error> {
+    let saved = save(conn, ticket)?;
+    let mut log = vec![NewEvent::ticket_updated(&saved)];
+    if let Some(mut note) = note {
+        note.ticket_id = saved.id;
+        let note = messages::insert(conn, &note)?;
+        log.push(NewEvent::new_message(&note));
+    }
+    events::append(conn, log)?;
+    Ok(saved)
+}
+
+fn delete(conn: &mut DbConnection, id: TicketId) -> Result<(), Error> {
+    // Messages go with it (ON DELETE CASCADE).
+    let n = diesel::delete(tickets::table.find(id.0)).execute(conn)?;
+    if n == 0 {
+        return Err(DomainError::NotFound("ticket").into());
+    }
+    events::append(conn, vec![NewEvent::ticket_deleted(id)])
+}
+
+#[async_trait]
+impl TicketRepository for Store {
+    async fn create(
+        &self,
+        ticket: NewTicket,
+        first_message: Option<NewMessage>,
+    ) -> Result<(Ticket, Option<Message>)> {
+        self.write_logged(move |conn| create(conn, &ticket, first_message))
+            .await
+    }
+
+    async fn get(&self, id: TicketId) -> Result<Option<Ticket>> {
+        self.run(move |conn| load(conn, id)).await
+    }
+
+    async fn list(&self, filter: TicketFilter, page: PageRequest) -> Result<Page<Ticket>> {
+        let backend = self.backend();
+        self.run(move |conn| list(conn, backend, filter, page))
+            .await
+    }
+
+    async fn update(&self, ticket: Ticket, note: Option<NewMessage>) -> Result<Ticket> {
+        self.write_logged(move |conn| update(conn, &ticket, note))
+            .await
+    }
+
+    async fn delete(&self, id: TicketId) -> Result<()> {
+        self.write_logged(move |conn| delete(conn, id)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_pattern;
+
+    #[test]
+    fn like_metacharacters_are_escaped() {
+        assert_eq!(contains_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+        assert_eq!(contains_pattern("plain"), "%plain%");
+    }
+}
