@@ -1,0 +1,167 @@
+//! Settings of the VideoSDK client.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Environment variable holding the VideoSDK API key (public, goes into every token).
+pub const ENV_API_KEY: &str = "VIDEOSDK_API_KEY";
+/// Environment variable holding the VideoSDK secret (signs every token, never leaves the server).
+pub const ENV_SECRET_KEY: &str = "VIDEOSDK_SECRET_KEY";
+/// Environment variable overriding the API's address (tests, self-hosted gateways).
+pub const ENV_BASE_URL: &str = "VIDEOSDK_BASE_URL";
+
+/// How to reach VideoSDK and how long its tokens live.
+///
+/// `Debug` never prints the secret key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VideoSdkConfig {
+    /// The project's API key (the `apikey` claim of every token).
+    pub api_key: String,
+    /// The project's secret: signs the tokens (HS256). Never sent, never logged.
+    pub secret_key: String,
+    /// The API's address without a trailing slash; default [`VideoSdkConfig::DEFAULT_BASE_URL`].
+    pub base_url: String,
+    /// Time limit of one HTTP attempt (connecting, sending and reading the answer).
+    pub timeout: Duration,
+    /// Attempts per operation: a 5xx, a 429, a timeout or a connection error is retried until
+    /// this many attempts were made. `0` is treated as `1`.
+    pub max_attempts: u32,
+    /// Pause before the first retry; the n-th retry waits n times this (capped at 2 s).
+    pub retry_backoff: Duration,
+    /// Lifetime of the participant (join) tokens handed to clients.
+    pub join_token_ttl: Duration,
+    /// Lifetime of the management tokens this client signs for its own API calls.
+    pub server_token_ttl: Duration,
+}
+
+impl VideoSdkConfig {
+    /// VideoSDK's public API.
+    pub const DEFAULT_BASE_URL: &'static str = "https://api.videosdk.live";
+    /// Default time limit of one HTTP attempt.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Default number of attempts per operation.
+    pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+    /// Default pause before the first retry.
+    pub const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_millis(250);
+    /// Default lifetime of a join token (2 hours).
+    pub const DEFAULT_JOIN_TOKEN_TTL: Duration = Duration::from_secs(2 * 60 * 60);
+    /// Default lifetime of a management token (10 minutes).
+    pub const DEFAULT_SERVER_TOKEN_TTL: Duration = Duration::from_secs(10 * 60);
+
+    /// A configuration with the given credentials and every other setting at its default.
+    pub fn new(api_key: impl Into<String>, secret_key: impl Into<String>) -> Self {
+        Self {
+            api_key: api_key.into(),
+            secret_key: secret_key.into(),
+            base_url: Self::DEFAULT_BASE_URL.to_owned(),
+            timeout: Self::DEFAULT_TIMEOUT,
+            max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
+            retry_backoff: Self::DEFAULT_RETRY_BACKOFF,
+            join_token_ttl: Self::DEFAULT_JOIN_TOKEN_TTL,
+            server_token_ttl: Self::DEFAULT_SERVER_TOKEN_TTL,
+        }
+    }
+
+    /// Replaces the API's address (a trailing slash is dropped).
+    pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = base_url.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// Reads [`ENV_API_KEY`], [`ENV_SECRET_KEY`] and [`ENV_BASE_URL`] from the process
+    /// environment. `None` when the key or the secret is missing or blank: the caller then uses
+    /// its fallback (calls unavailable).
+    pub fn from_env() -> Option<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`VideoSdkConfig::from_env`], with the variables read through `lookup` (a `.env`
+    /// file, clap, a test's map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Option<Self> {
+        let present = |name: &str| {
+            lookup(name)
+                .map(|value| value.trim().to_owned())
+                .filter(|value| !value.is_empty())
+        };
+        let config = Self::new(present(ENV_API_KEY)?, present(ENV_SECRET_KEY)?);
+        Some(match present(ENV_BASE_URL) {
+            Some(base_url) => config.with_base_url(base_url),
+            None => config,
+        })
+    }
+}
+
+impl fmt::Debug for VideoSdkConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VideoSdkConfig")
+            .field("api_key", &self.api_key)
+            .field("secret_key", &"<redacted>")
+            .field("base_url", &self.base_url)
+            .field("timeout", &self.timeout)
+            .field("max_attempts", &self.max_attempts)
+            .field("retry_backoff", &self.retry_backoff)
+            .field("join_token_ttl", &self.join_token_ttl)
+            .field("server_token_ttl", &self.server_token_ttl)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn defaults() {
+        let config = VideoSdkConfig::new("key", "secret");
+        assert_eq!(config.base_url, "https://api.videosdk.live");
+        assert_eq!(config.join_token_ttl, Duration::from_secs(7200));
+        assert_eq!(config.server_token_ttl, Duration::from_secs(600));
+        assert_eq!(config.max_attempts, 3);
+    }
+
+    #[test]
+    fn reads_the_environment_names() {
+        let config = VideoSdkConfig::from_lookup(lookup(&[
+            ("VIDEOSDK_API_KEY", "key"),
+            ("VIDEOSDK_SECRET_KEY", "secret"),
+            ("VIDEOSDK_BASE_URL", "http://127.0.0.1:9/"),
+        ]))
+        .expect("configured");
+        assert_eq!(config.api_key, "key");
+        assert_eq!(config.secret_key, "secret");
+        assert_eq!(config.base_url, "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn missing_or_blank_keys_mean_not_configured() {
+        assert!(VideoSdkConfig::from_lookup(lookup(&[("VIDEOSDK_API_KEY", "key")])).is_none());
+        assert!(VideoSdkConfig::from_lookup(lookup(&[
+            ("VIDEOSDK_API_KEY", "key"),
+            ("VIDEOSDK_SECRET_KEY", "  "),
+        ]))
+        .is_none());
+        let config = VideoSdkConfig::from_lookup(lookup(&[
+            ("VIDEOSDK_API_KEY", "key"),
+            ("VIDEOSDK_SECRET_KEY", "secret"),
+            ("VIDEOSDK_BASE_URL", ""),
+        ]))
+        .expect("configured");
+        assert_eq!(config.base_url, VideoSdkConfig::DEFAULT_BASE_URL);
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let shown = format!("{:?}", VideoSdkConfig::new("key", "very-secret-value"));
+        assert!(!shown.contains("very-secret-value"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+}
