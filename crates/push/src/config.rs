@@ -1,0 +1,327 @@
+//! Settings of the FCM notifier, from code or from the environment.
+
+use crate::error::FcmConfigError;
+use std::fmt;
+use std::time::Duration;
+
+/// Where FCM's HTTP v1 API lives unless `FCM_BASE_URL` says otherwise.
+pub const DEFAULT_FCM_BASE_URL: &str = "https://fcm.googleapis.com";
+/// Google's OAuth 2.0 token endpoint unless `FCM_TOKEN_URL` says otherwise. It is also the
+/// `aud` of the service-account assertion.
+pub const DEFAULT_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+/// How long one HTTP request (token or send) may take, by default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many times one `send` may call FCM for a transient failure (5xx, refused connection), by
+/// default.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 2;
+/// The pause before the first in-call retry, by default (doubled for each further one).
+pub const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_millis(250);
+
+/// Environment variable: the Firebase project id (the `project_id` of the service-account JSON).
+pub const ENV_PROJECT_ID: &str = "FIREBASE_PROJECT_ID";
+/// Environment variable: the service account's email (`client_email`).
+pub const ENV_CLIENT_EMAIL: &str = "FIREBASE_CLIENT_EMAIL";
+/// Environment variable: the service account's PEM private key (`private_key`); literal `\n`
+/// sequences are turned into newlines.
+pub const ENV_PRIVATE_KEY: &str = "FIREBASE_PRIVATE_KEY";
+/// Environment variable: FCM's base URL (default [`DEFAULT_FCM_BASE_URL`]).
+pub const ENV_FCM_BASE_URL: &str = "FCM_BASE_URL";
+/// Environment variable: the OAuth 2.0 token endpoint (default [`DEFAULT_TOKEN_URL`]).
+pub const ENV_TOKEN_URL: &str = "FCM_TOKEN_URL";
+/// Environment variable (optional): per-request timeout in milliseconds.
+pub const ENV_TIMEOUT_MS: &str = "FCM_TIMEOUT_MS";
+/// Environment variable (optional): attempts per send for transient failures.
+pub const ENV_MAX_ATTEMPTS: &str = "FCM_MAX_ATTEMPTS";
+/// Environment variable (optional): the Android notification channel to post to.
+pub const ENV_ANDROID_CHANNEL_ID: &str = "FCM_ANDROID_CHANNEL_ID";
+
+/// How to reach FCM and as whom. `Debug` never prints the private key.
+#[derive(Clone)]
+pub struct FcmConfig {
+    /// The Firebase project that owns the app (`/v1/projects/{project_id}/messages:send`).
+    pub project_id: String,
+    /// The service account's email: the `iss` of the token assertion.
+    pub client_email: String,
+    /// The service account's RSA private key in PEM (PKCS#8 `BEGIN PRIVATE KEY`, as Google
+    /// issues it, or PKCS#1 `BEGIN RSA PRIVATE KEY`), with real newlines.
+    pub private_key: String,
+    /// FCM's base URL, without a trailing slash.
+    pub fcm_base_url: String,
+    /// The OAuth 2.0 token endpoint; also the assertion's `aud`.
+    pub token_url: String,
+    /// The limit for each HTTP request (token fetch or one FCM call).
+    pub timeout: Duration,
+    /// How many FCM calls one `send` may make for transient failures (at least 1).
+    pub max_attempts: u32,
+    /// The pause before the first in-call retry; doubled for each further attempt.
+    pub retry_backoff: Duration,
+    /// The Android notification channel (`android.notification.channel_id`); omitted when
+    /// `None`, so the app's default channel is used.
+    pub android_channel_id: Option<String>,
+}
+
+impl fmt::Debug for FcmConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FcmConfig")
+            .field("project_id", &self.project_id)
+            .field("client_email", &self.client_email)
+            .field("private_key", &"<redacted>")
+            .field("fcm_base_url", &self.fcm_base_url)
+            .field("token_url", &self.token_url)
+            .field("timeout", &self.timeout)
+            .field("max_attempts", &self.max_attempts)
+            .field("retry_backoff", &self.retry_backoff)
+            .field("android_channel_id", &self.android_channel_id)
+            .finish()
+    }
+}
+
+impl FcmConfig {
+    /// A configuration with Google's endpoints and the default limits. The key is normalised
+    /// with [`normalize_private_key`]; nothing is validated until [`FcmConfig::validate`] (which
+    /// [`FcmNotifier::new`](crate::FcmNotifier::new) calls).
+    pub fn new(
+        project_id: impl Into<String>,
+        client_email: impl Into<String>,
+        private_key: impl AsRef<str>,
+    ) -> Self {
+        Self {
+            project_id: project_id.into().trim().to_owned(),
+            client_email: client_email.into().trim().to_owned(),
+            private_key: normalize_private_key(private_key.as_ref()),
+            fcm_base_url: DEFAULT_FCM_BASE_URL.to_owned(),
+            token_url: DEFAULT_TOKEN_URL.to_owned(),
+            timeout: DEFAULT_TIMEOUT,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            retry_backoff: DEFAULT_RETRY_BACKOFF,
+            android_channel_id: None,
+        }
+    }
+
+    /// Reads the process environment; see [`FcmConfig::from_lookup`].
+    pub fn from_env() -> Result<Option<Self>, FcmConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup` (a variable name to its value). `Ok(None)` when none
+    /// of `FIREBASE_PROJECT_ID`, `FIREBASE_CLIENT_EMAIL`, `FIREBASE_PRIVATE_KEY` is set (blank
+    /// counts as unset): the server then uses the [`LogNotifier`](crate::LogNotifier). Setting
+    /// only some of them is an error rather than a silent fallback. The optional variables are
+    /// `FCM_BASE_URL`, `FCM_TOKEN_URL`, `FCM_TIMEOUT_MS`, `FCM_MAX_ATTEMPTS` and
+    /// `FCM_ANDROID_CHANNEL_ID`. The result is not validated yet.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, FcmConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let project_id = get(ENV_PROJECT_ID);
+        let client_email = get(ENV_CLIENT_EMAIL);
+        let private_key = get(ENV_PRIVATE_KEY);
+        let (project_id, client_email, private_key) = match (project_id, client_email, private_key)
+        {
+            (None, None, None) => return Ok(None),
+            (Some(p), Some(c), Some(k)) => (p, c, k),
+            (p, c, _) => {
+                let missing = if p.is_none() {
+                    ENV_PROJECT_ID
+                } else if c.is_none() {
+                    ENV_CLIENT_EMAIL
+                } else {
+                    ENV_PRIVATE_KEY
+                };
+                return Err(FcmConfigError::Incomplete { missing });
+            }
+        };
+        let mut config = Self::new(project_id, client_email, private_key);
+        if let Some(url) = get(ENV_FCM_BASE_URL) {
+            config.fcm_base_url = url.trim().to_owned();
+        }
+        if let Some(url) = get(ENV_TOKEN_URL) {
+            config.token_url = url.trim().to_owned();
+        }
+        if let Some(ms) = get(ENV_TIMEOUT_MS) {
+            let ms: u64 = ms
+                .trim()
+                .parse()
+                .map_err(|_| FcmConfigError::InvalidNumber {
+                    name: ENV_TIMEOUT_MS,
+                    value: ms.clone(),
+                })?;
+            config.timeout = Duration::from_millis(ms);
+        }
+        if let Some(n) = get(ENV_MAX_ATTEMPTS) {
+            config.max_attempts = n
+                .trim()
+                .parse()
+                .map_err(|_| FcmConfigError::InvalidNumber {
+                    name: ENV_MAX_ATTEMPTS,
+                    value: n.clone(),
+                })?;
+        }
+        config.android_channel_id = get(ENV_ANDROID_CHANNEL_ID).map(|c| c.trim().to_owned());
+        Ok(Some(config))
+    }
+
+    /// Checks every setting: non-empty ids, http(s) URLs, a positive timeout, and a private
+    /// key that parses as RSA PEM and can sign (a probe assertion is signed and thrown away).
+    pub fn validate(&self) -> Result<(), FcmConfigError> {
+        crate::auth::signing_key(self).map(|_| ())
+    }
+
+    /// `fcm_base_url` without trailing slashes.
+    pub(crate) fn base_url(&self) -> &str {
+        self.fcm_base_url.trim_end_matches('/')
+    }
+
+    pub(crate) fn check_fields(&self) -> Result<(), FcmConfigError> {
+        if self.project_id.trim().is_empty() {
+            return Err(FcmConfigError::Missing("project_id"));
+        }
+        if self.client_email.trim().is_empty() {
+            return Err(FcmConfigError::Missing("client_email"));
+        }
+        if self.private_key.trim().is_empty() {
+            return Err(FcmConfigError::Missing("private_key"));
+        }
+        if self.timeout.is_zero() {
+            return Err(FcmConfigError::Missing("timeout"));
+        }
+        check_url("fcm_base_url", &self.fcm_base_url)?;
+        check_url("token_url", &self.token_url)?;
+        Ok(())
+    }
+}
+
+fn check_url(name: &'static str, value: &str) -> Result<(), FcmConfigError> {
+    match reqwest::Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(()),
+        _ => Err(FcmConfigError::InvalidUrl {
+            name,
+            value: value.to_owned(),
+        }),
+    }
+}
+
+/// Makes a PEM key that went through an environment variable usable again: trims it, drops
+/// surrounding quotes, turns literal `\n` (and `\r\n`) sequences into newlines and CRLF into LF.
+pub fn normalize_private_key(raw: &str) -> String {
+    let mut key = raw.trim();
+    for quote in ['"', '\''] {
+        if key.len() >= 2 && key.starts_with(quote) && key.ends_with(quote) {
+            key = key[1..key.len() - 1].trim();
+        }
+    }
+    let mut key = key
+        .replace("\\r\\n", "\n")
+        .replace("\\n", "\n")
+        .replace("\r\n", "\n");
+    if !key.ends_with('\n') {
+        key.push('\n');
+    }
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn literal_backslash_n_becomes_newline() {
+        let key = normalize_private_key(
+            "\"-----BEGIN PRIVATE KEY-----\\nMIIE\\nAAAA\\n-----END PRIVATE KEY-----\\n\"",
+        );
+        assert_eq!(
+            key,
+            "-----BEGIN PRIVATE KEY-----\nMIIE\nAAAA\n-----END PRIVATE KEY-----\n"
+        );
+        let crlf = normalize_private_key("-----BEGIN X-----\r\nAB\r\n-----END X-----");
+        assert_eq!(crlf, "-----BEGIN X-----\nAB\n-----END X-----\n");
+    }
+
+    #[test]
+    fn nothing_set_means_no_fcm() {
+        assert!(FcmConfig::from_lookup(lookup(&[]))
+            .expect("no error")
+            .is_none());
+        assert!(FcmConfig::from_lookup(lookup(&[(ENV_PROJECT_ID, "  ")]))
+            .expect("blank is unset")
+            .is_none());
+    }
+
+    #[test]
+    fn partial_settings_are_an_error() {
+        let err = FcmConfig::from_lookup(lookup(&[(ENV_PROJECT_ID, "p"), (ENV_PRIVATE_KEY, "k")]))
+            .expect_err("incomplete");
+        assert!(matches!(
+            err,
+            FcmConfigError::Incomplete {
+                missing: ENV_CLIENT_EMAIL
+            }
+        ));
+        assert!(err.to_string().contains("FIREBASE_CLIENT_EMAIL"));
+    }
+
+    #[test]
+    fn all_settings_are_read() {
+        let config = FcmConfig::from_lookup(lookup(&[
+            (ENV_PROJECT_ID, "proj"),
+            (ENV_CLIENT_EMAIL, "sa@proj.iam.gserviceaccount.com"),
+            (
+                ENV_PRIVATE_KEY,
+                "-----BEGIN PRIVATE KEY-----\\nAA\\n-----END PRIVATE KEY-----",
+            ),
+            (ENV_FCM_BASE_URL, "http://127.0.0.1:9/"),
+            (ENV_TOKEN_URL, "http://127.0.0.1:9/token"),
+            (ENV_TIMEOUT_MS, "1500"),
+            (ENV_MAX_ATTEMPTS, "3"),
+            (ENV_ANDROID_CHANNEL_ID, "tickets"),
+        ]))
+        .expect("valid")
+        .expect("configured");
+        assert_eq!(config.project_id, "proj");
+        assert_eq!(config.base_url(), "http://127.0.0.1:9");
+        assert_eq!(config.token_url, "http://127.0.0.1:9/token");
+        assert_eq!(config.timeout, Duration::from_millis(1500));
+        assert_eq!(config.max_attempts, 3);
+        assert_eq!(config.android_channel_id.as_deref(), Some("tickets"));
+        assert!(config.private_key.contains("KEY-----\nAA\n"));
+        assert!(!format!("{config:?}").contains("AA\n"));
+    }
+
+    #[test]
+    fn defaults_are_googles_endpoints() {
+        let config = FcmConfig::new("p", "e", "k");
+        assert_eq!(config.fcm_base_url, DEFAULT_FCM_BASE_URL);
+        assert_eq!(config.token_url, DEFAULT_TOKEN_URL);
+        assert_eq!(config.max_attempts, DEFAULT_MAX_ATTEMPTS);
+    }
+
+    #[test]
+    fn bad_numbers_and_urls_are_reported() {
+        let err = FcmConfig::from_lookup(lookup(&[
+            (ENV_PROJECT_ID, "p"),
+            (ENV_CLIENT_EMAIL, "e"),
+            (ENV_PRIVATE_KEY, "k"),
+            (ENV_TIMEOUT_MS, "soon"),
+        ]))
+        .expect_err("bad number");
+        assert!(err.to_string().contains("FCM_TIMEOUT_MS"));
+        let mut config = FcmConfig::new("p", "e", "k");
+        config.token_url = "not a url".into();
+        assert!(matches!(
+            config.check_fields(),
+            Err(FcmConfigError::InvalidUrl {
+                name: "token_url",
+                ..
+            })
+        ));
+    }
+}
