@@ -211,15 +211,31 @@ impl r2d2::CustomizeConnection<DbConnection, diesel::r2d2::Error> for Setup {
     }
 }
 
+/// Adds libpq's `connect_timeout` (whole seconds, at least 2) unless the URL sets one, so a
+/// host that does not answer fails instead of hanging.
+fn with_connect_timeout(url: &str, timeout: Duration) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_string();
+    }
+    let secs = timeout.as_secs_f64().ceil().max(2.0) as u64;
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}connect_timeout={secs}")
+}
+
 /// Builds the pool and opens its first connection, so a wrong URL fails here. Blocking.
-pub(crate) fn build_pool(config: &StoreConfig) -> Result<(DbPool, Backend), StoreError> {
+pub(crate) fn build_pool(config: &StoreConfig) -> Result<(DbPool, Target), StoreError> {
     let target = Target::parse(&config.url)?;
-    let backend = target.backend();
     if let Target::SqliteFile(path) = &target {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(StoreError::Io)?;
         }
     }
+    let target = match target {
+        Target::Postgres(url) => {
+            Target::Postgres(with_connect_timeout(&url, config.connect_timeout))
+        }
+        other => other,
+    };
     let memory = target == Target::SqliteMemory;
     let builder = r2d2::Pool::builder()
         .max_size(if memory { 1 } else { config.pool_size.max(1) })
@@ -237,9 +253,11 @@ pub(crate) fn build_pool(config: &StoreConfig) -> Result<(DbPool, Backend), Stor
         builder.min_idle(Some(1))
     };
     let pool = builder
-        .build(DbManager { target })
+        .build(DbManager {
+            target: target.clone(),
+        })
         .map_err(StoreError::Pool)?;
-    Ok((pool, backend))
+    Ok((pool, target))
 }
 
 #[cfg(test)]
@@ -266,6 +284,52 @@ mod tests {
         for bad in ["sqlite://", "mysql://x", "data.db", ""] {
             assert!(Target::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn libpq_gets_a_connect_timeout() {
+        let t = Duration::from_millis(4500);
+        assert_eq!(
+            with_connect_timeout("postgres://h/db", t),
+            "postgres://h/db?connect_timeout=5"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?sslmode=require", Duration::ZERO),
+            "postgres://h/db?sslmode=require&connect_timeout=2"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?connect_timeout=9", t),
+            "postgres://h/db?connect_timeout=9"
+        );
+    }
+
+    #[tokio::test]
+    async fn sqlite_in_memory_works() {
+        let store = crate::Store::connect(StoreConfig::new("sqlite::memory:"))
+            .await
+            .unwrap();
+        store.run_migrations().await.unwrap();
+        assert_eq!(store.pool_state().max_size, 1);
+        use concierge_domain::ports::UserRepository;
+        assert_eq!(store.count().await.unwrap(), 0);
+        assert_eq!(store.backend(), Backend::Sqlite);
+        assert!(store.ping().await.unwrap() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn unreachable_databases_fail_fast() {
+        let mut config = StoreConfig::new("postgres://nobody@127.0.0.1:1/none");
+        config.connect_timeout = Duration::from_secs(2);
+        let started = std::time::Instant::now();
+        assert!(matches!(
+            crate::Store::connect(config).await,
+            Err(StoreError::Pool(_))
+        ));
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(matches!(
+            crate::Store::connect(StoreConfig::new("mysql://x")).await,
+            Err(StoreError::InvalidUrl(_))
+        ));
     }
 
     #[test]

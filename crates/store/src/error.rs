@@ -10,8 +10,8 @@ pub enum StoreError {
     /// The URL names no supported backend.
     #[error("invalid database URL: {0}")]
     InvalidUrl(String),
-    /// The SQLite file's folder could not be created.
-    #[error("cannot create the database folder: {0}")]
+    /// The SQLite file's folder could not be created, or a thread could not be started.
+    #[error("I/O error: {0}")]
     Io(#[source] std::io::Error),
     /// No connection could be opened.
     #[error("cannot connect to the database: {0}")]

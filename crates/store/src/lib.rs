@@ -25,6 +25,7 @@
 mod connection;
 mod error;
 pub mod events;
+pub mod listen;
 mod messages;
 mod migrations;
 mod models;
@@ -42,6 +43,8 @@ pub use migrations::{run_migrations, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 
 use concierge_domain::DomainError;
 use diesel::connection::SimpleConnection;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
@@ -50,8 +53,12 @@ use tokio::sync::watch;
 pub struct Store {
     pool: DbPool,
     backend: Backend,
-    /// Bumped after each committed write that appended events, for in-process readers.
-    written: std::sync::Arc<watch::Sender<u64>>,
+    /// Bumped after each committed write that appended events (see [`listen`]).
+    written: Arc<watch::Sender<u64>>,
+    /// The PostgreSQL URL, for the listener's own connection.
+    listen_url: Option<Arc<str>>,
+    /// Whether [`Store::listen`] has started the listener.
+    listening: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Store {
@@ -78,19 +85,19 @@ impl Store {
     /// Opens the pool for `config.url` and checks that one connection works. Does not migrate;
     /// call [`run_migrations`](Self::run_migrations).
     pub async fn connect(config: StoreConfig) -> Result<Store, StoreError> {
-        let (pool, backend) =
+        let (pool, target) =
             tokio::task::spawn_blocking(move || connection::build_pool(&config)).await??;
-        Ok(Self::from_pool(pool, backend))
-    }
-
-    /// A store over an existing pool.
-    pub fn from_pool(pool: DbPool, backend: Backend) -> Store {
         let (written, _) = watch::channel(0);
-        Store {
+        Ok(Store {
             pool,
-            backend,
-            written: std::sync::Arc::new(written),
-        }
+            backend: target.backend(),
+            written: Arc::new(written),
+            listen_url: match target {
+                connection::Target::Postgres(url) => Some(url.into()),
+                _ => None,
+            },
+            listening: Arc::new(AtomicBool::new(false)),
+        })
     }
 
     /// Applies pending migrations; returns the versions applied.
@@ -132,15 +139,30 @@ impl Store {
         }
     }
 
-    /// Changes after every write of this store that appended events (the value counts them).
-    /// A tail task can wait on it instead of polling; writes of other processes sharing a
-    /// PostgreSQL database do not show here, so such a task should also poll now and then.
+    /// Changes after every committed write of this store that appended events, and — once
+    /// [`listen`](Self::listen) runs — after such writes of other instances sharing the
+    /// PostgreSQL database. A tail task waits on it and still polls now and then (see
+    /// [`listen`](crate::listen)).
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.written.subscribe()
     }
 
+    /// On PostgreSQL, starts (once) a thread with a connection of its own that `LISTEN`s for
+    /// other instances' writes and wakes [`subscribe`](Self::subscribe)rs; it reconnects when
+    /// the connection drops and stops when the last clone of the store is dropped. Does nothing
+    /// on SQLite, whose writers are all in this process.
+    pub fn listen(&self) -> Result<(), StoreError> {
+        let Some(url) = &self.listen_url else {
+            return Ok(());
+        };
+        if self.listening.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        listen::spawn(url.to_string(), Arc::downgrade(&self.written)).map_err(StoreError::Io)
+    }
+
     fn wake(&self) {
-        self.written.send_modify(|n| *n = n.wrapping_add(1));
+        listen::bump(&self.written);
     }
 
     /// Runs `work` with a pooled connection on a blocking thread.
@@ -174,7 +196,13 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, error::Error> + Send + 'static,
     {
-        let value = self.write(work).await?;
+        let value = self
+            .run(move |conn| {
+                let value = tx::write(conn, work)?;
+                listen::notify_others(conn);
+                Ok(value)
+            })
+            .await?;
         self.wake();
         Ok(value)
     }

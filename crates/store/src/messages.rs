@@ -115,6 +115,10 @@ fn post_once(
                 None => Err(Error::Db(err)),
             }
         }
+        Ok(Posted::Created(message)) => {
+            crate::listen::notify_others(conn);
+            Ok(Posted::Created(message))
+        }
         other => other,
     }
 }

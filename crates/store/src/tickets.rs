@@ -27,37 +27,37 @@ pub(crate) fn load(conn: &mut DbConnection, id: TicketId) -> Result<Option<Ticke
         .transpose()
 }
 
-fn must_load(conn: &mut DbConnection, id: TicketId) -> Result<Ticket, Error> {
-    load(conn, id)?.ok_or(Error::Domain(DomainError::NotFound("ticket")))
-}
-
 /// Saves `ticket` if its stored version is still `ticket.version`, bumping the version; returns
 /// the saved ticket. `ConcurrentUpdate` when another writer got there first (the caller's
 /// transaction then rolls back), `NotFound` when the ticket is gone.
 pub(crate) fn save(conn: &mut DbConnection, ticket: &Ticket) -> Result<Ticket, Error> {
     let fields = TicketFields::from_ticket(ticket);
-    let n = diesel::update(
+    // `all_columns` is in `TicketRow`'s field order (`as_select()` does not compile in a
+    // RETURNING clause of the multi-backend).
+    let saved: Option<TicketRow> = diesel::update(
         tickets::table
             .filter(tickets::id.eq(ticket.id.0))
             .filter(tickets::version.eq(ticket.version)),
     )
     .set((&fields, tickets::version.eq(tickets::version + 1)))
-    .execute(conn)?;
-    if n == 0 {
-        let exists = tickets::table
-            .find(ticket.id.0)
-            .select(tickets::id)
-            .first::<i64>(conn)
-            .optional()?
-            .is_some();
-        return Err(if exists {
-            DomainError::ConcurrentUpdate
-        } else {
-            DomainError::NotFound("ticket")
-        }
-        .into());
+    .returning(tickets::all_columns)
+    .get_result(conn)
+    .optional()?;
+    if let Some(row) = saved {
+        return row.into_ticket();
     }
-    must_load(conn, ticket.id)
+    let exists = tickets::table
+        .find(ticket.id.0)
+        .select(tickets::id)
+        .first::<i64>(conn)
+        .optional()?
+        .is_some();
+    Err(if exists {
+        DomainError::ConcurrentUpdate
+    } else {
+        DomainError::NotFound("ticket")
+    }
+    .into())
 }
 
 /// `%text%` for LIKE, with the user's `\`, `%` and `_` taken literally (ESCAPE '\').
@@ -138,11 +138,11 @@ fn create(
     ticket: &NewTicket,
     first_message: Option<NewMessage>,
 ) -> Result<(Ticket, Option<Message>), Error> {
-    let id: i64 = diesel::insert_into(tickets::table)
+    let ticket = diesel::insert_into(tickets::table)
         .values(&TicketFields::from_new(ticket))
-        .returning(tickets::id)
-        .get_result(conn)?;
-    let ticket = must_load(conn, TicketId(id))?;
+        .returning(tickets::all_columns)
+        .get_result::<TicketRow>(conn)?
+        .into_ticket()?;
     let mut log = vec![NewEvent::ticket_created(&ticket)];
     let message = match first_message {
         Some(mut message) => {

@@ -33,20 +33,16 @@ fn load_user(conn: &mut crate::DbConnection, id: UserId) -> Result<Option<User>,
         .transpose()
 }
 
-fn found(user: Option<User>) -> Result<User, Error> {
-    user.ok_or(Error::Domain(DomainError::NotFound("user")))
-}
-
 #[async_trait]
 impl UserRepository for Store {
     async fn create(&self, user: NewUser) -> Result<User> {
         let row = NewUserRow::from(user);
         self.write(move |conn| {
-            let id: i64 = diesel::insert_into(users::table)
+            diesel::insert_into(users::table)
                 .values(&row)
-                .returning(users::id)
-                .get_result(conn)?;
-            found(load_user(conn, UserId(id))?)
+                .returning(users::all_columns)
+                .get_result::<UserRow>(conn)?
+                .into_user()
         })
         .await
     }
@@ -94,30 +90,32 @@ impl UserRepository for Store {
             updated_at: to_db(now),
         };
         self.write(move |conn| {
-            let n = diesel::update(users::table.find(id.0))
+            let row: Option<UserRow> = diesel::update(users::table.find(id.0))
                 .set(&changeset)
-                .execute(conn)?;
-            if n == 0 {
-                return Err(DomainError::NotFound("user").into());
-            }
-            found(load_user(conn, id)?)
+                .returning(users::all_columns)
+                .get_result(conn)
+                .optional()?;
+            row.map(UserRow::into_user)
+                .transpose()?
+                .ok_or(Error::Domain(DomainError::NotFound("user")))
         })
         .await
     }
 
     async fn set_password(&self, id: UserId, hash: String, now: DateTime<Utc>) -> Result<User> {
         self.write(move |conn| {
-            let n = diesel::update(users::table.find(id.0))
+            let row: Option<UserRow> = diesel::update(users::table.find(id.0))
                 .set((
                     users::password_hash.eq(&hash),
                     users::token_version.eq(users::token_version + 1),
                     users::updated_at.eq(to_db(now)),
                 ))
-                .execute(conn)?;
-            if n == 0 {
-                return Err(DomainError::NotFound("user").into());
-            }
-            found(load_user(conn, id)?)
+                .returning(users::all_columns)
+                .get_result(conn)
+                .optional()?;
+            row.map(UserRow::into_user)
+                .transpose()?
+                .ok_or(Error::Domain(DomainError::NotFound("user")))
         })
         .await
     }

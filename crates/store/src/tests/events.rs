@@ -325,3 +325,29 @@ store_test!(head_and_reads_of_an_unknown_ticket, |store| {
         .is_empty());
     assert!(store.head().await.unwrap() > 0);
 });
+
+/// Two instances on one PostgreSQL database: a write through one wakes the other's subscribers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_instances_are_woken_postgres() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let writer = db.store.clone();
+    let reader = Store::connect(super::harness::config(db.url.clone()))
+        .await
+        .unwrap();
+    let mut woken = reader.subscribe();
+    reader.listen().unwrap();
+    reader.listen().unwrap(); // once is enough; twice is harmless
+                              // The listener wakes once when it connects; wait for that, then for the write.
+    tokio::time::timeout(Duration::from_secs(10), woken.changed())
+        .await
+        .unwrap()
+        .unwrap();
+    create(&writer, donor_ticket("d", "from the other instance")).await;
+    tokio::time::timeout(Duration::from_secs(10), woken.changed())
+        .await
+        .expect("woken by the other instance's NOTIFY")
+        .unwrap();
+    drop(reader);
+}

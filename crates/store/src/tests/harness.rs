@@ -47,11 +47,12 @@ pub(crate) use store_test;
 /// A migrated database that lives as long as this value.
 pub(crate) struct TestDb {
     pub store: Store,
+    pub url: String,
     _dir: Option<tempfile::TempDir>,
     _pg: Option<PgDatabase>,
 }
 
-fn config(url: String) -> StoreConfig {
+pub(crate) fn config(url: String) -> StoreConfig {
     StoreConfig {
         url,
         pool_size: 8,
@@ -64,10 +65,11 @@ impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/nested/test.db", dir.path().display());
-        let store = Store::connect(config(url)).await.unwrap();
+        let store = Store::connect(config(url.clone())).await.unwrap();
         store.run_migrations().await.unwrap();
         TestDb {
             store,
+            url,
             _dir: Some(dir),
             _pg: None,
         }
@@ -87,6 +89,7 @@ impl TestDb {
         store.run_migrations().await.unwrap();
         Some(TestDb {
             store,
+            url: pg.url.clone(),
             _dir: None,
             _pg: Some(pg),
         })
