@@ -1,0 +1,195 @@
+//! Configuration of the OpenAI-compatible analyzer, from environment variables.
+//!
+//! | variable | meaning | default |
+//! | --- | --- | --- |
+//! | `OPENAI_API_KEY` | bearer key; unset for local servers (Ollama, vLLM, llama.cpp) | none |
+//! | `OPENAI_BASE_URL` | API root, the part before `/chat/completions` | `https://api.openai.com/v1` |
+//! | `OPENAI_MODEL` | model name | `gpt-4o-mini` |
+//! | `OPENAI_TIMEOUT` | seconds per request (`30` or `30s`) | 30 |
+//! | `OPENAI_MAX_ATTEMPTS` | tries per analysis, counting the first | 3 |
+//! | `OPENAI_TOKEN_BUDGET` | approximate tokens of transcript per request | 6000 |
+//!
+//! The remote analyzer is configured when `OPENAI_API_KEY` or `OPENAI_BASE_URL` is set.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// The OpenAI API root.
+pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+/// The default model: small, cheap, supports structured outputs.
+pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
+
+/// How to reach an OpenAI-compatible Chat Completions API.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OpenAiConfig {
+    /// Sent as `Authorization: Bearer <key>`; without one no header is sent.
+    pub api_key: Option<String>,
+    /// API root, e.g. `https://api.openai.com/v1` or `http://localhost:11434/v1`.
+    pub base_url: String,
+    /// The model to ask.
+    pub model: String,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Tries per analysis (at least 1); 429 and 5xx answers are tried again.
+    pub max_attempts: u32,
+    /// The longest wait between tries; a server asking for longer is not waited for.
+    pub max_retry_wait: Duration,
+    /// Approximate tokens (characters / 4) of conversation sent per request.
+    pub token_budget: usize,
+}
+
+impl Default for OpenAiConfig {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            base_url: DEFAULT_BASE_URL.to_string(),
+            model: DEFAULT_MODEL.to_string(),
+            timeout: Duration::from_secs(30),
+            max_attempts: 3,
+            max_retry_wait: Duration::from_secs(10),
+            token_budget: 6000,
+        }
+    }
+}
+
+impl std::fmt::Debug for OpenAiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiConfig")
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("timeout", &self.timeout)
+            .field("max_attempts", &self.max_attempts)
+            .field("max_retry_wait", &self.max_retry_wait)
+            .field("token_budget", &self.token_budget)
+            .finish()
+    }
+}
+
+/// A configuration variable that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: cannot read {value:?}")]
+pub struct AiConfigError {
+    /// The variable.
+    pub name: &'static str,
+    /// Its value.
+    pub value: String,
+}
+
+impl OpenAiConfig {
+    /// Reads the process environment; see [`from_vars`](Self::from_vars).
+    pub fn from_env() -> Result<Option<Self>, AiConfigError> {
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    /// Reads the given variables. `None` when neither `OPENAI_API_KEY` nor `OPENAI_BASE_URL`
+    /// is set (blank counts as unset): then only the local analyzer runs.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Option<Self>, AiConfigError> {
+        let get = |name: &str| {
+            vars.get(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let api_key = get("OPENAI_API_KEY");
+        let base_url = get("OPENAI_BASE_URL");
+        if api_key.is_none() && base_url.is_none() {
+            return Ok(None);
+        }
+        let defaults = Self::default();
+        let number = |name: &'static str, default: u64| -> Result<u64, AiConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(raw) => raw
+                    .strip_suffix('s')
+                    .unwrap_or(&raw)
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or(AiConfigError { name, value: raw }),
+            }
+        };
+        Ok(Some(Self {
+            api_key,
+            base_url: base_url
+                .map(|url| url.trim_end_matches('/').to_string())
+                .unwrap_or(defaults.base_url),
+            model: get("OPENAI_MODEL").unwrap_or(defaults.model),
+            timeout: Duration::from_secs(number("OPENAI_TIMEOUT", defaults.timeout.as_secs())?),
+            max_attempts: u32::try_from(number(
+                "OPENAI_MAX_ATTEMPTS",
+                u64::from(defaults.max_attempts),
+            )?)
+            .unwrap_or(u32::MAX),
+            max_retry_wait: defaults.max_retry_wait,
+            token_budget: usize::try_from(number(
+                "OPENAI_TOKEN_BUDGET",
+                defaults.token_budget as u64,
+            )?)
+            .unwrap_or(usize::MAX),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn nothing_set_means_no_remote_analyzer() {
+        assert_eq!(OpenAiConfig::from_vars(&vars(&[])).ok(), Some(None));
+        let blank = vars(&[("OPENAI_API_KEY", " "), ("OPENAI_MODEL", "x")]);
+        assert_eq!(OpenAiConfig::from_vars(&blank).ok(), Some(None));
+    }
+
+    #[test]
+    fn a_key_alone_uses_the_openai_defaults() {
+        let config = OpenAiConfig::from_vars(&vars(&[("OPENAI_API_KEY", "sk-test")]))
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        assert_eq!(config.api_key.as_deref(), Some("sk-test"));
+        assert_eq!(config.base_url, DEFAULT_BASE_URL);
+        assert_eq!(config.model, DEFAULT_MODEL);
+        assert!(!format!("{config:?}").contains("sk-test"));
+    }
+
+    #[test]
+    fn a_base_url_alone_is_a_keyless_local_server() {
+        let config = OpenAiConfig::from_vars(&vars(&[
+            ("OPENAI_BASE_URL", "http://localhost:11434/v1/"),
+            ("OPENAI_MODEL", "llama3.2"),
+            ("OPENAI_TIMEOUT", "90s"),
+            ("OPENAI_TOKEN_BUDGET", "2000"),
+        ]))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+        assert_eq!(config.api_key, None);
+        assert_eq!(config.base_url, "http://localhost:11434/v1");
+        assert_eq!(config.model, "llama3.2");
+        assert_eq!(config.timeout, Duration::from_secs(90));
+        assert_eq!(config.token_budget, 2000);
+    }
+
+    #[test]
+    fn unreadable_numbers_are_errors() {
+        let err = OpenAiConfig::from_vars(&vars(&[
+            ("OPENAI_API_KEY", "k"),
+            ("OPENAI_MAX_ATTEMPTS", "many"),
+        ]));
+        assert!(matches!(
+            err,
+            Err(AiConfigError {
+                name: "OPENAI_MAX_ATTEMPTS",
+                ..
+            })
+        ));
+    }
+}

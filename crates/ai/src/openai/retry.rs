@@ -1,0 +1,144 @@
+//! How long to wait before trying a rate-limited or failed request again: the server's
+//! `retry-after-ms`, `retry-after` (seconds or an HTTP date) or
+//! `x-ratelimit-reset-requests` / `x-ratelimit-reset-tokens` (`20ms`, `1s`, `6m0s`), else an
+//! exponential backoff.
+
+use chrono::{DateTime, Utc};
+use reqwest::header::HeaderMap;
+use std::time::Duration;
+
+/// The first wait of the exponential backoff, doubled on each further try.
+const BASE_BACKOFF: Duration = Duration::from_millis(500);
+
+/// The wait the server asked for, if it said.
+pub(crate) fn requested_wait(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
+        return seconds(ms / 1000.0);
+    }
+    if let Some(value) = text("retry-after") {
+        if let Ok(secs) = value.parse::<f64>() {
+            return seconds(secs);
+        }
+        if let Ok(at) = DateTime::parse_from_rfc2822(value) {
+            let wait = at.with_timezone(&Utc) - now;
+            return Some(wait.to_std().unwrap_or(Duration::ZERO));
+        }
+    }
+    ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"]
+        .into_iter()
+        .filter_map(|name| text(name).and_then(parse_reset))
+        .max()
+}
+
+/// The backoff before try number `attempt + 1`, when the server said nothing.
+pub(crate) fn backoff(attempt: u32) -> Duration {
+    BASE_BACKOFF.saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+}
+
+fn seconds(secs: f64) -> Option<Duration> {
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)))
+}
+
+/// Reads Go-style durations such as `20ms`, `1s`, `1.5s`, `6m0s` or `1h2m3s`.
+fn parse_reset(value: &str) -> Option<Duration> {
+    let mut total = 0.0f64;
+    let mut rest = value;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..number_end].parse().ok()?;
+        rest = &rest[number_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let factor = match &rest[..unit_end] {
+            "ms" => 0.001,
+            "s" | "" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        total += number * factor;
+        rest = &rest[unit_end..];
+    }
+    seconds(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn reads_retry_after_in_seconds_and_milliseconds() {
+        let now = Utc::now();
+        assert_eq!(
+            requested_wait(&headers(&[("retry-after", "2")]), now),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            requested_wait(
+                &headers(&[("retry-after-ms", "250"), ("retry-after", "9")]),
+                now
+            ),
+            Some(Duration::from_millis(250))
+        );
+    }
+
+    #[test]
+    fn reads_retry_after_as_an_http_date() {
+        let now = DateTime::parse_from_rfc3339("2026-11-21T07:28:00Z")
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_default();
+        let wait = requested_wait(
+            &headers(&[("retry-after", "Sat, 21 Nov 2026 07:28:05 GMT")]),
+            now,
+        );
+        assert_eq!(wait, Some(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn reads_openai_reset_durations() {
+        let now = Utc::now();
+        assert_eq!(
+            requested_wait(&headers(&[("x-ratelimit-reset-requests", "20ms")]), now),
+            Some(Duration::from_millis(20))
+        );
+        assert_eq!(
+            requested_wait(
+                &headers(&[
+                    ("x-ratelimit-reset-requests", "1s"),
+                    ("x-ratelimit-reset-tokens", "6m0s")
+                ]),
+                now
+            ),
+            Some(Duration::from_secs(360))
+        );
+        assert_eq!(parse_reset("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_reset("soon"), None);
+    }
+
+    #[test]
+    fn backoff_doubles() {
+        assert_eq!(backoff(1), Duration::from_millis(500));
+        assert_eq!(backoff(3), Duration::from_secs(2));
+    }
+}
