@@ -19,7 +19,6 @@ use std::time::Duration;
 /// `CONCIERGE_REQUIRE_POSTGRES=1`.
 macro_rules! store_test {
     ($(#[$meta:meta])* $name:ident, |$store:ident| $body:block) => {
-        $(#[$meta])*
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -27,12 +26,14 @@ macro_rules! store_test {
             async fn body($store: crate::Store) $body
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$meta])*
             async fn sqlite() {
                 let db = crate::tests::harness::TestDb::sqlite().await;
                 body(db.store.clone()).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$meta])*
             async fn postgres() {
                 let Some(db) = crate::tests::harness::TestDb::postgres().await else {
                     return;

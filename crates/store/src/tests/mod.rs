@@ -5,5 +5,6 @@ pub(crate) mod harness;
 
 mod events;
 mod messages;
+mod throughput;
 mod tickets;
 mod users;
