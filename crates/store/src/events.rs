@@ -7,14 +7,14 @@
 //! `(pg_current_xact_id() << 12) + ordinal`: the writer's top-level transaction id, then the
 //! event's position among that transaction's events (at most 4096 per transaction; more are
 //! refused). A reader returns only events with `seq < (xmin << 12)`, where `xmin` is
-//! `pg_snapshot_xmin(pg_current_snapshot())` taken in the same statement: every transaction
-//! below `xmin` has finished (its events are visible or gone for good), and any transaction
-//! still running or yet to start has an id at or above `xmin`, so its events will sort after
-//! everything already returned. The log's order is transaction-id order, not commit order; it
+//! `pg_snapshot_xmin(pg_current_snapshot())` of the very snapshot the statement reads its rows
+//! with: every transaction below `xmin` has finished (its events are visible or gone for good),
+//! and any transaction still running or yet to start has an id at or above `xmin`, so its
+//! events will sort after everything already returned. The log's order is transaction-id order, not commit order; it
 //! is the same order for every reader. The price: a transaction left open anywhere in the
 //! cluster holds readers back until it ends (later, never lost).
 //!
-//! **SQLite.** Writers are serialised (every write is `BEGIN IMMEDIATE`, see [`crate::tx`]), so
+//! **SQLite.** Writers are serialised (every write is `BEGIN IMMEDIATE`, see `tx.rs`), so
 //! the rowid (`INTEGER PRIMARY KEY AUTOINCREMENT`) order is the commit order and every
 //! committed event is readable at once.
 //!

@@ -7,7 +7,7 @@
 //! [`MessageRepository`], [`EventLog`]); it is cheap to clone, so the server wraps clones in
 //! `Arc<dyn Port>`. Diesel blocks, so every call runs on a blocking thread
 //! (`tokio::task::spawn_blocking`), never on an async worker. Every write appends its domain
-//! events in its own transaction; see [`events`](crate::events) for how the log is numbered.
+//! events in its own transaction; see [`events`] for how the log is numbered.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), concierge_store::StoreError> {
@@ -142,7 +142,7 @@ impl Store {
     /// Changes after every committed write of this store that appended events, and — once
     /// [`listen`](Self::listen) runs — after such writes of other instances sharing the
     /// PostgreSQL database. A tail task waits on it and still polls now and then (see
-    /// [`listen`](crate::listen)).
+    /// [`listen`]).
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.written.subscribe()
     }
