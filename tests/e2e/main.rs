@@ -3,4 +3,7 @@
 use concierge_e2e::{e2e, TestApp, ADMIN, ADMIN_PASSWORD};
 use serde_json::json;
 
+mod bad_input;
+mod permissions;
+mod security;
 mod walkthrough;

@@ -410,10 +410,28 @@ impl TestApp {
         }
     }
 
-    /// Asserts the event log's head is still `before`: the refused requests wrote nothing.
+    /// Asserts the event log's head is still `before` (a [`settled_event_head`]): the refused
+    /// requests wrote nothing.
+    ///
+    /// [`settled_event_head`]: Self::settled_event_head
     pub async fn expect_head(&self, before: i64, what: &str) {
-        let now = self.event_head().await;
+        let now = self.settled_event_head().await;
         assert_eq!(now, before, "{what} appended events to the log");
+    }
+
+    /// [`event_head`](Self::event_head) once every event committed so far is readable. On
+    /// PostgreSQL the head only shows events below the cluster's snapshot horizon, so a
+    /// transaction still open anywhere in the cluster (another test creating its database, say)
+    /// holds it back and a plain `event_head` can lag behind this test's own writes. This waits
+    /// until every transaction older than now has ended.
+    pub async fn settled_event_head(&self) -> i64 {
+        if let Some(pg) = &self._postgres {
+            let url = pg.admin_url.clone();
+            tokio::task::spawn_blocking(move || wait_for_pg_horizon(&url))
+                .await
+                .expect("waiting for the horizon");
+        }
+        self.event_head().await
     }
 }
 
@@ -444,4 +462,31 @@ pub fn base64url(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// Waits until no PostgreSQL transaction that started before this call is still running.
+fn wait_for_pg_horizon(admin_url: &str) {
+    use diesel::dsl::sql;
+    use diesel::sql_types::BigInt;
+    let mut conn = PgConnection::establish(admin_url)
+        .unwrap_or_else(|e| panic!("cannot reach TEST_POSTGRES_URL: {e}"));
+    let now: i64 = diesel::select(sql::<BigInt>("pg_current_xact_id()::text::bigint"))
+        .get_result(&mut conn)
+        .expect("a transaction id");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let horizon: i64 = diesel::select(sql::<BigInt>(
+            "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        ))
+        .get_result(&mut conn)
+        .expect("the snapshot horizon");
+        if horizon > now {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a PostgreSQL transaction older than {now} stayed open for 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
