@@ -5,5 +5,6 @@ use serde_json::json;
 
 mod bad_input;
 mod permissions;
+mod realtime;
 mod security;
 mod walkthrough;

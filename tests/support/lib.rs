@@ -36,6 +36,10 @@ pub struct TestApp {
     pub admin_token: String,
     /// The backend.
     pub backend: Backend,
+    /// The bound port.
+    pub port: u16,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _dir: tempfile::TempDir,
     _postgres: Option<PostgresDb>,
 }
@@ -148,7 +152,9 @@ impl TestApp {
     /// Like [`spawn`](Self::spawn) with extra configuration variables.
     pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> Option<Self> {
         let dir = tempfile::tempdir().expect("temp dir");
+        let given = extra.iter().find(|(k, _)| *k == "DATABASE_URL");
         let (database_url, postgres) = match backend {
+            _ if given.is_some() => (given.map(|(_, v)| v.to_string()).unwrap_or_default(), None),
             Backend::Sqlite => (
                 format!("sqlite://{}/concierge.db", dir.path().display()),
                 None,
@@ -185,17 +191,80 @@ impl TestApp {
         let config = Config::from_vars(vars).expect("test configuration");
         let app = Application::build(config).await.expect("server starts");
         let port = app.port();
-        tokio::spawn(app.run_until_stopped());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.serve_until(async {
+            let _ = stopped.await;
+        }));
         let mut test_app = Self {
             api: format!("http://127.0.0.1:{port}/api/v1"),
             client: reqwest::Client::new(),
             admin_token: String::new(),
             backend,
+            port,
+            stop: Some(stop),
+            server: Some(server),
             _dir: dir,
             _postgres: postgres,
         };
         test_app.admin_token = test_app.login(ADMIN, ADMIN_PASSWORD).await;
         Some(test_app)
+    }
+
+    /// Stops the server gracefully (as on SIGTERM) and waits until it has stopped.
+    pub async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+
+    /// Opens a WebSocket whose socket takes in at most a few kilobytes until the test reads: a
+    /// client that stops reading fills up fast.
+    pub async fn ws_small_buffer(&self) -> Ws {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+        let tcp = socket
+            .connect(([127, 0, 0, 1], self.port).into())
+            .await
+            .expect("tcp connect");
+        let url = format!("ws://127.0.0.1:{}/api/v1/ws", self.port);
+        let (stream, _) =
+            tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(tcp))
+                .await
+                .expect("ws handshake");
+        Ws { stream }
+    }
+
+    /// Starts a second server on the same PostgreSQL database (another instance).
+    pub async fn sibling(&self) -> TestApp {
+        let url = match &self._postgres {
+            Some(db) => with_database(&db.admin_url, &db.name),
+            None => panic!("siblings share a PostgreSQL database"),
+        };
+        let extra = [("DATABASE_URL", url.as_str())];
+        Box::pin(Self::spawn_with(Backend::Postgres, &extra))
+            .await
+            .expect("sibling")
+    }
+
+    /// Opens a WebSocket to `/api/v1/ws`, with a bearer token on the upgrade when given.
+    pub async fn ws(&self, token: Option<&str>) -> Ws {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("ws://127.0.0.1:{}/api/v1/ws", self.port)
+            .into_client_request()
+            .expect("ws request");
+        if let Some(token) = token {
+            request.headers_mut().insert(
+                "authorization",
+                format!("Bearer {token}").parse().expect("header"),
+            );
+        }
+        let (stream, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("ws connect");
+        Ws { stream }
     }
 
     /// Sends a request; `body` is sent as JSON unless it is `Value::Null`.
@@ -488,5 +557,113 @@ fn wait_for_pg_horizon(admin_url: &str) {
             "a PostgreSQL transaction older than {now} stayed open for 30 s"
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A WebSocket client for tests.
+pub struct Ws {
+    /// The raw stream.
+    pub stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+/// What a socket yields next.
+#[derive(Debug)]
+pub enum WsItem {
+    /// A JSON text frame.
+    Json(Value),
+    /// A close frame with its code.
+    Closed(u16),
+    /// The connection ended without a close frame.
+    Ended,
+}
+
+impl Ws {
+    /// Sends a JSON text frame.
+    pub async fn send(&mut self, frame: Value) {
+        use futures_util::SinkExt;
+        self.stream
+            .send(tokio_tungstenite::tungstenite::Message::text(
+                frame.to_string(),
+            ))
+            .await
+            .expect("ws send");
+    }
+
+    /// Sends raw text.
+    pub async fn send_text(&mut self, text: &str) {
+        use futures_util::SinkExt;
+        self.stream
+            .send(tokio_tungstenite::tungstenite::Message::text(text))
+            .await
+            .expect("ws send");
+    }
+
+    /// The next JSON frame or close, skipping pings; panics after `secs` seconds.
+    pub async fn next_item(&mut self, secs: u64) -> WsItem {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        // One deadline for the whole wait: pings do not extend it.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .expect("no frame in time");
+            match next {
+                Some(Ok(Message::Text(text))) => {
+                    return WsItem::Json(serde_json::from_str(&text).expect("json frame"))
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return WsItem::Closed(frame.map(|f| u16::from(f.code)).unwrap_or(1005))
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return WsItem::Ended,
+            }
+        }
+    }
+
+    /// The next JSON frame; panics on a close or after `secs` seconds.
+    pub async fn next_json(&mut self, secs: u64) -> Value {
+        match self.next_item(secs).await {
+            WsItem::Json(v) => v,
+            other => panic!("expected a frame, got {other:?}"),
+        }
+    }
+
+    /// The next frame of type `kind`, skipping others (typing, ready, ...).
+    pub async fn next_of(&mut self, kind: &str, secs: u64) -> Value {
+        loop {
+            let frame = self.next_json(secs).await;
+            if frame["type"] == kind {
+                return frame;
+            }
+        }
+    }
+
+    /// Authenticates with a first `auth` frame and waits for `ready`.
+    pub async fn auth(&mut self, token: &str) -> Value {
+        self.send(json!({"type": "auth", "token": token})).await;
+        self.next_of("ready", 10).await
+    }
+
+    /// Joins a ticket (with `since` when given) and returns the replayed events and the
+    /// `joined` frame.
+    pub async fn join(&mut self, ticket_id: i64, since: Option<i64>) -> (Vec<Value>, Value) {
+        let mut frame = json!({"type": "join", "ticketId": ticket_id});
+        if let Some(since) = since {
+            frame["since"] = json!(since);
+        }
+        self.send(frame).await;
+        let mut events = vec![];
+        loop {
+            let frame = self.next_json(10).await;
+            match frame["type"].as_str() {
+                Some("joined") => return (events, frame),
+                Some("event") => events.push(frame),
+                Some("error") => panic!("join refused: {frame}"),
+                _ => {}
+            }
+        }
     }
 }

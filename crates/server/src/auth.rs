@@ -141,7 +141,8 @@ pub async fn actor_for_token(state: &AppState, token: &str) -> Result<Actor, Api
     }
 }
 
-fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+/// The bearer token of a request, if it has an Authorization header; a malformed one is 401.
+pub(crate) fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };

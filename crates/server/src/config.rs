@@ -41,6 +41,8 @@ pub struct Config {
     pub production: bool,
     /// Log filter (`info`, `concierge_server=debug,info`, ...).
     pub log_level: String,
+    /// WebSocket tunables.
+    pub realtime: crate::realtime::RealtimeConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -135,8 +137,24 @@ impl Config {
             workers: parse(&get, "WORKERS", 0usize)?,
             production,
             log_level: get("LOG_LEVEL").unwrap_or_else(|| "info".to_string()),
+            realtime: realtime(&get)?,
         })
     }
+}
+
+fn realtime(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<crate::realtime::RealtimeConfig, ConfigError> {
+    let d = crate::realtime::RealtimeConfig::default();
+    Ok(crate::realtime::RealtimeConfig {
+        auth_timeout: duration(get, "WS_AUTH_TIMEOUT", d.auth_timeout)?,
+        ping_interval: duration(get, "WS_PING_INTERVAL", d.ping_interval)?,
+        idle_timeout: duration(get, "WS_IDLE_TIMEOUT", d.idle_timeout)?,
+        queue_capacity: parse(get, "WS_QUEUE_CAPACITY", d.queue_capacity)?.max(1),
+        send_timeout: duration(get, "WS_SEND_TIMEOUT", d.send_timeout)?,
+        max_frame_bytes: parse(get, "WS_MAX_FRAME_BYTES", d.max_frame_bytes)?.max(256),
+        poll_interval: duration(get, "EVENT_POLL_INTERVAL", d.poll_interval)?,
+    })
 }
 
 fn parse<T: std::str::FromStr>(
@@ -152,7 +170,7 @@ fn parse<T: std::str::FromStr>(
     }
 }
 
-/// Reads `90`, `90s`, `15m`, `24h` or `7d`.
+/// Reads `250ms`, `90`, `90s`, `15m`, `24h` or `7d`.
 fn duration(
     get: &impl Fn(&str) -> Option<String>,
     name: &'static str,

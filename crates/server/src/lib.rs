@@ -9,6 +9,7 @@ pub mod config;
 mod middleware;
 pub mod password;
 pub mod problem;
+pub mod realtime;
 mod routes;
 pub mod startup;
 pub mod state;

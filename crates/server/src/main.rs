@@ -52,7 +52,7 @@ async fn main() -> ExitCode {
             .map(|_| tracing::info!("migrations applied"))
             .map_err(|e| e.to_string()),
         Command::Serve => match Application::build(config).await {
-            Ok(app) => app.run_until_stopped().await.map_err(|e| e.to_string()),
+            Ok(app) => app.serve_until_signal().await.map_err(|e| e.to_string()),
             Err(err) => Err(err.to_string()),
         },
     };

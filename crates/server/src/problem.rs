@@ -71,12 +71,8 @@ impl ApiError {
     }
 }
 
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        self.parts().0
-    }
-
-    fn error_response(&self) -> HttpResponse {
+impl ApiError {
+    fn problem(&self) -> (StatusCode, Problem<'_>) {
         let (status, title) = self.parts();
         let detail = if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
             log_chain(self);
@@ -95,6 +91,22 @@ impl ResponseError for ApiError {
             detail,
             errors,
         };
+        (status, body)
+    }
+}
+
+/// The problem object of an error, for WebSocket `error` frames and replies.
+pub fn problem_value(err: &ApiError) -> serde_json::Value {
+    serde_json::to_value(err.problem().1).unwrap_or(serde_json::Value::Null)
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, body) = self.problem();
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         if status == StatusCode::UNAUTHORIZED {

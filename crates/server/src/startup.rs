@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::middleware::trace_request;
 use crate::password::BcryptHasher;
 use crate::problem::{json_error, no_route, path_error, query_error};
+use crate::realtime::hub::{run_tail, Hub};
 use crate::routes;
 use crate::state::{AppState, DatabaseProbe, PoolUse};
 use actix_web::dev::Server;
@@ -19,6 +20,7 @@ use concierge_store::{redact_url, Store, StoreConfig};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,7 @@ pub enum StartError {
 pub struct Application {
     port: u16,
     server: Server,
+    shutdown: watch::Sender<bool>,
 }
 
 /// Opens the database and applies pending migrations.
@@ -82,6 +85,11 @@ impl Application {
     /// Opens the store, migrates, seeds the first super admin, and binds `host:port`.
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let store = open_store(&config).await?;
+        let wake = store.subscribe();
+        // Other instances' writes wake this one's readers (PostgreSQL LISTEN/NOTIFY).
+        store
+            .listen()
+            .map_err(|e| StartError::Database(format!("listening for other instances: {e}")))?;
         let store_arc = Arc::new(store.clone());
         let services = Services::new(Ports {
             users: store_arc.clone(),
@@ -104,6 +112,14 @@ impl Application {
             .local_addr()
             .map_err(|e| StartError::Bind(address.clone(), e))?
             .port();
+        let hub = Hub::new(config.realtime.queue_capacity);
+        tokio::spawn(run_tail(
+            hub.clone(),
+            services.events.clone(),
+            wake,
+            config.realtime.poll_interval,
+        ));
+        let (shutdown, shutdown_rx) = watch::channel(false);
         let state = web::Data::new(AppState {
             services,
             tokens: Tokens::new(
@@ -114,6 +130,9 @@ impl Application {
             database: Arc::new(StoreProbe(store)),
             config: Arc::new(config.clone()),
             started: Instant::now(),
+            hub,
+            realtime: config.realtime.clone(),
+            shutdown: shutdown_rx,
         });
         let max_json = config.max_json_bytes;
         let mut server = HttpServer::new(move || {
@@ -130,6 +149,7 @@ impl Application {
                 .service(web::scope("/api/v1").configure(routes::api))
                 .default_service(web::to(no_route))
         })
+        .disable_signals()
         .listen(listener)
         .map_err(|e| StartError::Bind(address.clone(), e))?;
         if config.workers > 0 {
@@ -139,6 +159,7 @@ impl Application {
         Ok(Self {
             port,
             server: server.run(),
+            shutdown,
         })
     }
 
@@ -147,9 +168,59 @@ impl Application {
         self.port
     }
 
-    /// Serves until the process is told to stop (SIGINT/SIGTERM stop gracefully).
+    /// Serves until the server is stopped (see [`serve_until_signal`](Self::serve_until_signal)
+    /// for the process's way).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+
+    /// Serves until SIGINT or SIGTERM, then stops gracefully.
+    pub async fn serve_until_signal(self) -> std::io::Result<()> {
+        self.serve_until(stop_signal()).await
+    }
+
+    /// Serves until `stop` completes, then stops gracefully: no new connections, WebSockets
+    /// closed with 1001, in-flight requests finished.
+    pub async fn serve_until(
+        self,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let shutdown = self.shutdown;
+        let mut server = std::pin::pin!(self.server);
+        tokio::select! {
+            result = &mut server => return result,
+            _ = stop => {}
+        }
+        tracing::info!("shutting down");
+        let _ = shutdown.send(true);
+        // Give sockets a moment to send their close frames before the workers stop.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // The server future must keep running to carry out the stop.
+        let ((), result) = tokio::join!(handle.stop(true), server);
+        result
+    }
+}
+
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

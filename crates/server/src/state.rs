@@ -42,4 +42,10 @@ pub struct AppState {
     pub database: Arc<dyn DatabaseProbe>,
     /// When the server started.
     pub started: Instant,
+    /// The WebSocket rooms of this instance.
+    pub hub: Arc<crate::realtime::Hub>,
+    /// WebSocket tunables.
+    pub realtime: crate::realtime::RealtimeConfig,
+    /// Becomes `true` when the server shuts down; sockets then close with 1001.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }

@@ -65,8 +65,10 @@ impl Services {
     }
 }
 
-/// How often a write that lost a race (`ConcurrentUpdate`) is tried again.
-pub(crate) const WRITE_ATTEMPTS: usize = 3;
+/// How many times a write that lost a race (`ConcurrentUpdate`) is tried, each time after a
+/// fresh read. Each attempt takes a few milliseconds; eight make a lost race visible to a
+/// client only under contention no conversation has.
+pub const WRITE_ATTEMPTS: usize = 8;
 
 #[cfg(test)]
 mod tests;

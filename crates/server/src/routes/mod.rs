@@ -5,6 +5,7 @@ mod accounts;
 mod health;
 mod messages;
 mod tickets;
+mod ws;
 
 use actix_web::web;
 
@@ -13,5 +14,6 @@ pub fn api(cfg: &mut web::ServiceConfig) {
     cfg.configure(health::routes)
         .configure(accounts::routes)
         .configure(tickets::routes)
-        .configure(messages::routes);
+        .configure(messages::routes)
+        .configure(ws::routes);
 }

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::message::{MessageFilter, NewMessage, PostMessage, Posted, MAX_CONTENT};
+use crate::services::WRITE_ATTEMPTS;
 use TicketStatus::*;
 
 fn post_input(ticket: i64, content: &str) -> PostMessage {
@@ -442,16 +443,16 @@ async fn post_retries_a_concurrent_ticket_update_on_a_fresh_read() {
 }
 
 #[tokio::test]
-async fn post_gives_up_after_three_concurrent_updates() {
+async fn post_gives_up_after_the_retry_limit() {
     let mut tickets = MockTicketRepository::new();
     tickets
         .expect_get()
-        .times(3)
+        .times(WRITE_ATTEMPTS)
         .returning(|_| Ok(Some(donor_ticket(1, DONOR_A, InProgress))));
     let mut messages = MockMessageRepository::new();
     messages
         .expect_post()
-        .times(3)
+        .times(WRITE_ATTEMPTS)
         .returning(|_, _| Err(DomainError::ConcurrentUpdate));
 
     let result = conversation_service(tickets, messages)

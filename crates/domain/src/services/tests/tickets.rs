@@ -3,6 +3,7 @@
 use super::*;
 use crate::message::{NewMessage, Posted};
 use crate::services::TicketList;
+use crate::services::WRITE_ATTEMPTS;
 use crate::ticket::{DonorQueryInput, TaskInput, TicketChanges, TicketFilter};
 use TicketStatus::*;
 
@@ -854,15 +855,15 @@ async fn accept_retries_a_concurrent_update_on_a_fresh_read() {
 }
 
 #[tokio::test]
-async fn accept_gives_up_after_three_concurrent_updates() {
+async fn accept_gives_up_after_the_retry_limit() {
     let mut tickets = MockTicketRepository::new();
     tickets
         .expect_get()
-        .times(3)
+        .times(WRITE_ATTEMPTS)
         .returning(|_| Ok(Some(donor_ticket(1, DONOR_A, InProgress))));
     tickets
         .expect_update()
-        .times(3)
+        .times(WRITE_ATTEMPTS)
         .returning(|_, _| Err(DomainError::ConcurrentUpdate));
 
     let result = ticket_service(tickets, no_messages(), no_users())
@@ -898,15 +899,15 @@ async fn close_retries_a_concurrent_update_on_a_fresh_read() {
 }
 
 #[tokio::test]
-async fn close_gives_up_after_three_concurrent_updates() {
+async fn close_gives_up_after_the_retry_limit() {
     let mut tickets = MockTicketRepository::new();
     tickets
         .expect_get()
-        .times(3)
+        .times(WRITE_ATTEMPTS)
         .returning(|_| Ok(Some(donor_ticket(1, DONOR_A, InProgress))));
     tickets
         .expect_update()
-        .times(3)
+        .times(WRITE_ATTEMPTS)
         .returning(|_, _| Err(DomainError::ConcurrentUpdate));
 
     let result = ticket_service(tickets, no_messages(), no_users())

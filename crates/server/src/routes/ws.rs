@@ -1,0 +1,30 @@
+//! `GET /api/v1/ws`: the upgrade to the real-time gateway.
+
+use crate::auth::{actor_for_token, bearer};
+use crate::problem::ApiError;
+use crate::realtime::connection;
+use crate::state::AppState;
+use actix_web::{get, web, HttpRequest, HttpResponse};
+
+/// Upgrades to a WebSocket. A bearer token on the upgrade request authenticates at once (and a
+/// bad one is refused with 401 before upgrading); otherwise the first frame must be `auth`.
+#[get("/ws")]
+async fn upgrade(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let header_actor = match bearer(&req)? {
+        Some(token) => Some(actor_for_token(&state, &token).await?),
+        None => None,
+    };
+    let (response, session, stream) = actix_ws::handle(&req, body)
+        .map_err(|e| ApiError::BadRequest(format!("not a WebSocket upgrade: {e}")))?;
+    actix_web::rt::spawn(connection::serve(state, session, stream, header_actor));
+    Ok(response)
+}
+
+/// Registers the route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(upgrade);
+}
