@@ -24,6 +24,18 @@ crate::ticket::wire_enum!(
         MessageUpdated = "message_updated",
         /// A message was deleted.
         MessageDeleted = "message_deleted",
+        /// A donor asked for a call.
+        CallRequested = "call_requested",
+        /// A call request was accepted, rejected or cancelled.
+        CallRequestUpdated = "call_request_updated",
+        /// A call session started (room created).
+        CallStarted = "call_started",
+        /// A call session ended.
+        CallEnded = "call_ended",
+        /// A ticket's summary was (re)generated or written.
+        SummaryReady = "summary_ready",
+        /// A QA review was created or decided.
+        QaReviewUpdated = "qa_review_updated",
     }
 );
 
@@ -61,6 +73,15 @@ fn to_value(value: &impl Serialize) -> Value {
 }
 
 impl NewEvent {
+    /// Any event whose payload is `data` as the API shows it.
+    pub fn new(kind: EventKind, ticket_id: Option<TicketId>, data: &impl Serialize) -> Self {
+        Self {
+            kind,
+            ticket_id,
+            data: to_value(data),
+        }
+    }
+
     /// `ticket_created`.
     pub fn ticket_created(ticket: &Ticket) -> Self {
         Self {

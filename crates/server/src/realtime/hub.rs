@@ -230,7 +230,10 @@ impl Hub {
         }
         if matches!(
             event.kind,
-            EventKind::TicketCreated | EventKind::TicketUpdated | EventKind::TicketDeleted
+            EventKind::TicketCreated
+                | EventKind::TicketUpdated
+                | EventKind::TicketDeleted
+                | EventKind::CallRequested
         ) {
             targets.push(Room::Staff);
         }
