@@ -188,3 +188,39 @@ impl Clock for SystemClock {
         Utc::now()
     }
 }
+
+/// Ticket summaries: one current summary per ticket.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait SummaryRepository: Send + Sync {
+    /// Stores the summary as the ticket's current one (replacing any earlier one) and appends
+    /// `summary_ready` in the same transaction. `NotFound` when the ticket is gone.
+    async fn replace(
+        &self,
+        summary: crate::summary::NewSummary,
+    ) -> Result<crate::summary::Summary>;
+    /// The ticket's current summary.
+    async fn current(&self, ticket_id: TicketId) -> Result<Option<crate::summary::Summary>>;
+}
+
+/// QA reviews of messages. Each write appends `qa_review_updated` in the same transaction.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait QaReviewRepository: Send + Sync {
+    /// Stores a PENDING review. `Conflict` when the message already has one, `NotFound` when
+    /// the message is gone.
+    async fn create(&self, review: crate::qa::NewQaReview) -> Result<crate::qa::QaReview>;
+    /// One review.
+    async fn get(&self, id: i64) -> Result<Option<crate::qa::QaReview>>;
+    /// The review of a message.
+    async fn find_by_message(&self, message_id: MessageId) -> Result<Option<crate::qa::QaReview>>;
+    /// Records a decision if the review is still PENDING (atomically): `Conflict` when it
+    /// was decided already, `NotFound` when it does not exist.
+    async fn decide(&self, decision: crate::qa::ReviewDecision) -> Result<crate::qa::QaReview>;
+    /// Reviews matching the filter, newest first.
+    async fn list(
+        &self,
+        filter: crate::qa::ReviewFilter,
+        page: PageRequest,
+    ) -> Result<Page<crate::qa::QaReview>>;
+}

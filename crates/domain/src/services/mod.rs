@@ -3,6 +3,8 @@
 
 mod accounts;
 mod conversations;
+mod insights;
+pub use insights::InsightService;
 mod tickets;
 
 pub use accounts::{AccountService, NewAccount, Registration};
