@@ -18,6 +18,7 @@
 
 pub mod actor;
 pub mod analysis;
+pub mod call;
 pub mod error;
 pub mod event;
 pub mod ids;

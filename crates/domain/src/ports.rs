@@ -224,3 +224,72 @@ pub trait QaReviewRepository: Send + Sync {
         page: PageRequest,
     ) -> Result<Page<crate::qa::QaReview>>;
 }
+
+/// Call requests and call sessions. Each write also appends its events (`call_requested`,
+/// `call_request_updated`, `call_started`, `call_ended`, and `new_message` for the conversation
+/// note written with it) in the same transaction. A ticket holds at most one session that is
+/// not `ENDED`; a second is refused with a `Conflict` by the storage too.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait CallRepository: Send + Sync {
+    /// Stores a request with its `CALL_REQUEST` note.
+    async fn create_request(
+        &self,
+        request: crate::call::NewCallRequest,
+        note: NewMessage,
+    ) -> Result<(crate::call::CallRequest, Message)>;
+    /// One request.
+    async fn get_request(
+        &self,
+        id: crate::call::CallRequestId,
+    ) -> Result<Option<crate::call::CallRequest>>;
+    /// A ticket's requests, newest first.
+    async fn list_requests(
+        &self,
+        ticket_id: TicketId,
+        page: PageRequest,
+    ) -> Result<Page<crate::call::CallRequest>>;
+    /// The ticket's newest `PENDING` request.
+    async fn newest_pending_request(
+        &self,
+        ticket_id: TicketId,
+    ) -> Result<Option<crate::call::CallRequest>>;
+    /// Saves a rejected or cancelled request, if it is still `PENDING` in storage (else
+    /// `ConcurrentUpdate`), with its note.
+    async fn decide_request(
+        &self,
+        request: crate::call::CallRequest,
+        note: NewMessage,
+    ) -> Result<crate::call::CallRequest>;
+    /// Stores a session with its `CALL_STARTED` note and, when given, the request it accepts
+    /// (saved only if still `PENDING`, else `ConcurrentUpdate`), in one transaction.
+    async fn start_session(
+        &self,
+        session: crate::call::NewCallSession,
+        accepted: Option<crate::call::CallRequest>,
+        note: NewMessage,
+    ) -> Result<(crate::call::CallSession, Message)>;
+    /// One session by its provider room id.
+    async fn session_by_room(&self, room_id: String) -> Result<Option<crate::call::CallSession>>;
+    /// The ticket's session that has not ended, if any.
+    async fn open_session(&self, ticket_id: TicketId)
+        -> Result<Option<crate::call::CallSession>>;
+    /// A ticket's sessions, newest first.
+    async fn list_sessions(
+        &self,
+        ticket_id: TicketId,
+        page: PageRequest,
+    ) -> Result<Page<crate::call::CallSession>>;
+    /// Saves a session whose status changed, if its stored status is still `from` (else
+    /// `ConcurrentUpdate`), with an optional note (the `CALL_ENDED` one).
+    async fn update_session(
+        &self,
+        session: crate::call::CallSession,
+        from: crate::call::CallSessionStatus,
+        note: Option<NewMessage>,
+    ) -> Result<crate::call::CallSession>;
+    /// Deletes an `ENDED` session's record. `NotFound` when it is gone, `ConcurrentUpdate` when
+    /// it is not `ENDED`.
+    async fn delete_session(&self, id: crate::call::CallSessionId) -> Result<()>;
+}
+

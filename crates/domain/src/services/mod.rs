@@ -2,6 +2,10 @@
 //! what it may do before it touches a port.
 
 mod accounts;
+mod calls;
+pub use calls::{CallService, JoinGrant, SessionView};
+#[cfg(test)]
+mod tests_calls;
 mod conversations;
 mod insights;
 pub use insights::InsightService;
