@@ -25,11 +25,13 @@
 mod connection;
 mod error;
 pub mod events;
+mod insights;
 pub mod listen;
 mod messages;
 mod migrations;
 mod models;
 mod schema;
+mod schema_insights;
 mod tickets;
 mod tx;
 mod users;

@@ -1,0 +1,2 @@
+DROP TABLE qa_reviews;
+DROP TABLE summaries;
