@@ -22,6 +22,7 @@
 //! [`MessageRepository`]: concierge_domain::ports::MessageRepository
 //! [`EventLog`]: concierge_domain::ports::EventLog
 
+mod calls;
 mod connection;
 mod error;
 pub mod events;
@@ -31,6 +32,7 @@ mod messages;
 mod migrations;
 mod models;
 mod schema;
+mod schema_calls;
 mod schema_insights;
 mod tickets;
 mod tx;

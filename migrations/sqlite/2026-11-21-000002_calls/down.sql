@@ -1,0 +1,2 @@
+DROP TABLE call_sessions;
+DROP TABLE call_requests;
