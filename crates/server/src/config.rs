@@ -41,6 +41,8 @@ pub struct Config {
     pub production: bool,
     /// Log filter (`info`, `concierge_server=debug,info`, ...).
     pub log_level: String,
+    /// The OpenAI-compatible analyzer (`OPENAI_*`); `None`: the local analyzer only.
+    pub openai: Option<concierge_ai::OpenAiConfig>,
     /// WebSocket tunables.
     pub realtime: crate::realtime::RealtimeConfig,
 }
@@ -137,6 +139,8 @@ impl Config {
             workers: parse(&get, "WORKERS", 0usize)?,
             production,
             log_level: get("LOG_LEVEL").unwrap_or_else(|| "info".to_string()),
+            openai: concierge_ai::OpenAiConfig::from_vars(&vars)
+                .map_err(|e| err(e.name, e.to_string()))?,
             realtime: realtime(&get)?,
         })
     }

@@ -99,6 +99,17 @@ impl Application {
             hasher: Arc::new(BcryptHasher::new(config.bcrypt_cost)),
             clock: Arc::new(SystemClock),
         });
+        let insight_store = Arc::new(store.clone());
+        let insights = routes::insights::Insights::new(
+            concierge_domain::services::InsightService::new(
+                insight_store.clone(),
+                insight_store.clone(),
+                insight_store.clone(),
+                insight_store,
+                concierge_ai::analyzer_from_config(config.openai.clone()),
+                Arc::new(SystemClock),
+            ),
+        );
         seed(&services, &config).await?;
         if config.jwt_secret_generated {
             tracing::warn!(
@@ -132,6 +143,7 @@ impl Application {
             started: Instant::now(),
             hub,
             realtime: config.realtime.clone(),
+            insights,
             shutdown: shutdown_rx,
         });
         let max_json = config.max_json_bytes;

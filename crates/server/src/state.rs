@@ -44,6 +44,8 @@ pub struct AppState {
     pub started: Instant,
     /// The WebSocket rooms of this instance.
     pub hub: Arc<crate::realtime::Hub>,
+    /// Summaries and QA reviews, and the summary generations running.
+    pub insights: Arc<crate::routes::insights::Insights>,
     /// WebSocket tunables.
     pub realtime: crate::realtime::RealtimeConfig,
     /// Becomes `true` when the server shuts down; sockets then close with 1001.

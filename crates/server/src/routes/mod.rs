@@ -3,6 +3,7 @@
 
 mod accounts;
 mod health;
+pub(crate) mod insights;
 mod messages;
 mod tickets;
 mod ws;
@@ -15,5 +16,6 @@ pub fn api(cfg: &mut web::ServiceConfig) {
         .configure(accounts::routes)
         .configure(tickets::routes)
         .configure(messages::routes)
+        .configure(insights::routes)
         .configure(ws::routes);
 }

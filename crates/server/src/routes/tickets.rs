@@ -503,12 +503,17 @@ async fn get_task(
     let detail = state
         .services
         .tickets
-        .detail(&caller.0, TicketId(id.into_inner()))
+        .detail(&caller.0, TicketId(*id))
         .await?;
-    // The summary arrives with the AI issue; until then a task has none.
+    let summary = state
+        .insights
+        .service
+        .current_summary(&caller.0, TicketId(*id))
+        .await?;
     let mut body = serde_json::to_value(detail).map_err(|e| ApiError::Internal(Box::new(e)))?;
     if let Some(map) = body.as_object_mut() {
-        map.insert("summary".into(), serde_json::Value::Null);
+        let summary = serde_json::to_value(summary).map_err(|e| ApiError::Internal(Box::new(e)))?;
+        map.insert("summary".into(), summary);
     }
     Ok(HttpResponse::Ok().json(body))
 }

@@ -1,0 +1,356 @@
+//! /summaries and /qa: conversation summaries and QA reviews (see docs/ai.md).
+//!
+//! `POST /summaries/generate/:taskId` runs the analyzer in a spawned task and answers 202 at
+//! once; `?wait=true` waits for it. At most one generation per ticket runs at a time: a second
+//! request while one is running joins it instead of starting another.
+
+use crate::auth::Caller;
+use crate::problem::ApiError;
+use crate::state::AppState;
+use crate::wire::{parse_enum, required, List, Paging};
+use actix_web::{get, post, put, web, HttpResponse};
+use concierge_domain::page::PageRequest;
+use concierge_domain::qa::{Decision, ReviewFilter, ReviewStatus};
+use concierge_domain::services::InsightService;
+use concierge_domain::summary::{Summary, WriteSummary};
+use concierge_domain::{Actor, DomainError, MessageId, TicketId};
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use tokio::sync::watch;
+
+type State = web::Data<AppState>;
+
+/// How a background generation ended, shared by everyone waiting for it.
+type Outcome = Arc<Result<Summary, DomainError>>;
+
+/// The insight service and the summary generations running in the background.
+pub struct Insights {
+    /// Summaries and QA reviews.
+    pub service: InsightService,
+    running: Mutex<HashMap<TicketId, watch::Receiver<Option<Outcome>>>>,
+}
+
+/// Removes a ticket's entry from the running generations when its task ends (also when it
+/// panics), so a later request starts a fresh one.
+struct Running {
+    insights: Arc<Insights>,
+    ticket_id: TicketId,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.insights
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.ticket_id);
+    }
+}
+
+impl Insights {
+    /// Wraps the service.
+    pub fn new(service: InsightService) -> Arc<Self> {
+        Arc::new(Self {
+            service,
+            running: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Starts generating the ticket's summary in the background as `actor`, or joins the
+    /// generation already running for it. The receiver holds the outcome once it is known.
+    pub fn generate(
+        self: &Arc<Self>,
+        actor: Actor,
+        ticket_id: TicketId,
+    ) -> watch::Receiver<Option<Outcome>> {
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(rx) = running.get(&ticket_id) {
+            return rx.clone();
+        }
+        let (tx, rx) = watch::channel(None);
+        running.insert(ticket_id, rx.clone());
+        drop(running);
+        let guard = Running {
+            insights: self.clone(),
+            ticket_id,
+        };
+        tokio::spawn(async move {
+            let result = guard
+                .insights
+                .service
+                .generate_summary(&actor, ticket_id)
+                .await;
+            if let Err(error) = &result {
+                tracing::warn!(%error, ticket = %ticket_id, "summary generation failed");
+            }
+            // Leave the running set before telling waiters, so a request made after the
+            // outcome is known starts a new generation.
+            drop(guard);
+            let _ = tx.send(Some(Arc::new(result)));
+        });
+        rx
+    }
+
+    /// How many generations are running (for health reports).
+    pub fn running(&self) -> usize {
+        self.running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}
+
+/// A copy of a shared error, for answering each waiter.
+fn copy_error(error: &DomainError) -> DomainError {
+    match error {
+        DomainError::NotFound(what) => DomainError::NotFound(what),
+        DomainError::Forbidden(why) => DomainError::Forbidden(why),
+        DomainError::Unauthenticated => DomainError::Unauthenticated,
+        DomainError::Conflict(why) => DomainError::Conflict(why.clone()),
+        DomainError::ConcurrentUpdate => DomainError::ConcurrentUpdate,
+        DomainError::Invalid(errors) => DomainError::Invalid(errors.clone()),
+        DomainError::Unavailable(why) => DomainError::Unavailable(why.clone()),
+        DomainError::Transition(t) => DomainError::Conflict(t.to_string()),
+        other => DomainError::storage(std::io::Error::other(other.to_string())),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WriteBody {
+    task_id: Option<i64>,
+    ticket_id: Option<i64>,
+    query_id: Option<i64>,
+    content: Option<String>,
+    #[serde(default)]
+    key_points: Vec<String>,
+}
+
+/// `POST /summaries`: a summary written by hand, replacing the current one.
+#[post("/summaries")]
+async fn write_summary(
+    state: State,
+    caller: Caller,
+    body: web::Json<WriteBody>,
+) -> Result<HttpResponse, ApiError> {
+    caller.0.staff()?;
+    let body = body.into_inner();
+    let ticket = required(body.task_id.or(body.ticket_id).or(body.query_id), "taskId")?;
+    let input = WriteSummary {
+        ticket_id: TicketId(ticket),
+        content: required(body.content, "content")?,
+        key_points: body.key_points,
+    };
+    let summary = state
+        .insights
+        .service
+        .write_summary(&caller.0, input)
+        .await?;
+    Ok(HttpResponse::Created().json(summary))
+}
+
+/// `GET /summaries/task/:taskId`: the current summary, 404 when none.
+#[get("/summaries/task/{id}")]
+async fn get_summary(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let summary = state
+        .insights
+        .service
+        .summary(&caller.0, TicketId(id.into_inner()))
+        .await?;
+    Ok(HttpResponse::Ok().json(summary))
+}
+
+#[derive(Deserialize)]
+struct GenerateParams {
+    wait: Option<String>,
+}
+
+/// `POST /summaries/generate/:taskId[?wait=true]`.
+#[post("/summaries/generate/{id}")]
+async fn generate_summary(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+    params: web::Query<GenerateParams>,
+) -> Result<HttpResponse, ApiError> {
+    let ticket_id = TicketId(id.into_inner());
+    let wait = match params.wait.as_deref().map(str::trim) {
+        None | Some("" | "false" | "0") => false,
+        Some("true" | "1") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "wait must be true or false, not {other:?}"
+            )))
+        }
+    };
+    // Permission and existence are checked before anything runs in the background.
+    state
+        .insights
+        .service
+        .staff_ticket(&caller.0, ticket_id)
+        .await?;
+    let mut outcome = state.insights.generate(caller.0.clone(), ticket_id);
+    if !wait {
+        return Ok(HttpResponse::Accepted().json(json!({
+            "status": "PENDING", "taskId": ticket_id,
+        })));
+    }
+    let done = outcome
+        .wait_for(Option::is_some)
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?
+        .clone();
+    match done.as_deref() {
+        Some(Ok(summary)) => Ok(HttpResponse::Ok().json(summary)),
+        Some(Err(error)) => Err(copy_error(error).into()),
+        None => Err(ApiError::Internal(
+            "the generation ended without an outcome".into(),
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReviewBody {
+    message_id: Option<i64>,
+}
+
+/// `POST /qa {messageId}`: 201 with the new review, 200 with the message's existing one.
+#[post("/qa")]
+async fn request_review(
+    state: State,
+    caller: Caller,
+    body: web::Json<ReviewBody>,
+) -> Result<HttpResponse, ApiError> {
+    caller.0.staff()?;
+    let message_id = MessageId(required(body.message_id, "messageId")?);
+    let (review, created) = state
+        .insights
+        .service
+        .request_review(&caller.0, message_id)
+        .await?;
+    Ok(if created {
+        HttpResponse::Created().json(review)
+    } else {
+        HttpResponse::Ok().json(review)
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReviewParams {
+    status: Option<String>,
+    task_id: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+async fn list(
+    state: &AppState,
+    caller: &Caller,
+    ticket_id: Option<TicketId>,
+    status: Option<ReviewStatus>,
+    page: PageRequest,
+) -> Result<HttpResponse, ApiError> {
+    let page = state
+        .insights
+        .service
+        .reviews(&caller.0, ReviewFilter { ticket_id, status }, page)
+        .await?;
+    Ok(HttpResponse::Ok().json(List::from(page)))
+}
+
+/// `GET /qa?status=&taskId=`: reviews, newest first.
+#[get("/qa")]
+async fn list_reviews(
+    state: State,
+    caller: Caller,
+    params: web::Query<ReviewParams>,
+) -> Result<HttpResponse, ApiError> {
+    let ticket_id = match params.task_id.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => Some(TicketId(raw.parse().map_err(|_| {
+            ApiError::BadRequest(format!("taskId must be a whole number, not {raw:?}"))
+        })?)),
+    };
+    let status = parse_enum(params.status.as_deref())?;
+    list(&state, &caller, ticket_id, status, params.paging.request()?).await
+}
+
+/// `GET /qa/task/:taskId?status=`: one ticket's reviews, newest first.
+#[get("/qa/task/{id}")]
+async fn list_ticket_reviews(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+    params: web::Query<ReviewParams>,
+) -> Result<HttpResponse, ApiError> {
+    let status = parse_enum(params.status.as_deref())?;
+    let ticket_id = Some(TicketId(id.into_inner()));
+    list(&state, &caller, ticket_id, status, params.paging.request()?).await
+}
+
+/// `GET /qa/:id`: one review.
+#[get("/qa/{id}")]
+async fn get_review(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let review = state
+        .insights
+        .service
+        .review(&caller.0, id.into_inner())
+        .await?;
+    Ok(HttpResponse::Ok().json(review))
+}
+
+#[derive(Deserialize)]
+struct DecisionBody {
+    status: Option<String>,
+    feedback: Option<String>,
+}
+
+/// `PUT /qa/:id {status: APPROVED|REJECTED, feedback?}`: admins, only while PENDING (else 409).
+#[put("/qa/{id}")]
+async fn decide(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: web::Json<DecisionBody>,
+) -> Result<HttpResponse, ApiError> {
+    caller.0.admin()?;
+    let body = body.into_inner();
+    let status = required(
+        parse_enum::<ReviewStatus>(body.status.as_deref())?,
+        "status",
+    )?;
+    let decision = Decision {
+        status,
+        feedback: body.feedback,
+    };
+    let review = state
+        .insights
+        .service
+        .decide(&caller.0, id.into_inner(), decision)
+        .await?;
+    Ok(HttpResponse::Ok().json(review))
+}
+
+/// Registers the routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(write_summary)
+        .service(get_summary)
+        .service(generate_summary)
+        .service(request_review)
+        .service(list_reviews)
+        .service(list_ticket_reviews)
+        .service(get_review)
+        .service(decide);
+}
