@@ -17,6 +17,7 @@
 //! [`services::Services`] from `Arc<dyn Port>` values and call its methods with an [`Actor`].
 
 pub mod actor;
+pub mod attachment;
 pub mod analysis;
 pub mod call;
 pub mod error;

@@ -97,6 +97,8 @@ pub struct Message {
     pub content: String,
     /// The message this one answers (same ticket).
     pub reply_to_id: Option<MessageId>,
+    /// Its files, oldest first.
+    pub attachments: Vec<crate::attachment::Attachment>,
     /// The client's idempotency key.
     pub client_message_id: Option<String>,
     /// When the text was last edited.
@@ -120,7 +122,7 @@ struct MessageWire<'a> {
     content: &'a str,
     message_type: MessageType,
     reply_to_id: Option<MessageId>,
-    attachments: [(); 0],
+    attachments: &'a [crate::attachment::Attachment],
     client_message_id: Option<&'a str>,
     edited_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
@@ -139,7 +141,7 @@ impl Serialize for Message {
             content: &self.content,
             message_type: self.message_type,
             reply_to_id: self.reply_to_id,
-            attachments: [],
+            attachments: &self.attachments,
             client_message_id: self.client_message_id.as_deref(),
             edited_at: self.edited_at,
             created_at: self.created_at,

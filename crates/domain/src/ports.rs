@@ -91,6 +91,48 @@ pub trait MessageRepository: Send + Sync {
     async fn edit(&self, id: MessageId, content: String, now: DateTime<Utc>) -> Result<Message>;
     /// Deletes a message; replies to it keep their text and lose the link.
     async fn delete(&self, id: MessageId) -> Result<()>;
+    /// Like [`post`](Self::post), storing the message's attachment rows (their bytes are
+    /// already in the blob store) in the same transaction.
+    async fn post_with_files(
+        &self,
+        message: NewMessage,
+        ticket: Option<Ticket>,
+        files: Vec<crate::attachment::NewAttachment>,
+    ) -> Result<Posted> {
+        if files.is_empty() {
+            self.post(message, ticket).await
+        } else {
+            Err(crate::DomainError::Unavailable("attachments".into()))
+        }
+    }
+    /// Adds files to a message (and replaces its text when given), appending
+    /// `message_updated`, in one transaction.
+    async fn add_files(
+        &self,
+        _id: MessageId,
+        _content: Option<String>,
+        _files: Vec<crate::attachment::NewAttachment>,
+        _now: DateTime<Utc>,
+    ) -> Result<Message> {
+        Err(crate::DomainError::Unavailable("attachments".into()))
+    }
+    /// Removes one attachment of a message, appending `message_updated`; its bytes are removed
+    /// after the commit. `NotFound` when the message has no such attachment.
+    async fn remove_file(
+        &self,
+        _id: MessageId,
+        _attachment_id: i64,
+        _now: DateTime<Utc>,
+    ) -> Result<Message> {
+        Err(crate::DomainError::NotFound("attachment"))
+    }
+    /// The attachment stored under `key`, with its message's ticket.
+    async fn file_by_key(
+        &self,
+        _key: String,
+    ) -> Result<Option<(crate::attachment::Attachment, TicketId)>> {
+        Ok(None)
+    }
 }
 
 /// The event log.
@@ -293,3 +335,38 @@ pub trait CallRepository: Send + Sync {
     async fn delete_session(&self, id: crate::call::CallSessionId) -> Result<()>;
 }
 
+/// File bytes by key (`concierge-store`: the local file system). Keys are chosen by the
+/// adapter (random), never derived from a client's file name.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Starts a streamed write; nothing is visible under a key until it is committed, and an
+    /// upload dropped or aborted half way leaves nothing behind.
+    async fn begin(&self) -> Result<Box<dyn crate::attachment::BlobUpload>>;
+    /// Stores bytes held in memory under a fresh key ending in `.extension`.
+    async fn put(
+        &self,
+        bytes: Vec<u8>,
+        extension: String,
+    ) -> Result<crate::attachment::StoredBlob>;
+    /// Opens the bytes under `key` for streaming; `None` when there are none.
+    async fn get(&self, key: String) -> Result<Option<Box<dyn crate::attachment::BlobRead>>>;
+    /// Removes the bytes under `key`; removing what is not there is not an error.
+    async fn delete(&self, key: String) -> Result<()>;
+}
+
+/// Staff avatars.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait AvatarRepository: Send + Sync {
+    /// Sets a user's avatar; returns the replaced avatar's key (its bytes are the caller's to
+    /// remove). `NotFound` when the user does not exist.
+    async fn set_avatar(
+        &self,
+        user_id: UserId,
+        avatar: crate::attachment::Avatar,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>>;
+    /// The avatar stored under `key`.
+    async fn avatar_by_key(&self, key: String) -> Result<Option<crate::attachment::Avatar>>;
+}

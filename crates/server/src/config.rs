@@ -45,6 +45,12 @@ pub struct Config {
     pub openai: Option<concierge_ai::OpenAiConfig>,
     /// WebSocket tunables.
     pub realtime: crate::realtime::RealtimeConfig,
+    /// Where uploaded files are stored (`UPLOAD_DIR`, default `data/uploads`).
+    pub upload_dir: std::path::PathBuf,
+    /// The most files per message (`MAX_FILES_PER_MESSAGE`, default 5).
+    pub max_files_per_message: usize,
+    /// The largest file in bytes (`MAX_FILE_BYTES`, default 10 MiB).
+    pub max_file_bytes: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -142,6 +148,21 @@ impl Config {
             openai: concierge_ai::OpenAiConfig::from_vars(&vars)
                 .map_err(|e| err(e.name, e.to_string()))?,
             realtime: realtime(&get)?,
+            upload_dir: get("UPLOAD_DIR")
+                .unwrap_or_else(|| "data/uploads".to_string())
+                .into(),
+            max_files_per_message: parse(
+                &get,
+                "MAX_FILES_PER_MESSAGE",
+                concierge_domain::attachment::MAX_FILES_PER_MESSAGE,
+            )?
+            .max(1),
+            max_file_bytes: parse(
+                &get,
+                "MAX_FILE_BYTES",
+                concierge_domain::attachment::MAX_FILE_BYTES,
+            )?
+            .max(1),
         })
     }
 }

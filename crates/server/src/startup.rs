@@ -90,6 +90,13 @@ impl Application {
         store
             .listen()
             .map_err(|e| StartError::Database(format!("listening for other instances: {e}")))?;
+        let blobs = Arc::new(concierge_store::LocalBlobs::new(&config.upload_dir));
+        match blobs.sweep().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "removed unfinished uploads"),
+            Err(e) => tracing::warn!(error = %e, "cannot sweep the upload directory"),
+        }
+        store.use_blobs(blobs.clone());
         let store_arc = Arc::new(store.clone());
         let services = Services::new(Ports {
             users: store_arc.clone(),
@@ -138,6 +145,8 @@ impl Application {
                 config.jwt_expiration,
                 config.donor_token_expiration,
             ),
+            blobs,
+            avatars: Arc::new(store.clone()),
             database: Arc::new(StoreProbe(store)),
             config: Arc::new(config.clone()),
             started: Instant::now(),

@@ -22,6 +22,8 @@
 //! [`MessageRepository`]: concierge_domain::ports::MessageRepository
 //! [`EventLog`]: concierge_domain::ports::EventLog
 
+mod attachments;
+pub mod blobs;
 mod calls;
 mod connection;
 mod error;
@@ -33,6 +35,7 @@ mod migrations;
 mod models;
 mod schema;
 mod schema_calls;
+mod schema_attachments;
 mod schema_insights;
 mod tickets;
 mod tx;
@@ -41,6 +44,7 @@ mod users;
 #[cfg(test)]
 mod tests;
 
+pub use blobs::LocalBlobs;
 pub use connection::{redact_url, Backend, DbConnection, DbManager, DbPool, StoreConfig};
 pub use error::StoreError;
 pub use migrations::{run_migrations, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
@@ -63,6 +67,8 @@ pub struct Store {
     listen_url: Option<Arc<str>>,
     /// Whether [`Store::listen`] has started the listener.
     listening: Arc<AtomicBool>,
+    /// Where the bytes of deleted attachments are removed (see [`Store::use_blobs`]).
+    blobs: Arc<std::sync::OnceLock<Arc<dyn concierge_domain::ports::BlobStore>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -101,6 +107,7 @@ impl Store {
                 _ => None,
             },
             listening: Arc::new(AtomicBool::new(false)),
+            blobs: Arc::default(),
         })
     }
 

@@ -8,6 +8,7 @@ use crate::schema::{messages, tickets, users};
 use crate::{events, tickets as ticket_rows, tx, Store};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use concierge_domain::attachment::{Attachment, NewAttachment};
 use concierge_domain::event::NewEvent;
 use concierge_domain::message::{Message, MessageFilter, NewMessage, Posted};
 use concierge_domain::page::{Page, PageRequest};
@@ -30,17 +31,26 @@ macro_rules! message_views {
     };
 }
 
-fn convert(rows: Vec<MessageView>) -> Result<Vec<Message>, Error> {
-    rows.into_iter().map(into_message).collect()
+/// Converts rows and loads their attachments (one query for all of them).
+fn convert(conn: &mut DbConnection, rows: Vec<MessageView>) -> Result<Vec<Message>, Error> {
+    let mut messages = rows
+        .into_iter()
+        .map(into_message)
+        .collect::<Result<Vec<_>, Error>>()?;
+    crate::attachments::fill(conn, &mut messages)?;
+    Ok(messages)
 }
 
-fn load(conn: &mut DbConnection, id: MessageId) -> Result<Option<Message>, Error> {
-    message_views!()
+fn convert_one(conn: &mut DbConnection, row: Option<MessageView>) -> Result<Option<Message>, Error> {
+    Ok(convert(conn, row.into_iter().collect())?.pop())
+}
+
+pub(crate) fn load(conn: &mut DbConnection, id: MessageId) -> Result<Option<Message>, Error> {
+    let row = message_views!()
         .filter(messages::id.eq(id.0))
         .first::<MessageView>(conn)
-        .optional()?
-        .map(into_message)
-        .transpose()
+        .optional()?;
+    convert_one(conn, row)
 }
 
 fn by_client_id(
@@ -48,13 +58,12 @@ fn by_client_id(
     ticket_id: TicketId,
     key: &str,
 ) -> Result<Option<Message>, Error> {
-    message_views!()
+    let row = message_views!()
         .filter(messages::ticket_id.eq(ticket_id.0))
         .filter(messages::client_message_id.eq(key))
         .first::<MessageView>(conn)
-        .optional()?
-        .map(into_message)
-        .transpose()
+        .optional()?;
+    convert_one(conn, row)
 }
 
 /// Inserts a message in the caller's transaction and reads it back with its sender's name.
@@ -70,6 +79,7 @@ fn post(
     conn: &mut DbConnection,
     message: &NewMessage,
     ticket: Option<&Ticket>,
+    files: &[NewAttachment],
 ) -> Result<Posted, Error> {
     if let Some(key) = &message.client_message_id {
         if let Some(first) = by_client_id(conn, message.ticket_id, key)? {
@@ -91,7 +101,11 @@ fn post(
             None
         }
     };
-    let message = insert(conn, message)?;
+    let created_at = message.created_at;
+    let mut message = insert(conn, message)?;
+    if !files.is_empty() {
+        message = crate::attachments::insert_all(conn, message, files, created_at)?;
+    }
     let mut log = vec![NewEvent::new_message(&message)];
     if let Some(ticket) = &saved {
         log.push(NewEvent::ticket_updated(ticket));
@@ -106,8 +120,9 @@ fn post_once(
     conn: &mut DbConnection,
     message: &NewMessage,
     ticket: Option<&Ticket>,
+    files: &[NewAttachment],
 ) -> Result<Posted, Error> {
-    match tx::write(conn, |conn| post(conn, message, ticket)) {
+    match tx::write(conn, |conn| post(conn, message, ticket, files)) {
         Err(Error::Db(err)) if is_unique_violation(&err, "client_message_id") => {
             let key = message.client_message_id.as_deref().unwrap_or_default();
             match by_client_id(conn, message.ticket_id, key)? {
@@ -144,7 +159,8 @@ fn list(
     if let Some(sender) = filter.sender_id {
         query = query.filter(messages::sender_user_id.eq(sender.0));
     }
-    let messages = convert(query.load(conn)?)?;
+    let rows = query.load(conn)?;
+    let messages = convert(conn, rows)?;
     Ok(Page::from_rows(messages, &page, |m| m.id.0))
 }
 
@@ -170,7 +186,8 @@ fn between(
     if let Some(after) = page.after {
         query = query.filter(messages::id.gt(after));
     }
-    let messages = convert(query.load(conn)?)?;
+    let rows = query.load(conn)?;
+    let messages = convert(conn, rows)?;
     Ok(Page::from_rows(messages, &page, |m| m.id.0))
 }
 
@@ -196,26 +213,30 @@ fn edit(
     Ok(message)
 }
 
-fn delete(conn: &mut DbConnection, id: MessageId) -> Result<(), Error> {
+/// Deletes a message; returns its files' keys, whose bytes go after the commit.
+fn delete(conn: &mut DbConnection, id: MessageId) -> Result<Vec<String>, Error> {
     let ticket_id: i64 = messages::table
         .find(id.0)
         .select(messages::ticket_id)
         .first(conn)
         .optional()?
         .ok_or(Error::Domain(DomainError::NotFound("message")))?;
-    // Replies keep their text and lose the link (ON DELETE SET NULL).
+    let keys = crate::attachments::keys_of_message(conn, id)?;
+    // Replies keep their text and lose the link (ON DELETE SET NULL); attachment rows go
+    // with it (ON DELETE CASCADE).
     diesel::delete(messages::table.find(id.0)).execute(conn)?;
     events::append(
         conn,
         vec![NewEvent::message_deleted(TicketId(ticket_id), id)],
-    )
+    )?;
+    Ok(keys)
 }
 
 #[async_trait]
 impl MessageRepository for Store {
     async fn post(&self, message: NewMessage, ticket: Option<Ticket>) -> Result<Posted> {
         let posted = self
-            .run(move |conn| post_once(conn, &message, ticket.as_ref()))
+            .run(move |conn| post_once(conn, &message, ticket.as_ref(), &[]))
             .await?;
         if matches!(posted, Posted::Created(_)) {
             self.wake();
@@ -242,13 +263,12 @@ impl MessageRepository for Store {
 
     async fn replies(&self, id: MessageId, limit: u32) -> Result<Vec<Message>> {
         self.run(move |conn| {
-            convert(
-                message_views!()
-                    .filter(messages::reply_to_id.eq(id.0))
-                    .order(messages::id.asc())
-                    .limit(i64::from(limit))
-                    .load(conn)?,
-            )
+            let rows = message_views!()
+                .filter(messages::reply_to_id.eq(id.0))
+                .order(messages::id.asc())
+                .limit(i64::from(limit))
+                .load(conn)?;
+            convert(conn, rows)
         })
         .await
     }
@@ -263,6 +283,54 @@ impl MessageRepository for Store {
     }
 
     async fn delete(&self, id: MessageId) -> Result<()> {
-        self.write_logged(move |conn| delete(conn, id)).await
+        let keys = self.write_logged(move |conn| delete(conn, id)).await?;
+        self.remove_blobs(keys).await;
+        Ok(())
+    }
+
+    async fn post_with_files(
+        &self,
+        message: NewMessage,
+        ticket: Option<Ticket>,
+        files: Vec<NewAttachment>,
+    ) -> Result<Posted> {
+        let posted = self
+            .run(move |conn| post_once(conn, &message, ticket.as_ref(), &files))
+            .await?;
+        if matches!(posted, Posted::Created(_)) {
+            self.wake();
+        }
+        Ok(posted)
+    }
+
+    async fn add_files(
+        &self,
+        id: MessageId,
+        content: Option<String>,
+        files: Vec<NewAttachment>,
+        now: DateTime<Utc>,
+    ) -> Result<Message> {
+        self.write_logged(move |conn| {
+            crate::attachments::add(conn, id, content.as_deref(), &files, now)
+        })
+        .await
+    }
+
+    async fn remove_file(
+        &self,
+        id: MessageId,
+        attachment_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Message> {
+        let (message, key) = self
+            .write_logged(move |conn| crate::attachments::remove(conn, id, attachment_id, now))
+            .await?;
+        self.remove_blobs(vec![key]).await;
+        Ok(message)
+    }
+
+    async fn file_by_key(&self, key: String) -> Result<Option<(Attachment, TicketId)>> {
+        self.run(move |conn| crate::attachments::by_key(conn, &key))
+            .await
     }
 }

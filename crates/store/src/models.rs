@@ -325,6 +325,7 @@ pub(crate) fn into_message((row, user_name, donor_name): MessageView) -> Result<
         message_type: parse(&row.message_type, "message type")?,
         content: row.content,
         reply_to_id: row.reply_to_id.map(MessageId),
+        attachments: Vec::new(),
         client_message_id: row.client_message_id,
         edited_at: row.edited_at.map(from_db),
         created_at: from_db(row.created_at),

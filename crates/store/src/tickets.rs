@@ -173,13 +173,16 @@ fn update(
     Ok(saved)
 }
 
-fn delete(conn: &mut DbConnection, id: TicketId) -> Result<(), Error> {
-    // Messages go with it (ON DELETE CASCADE).
+/// Deletes a ticket; returns its files' keys, whose bytes go after the commit.
+fn delete(conn: &mut DbConnection, id: TicketId) -> Result<Vec<String>, Error> {
+    let keys = crate::attachments::keys_of_ticket(conn, id)?;
+    // Messages (and their attachment rows) go with it (ON DELETE CASCADE).
     let n = diesel::delete(tickets::table.find(id.0)).execute(conn)?;
     if n == 0 {
         return Err(DomainError::NotFound("ticket").into());
     }
-    events::append(conn, vec![NewEvent::ticket_deleted(id)])
+    events::append(conn, vec![NewEvent::ticket_deleted(id)])?;
+    Ok(keys)
 }
 
 #[async_trait]
@@ -209,7 +212,9 @@ impl TicketRepository for Store {
     }
 
     async fn delete(&self, id: TicketId) -> Result<()> {
-        self.write_logged(move |conn| delete(conn, id)).await
+        let keys = self.write_logged(move |conn| delete(conn, id)).await?;
+        self.remove_blobs(keys).await;
+        Ok(())
     }
 }
 

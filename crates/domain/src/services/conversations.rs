@@ -2,6 +2,7 @@
 
 use super::WRITE_ATTEMPTS;
 use crate::actor::Actor;
+use crate::attachment::{Attachment, NewAttachment};
 use crate::error::{DomainError, Result};
 use crate::ids::{MessageId, TicketId, UserId};
 use crate::message::{
@@ -47,6 +48,18 @@ impl ConversationService {
     /// Posts a message as the actor (the ticket's donor, or staff). The ticket's status
     /// follows the lifecycle table; a repeated `clientMessageId` returns the first message.
     pub async fn post(&self, actor: &Actor, input: PostMessage) -> Result<Posted> {
+        self.post_with_files(actor, input, Vec::new()).await
+    }
+
+    /// Posts a message with files whose bytes are already in the blob store; the message,
+    /// its attachment rows and its events are one transaction. On [`Posted::Existing`] the
+    /// files were not used and their bytes are the caller's to remove.
+    pub async fn post_with_files(
+        &self,
+        actor: &Actor,
+        input: PostMessage,
+        files: Vec<NewAttachment>,
+    ) -> Result<Posted> {
         let input = input.validated()?;
         let sender = match actor {
             Actor::Donor { .. } => Sender::Donor,
@@ -91,7 +104,15 @@ impl ConversationService {
                 client_message_id: input.client_message_id.clone(),
                 created_at: now,
             };
-            match self.messages.post(message, changed.then_some(ticket)).await {
+            let ticket = changed.then_some(ticket);
+            let result = if files.is_empty() {
+                self.messages.post(message, ticket).await
+            } else {
+                self.messages
+                    .post_with_files(message, ticket, files.clone())
+                    .await
+            };
+            match result {
                 Err(DomainError::ConcurrentUpdate) => continue,
                 other => return other,
             }
@@ -232,5 +253,89 @@ fn refuse_if_closed(ticket: &Ticket) -> Result<()> {
         .into())
     } else {
         Ok(())
+    }
+}
+
+/// Files in messages.
+impl ConversationService {
+    /// Checks that the actor may add files to a message (as for an edit: its sender, a CHAT or
+    /// QUERY message, not on a closed ticket) and returns it, so a route can refuse before it
+    /// takes any bytes.
+    pub async fn attachable(&self, actor: &Actor, id: MessageId) -> Result<Message> {
+        let (message, ticket) = self.readable_message(actor, id).await?;
+        if !matches!(message.message_type, MessageType::Chat | MessageType::Query) {
+            return Err(DomainError::Conflict(format!(
+                "a {} message cannot be edited",
+                message.message_type
+            )));
+        }
+        if !is_sender(actor, &message) {
+            return Err(DomainError::Forbidden("only its sender may edit a message"));
+        }
+        refuse_if_closed(&ticket)?;
+        Ok(message)
+    }
+
+    /// Adds files (bytes already stored) to a message, and replaces its text when `content`
+    /// is given. The same rules as [`edit`](Self::edit).
+    pub async fn add_files(
+        &self,
+        actor: &Actor,
+        id: MessageId,
+        content: Option<&str>,
+        files: Vec<NewAttachment>,
+    ) -> Result<Message> {
+        let content = content.map(message::validate_content).transpose()?;
+        self.attachable(actor, id).await?;
+        if files.is_empty() {
+            return match content {
+                Some(content) => self.messages.edit(id, content, self.clock.now()).await,
+                None => Err(DomainError::invalid("files", "content or files are required")),
+            };
+        }
+        self.messages
+            .add_files(id, content, files, self.clock.now())
+            .await
+    }
+
+    /// Removes one file of a message: its sender (not on a closed ticket), or an admin.
+    pub async fn remove_file(
+        &self,
+        actor: &Actor,
+        id: MessageId,
+        attachment_id: i64,
+    ) -> Result<Message> {
+        let (message, ticket) = self.readable_message(actor, id).await?;
+        if !actor.is_admin() {
+            if !is_sender(actor, &message) {
+                return Err(DomainError::Forbidden(
+                    "only its sender or an admin may remove a file",
+                ));
+            }
+            refuse_if_closed(&ticket)?;
+        }
+        if !message.attachments.iter().any(|a| a.id == attachment_id) {
+            return Err(DomainError::NotFound("attachment"));
+        }
+        self.messages
+            .remove_file(id, attachment_id, self.clock.now())
+            .await
+    }
+
+    /// The attachment stored under `key`, for whoever may read its ticket; `NotFound` for
+    /// anyone else (another donor never learns the file exists).
+    pub async fn file(&self, actor: &Actor, key: &str) -> Result<Attachment> {
+        let (attachment, ticket_id) = self
+            .messages
+            .file_by_key(key.to_string())
+            .await?
+            .ok_or(DomainError::NotFound("file"))?;
+        match self.readable_ticket(actor, ticket_id).await {
+            Ok(_) => Ok(attachment),
+            Err(DomainError::NotFound(_) | DomainError::Forbidden(_)) => {
+                Err(DomainError::NotFound("file"))
+            }
+            Err(other) => Err(other),
+        }
     }
 }

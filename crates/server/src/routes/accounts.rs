@@ -234,6 +234,16 @@ async fn update_user(
     Ok(HttpResponse::Ok().json(user))
 }
 
+#[post("/users/me/avatar")]
+async fn set_avatar(
+    state: State,
+    caller: Caller,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, super::uploads::FileError> {
+    super::uploads::set_avatar(&state, &caller, &req, payload.into_inner()).await
+}
+
 /// Registers the routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(login)
@@ -242,6 +252,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(set_push_token)
         .service(update_profile)
         .service(change_password)
+        .service(set_avatar)
         .service(list_users)
         .service(create_user)
         .service(get_user)

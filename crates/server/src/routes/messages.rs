@@ -1,14 +1,17 @@
-//! /messages: a ticket's conversation (JSON; files come with the attachments issue).
+//! /messages: a ticket's conversation. POST and PUT take JSON, or a multipart form with the
+//! same fields and `files` (see [`super::uploads`]).
 
 use crate::auth::Caller;
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire::{parse_enum, required, List, Paging};
-use actix_web::{delete, get, post, put, web, HttpResponse};
+use super::uploads::{self, FileRules};
+use actix_web::{delete, get, post, put, web, FromRequest, HttpRequest, HttpResponse};
 use concierge_domain::message::{Message, MessageFilter, MessageType, PostMessage, Posted};
 use concierge_domain::page::PageRequest;
 use concierge_domain::{DomainError, MessageId, TicketId, UserId};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 type State = web::Data<AppState>;
 
@@ -56,16 +59,80 @@ fn posted(result: Posted) -> HttpResponse {
     }
 }
 
+fn int_field(fields: &HashMap<String, String>, name: &str) -> Result<Option<i64>, ApiError> {
+    match fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::BadRequest(format!("{name} must be an integer"))),
+    }
+}
+
+impl PostBody {
+    fn from_fields(fields: &HashMap<String, String>) -> Result<Self, ApiError> {
+        Ok(Self {
+            query_id: int_field(fields, "queryId")?,
+            task_id: int_field(fields, "taskId")?,
+            ticket_id: int_field(fields, "ticketId")?,
+            content: fields.get("content").cloned(),
+            reply_to_id: int_field(fields, "replyToId")?,
+            client_message_id: fields.get("clientMessageId").cloned(),
+        })
+    }
+}
+
+fn file_rules(state: &AppState, max_files: usize) -> FileRules {
+    FileRules {
+        max_files,
+        max_bytes: state.config.max_file_bytes,
+        images_only: false,
+    }
+}
+
 #[post("/messages")]
 async fn post_message(
     state: State,
     caller: Caller,
-    body: web::Json<PostBody>,
-) -> Result<HttpResponse, ApiError> {
-    let input = body.into_inner().into_input(None)?;
-    Ok(posted(
-        state.services.conversations.post(&caller.0, input).await?,
-    ))
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, actix_web::Error> {
+    let mut payload = payload.into_inner();
+    if !uploads::is_multipart(&req) {
+        let body = web::Json::<PostBody>::from_request(&req, &mut payload).await?;
+        let input = body.into_inner().into_input(None)?;
+        return Ok(posted(
+            state
+                .services
+                .conversations
+                .post(&caller.0, input)
+                .await
+                .map_err(ApiError::from)?,
+        ));
+    }
+    let rules = file_rules(&state, state.config.max_files_per_message);
+    let form = uploads::read_form(&state.blobs, &req, payload, rules).await?;
+    let input = PostBody::from_fields(&form.fields)?.into_input(None)?;
+    let files = uploads::commit(&state.blobs, form.files).await?;
+    let services = state.services.clone();
+    let actor = caller.0.clone();
+    let rows = files.clone();
+    let result = uploads::store_rows(state.blobs.clone(), &files, async move {
+        services
+            .conversations
+            .post_with_files(&actor, input, rows)
+            .await
+    })
+    .await?;
+    if matches!(result, Posted::Existing(_)) {
+        // The first send's message is the answer; this send's files are not used.
+        uploads::discard(
+            &state.blobs,
+            files.into_iter().map(|f| f.storage_key).collect(),
+        )
+        .await;
+    }
+    Ok(posted(result))
 }
 
 #[derive(Deserialize)]
@@ -254,13 +321,67 @@ async fn edit(
     state: State,
     caller: Caller,
     id: web::Path<i64>,
-    body: web::Json<EditBody>,
-) -> Result<HttpResponse, ApiError> {
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, actix_web::Error> {
+    let mut payload = payload.into_inner();
+    let id = MessageId(id.into_inner());
+    if uploads::is_multipart(&req) {
+        // Refuse before taking any bytes: only its sender, an editable message, an open ticket.
+        let message = state
+            .services
+            .conversations
+            .attachable(&caller.0, id)
+            .await
+            .map_err(ApiError::from)?;
+        let room = state
+            .config
+            .max_files_per_message
+            .saturating_sub(message.attachments.len());
+        let form = uploads::read_form(&state.blobs, &req, payload, file_rules(&state, room)).await?;
+        let content = form.fields.get("content").cloned();
+        let files = uploads::commit(&state.blobs, form.files).await?;
+        let services = state.services.clone();
+        let actor = caller.0.clone();
+        let rows = files.clone();
+        let message = uploads::store_rows(state.blobs.clone(), &files, async move {
+            services
+                .conversations
+                .add_files(&actor, id, content.as_deref(), rows)
+                .await
+        })
+        .await?;
+        return Ok(HttpResponse::Ok().json(message));
+    }
+    let body = web::Json::<EditBody>::from_request(&req, &mut payload).await?;
     let content = required(body.into_inner().content, "content")?;
     let message = state
         .services
         .conversations
-        .edit(&caller.0, MessageId(id.into_inner()), &content)
+        .edit(&caller.0, id, &content)
+        .await
+        .map_err(ApiError::from)?;
+    Ok(HttpResponse::Ok().json(message))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RemoveFileBody {
+    attachment_id: Option<i64>,
+}
+
+#[delete("/messages/{id}/attachment")]
+async fn remove_file(
+    state: State,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: web::Json<RemoveFileBody>,
+) -> Result<HttpResponse, ApiError> {
+    let attachment_id = required(body.into_inner().attachment_id, "attachmentId")?;
+    let message = state
+        .services
+        .conversations
+        .remove_file(&caller.0, MessageId(id.into_inner()), attachment_id)
         .await?;
     Ok(HttpResponse::Ok().json(message))
 }
@@ -291,5 +412,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(admin_list)
         .service(ticket_conversation)
         .service(edit)
+        .service(remove_file)
         .service(remove);
 }

@@ -6,6 +6,7 @@ mod health;
 pub(crate) mod insights;
 mod messages;
 mod tickets;
+mod uploads;
 mod ws;
 
 use actix_web::web;
@@ -16,6 +17,7 @@ pub fn api(cfg: &mut web::ServiceConfig) {
         .configure(accounts::routes)
         .configure(tickets::routes)
         .configure(messages::routes)
+        .configure(uploads::routes)
         .configure(insights::routes)
         .configure(ws::routes);
 }

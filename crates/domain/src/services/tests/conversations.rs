@@ -39,6 +39,7 @@ fn stored(m: NewMessage, _ticket: Option<Ticket>) -> Result<Posted> {
         message_type: m.message_type,
         content: m.content,
         reply_to_id: m.reply_to_id,
+        attachments: Vec::new(),
         client_message_id: m.client_message_id,
         edited_at: None,
         created_at: m.created_at,

@@ -159,6 +159,7 @@ pub(super) fn message(id: i64, ticket: i64, sender: Sender, message_type: Messag
         message_type,
         content: format!("message {id}"),
         reply_to_id: None,
+        attachments: Vec::new(),
         client_message_id: None,
         edited_at: None,
         created_at: earlier(),

@@ -1,0 +1,2 @@
+DROP TABLE user_avatars;
+DROP TABLE attachments;
