@@ -504,7 +504,7 @@ mod tests {
         assert_eq!(s.finish("a"), Ok(TEXT));
         // A sequence cut off at the very end is not text.
         let mut s = Sniffer::new();
-        s.feed(&bytes[..2]);
+        s.feed(&bytes[..1]);
         assert_eq!(s.finish("a"), Err(Refusal::Unknown));
     }
 
