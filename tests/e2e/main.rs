@@ -5,6 +5,7 @@ use serde_json::json;
 
 mod attachments;
 mod bad_input;
+mod calls;
 mod insights;
 mod permissions;
 mod realtime;

@@ -39,6 +39,8 @@ pub struct Config {
     pub workers: usize,
     /// `production` refuses unsafe defaults.
     pub production: bool,
+    /// VideoSDK (`VIDEOSDK_*`); `None`: calls answer 503 (video is not configured).
+    pub video: Option<concierge_video::VideoSdkConfig>,
     /// Log filter (`info`, `concierge_server=debug,info`, ...).
     pub log_level: String,
     /// The OpenAI-compatible analyzer (`OPENAI_*`); `None`: the local analyzer only.
@@ -144,6 +146,7 @@ impl Config {
             max_json_bytes: parse(&get, "MAX_JSON_BYTES", 1024 * 1024usize)?,
             workers: parse(&get, "WORKERS", 0usize)?,
             production,
+            video: video(&get)?,
             log_level: get("LOG_LEVEL").unwrap_or_else(|| "info".to_string()),
             openai: concierge_ai::OpenAiConfig::from_vars(&vars)
                 .map_err(|e| err(e.name, e.to_string()))?,
@@ -165,6 +168,21 @@ impl Config {
             .max(1),
         })
     }
+}
+
+/// VideoSDK's settings when VIDEOSDK_API_KEY and VIDEOSDK_SECRET_KEY are set, with
+/// VIDEOSDK_BASE_URL, VIDEOSDK_TIMEOUT (per attempt), VIDEOSDK_MAX_ATTEMPTS and
+/// VIDEOSDK_TOKEN_TTL (join tokens' lifetime).
+fn video(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<concierge_video::VideoSdkConfig>, ConfigError> {
+    let Some(mut video) = concierge_video::VideoSdkConfig::from_lookup(get) else {
+        return Ok(None);
+    };
+    video.timeout = duration(get, "VIDEOSDK_TIMEOUT", video.timeout)?;
+    video.max_attempts = parse(get, "VIDEOSDK_MAX_ATTEMPTS", video.max_attempts)?.max(1);
+    video.join_token_ttl = duration(get, "VIDEOSDK_TOKEN_TTL", video.join_token_ttl)?;
+    Ok(Some(video))
 }
 
 fn realtime(

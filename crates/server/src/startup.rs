@@ -138,8 +138,11 @@ impl Application {
             config.realtime.poll_interval,
         ));
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let (calls, video_name) = build_calls(&config, &store)?;
         let state = web::Data::new(AppState {
             services,
+            calls,
+            video_name,
             tokens: Tokens::new(
                 &config.jwt_secret,
                 config.jwt_expiration,
@@ -221,6 +224,37 @@ impl Application {
         let ((), result) = tokio::join!(handle.stop(true), server);
         result
     }
+}
+
+/// The call service, on VideoSDK when VIDEOSDK_API_KEY and VIDEOSDK_SECRET_KEY are set, else
+/// on the disabled provider (call routes that need it answer 503). Returns the adapter's name.
+fn build_calls(
+    config: &Config,
+    store: &Store,
+) -> Result<(concierge_domain::services::CallService, &'static str), StartError> {
+    use concierge_domain::ports::VideoProvider;
+    let (video, name): (Arc<dyn VideoProvider>, &'static str) = match &config.video {
+        Some(video) => (
+            Arc::new(
+                concierge_video::VideoSdkProvider::new(video.clone())
+                    .map_err(|e| StartError::Config(format!("VideoSDK: {e}")))?,
+            ),
+            "videosdk",
+        ),
+        None => {
+            tracing::info!("VIDEOSDK_API_KEY/VIDEOSDK_SECRET_KEY are not set: calls are disabled");
+            (Arc::new(concierge_video::DisabledVideoProvider), "disabled")
+        }
+    };
+    let store = Arc::new(store.clone());
+    let calls = concierge_domain::services::CallService::new(
+        store.clone(),
+        store.clone(),
+        store,
+        video,
+        Arc::new(SystemClock),
+    );
+    Ok((calls, name))
 }
 
 async fn stop_signal() {

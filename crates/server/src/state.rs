@@ -34,6 +34,10 @@ pub trait DatabaseProbe: Send + Sync {
 pub struct AppState {
     /// The domain services.
     pub services: Services,
+    /// Calls (built on their own, beside `services`).
+    pub calls: concierge_domain::services::CallService,
+    /// The active video adapter (`videosdk` or `disabled`), for health reports.
+    pub video_name: &'static str,
     /// Token minting and checking.
     pub tokens: Tokens,
     /// The configuration.

@@ -65,6 +65,7 @@ async fn advanced(state: State, caller: Caller) -> Result<HttpResponse, ApiError
         "adapters": {
             "passwordHasher": { "kind": "bcrypt", "cost": state.config.bcrypt_cost },
             "tokens": { "secret": if state.config.jwt_secret_generated { "generated" } else { "configured" } },
+            "video": { "kind": state.video_name, "configured": state.video_name != "disabled" },
             "analyzer": { "kind": state.insights.service.analyzer_name(), "running": state.insights.running() },
         },
         "memory": { "rssBytes": rss_bytes() },

@@ -2,6 +2,7 @@
 //! service with the caller's `Actor`, shape the answer. Rules live in the domain.
 
 mod accounts;
+mod calls;
 mod health;
 pub(crate) mod insights;
 mod messages;
@@ -17,6 +18,7 @@ pub fn api(cfg: &mut web::ServiceConfig) {
         .configure(accounts::routes)
         .configure(tickets::routes)
         .configure(messages::routes)
+        .configure(calls::routes)
         .configure(uploads::routes)
         .configure(insights::routes)
         .configure(ws::routes);

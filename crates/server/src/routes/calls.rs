@@ -1,0 +1,284 @@
+//! /communication: call requests and call sessions (see docs/calls.md). Permissions live in
+//! [`CallService`](concierge_domain::services::CallService); a route that needs the video
+//! provider answers 503 when it is not configured, after the permission checks (403 first).
+
+use crate::auth::Caller;
+use crate::problem::ApiError;
+use crate::state::AppState;
+use crate::wire::{parse_enum, required, List, Paging};
+use actix_web::{delete, get, post, put, web, HttpResponse};
+use concierge_domain::call::{CallMode, CallRequestId, CallSession, CallSessionStatus};
+use concierge_domain::services::{JoinGrant, SessionView};
+use concierge_domain::TicketId;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+type State = web::Data<AppState>;
+
+/// Reads an optional JSON body: empty is the default value, anything else must parse (400).
+fn optional_body<T: DeserializeOwned + Default>(body: &web::Bytes) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("the JSON body does not fit: {e}")))
+}
+
+/// A session as the API shows it, with the caller's join token when it has one.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionOut<'a> {
+    #[serde(flatten)]
+    session: &'a CallSession,
+    /// The caller's join token (minted now, never stored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<&'a str>,
+    /// Its lifetime in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in: Option<u64>,
+    /// The participant id the token was minted for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    participant_id: Option<&'a str>,
+}
+
+fn session_out<'a>(session: &'a CallSession, join: Option<&'a JoinGrant>) -> SessionOut<'a> {
+    SessionOut {
+        session,
+        token: join.map(|j| j.token.token.as_str()),
+        expires_in: join.map(|j| j.token.expires_in.as_secs()),
+        participant_id: join.map(|j| j.participant_id.as_str()),
+    }
+}
+
+fn started(session: &CallSession, join: &JoinGrant) -> HttpResponse {
+    HttpResponse::Created().json(session_out(session, Some(join)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct StartBody {
+    mode: Option<String>,
+}
+
+/// An admin starts a call on a ticket: `{mode?}` -> 201 the session with the admin's token.
+#[post("/communication/call/{query_id}")]
+async fn start_call(
+    state: State,
+    caller: Caller,
+    path: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let body: StartBody = optional_body(&body)?;
+    let mode = parse_enum::<CallMode>(body.mode.as_deref())?;
+    let (session, join) = state
+        .calls
+        .start(&caller.0, TicketId(path.into_inner()), mode)
+        .await?;
+    Ok(started(&session, &join))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestBody {
+    mode: Option<String>,
+    #[serde(alias = "note")]
+    message: Option<String>,
+}
+
+/// The ticket's donor asks for a call: `{mode, message?}` -> 201 the request.
+#[post("/communication/call/{query_id}/request")]
+async fn request_call(
+    state: State,
+    caller: Caller,
+    path: web::Path<i64>,
+    body: web::Json<RequestBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let mode = required(parse_enum::<CallMode>(body.mode.as_deref())?, "mode")?;
+    let request = state
+        .calls
+        .request(
+            &caller.0,
+            TicketId(path.into_inner()),
+            mode,
+            body.message.as_deref(),
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(request))
+}
+
+/// A ticket's requests, newest first (admins).
+#[get("/communication/call/{query_id}/requests")]
+async fn list_requests(
+    state: State,
+    caller: Caller,
+    path: web::Path<i64>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    let page = state
+        .calls
+        .requests(&caller.0, TicketId(path.into_inner()), paging.request()?)
+        .await?;
+    Ok(HttpResponse::Ok().json(List::from(page)))
+}
+
+/// An admin accepts one request: 201 the session with the admin's token.
+#[post("/communication/call/{query_id}/accept-request/{request_id}")]
+async fn accept_request(
+    state: State,
+    caller: Caller,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (query_id, request_id) = path.into_inner();
+    let (session, join) = state
+        .calls
+        .accept_request(
+            &caller.0,
+            TicketId(query_id),
+            Some(CallRequestId(request_id)),
+        )
+        .await?;
+    Ok(started(&session, &join))
+}
+
+/// An admin accepts the newest pending request.
+#[post("/communication/call/{query_id}/accept-request")]
+async fn accept_newest(
+    state: State,
+    caller: Caller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (session, join) = state
+        .calls
+        .accept_request(&caller.0, TicketId(path.into_inner()), None)
+        .await?;
+    Ok(started(&session, &join))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RejectBody {
+    reason: Option<String>,
+}
+
+/// An admin rejects a request: `{reason?}` -> the request.
+#[post("/communication/call/{query_id}/reject-request/{request_id}")]
+async fn reject_request(
+    state: State,
+    caller: Caller,
+    path: web::Path<(i64, i64)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let (query_id, request_id) = path.into_inner();
+    let body: RejectBody = optional_body(&body)?;
+    let request = state
+        .calls
+        .reject_request(
+            &caller.0,
+            TicketId(query_id),
+            CallRequestId(request_id),
+            body.reason.as_deref(),
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(request))
+}
+
+/// The donor withdraws its pending request (an addition to the source API).
+#[post("/communication/call/{query_id}/cancel-request/{request_id}")]
+async fn cancel_request(
+    state: State,
+    caller: Caller,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (query_id, request_id) = path.into_inner();
+    let request = state
+        .calls
+        .cancel_request(&caller.0, TicketId(query_id), CallRequestId(request_id))
+        .await?;
+    Ok(HttpResponse::Ok().json(request))
+}
+
+/// A ticket's sessions, newest first; each open one carries the caller's join token.
+#[get("/communication/calls/{query_id}")]
+async fn list_sessions(
+    state: State,
+    caller: Caller,
+    path: web::Path<i64>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    let page = state
+        .calls
+        .sessions(&caller.0, TicketId(path.into_inner()), paging.request()?)
+        .await?;
+    let views: Vec<SessionView> = page.items;
+    let out: Vec<serde_json::Value> = views
+        .iter()
+        .map(|v| serde_json::to_value(session_out(&v.session, v.join.as_ref())))
+        .collect::<Result<_, _>>()
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    Ok(
+        HttpResponse::Ok().json(List::from(concierge_domain::page::Page {
+            items: out,
+            next_cursor: page.next_cursor,
+        })),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusBody {
+    status: Option<String>,
+}
+
+/// A participant sets the status: `{status: ACTIVE | ENDED}` -> the session.
+#[put("/communication/call/{room_name}/status")]
+async fn set_status(
+    state: State,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<StatusBody>,
+) -> Result<HttpResponse, ApiError> {
+    let status = required(
+        parse_enum::<CallSessionStatus>(body.status.as_deref())?,
+        "status",
+    )?;
+    let session = state.calls.set_status(&caller.0, &path, status).await?;
+    Ok(HttpResponse::Ok().json(session))
+}
+
+/// A participant ends the call (and the provider's room) -> the session.
+#[post("/communication/call/{room_name}/end")]
+async fn end_call(
+    state: State,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let session = state.calls.end(&caller.0, &path).await?;
+    Ok(HttpResponse::Ok().json(session))
+}
+
+/// An admin deletes a room (ending it first when open): 204.
+#[delete("/communication/call/{room_name}")]
+async fn delete_call(
+    state: State,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.calls.delete(&caller.0, &path).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Registers the routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(request_call)
+        .service(list_requests)
+        .service(accept_request)
+        .service(accept_newest)
+        .service(reject_request)
+        .service(cancel_request)
+        .service(list_sessions)
+        .service(set_status)
+        .service(end_call)
+        .service(start_call)
+        .service(delete_call);
+}
