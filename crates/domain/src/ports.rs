@@ -89,7 +89,8 @@ pub trait MessageRepository: Send + Sync {
     async fn between(&self, a: UserId, b: UserId, page: PageRequest) -> Result<Page<Message>>;
     /// Replaces a message's text and sets `edited_at`.
     async fn edit(&self, id: MessageId, content: String, now: DateTime<Utc>) -> Result<Message>;
-    /// Deletes a message; replies to it keep their text and lose the link.
+    /// Deletes a message; replies to it keep their text and lose the link. Its files' bytes
+    /// are removed after the commit.
     async fn delete(&self, id: MessageId) -> Result<()>;
     /// Like [`post`](Self::post), storing the message's attachment rows (their bytes are
     /// already in the blob store) in the same transaction.
@@ -179,6 +180,28 @@ pub trait PushNotifier: Send + Sync {
     fn name(&self) -> &'static str;
 }
 
+/// What the push dispatcher remembers: how far it has read the log, which (event, device)
+/// pairs it has sent, and who holds the dispatcher's lease when several instances run.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait PushLedger: Send + Sync {
+    /// The `seq` of the last event fully handled; `None` before the first run.
+    async fn cursor(&self) -> Result<Option<i64>>;
+    /// Records that every event up to `seq` is handled.
+    async fn save_cursor(&self, seq: i64) -> Result<()>;
+    /// Whether the notification with this key ([`crate::notification::delivery_key`]) was sent.
+    async fn was_sent(&self, key: String) -> Result<bool>;
+    /// Records that it was sent (or given up on).
+    async fn record_sent(&self, key: String) -> Result<()>;
+    /// Push tokens of the active admins.
+    async fn admin_tokens(&self) -> Result<Vec<String>>;
+    /// Forgets a token the push service called invalid, wherever it is stored.
+    async fn forget_token(&self, token: String) -> Result<()>;
+    /// Takes or renews the dispatcher's lease for `holder` until `until`; `false` while another
+    /// holder's lease runs.
+    async fn lease(&self, holder: String, until: DateTime<Utc>) -> Result<bool>;
+}
+
 /// Video and audio rooms (VideoSDK in `concierge-video`).
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
@@ -237,10 +260,8 @@ impl Clock for SystemClock {
 pub trait SummaryRepository: Send + Sync {
     /// Stores the summary as the ticket's current one (replacing any earlier one) and appends
     /// `summary_ready` in the same transaction. `NotFound` when the ticket is gone.
-    async fn replace(
-        &self,
-        summary: crate::summary::NewSummary,
-    ) -> Result<crate::summary::Summary>;
+    async fn replace(&self, summary: crate::summary::NewSummary)
+        -> Result<crate::summary::Summary>;
     /// The ticket's current summary.
     async fn current(&self, ticket_id: TicketId) -> Result<Option<crate::summary::Summary>>;
 }
@@ -314,8 +335,7 @@ pub trait CallRepository: Send + Sync {
     /// One session by its provider room id.
     async fn session_by_room(&self, room_id: String) -> Result<Option<crate::call::CallSession>>;
     /// The ticket's session that has not ended, if any.
-    async fn open_session(&self, ticket_id: TicketId)
-        -> Result<Option<crate::call::CallSession>>;
+    async fn open_session(&self, ticket_id: TicketId) -> Result<Option<crate::call::CallSession>>;
     /// A ticket's sessions, newest first.
     async fn list_sessions(
         &self,
@@ -344,11 +364,8 @@ pub trait BlobStore: Send + Sync {
     /// upload dropped or aborted half way leaves nothing behind.
     async fn begin(&self) -> Result<Box<dyn crate::attachment::BlobUpload>>;
     /// Stores bytes held in memory under a fresh key ending in `.extension`.
-    async fn put(
-        &self,
-        bytes: Vec<u8>,
-        extension: String,
-    ) -> Result<crate::attachment::StoredBlob>;
+    async fn put(&self, bytes: Vec<u8>, extension: String)
+        -> Result<crate::attachment::StoredBlob>;
     /// Opens the bytes under `key` for streaming; `None` when there are none.
     async fn get(&self, key: String) -> Result<Option<Box<dyn crate::attachment::BlobRead>>>;
     /// Removes the bytes under `key`; removing what is not there is not an error.

@@ -53,6 +53,8 @@ pub struct Config {
     pub max_files_per_message: usize,
     /// The largest file in bytes (`MAX_FILE_BYTES`, default 10 MiB).
     pub max_file_bytes: u64,
+    /// FCM credentials (FIREBASE_*); `None` sends pushes to the log only.
+    pub fcm: Option<concierge_push::FcmConfig>,
 }
 
 impl std::fmt::Debug for Config {
@@ -166,6 +168,10 @@ impl Config {
                 concierge_domain::attachment::MAX_FILE_BYTES,
             )?
             .max(1),
+            fcm: concierge_push::FcmConfig::from_lookup(get).map_err(|e| ConfigError {
+                name: "FIREBASE_*",
+                message: e.to_string(),
+            })?,
         })
     }
 }
@@ -226,22 +232,24 @@ fn duration(
     let n: u64 = digits
         .parse()
         .map_err(|_| err(name, format!("cannot read {raw:?} as a duration")))?;
-    let seconds = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+    let millis = match unit {
+        "ms" => Some(n),
+        "" | "s" => n.checked_mul(1000),
+        "m" => n.checked_mul(60_000),
+        "h" => n.checked_mul(3_600_000),
+        "d" => n.checked_mul(86_400_000),
         _ => {
             return Err(err(
                 name,
-                format!("unknown unit in {raw:?} (use s, m, h or d)"),
+                format!("unknown unit in {raw:?} (use ms, s, m, h or d)"),
             ))
         }
-    };
-    if seconds == 0 {
+    }
+    .ok_or_else(|| err(name, format!("{raw:?} is too long")))?;
+    if millis == 0 {
         return Err(err(name, "must be positive"));
     }
-    Ok(Duration::from_secs(seconds))
+    Ok(Duration::from_millis(millis))
 }
 
 fn random_secret() -> String {
@@ -283,5 +291,7 @@ mod tests {
         let c = Config::from_vars(vars(&[("JWT_EXPIRATION", "15m")])).unwrap();
         assert_eq!(c.jwt_expiration, Duration::from_secs(900));
         assert!(Config::from_vars(vars(&[("JWT_EXPIRATION", "soon")])).is_err());
+        let c = Config::from_vars(vars(&[("EVENT_POLL_INTERVAL", "100ms")])).unwrap();
+        assert_eq!(c.realtime.poll_interval, Duration::from_millis(100));
     }
 }

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod config;
 mod middleware;
+pub mod notifications;
 pub mod password;
 pub mod problem;
 pub mod realtime;

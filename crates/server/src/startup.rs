@@ -4,6 +4,7 @@
 use crate::auth::Tokens;
 use crate::config::Config;
 use crate::middleware::trace_request;
+use crate::notifications::{Dispatcher, DispatcherStatus};
 use crate::password::BcryptHasher;
 use crate::problem::{json_error, no_route, path_error, query_error};
 use crate::realtime::hub::{run_tail, Hub};
@@ -13,9 +14,12 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use async_trait::async_trait;
+use concierge_domain::ports::PushNotifier;
 use concierge_domain::ports::SystemClock;
+use concierge_domain::services::NotificationService;
 use concierge_domain::services::{Ports, Services};
 use concierge_domain::DomainError;
+use concierge_push::{FcmNotifier, LogNotifier};
 use concierge_store::{redact_url, Store, StoreConfig};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -31,6 +35,9 @@ pub enum StartError {
     /// Seeding the first super admin failed.
     #[error("seeding the first super admin: {0}")]
     Seed(#[source] concierge_domain::DomainError),
+    /// A setting could not be used.
+    #[error("configuration: {0}")]
+    Config(String),
     /// The socket could not be bound.
     #[error("binding {0}: {1}")]
     Bind(String, #[source] std::io::Error),
@@ -107,16 +114,15 @@ impl Application {
             clock: Arc::new(SystemClock),
         });
         let insight_store = Arc::new(store.clone());
-        let insights = routes::insights::Insights::new(
-            concierge_domain::services::InsightService::new(
+        let insights =
+            routes::insights::Insights::new(concierge_domain::services::InsightService::new(
                 insight_store.clone(),
                 insight_store.clone(),
                 insight_store.clone(),
                 insight_store,
                 concierge_ai::analyzer_from_config(config.openai.clone()),
                 Arc::new(SystemClock),
-            ),
-        );
+            ));
         seed(&services, &config).await?;
         if config.jwt_secret_generated {
             tracing::warn!(
@@ -138,6 +144,7 @@ impl Application {
             config.realtime.poll_interval,
         ));
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let push = spawn_dispatcher(&config, &store, &services, shutdown_rx.clone())?;
         let (calls, video_name) = build_calls(&config, &store)?;
         let state = web::Data::new(AppState {
             services,
@@ -155,6 +162,8 @@ impl Application {
             started: Instant::now(),
             hub,
             realtime: config.realtime.clone(),
+            push_notifier: push.0,
+            push: push.1,
             insights,
             shutdown: shutdown_rx,
         });
@@ -224,6 +233,38 @@ impl Application {
         let ((), result) = tokio::join!(handle.stop(true), server);
         result
     }
+}
+
+/// Starts the push dispatcher on FCM when FIREBASE_* is configured, else on the log.
+fn spawn_dispatcher(
+    config: &Config,
+    store: &Store,
+    services: &Services,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(&'static str, Arc<DispatcherStatus>), StartError> {
+    let notifier: Arc<dyn PushNotifier> = match &config.fcm {
+        Some(fcm) => {
+            Arc::new(FcmNotifier::new(fcm.clone()).map_err(|e| StartError::Config(e.to_string()))?)
+        }
+        None => Arc::new(LogNotifier),
+    };
+    let name = notifier.name();
+    let store_arc = Arc::new(store.clone());
+    let status = Arc::new(DispatcherStatus::default());
+    let dispatcher = Dispatcher {
+        service: NotificationService::new(
+            store_arc.clone(),
+            store_arc.clone(),
+            store_arc.clone(),
+            notifier,
+        ),
+        log: services.events.clone(),
+        ledger: store_arc,
+        status: status.clone(),
+        holder: format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
+    };
+    tokio::spawn(dispatcher.run(store.subscribe(), config.realtime.poll_interval, shutdown));
+    Ok((name, status))
 }
 
 /// The call service, on VideoSDK when VIDEOSDK_API_KEY and VIDEOSDK_SECRET_KEY are set, else

@@ -48,6 +48,10 @@ pub struct AppState {
     pub started: Instant,
     /// The WebSocket rooms of this instance.
     pub hub: Arc<crate::realtime::Hub>,
+    /// The push dispatcher's health.
+    pub push: Arc<crate::notifications::DispatcherStatus>,
+    /// `fcm` or `log`.
+    pub push_notifier: &'static str,
     /// Summaries and QA reviews, and the summary generations running.
     pub insights: Arc<crate::routes::insights::Insights>,
     /// WebSocket tunables.

@@ -38,6 +38,8 @@ mod schema_calls;
 mod schema_attachments;
 mod schema_insights;
 mod tickets;
+mod push;
+mod schema_push;
 mod tx;
 mod users;
 

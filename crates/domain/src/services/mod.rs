@@ -9,10 +9,12 @@ mod tests_calls;
 mod conversations;
 mod insights;
 pub use insights::InsightService;
+mod notifications;
 mod tickets;
 
 pub use accounts::{AccountService, NewAccount, Registration};
 pub use conversations::ConversationService;
+pub use notifications::{DeliveryReport, NotificationService};
 pub use tickets::{StaffSummary, TicketDetail, TicketList, TicketService};
 
 use crate::ports::{

@@ -311,6 +311,35 @@ impl TicketService {
         .await
     }
 
+    /// Sets (or with `None` clears) the push token of a donor query's donor: its donor, or an
+    /// admin.
+    pub async fn set_donor_push_token(
+        &self,
+        actor: &Actor,
+        id: TicketId,
+        token: Option<&str>,
+    ) -> Result<Ticket> {
+        let mut e = vec![];
+        let token =
+            validate::optional_text(&mut e, "fcmToken", token, crate::ticket::MAX_PUSH_TOKEN);
+        validate::finish(e, ())?;
+        for _ in 0..WRITE_ATTEMPTS {
+            let mut ticket = self.get_in(actor, id, Channel::Donor).await?;
+            if !matches!(actor, Actor::Donor { .. }) {
+                actor.admin()?;
+            }
+            if let Some(donor) = ticket.donor.as_mut() {
+                donor.fcm_token = token.clone();
+            }
+            ticket.updated_at = self.clock.now();
+            match self.tickets.update(ticket, None).await {
+                Err(DomainError::ConcurrentUpdate) => continue,
+                other => return other,
+            }
+        }
+        Err(DomainError::ConcurrentUpdate)
+    }
+
     /// Reminds the donor of an open query: a REMINDER message from the caller (push follows
     /// from its event). Admins only.
     pub async fn remind(&self, actor: &Actor, id: TicketId) -> Result<Message> {

@@ -68,6 +68,7 @@ async fn advanced(state: State, caller: Caller) -> Result<HttpResponse, ApiError
             "video": { "kind": state.video_name, "configured": state.video_name != "disabled" },
             "analyzer": { "kind": state.insights.service.analyzer_name(), "running": state.insights.running() },
         },
+        "push": state.push.view(state.push_notifier),
         "memory": { "rssBytes": rss_bytes() },
     })))
 }

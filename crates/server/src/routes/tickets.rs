@@ -322,10 +322,23 @@ struct ChangesBody {
     assigned_to_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "nullable")]
     stage: Option<Option<String>>,
+    /// The donor's push token (donor queries; its donor may set it too).
+    #[serde(default, deserialize_with = "nullable")]
+    fcm_token: Option<Option<String>>,
 }
 
 impl ChangesBody {
-    fn changes(self) -> Result<TicketChanges, ApiError> {
+    fn names_no_field(&self) -> bool {
+        self.title.is_none()
+            && self.description.is_none()
+            && self.priority.is_none()
+            && self.status.is_none()
+            && self.assigned_to_id.is_none()
+            && self.stage.is_none()
+    }
+
+    fn changes(mut self) -> Result<TicketChanges, ApiError> {
+        self.fcm_token = None;
         let changes = TicketChanges {
             title: self.title,
             description: self.description,
@@ -355,6 +368,7 @@ async fn update(
     Ok(HttpResponse::Ok().json(ticket))
 }
 
+/// Field and status changes (admins); `{fcmToken}` alone may come from the query's donor.
 #[patch("/donor-queries/{id}")]
 async fn patch_query(
     state: State,
@@ -362,7 +376,20 @@ async fn patch_query(
     id: web::Path<i64>,
     body: web::Json<ChangesBody>,
 ) -> Result<HttpResponse, ApiError> {
-    update(state, caller, id.into_inner(), body.into_inner()).await
+    let mut body = body.into_inner();
+    let id = id.into_inner();
+    let Some(token) = body.fcm_token.take() else {
+        return update(state, caller, id, body).await;
+    };
+    let ticket = state
+        .services
+        .tickets
+        .set_donor_push_token(&caller.0, TicketId(id), token.as_deref())
+        .await?;
+    if body.names_no_field() {
+        return Ok(HttpResponse::Ok().json(ticket));
+    }
+    update(state, caller, id, body).await
 }
 
 #[patch("/donor-queries/{id}/accept")]

@@ -31,6 +31,7 @@ macro_rules! assert_err {
 
 mod accounts;
 mod conversations;
+mod notifications;
 mod tickets;
 
 pub(super) const DONOR_A: &str = "donor-a";

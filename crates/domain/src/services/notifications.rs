@@ -1,0 +1,156 @@
+//! Push notifications from the event log: one pass over one event.
+
+use crate::error::Result;
+use crate::event::StoredEvent;
+use crate::notification::{self, PushMessage, PushOutcome, Recipient};
+use crate::ports::{PushLedger, PushNotifier, TicketRepository, UserRepository};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What one pass over an event came to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    /// Notifications the push service took.
+    pub delivered: usize,
+    /// Devices skipped because this event was already sent to them.
+    pub already_sent: usize,
+    /// Tokens the push service refused as invalid (now forgotten).
+    pub invalid_tokens: usize,
+    /// Notifications given up on, with the service's reasons.
+    pub rejected: Vec<String>,
+    /// Devices to try again; the wait the push service asked for, if any.
+    pub retry: Option<Option<Duration>>,
+}
+
+impl DeliveryReport {
+    /// Whether every device of the event is done (sent, invalid or given up on).
+    pub fn is_done(&self) -> bool {
+        self.retry.is_none()
+    }
+}
+
+/// Turns events into push notifications.
+#[derive(Clone)]
+pub struct NotificationService {
+    tickets: Arc<dyn TicketRepository>,
+    users: Arc<dyn UserRepository>,
+    ledger: Arc<dyn PushLedger>,
+    notifier: Arc<dyn PushNotifier>,
+}
+
+impl NotificationService {
+    /// Builds the service.
+    pub fn new(
+        tickets: Arc<dyn TicketRepository>,
+        users: Arc<dyn UserRepository>,
+        ledger: Arc<dyn PushLedger>,
+        notifier: Arc<dyn PushNotifier>,
+    ) -> Self {
+        Self {
+            tickets,
+            users,
+            ledger,
+            notifier,
+        }
+    }
+
+    /// The push service in use (`fcm` or `log`).
+    pub fn notifier_name(&self) -> &'static str {
+        self.notifier.name()
+    }
+
+    /// Sends the event's notifications to every device not yet sent to. A device is recorded
+    /// as sent right after the push service took it, so calling this again for the same event
+    /// (a retry, or after a restart) sends only what is missing; a crash between the send and
+    /// the record sends that one notification once more, never more.
+    pub async fn deliver(&self, event: &StoredEvent) -> Result<DeliveryReport> {
+        let mut report = DeliveryReport::default();
+        let Some(plan) = notification::plan(event) else {
+            return Ok(report);
+        };
+        let tokens = self.tokens(event, &plan.recipients).await?;
+        let mut data = BTreeMap::new();
+        data.insert("event".to_string(), event.kind.as_str().to_string());
+        data.insert("seq".to_string(), event.seq.to_string());
+        if let Some(ticket) = event.ticket_id {
+            data.insert("ticketId".to_string(), ticket.to_string());
+        }
+        if let Some(id) = event.data.get("id").and_then(|v| v.as_i64()) {
+            data.insert("objectId".to_string(), id.to_string());
+        }
+        for token in tokens {
+            let key = notification::delivery_key(event.seq, &token);
+            if self.ledger.was_sent(key.clone()).await? {
+                report.already_sent += 1;
+                continue;
+            }
+            let message = PushMessage {
+                token: token.clone(),
+                title: plan.title.clone(),
+                body: plan.body.clone(),
+                data: data.clone(),
+            };
+            match self.notifier.send(message).await {
+                PushOutcome::Delivered => {
+                    self.ledger.record_sent(key).await?;
+                    report.delivered += 1;
+                }
+                PushOutcome::InvalidToken => {
+                    self.ledger.forget_token(token).await?;
+                    self.ledger.record_sent(key).await?;
+                    report.invalid_tokens += 1;
+                }
+                PushOutcome::Rejected { reason } => {
+                    self.ledger.record_sent(key).await?;
+                    report.rejected.push(reason);
+                }
+                PushOutcome::RetryLater { after } => {
+                    let longest = match (report.retry.flatten(), after) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        (a, b) => a.or(b),
+                    };
+                    report.retry = Some(longest);
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    async fn tokens(&self, event: &StoredEvent, recipients: &[Recipient]) -> Result<Vec<String>> {
+        let ticket = match event.ticket_id {
+            Some(id) => self.tickets.get(id).await?,
+            None => None,
+        };
+        let mut tokens = vec![];
+        for recipient in recipients {
+            match recipient {
+                Recipient::Donor => {
+                    let token = ticket
+                        .as_ref()
+                        .and_then(|t| t.donor.as_ref())
+                        .and_then(|d| d.fcm_token.clone());
+                    tokens.extend(token);
+                }
+                Recipient::User(id) => tokens.extend(self.user_token(*id).await?),
+                Recipient::Assignee => match ticket.as_ref().and_then(|t| t.assignee_id) {
+                    Some(id) => tokens.extend(self.user_token(id).await?),
+                    None => tokens.extend(self.ledger.admin_tokens().await?),
+                },
+                Recipient::Admins => tokens.extend(self.ledger.admin_tokens().await?),
+            }
+        }
+        tokens.sort();
+        tokens.dedup();
+        Ok(tokens)
+    }
+
+    async fn user_token(&self, id: crate::UserId) -> Result<Option<String>> {
+        Ok(self
+            .users
+            .get(id)
+            .await?
+            .filter(|u| u.is_active)
+            .and_then(|u| u.fcm_token))
+    }
+}

@@ -1,0 +1,209 @@
+use super::*;
+use crate::event::{EventKind, StoredEvent};
+use crate::notification::{delivery_key, PushMessage, PushOutcome};
+use crate::ports::{MockPushLedger, MockPushNotifier};
+use crate::services::NotificationService;
+use serde_json::json;
+use std::sync::Mutex;
+
+fn donor_message(seq: i64) -> StoredEvent {
+    StoredEvent {
+        seq,
+        kind: EventKind::NewMessage,
+        ticket_id: Some(TicketId(1)),
+        data: json!({"id": 9, "senderType": "DONOR", "messageType": "CHAT", "content": "help"}),
+        created_at: now(),
+    }
+}
+
+fn assigned_ticket() -> Ticket {
+    let mut t = donor_ticket(1, "d-1", TicketStatus::InProgress);
+    t.assignee_id = Some(UserId(7));
+    t
+}
+
+fn users_with_token(token: &'static str) -> MockUserRepository {
+    let mut users = MockUserRepository::new();
+    users.expect_get().returning(move |id| {
+        let mut u = user(id, Role::Admin);
+        u.fcm_token = Some(token.to_string());
+        Ok(Some(u))
+    });
+    users
+}
+
+fn tickets_returning(t: Ticket) -> MockTicketRepository {
+    let mut tickets = MockTicketRepository::new();
+    tickets.expect_get().returning(move |_| Ok(Some(t.clone())));
+    tickets
+}
+
+fn service(
+    tickets: MockTicketRepository,
+    users: MockUserRepository,
+    ledger: MockPushLedger,
+    notifier: MockPushNotifier,
+) -> NotificationService {
+    NotificationService::new(
+        Arc::new(tickets),
+        Arc::new(users),
+        Arc::new(ledger),
+        Arc::new(notifier),
+    )
+}
+
+#[tokio::test]
+async fn a_donor_message_is_pushed_once_to_the_assignee_with_the_ticket_id() {
+    let sent: Arc<Mutex<Vec<PushMessage>>> = Arc::default();
+    let seen = sent.clone();
+    let mut notifier = MockPushNotifier::new();
+    notifier.expect_send().times(1).returning(move |m| {
+        seen.lock().unwrap().push(m);
+        PushOutcome::Delivered
+    });
+    let mut ledger = MockPushLedger::new();
+    ledger.expect_was_sent().returning(|_| Ok(false));
+    ledger
+        .expect_record_sent()
+        .withf(|key| key == &delivery_key(5, "admin-device"))
+        .times(1)
+        .returning(|_| Ok(()));
+    let report = service(
+        tickets_returning(assigned_ticket()),
+        users_with_token("admin-device"),
+        ledger,
+        notifier,
+    )
+    .deliver(&donor_message(5))
+    .await
+    .unwrap();
+    assert_eq!(report.delivered, 1);
+    assert!(report.is_done());
+    let sent = sent.lock().unwrap();
+    assert_eq!(sent[0].token, "admin-device");
+    assert_eq!(sent[0].data.get("ticketId").map(String::as_str), Some("1"));
+    assert_eq!(
+        sent[0].data.get("event").map(String::as_str),
+        Some("new_message")
+    );
+}
+
+#[tokio::test]
+async fn what_was_sent_before_a_restart_is_not_sent_again() {
+    let mut notifier = MockPushNotifier::new();
+    notifier.expect_send().never();
+    let mut ledger = MockPushLedger::new();
+    ledger.expect_was_sent().returning(|_| Ok(true));
+    ledger.expect_record_sent().never();
+    let report = service(
+        tickets_returning(assigned_ticket()),
+        users_with_token("admin-device"),
+        ledger,
+        notifier,
+    )
+    .deliver(&donor_message(5))
+    .await
+    .unwrap();
+    assert_eq!((report.delivered, report.already_sent), (0, 1));
+}
+
+#[tokio::test]
+async fn an_invalid_token_is_forgotten_and_not_retried() {
+    let mut notifier = MockPushNotifier::new();
+    notifier
+        .expect_send()
+        .times(1)
+        .returning(|_| PushOutcome::InvalidToken);
+    let mut ledger = MockPushLedger::new();
+    ledger.expect_was_sent().returning(|_| Ok(false));
+    ledger
+        .expect_forget_token()
+        .withf(|t| t == "stale")
+        .times(1)
+        .returning(|_| Ok(()));
+    ledger.expect_record_sent().times(1).returning(|_| Ok(()));
+    let report = service(
+        tickets_returning(assigned_ticket()),
+        users_with_token("stale"),
+        ledger,
+        notifier,
+    )
+    .deliver(&donor_message(5))
+    .await
+    .unwrap();
+    assert_eq!(report.invalid_tokens, 1);
+    assert!(report.is_done());
+}
+
+#[tokio::test]
+async fn a_temporary_failure_is_left_for_a_retry_with_the_services_wait() {
+    let mut notifier = MockPushNotifier::new();
+    notifier
+        .expect_send()
+        .returning(|_| PushOutcome::RetryLater {
+            after: Some(std::time::Duration::from_secs(7)),
+        });
+    let mut ledger = MockPushLedger::new();
+    ledger.expect_was_sent().returning(|_| Ok(false));
+    ledger.expect_record_sent().never();
+    let report = service(
+        tickets_returning(assigned_ticket()),
+        users_with_token("admin-device"),
+        ledger,
+        notifier,
+    )
+    .deliver(&donor_message(5))
+    .await
+    .unwrap();
+    assert_eq!(report.retry, Some(Some(std::time::Duration::from_secs(7))));
+}
+
+#[tokio::test]
+async fn an_unassigned_ticket_notifies_the_admins_and_a_staff_reply_the_donor() {
+    let mut notifier = MockPushNotifier::new();
+    let sent: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = sent.clone();
+    notifier.expect_send().returning(move |m| {
+        seen.lock().unwrap().push(m.token);
+        PushOutcome::Delivered
+    });
+    let mut ledger = MockPushLedger::new();
+    ledger.expect_was_sent().returning(|_| Ok(false));
+    ledger.expect_record_sent().returning(|_| Ok(()));
+    ledger
+        .expect_admin_tokens()
+        .returning(|| Ok(vec!["a1".into(), "a2".into()]));
+    let mut unassigned = donor_ticket(1, "d-1", TicketStatus::InProgress);
+    unassigned.donor.as_mut().unwrap().fcm_token = Some("donor-phone".into());
+    let svc = service(
+        tickets_returning(unassigned),
+        MockUserRepository::new(),
+        ledger,
+        notifier,
+    );
+    svc.deliver(&donor_message(5)).await.unwrap();
+    let staff_reply = StoredEvent {
+        data: json!({"id": 10, "senderType": "STAFF", "messageType": "CHAT", "content": "hi"}),
+        ..donor_message(6)
+    };
+    svc.deliver(&staff_reply).await.unwrap();
+    assert_eq!(*sent.lock().unwrap(), vec!["a1", "a2", "donor-phone"]);
+}
+
+#[tokio::test]
+async fn events_nobody_is_told_about_touch_nothing() {
+    let note = StoredEvent {
+        data: json!({"senderType": "SYSTEM", "messageType": "SYSTEM", "content": "Ticket resolved"}),
+        ..donor_message(5)
+    };
+    let report = service(
+        MockTicketRepository::new(),
+        MockUserRepository::new(),
+        MockPushLedger::new(),
+        MockPushNotifier::new(),
+    )
+    .deliver(&note)
+    .await
+    .unwrap();
+    assert_eq!(report, Default::default());
+}

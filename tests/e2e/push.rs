@@ -1,0 +1,375 @@
+//! Push notifications through a local mock of Google's token endpoint and FCM.
+
+use super::*;
+use concierge_e2e::Backend;
+use std::time::Duration;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const KEY: &str =
+    include_str!("../../crates/push/tests/fixtures/test-only-service-account-key.pem");
+
+async fn fcm_mock() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": "ya29.test", "expires_in": 3600, "token_type": "Bearer"}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/projects/concierge-test/messages:send"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"name": "projects/concierge-test/messages/1"})),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn sends(server: &MockServer) -> Vec<serde_json::Value> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.url.path().ends_with("messages:send"))
+        .map(|r| serde_json::from_slice(&r.body).expect("push test"))
+        .collect()
+}
+
+async fn push_app(backend: Backend, fcm: &MockServer) -> Option<TestApp> {
+    let base = fcm.uri();
+    let token_url = format!("{base}/token");
+    TestApp::spawn_with(
+        backend,
+        &[
+            ("FIREBASE_PROJECT_ID", "concierge-test"),
+            (
+                "FIREBASE_CLIENT_EMAIL",
+                "push@concierge-test.iam.gserviceaccount.com",
+            ),
+            ("FIREBASE_PRIVATE_KEY", KEY),
+            ("FCM_BASE_URL", &base),
+            ("FCM_TOKEN_URL", &token_url),
+            ("EVENT_POLL_INTERVAL", "100ms"),
+        ],
+    )
+    .await
+}
+
+async fn donor_message_reaches_the_assignee_once(backend: Backend) {
+    let fcm = fcm_mock().await;
+    let Some(app) = push_app(backend, &fcm).await else {
+        eprintln!("skipped: TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let admin = app.admin_token.clone();
+    app.put(
+        "/users/me/fcm-token",
+        Some(&admin),
+        json!({"fcmToken": "admin-device-1"}),
+    )
+    .await
+    .expect(200);
+    let (id, donor) = app.donor_query("d-push", "Hello").await;
+    app.patch(
+        &format!("/donor-queries/{id}/accept"),
+        Some(&admin),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let message_id = app
+        .post(
+            "/messages",
+            Some(&donor),
+            json!({"queryId": id, "content": "Are you there?"}),
+        )
+        .await
+        .expect(201)
+        .id()
+        .to_string();
+    let about_it = |sent: Vec<serde_json::Value>| -> Vec<serde_json::Value> {
+        sent.into_iter()
+            .filter(|s| s["message"]["data"]["objectId"] == message_id.as_str())
+            .collect()
+    };
+
+    // Wait for the dispatcher, then a little longer to see that nothing more comes.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while about_it(sends(&fcm).await).is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    // (The query's opening message went to the admins, unassigned as it was then.)
+    let sent = about_it(sends(&fcm).await);
+    assert_eq!(sent.len(), 1, "exactly one FCM request: {sent:?}");
+    let message = &sent[0]["message"];
+    assert_eq!(message["token"], "admin-device-1");
+    assert_eq!(message["data"]["ticketId"], id.to_string());
+    assert_eq!(message["data"]["event"], "new_message");
+
+    let health = app.get("/health/advanced", Some(&admin)).await.expect(200);
+    assert_eq!(health.body["push"]["notifier"], "fcm");
+    assert!(
+        health.body["push"]["lastError"].is_null(),
+        "{}",
+        health.text
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_donor_message_pushes_once_to_the_assignee_sqlite() {
+    donor_message_reaches_the_assignee_once(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_donor_message_pushes_once_to_the_assignee_postgres() {
+    donor_message_reaches_the_assignee_once(Backend::Postgres).await;
+}
+
+e2e!(
+    the_donor_sets_its_own_push_token,
+    |app: TestApp| async move {
+        let (id, donor) = app.donor_query("d-tok", "Hi").await;
+        app.patch(
+            &format!("/donor-queries/{id}"),
+            Some(&donor),
+            json!({"fcmToken": "phone-1"}),
+        )
+        .await
+        .expect(200);
+        // The token is never shown back.
+        let ticket = app
+            .get(&format!("/donor-queries/{id}"), Some(&donor))
+            .await
+            .expect(200);
+        assert!(!ticket.text.contains("phone-1"));
+        // Other fields stay admin-only.
+        app.patch(
+            &format!("/donor-queries/{id}"),
+            Some(&donor),
+            json!({"priority": "URGENT"}),
+        )
+        .await
+        .expect_problem(403);
+        // Another donor cannot touch it.
+        let (_, other) = app.donor_query("d-other", "Hi").await;
+        app.patch(
+            &format!("/donor-queries/{id}"),
+            Some(&other),
+            json!({"fcmToken": "evil"}),
+        )
+        .await
+        .expect_problem(404);
+    }
+);
+
+mod restart {
+    //! The dispatcher's guarantee across crashes, counted in FCM calls.
+    use super::*;
+    use async_trait::async_trait;
+    use chrono::{DateTime, Utc};
+    use concierge_domain::message::{MessageType, NewMessage, Sender};
+    use concierge_domain::ports::{
+        EventLog, MessageRepository, PushLedger, TicketRepository, UserRepository,
+    };
+    use concierge_domain::services::NotificationService;
+    use concierge_domain::ticket::DonorQueryInput;
+    use concierge_domain::user::{NewUser, Role};
+    use concierge_domain::Result;
+    use concierge_push::{FcmConfig, FcmNotifier};
+    use concierge_server::notifications::{Dispatcher, DispatcherStatus};
+    use concierge_store::{Store, StoreConfig};
+    use std::sync::Arc;
+
+    /// The store's ledger, with one step made to fail as a crash would cut it off.
+    struct Crashing {
+        store: Store,
+        fail_record: bool,
+        /// Saving a cursor at or past this `seq` fails.
+        fail_cursor_from: i64,
+    }
+
+    #[async_trait]
+    impl PushLedger for Crashing {
+        async fn cursor(&self) -> Result<Option<i64>> {
+            self.store.cursor().await
+        }
+        async fn save_cursor(&self, seq: i64) -> Result<()> {
+            if seq >= self.fail_cursor_from {
+                return Err(concierge_domain::DomainError::Unavailable("crash".into()));
+            }
+            self.store.save_cursor(seq).await
+        }
+        async fn was_sent(&self, key: String) -> Result<bool> {
+            self.store.was_sent(key).await
+        }
+        async fn record_sent(&self, key: String) -> Result<()> {
+            if self.fail_record {
+                return Err(concierge_domain::DomainError::Unavailable("crash".into()));
+            }
+            self.store.record_sent(key).await
+        }
+        async fn admin_tokens(&self) -> Result<Vec<String>> {
+            self.store.admin_tokens().await
+        }
+        async fn forget_token(&self, token: String) -> Result<()> {
+            self.store.forget_token(token).await
+        }
+        async fn lease(&self, holder: String, until: DateTime<Utc>) -> Result<bool> {
+            self.store.lease(holder, until).await
+        }
+    }
+
+    async fn setup() -> (tempfile::TempDir, Store, MockServer, Arc<FcmNotifier>) {
+        let dir = tempfile::tempdir().expect("push test");
+        let url = format!("sqlite://{}/push.db", dir.path().display());
+        let store = Store::connect(StoreConfig::new(url))
+            .await
+            .expect("push test");
+        store.run_migrations().await.expect("push test");
+        let fcm = fcm_mock().await;
+        let mut config = FcmConfig::new(
+            "concierge-test",
+            "push@concierge-test.iam.gserviceaccount.com",
+            KEY,
+        );
+        config.fcm_base_url = fcm.uri();
+        config.token_url = format!("{}/token", fcm.uri());
+        let notifier = Arc::new(FcmNotifier::new(config).expect("push test"));
+        (dir, store, fcm, notifier)
+    }
+
+    /// A donor query whose donor has a phone, and a staff reply to it: one notification.
+    async fn staff_reply(store: &Store) {
+        let now = Utc::now();
+        let staff = UserRepository::create(
+            store,
+            NewUser {
+                username: "sam".into(),
+                email: None,
+                name: "Sam".into(),
+                role: Role::Admin,
+                password_hash: "x".into(),
+                created_at: now,
+            },
+        )
+        .await
+        .expect("push test");
+        let (ticket, _) = DonorQueryInput {
+            donor: "Ann".into(),
+            donor_id: "d-1".into(),
+            fcm_token: Some("donor-phone".into()),
+            ..Default::default()
+        }
+        .into_new_ticket(now)
+        .expect("push test");
+        let (ticket, _) = TicketRepository::create(store, ticket, None)
+            .await
+            .expect("push test");
+        MessageRepository::post(
+            store,
+            NewMessage {
+                ticket_id: ticket.id,
+                sender: Sender::Staff(staff.id),
+                message_type: MessageType::Chat,
+                content: "We fixed it".into(),
+                reply_to_id: None,
+                client_message_id: None,
+                created_at: now,
+            },
+            None,
+        )
+        .await
+        .expect("push test");
+    }
+
+    fn dispatcher(
+        store: &Store,
+        notifier: Arc<FcmNotifier>,
+        ledger: Arc<dyn PushLedger>,
+    ) -> Dispatcher {
+        let store_arc = Arc::new(store.clone());
+        Dispatcher {
+            service: NotificationService::new(
+                store_arc.clone(),
+                store_arc.clone(),
+                ledger.clone(),
+                notifier,
+            ),
+            log: store_arc,
+            ledger,
+            status: Arc::new(DispatcherStatus::default()),
+            holder: "test".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_restart_after_the_send_but_before_the_cursor_resends_nothing() {
+        let (_dir, store, fcm, notifier) = setup().await;
+        // Start the cursor before the events, as a running dispatcher would have.
+        store
+            .lease("test".into(), Utc::now() + chrono::Duration::seconds(30))
+            .await
+            .expect("push test");
+        store
+            .save_cursor(store.head().await.expect("push test"))
+            .await
+            .expect("push test");
+        staff_reply(&store).await;
+
+        let message_seq = store
+            .read_after(0, None, 100)
+            .await
+            .expect("push test")
+            .into_iter()
+            .find(|e| e.kind.as_str() == "new_message")
+            .expect("push test")
+            .seq;
+        let crashing = Arc::new(Crashing {
+            store: store.clone(),
+            fail_record: false,
+            fail_cursor_from: message_seq,
+        });
+        let first = dispatcher(&store, notifier.clone(), crashing);
+        assert!(first.pass().await.is_err(), "the cursor save 'crashed'");
+        assert_eq!(sends(&fcm).await.len(), 1);
+
+        let restarted = dispatcher(&store, notifier, Arc::new(store.clone()));
+        restarted.pass().await.expect("push test");
+        restarted.pass().await.expect("push test");
+        assert_eq!(sends(&fcm).await.len(), 1, "nothing was sent again");
+    }
+
+    #[tokio::test]
+    async fn a_crash_between_the_send_and_its_record_sends_it_once_more_at_most() {
+        let (_dir, store, fcm, notifier) = setup().await;
+        staff_reply(&store).await;
+        let event = store
+            .read_after(0, None, 100)
+            .await
+            .expect("push test")
+            .into_iter()
+            .find(|e| e.kind.as_str() == "new_message")
+            .expect("push test");
+        let crashing: Arc<dyn PushLedger> = Arc::new(Crashing {
+            store: store.clone(),
+            fail_record: true,
+            fail_cursor_from: i64::MAX,
+        });
+        let first = dispatcher(&store, notifier.clone(), crashing);
+        assert!(first.service.deliver(&event).await.is_err());
+        assert_eq!(sends(&fcm).await.len(), 1);
+
+        let restarted = dispatcher(&store, notifier, Arc::new(store.clone()));
+        restarted.service.deliver(&event).await.expect("push test");
+        restarted.service.deliver(&event).await.expect("push test");
+        let sent = sends(&fcm).await;
+        assert_eq!(sent.len(), 2, "once more, and no more");
+        assert!(sent.iter().all(|s| s["message"]["token"] == "donor-phone"));
+    }
+}
