@@ -99,10 +99,10 @@ store_test!(requests_list_newest_first_and_are_decided_once, |store| {
         .list_requests(ticket.id, PageRequest::first(1))
         .await
         .unwrap();
-    assert_eq!(page.items, [second.clone()]);
+    assert_eq!(page.items, std::slice::from_ref(&second));
     let next = PageRequest::parse(Some(1), page.next_cursor.as_deref()).unwrap();
     let page = store.list_requests(ticket.id, next).await.unwrap();
-    assert_eq!(page.items, [first.clone()]);
+    assert_eq!(page.items, std::slice::from_ref(&first));
     assert!(!page.has_more());
     assert_eq!(
         store.newest_pending_request(ticket.id).await.unwrap(),
