@@ -8,6 +8,7 @@ mod bad_input;
 mod calls;
 mod insights;
 mod permissions;
+mod production;
 mod push;
 mod realtime;
 mod security;

@@ -180,6 +180,10 @@ impl TestApp {
             ("WORKERS", "2"),
             ("DB_POOL_SIZE", "8"),
             ("LOG_LEVEL", "warn"),
+            // Tests send bursts from one IP; the limits have tests of their own.
+            ("RATE_LIMIT_REQUESTS", "0"),
+            ("RATE_LIMIT_DONOR_QUERIES", "0"),
+            ("RATE_LIMIT_REGISTER", "0"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -47,6 +47,12 @@ pub struct Config {
     pub openai: Option<concierge_ai::OpenAiConfig>,
     /// WebSocket tunables.
     pub realtime: crate::realtime::RealtimeConfig,
+    /// Rate limits (RATE_LIMIT_*, TRUSTED_PROXIES).
+    pub limits: crate::limits::LimitConfig,
+    /// Origins allowed to call from a browser (CORS_ORIGINS, else FRONTEND_URL).
+    pub cors_origins: Vec<String>,
+    /// JSON log lines (LOG_FORMAT=json; the default in production).
+    pub json_logs: bool,
     /// Where uploaded files are stored (`UPLOAD_DIR`, default `data/uploads`).
     pub upload_dir: std::path::PathBuf,
     /// The most files per message (`MAX_FILES_PER_MESSAGE`, default 5).
@@ -153,6 +159,24 @@ impl Config {
             openai: concierge_ai::OpenAiConfig::from_vars(&vars)
                 .map_err(|e| err(e.name, e.to_string()))?,
             realtime: realtime(&get)?,
+            limits: limits(&get)?,
+            cors_origins: get("CORS_ORIGINS")
+                .or_else(|| get("FRONTEND_URL"))
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().trim_end_matches('/').to_string())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            json_logs: match get("LOG_FORMAT").as_deref() {
+                Some("json") => true,
+                Some("text" | "pretty") => false,
+                Some(other) => {
+                    return Err(err("LOG_FORMAT", format!("{other:?} is not json or text")))
+                }
+                None => production,
+            },
             upload_dir: get("UPLOAD_DIR")
                 .unwrap_or_else(|| "data/uploads".to_string())
                 .into(),
@@ -189,6 +213,36 @@ fn video(
     video.max_attempts = parse(get, "VIDEOSDK_MAX_ATTEMPTS", video.max_attempts)?.max(1);
     video.join_token_ttl = duration(get, "VIDEOSDK_TOKEN_TTL", video.join_token_ttl)?;
     Ok(Some(video))
+}
+
+fn limits(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<crate::limits::LimitConfig, ConfigError> {
+    let d = crate::limits::LimitConfig::default();
+    let trusted_proxies = match get("TRUSTED_PROXIES") {
+        None => vec![],
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse()
+                    .map_err(|_| err("TRUSTED_PROXIES", format!("{p:?} is not an IP address")))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    Ok(crate::limits::LimitConfig {
+        login_failures_per_ip: parse(get, "RATE_LIMIT_LOGIN_IP", d.login_failures_per_ip)?,
+        login_failures_per_account: parse(
+            get,
+            "RATE_LIMIT_LOGIN_ACCOUNT",
+            d.login_failures_per_account,
+        )?,
+        registrations_per_ip: parse(get, "RATE_LIMIT_REGISTER", d.registrations_per_ip)?,
+        donor_queries_per_ip: parse(get, "RATE_LIMIT_DONOR_QUERIES", d.donor_queries_per_ip)?,
+        requests_per_ip: parse(get, "RATE_LIMIT_REQUESTS", d.requests_per_ip)?,
+        trusted_proxies,
+    })
 }
 
 fn realtime(

@@ -6,6 +6,8 @@
 
 pub mod auth;
 pub mod config;
+pub mod limits;
+pub mod metrics;
 mod middleware;
 pub mod notifications;
 pub mod password;

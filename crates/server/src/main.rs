@@ -21,12 +21,79 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Create a staff user; the password is read from standard input.
+    CreateUser {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// Display name (default: the username).
+        #[arg(long)]
+        name: Option<String>,
+        /// Email address.
+        #[arg(long)]
+        email: Option<String>,
+        /// AGENT, ADMIN or SUPER_ADMIN.
+        #[arg(long, default_value = "AGENT")]
+        role: String,
+    },
+    /// Print the version and exit.
+    Version,
 }
 
-fn init_logging(level: &str) {
+fn init_logging(level: &str, json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_new(level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Reads one line (the password) from standard input, without its line ending.
+fn read_password() -> Result<String, String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the password from standard input: {e}"))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        return Err("no password on standard input".into());
+    }
+    Ok(password)
+}
+
+async fn create_user(
+    config: &Config,
+    username: String,
+    name: Option<String>,
+    email: Option<String>,
+    role: String,
+) -> Result<(), String> {
+    let role = role.parse().map_err(|e: concierge_domain::DomainError| e.to_string())?;
+    let password = read_password()?;
+    let services = startup::services_for_cli(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let account = concierge_domain::services::NewAccount {
+        name: name.unwrap_or_else(|| username.clone()),
+        username,
+        email,
+        password,
+        role,
+    };
+    let user = services
+        .accounts
+        .create(&concierge_domain::Actor::System, account)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("created {} ({}) with id {}", user.username, user.role, user.id);
+    Ok(())
 }
 
 #[actix_web::main]
@@ -45,8 +112,18 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(&config.log_level);
+    init_logging(&config.log_level, config.json_logs);
     let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Version => {
+            println!("concierge {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::CreateUser {
+            username,
+            name,
+            email,
+            role,
+        } => create_user(&config, username, name, email, role).await,
         Command::Migrate => startup::open_store(&config)
             .await
             .map(|_| tracing::info!("migrations applied"))

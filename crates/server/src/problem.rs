@@ -26,6 +26,9 @@ pub enum ApiError {
     /// The body's content type is not JSON.
     #[error("expected an application/json body")]
     UnsupportedMediaType,
+    /// Too many requests; retry after this many seconds.
+    #[error("too many requests; retry in {0} s")]
+    TooManyRequests(u64),
     /// No such route.
     #[error("no such resource")]
     NoRoute,
@@ -66,6 +69,7 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type")
             }
             ApiError::NoRoute => (StatusCode::NOT_FOUND, "Not found"),
+            ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "Too many requests"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
         }
     }
@@ -109,6 +113,9 @@ impl ResponseError for ApiError {
         let (status, body) = self.problem();
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if let ApiError::TooManyRequests(seconds) = self {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }

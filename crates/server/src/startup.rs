@@ -3,7 +3,7 @@
 
 use crate::auth::Tokens;
 use crate::config::Config;
-use crate::middleware::trace_request;
+use crate::middleware::{guard, trace_request};
 use crate::notifications::{Dispatcher, DispatcherStatus};
 use crate::password::BcryptHasher;
 use crate::problem::{json_error, no_route, path_error, query_error};
@@ -66,6 +66,24 @@ pub async fn open_store(config: &Config) -> Result<Store, StartError> {
     Ok(store)
 }
 
+/// The domain services over a store.
+fn domain_services(store: &Store, config: &Config) -> Services {
+    let store = Arc::new(store.clone());
+    Services::new(Ports {
+        users: store.clone(),
+        tickets: store.clone(),
+        messages: store.clone(),
+        events: store,
+        hasher: Arc::new(BcryptHasher::new(config.bcrypt_cost)),
+        clock: Arc::new(SystemClock),
+    })
+}
+
+/// The domain services over the configured database, for command-line tasks.
+pub async fn services_for_cli(config: &Config) -> Result<Services, StartError> {
+    Ok(domain_services(&open_store(config).await?, config))
+}
+
 struct StoreProbe(Store);
 
 #[async_trait]
@@ -104,15 +122,7 @@ impl Application {
             Err(e) => tracing::warn!(error = %e, "cannot sweep the upload directory"),
         }
         store.use_blobs(blobs.clone());
-        let store_arc = Arc::new(store.clone());
-        let services = Services::new(Ports {
-            users: store_arc.clone(),
-            tickets: store_arc.clone(),
-            messages: store_arc.clone(),
-            events: store_arc,
-            hasher: Arc::new(BcryptHasher::new(config.bcrypt_cost)),
-            clock: Arc::new(SystemClock),
-        });
+        let services = domain_services(&store, &config);
         let insight_store = Arc::new(store.clone());
         let insights =
             routes::insights::Insights::new(concierge_domain::services::InsightService::new(
@@ -162,6 +172,9 @@ impl Application {
             started: Instant::now(),
             hub,
             realtime: config.realtime.clone(),
+            limits: crate::limits::Limiter::new(config.limits.clone()),
+            metrics: crate::metrics::Metrics::default(),
+            cors_origins: config.cors_origins.clone(),
             push_notifier: push.0,
             push: push.1,
             insights,
@@ -170,6 +183,7 @@ impl Application {
         let max_json = config.max_json_bytes;
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(guard))
                 .wrap(from_fn(trace_request))
                 .app_data(state.clone())
                 .app_data(
@@ -180,6 +194,7 @@ impl Application {
                 .app_data(web::QueryConfig::default().error_handler(query_error))
                 .app_data(web::PathConfig::default().error_handler(path_error))
                 .service(web::scope("/api/v1").configure(routes::api))
+                .route("/metrics", web::get().to(routes::health::metrics))
                 .default_service(web::to(no_route))
         })
         .disable_signals()

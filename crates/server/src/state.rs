@@ -48,6 +48,12 @@ pub struct AppState {
     pub started: Instant,
     /// The WebSocket rooms of this instance.
     pub hub: Arc<crate::realtime::Hub>,
+    /// Rate limits.
+    pub limits: crate::limits::Limiter,
+    /// Request metrics.
+    pub metrics: crate::metrics::Metrics,
+    /// Origins allowed to call the API from a browser (`*` for any).
+    pub cors_origins: Vec<String>,
     /// The push dispatcher's health.
     pub push: Arc<crate::notifications::DispatcherStatus>,
     /// `fcm` or `log`.

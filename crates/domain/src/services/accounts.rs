@@ -205,10 +205,15 @@ impl AccountService {
             .ok_or(DomainError::NotFound("user"))
     }
 
-    /// Creates an account. Only a SUPER_ADMIN may create admins.
+    /// Creates an account. Only a SUPER_ADMIN may create admins; the server's operator
+    /// (`Actor::System`, e.g. `concierge create-user`) may create any role.
     pub async fn create(&self, actor: &Actor, input: NewAccount) -> Result<User> {
-        actor.admin()?;
-        if input.role.is_admin()
+        let operator = matches!(actor, Actor::System);
+        if !operator {
+            actor.admin()?;
+        }
+        if !operator
+            && input.role.is_admin()
             && !matches!(
                 actor,
                 Actor::Staff {

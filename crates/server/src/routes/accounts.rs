@@ -4,7 +4,8 @@ use crate::auth::Caller;
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire::{nullable, parse_enum, required, List, Paging};
-use actix_web::{get, patch, post, put, web, HttpResponse};
+use actix_web::{get, patch, post, put, web, HttpRequest, HttpResponse};
+use concierge_domain::DomainError;
 use concierge_domain::services::{NewAccount, Registration};
 use concierge_domain::user::{Role, User, UserChanges};
 use concierge_domain::UserId;
@@ -40,12 +41,25 @@ fn login_reply(state: &AppState, user: User) -> Result<LoginReply, ApiError> {
 }
 
 #[post("/auth/login")]
-async fn login(state: State, body: web::Json<LoginBody>) -> Result<HttpResponse, ApiError> {
+async fn login(
+    state: State,
+    req: HttpRequest,
+    body: web::Json<LoginBody>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let login = body.username.or(body.email).unwrap_or_default();
     let password = body.password.unwrap_or_default();
-    let user = state.services.accounts.login(&login, &password).await?;
-    Ok(HttpResponse::Ok().json(login_reply(&state, user)?))
+    let ip = state.limits.client_ip(&req);
+    state.limits.before_login(ip, &login)?;
+    match state.services.accounts.login(&login, &password).await {
+        Ok(user) => Ok(HttpResponse::Ok().json(login_reply(&state, user)?)),
+        Err(err) => {
+            if matches!(err, DomainError::Unauthenticated) {
+                state.limits.login_failed(ip, &login);
+            }
+            Err(err.into())
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -56,7 +70,12 @@ struct RegisterBody {
 }
 
 #[post("/auth/register")]
-async fn register(state: State, body: web::Json<RegisterBody>) -> Result<HttpResponse, ApiError> {
+async fn register(
+    state: State,
+    req: HttpRequest,
+    body: web::Json<RegisterBody>,
+) -> Result<HttpResponse, ApiError> {
+    state.limits.register(state.limits.client_ip(&req))?;
     let body = body.into_inner();
     let input = Registration {
         name: body.name.unwrap_or_default(),

@@ -3,7 +3,7 @@
 
 mod accounts;
 mod calls;
-mod health;
+pub(crate) mod health;
 pub(crate) mod insights;
 mod messages;
 mod tickets;

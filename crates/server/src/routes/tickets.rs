@@ -152,8 +152,10 @@ struct CreatedQuery {
 #[post("/donor-queries")]
 async fn create_query(
     state: State,
+    req: actix_web::HttpRequest,
     body: web::Json<CreateQueryBody>,
 ) -> Result<HttpResponse, ApiError> {
+    state.limits.donor_query(state.limits.client_ip(&req))?;
     let body = body.into_inner();
     let input = DonorQueryInput {
         donor: required(body.donor, "donor")?,
