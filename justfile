@@ -14,6 +14,11 @@ test:
 test-all:
     TEST_POSTGRES_URL={{pg_url}} CONCIERGE_REQUIRE_POSTGRES=1 cargo test --workspace
 
+# Benchmarks, not in CI: the release server on PostgreSQL and SQLite, pgbench's ceiling;
+# writes docs/benchmarks.md (see crates/bench). Extra flags go to concierge-bench.
+bench *ARGS:
+    ulimit -n "$(ulimit -Hn)" && cargo build --release -p concierge-server -p concierge-bench && TEST_POSTGRES_URL={{pg_url}} target/release/concierge-bench --out docs/benchmarks.md {{ARGS}}
+
 # Start PostgreSQL in Docker (for machines without a local one).
 db-up:
     docker compose up -d postgres

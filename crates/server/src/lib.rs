@@ -10,6 +10,7 @@ pub mod limits;
 pub mod metrics;
 mod middleware;
 pub mod notifications;
+pub mod openapi;
 pub mod password;
 pub mod problem;
 pub mod realtime;
@@ -19,4 +20,5 @@ pub mod state;
 mod wire;
 
 pub use config::Config;
+pub use openapi::openapi_json;
 pub use startup::{Application, StartError};

@@ -21,5 +21,6 @@ pub fn api(cfg: &mut web::ServiceConfig) {
         .configure(calls::routes)
         .configure(uploads::routes)
         .configure(insights::routes)
-        .configure(ws::routes);
+        .configure(ws::routes)
+        .configure(crate::openapi::routes);
 }
