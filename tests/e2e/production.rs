@@ -229,3 +229,34 @@ async fn a_stop_during_a_slow_request_lets_it_finish() {
     assert!(response.starts_with("HTTP/1.1 201"), "{response}");
     let _ = stopping.await.expect("stopped");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_seeding_is_idempotent() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}/seed.db", dir.path().display());
+    let seeded = [
+        ("DATABASE_URL", url.as_str()),
+        ("ADMIN_USERNAME", "manager"),
+        ("ADMIN_PASSWORD", "manager-password-1"),
+    ];
+    let first = TestApp::spawn_with(Backend::Sqlite, &seeded).await.expect("app");
+    let token = first.login("manager", "manager-password-1").await;
+    let me = first.get("/auth/me", Some(&token)).await.expect(200);
+    assert_eq!(me.get("role"), "ADMIN");
+    // A second start on the same database, with another password: nothing changes.
+    let again = [
+        ("DATABASE_URL", url.as_str()),
+        ("ADMIN_USERNAME", "manager"),
+        ("ADMIN_PASSWORD", "another-password-2"),
+    ];
+    let second = TestApp::spawn_with(Backend::Sqlite, &again).await.expect("app");
+    second.login("manager", "manager-password-1").await;
+    let users = second.get("/users?limit=100", Some(&second.admin_token)).await.expect(200);
+    let managers = users.body["data"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|u| u["username"] == "manager")
+        .count();
+    assert_eq!(managers, 1);
+}

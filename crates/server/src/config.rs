@@ -31,6 +31,10 @@ pub struct Config {
     pub super_admin_username: String,
     /// Its password; one is generated and printed once when unset.
     pub super_admin_password: Option<String>,
+    /// Login name of the admin seeded from `admin_password`.
+    pub admin_username: String,
+    /// When set, an ADMIN `admin_username` is created if missing.
+    pub admin_password: Option<String>,
     /// Whether `POST /auth/register` is open.
     pub allow_signup: bool,
     /// The largest JSON body accepted.
@@ -150,6 +154,8 @@ impl Config {
             bcrypt_cost,
             super_admin_username: get("SUPER_ADMIN_USERNAME").unwrap_or_else(|| "admin".into()),
             super_admin_password: get("SUPER_ADMIN_PASSWORD"),
+            admin_username: get("ADMIN_USERNAME").unwrap_or_else(|| "manager".into()),
+            admin_password: get("ADMIN_PASSWORD"),
             allow_signup: parse(&get, "ALLOW_SIGNUP", false)?,
             max_json_bytes: parse(&get, "MAX_JSON_BYTES", 1024 * 1024usize)?,
             workers: parse(&get, "WORKERS", 0usize)?,

@@ -359,5 +359,15 @@ async fn seed(services: &Services, config: &Config) -> Result<(), StartError> {
             );
         }
     }
+    if let Some(admin_password) = &config.admin_password {
+        let created = services
+            .accounts
+            .seed_admin(&config.admin_username, admin_password)
+            .await
+            .map_err(StartError::Seed)?;
+        if created {
+            tracing::info!(username = %config.admin_username, "created the admin from ADMIN_PASSWORD");
+        }
+    }
     Ok(())
 }

@@ -319,4 +319,33 @@ impl AccountService {
             Err(other) => Err(other),
         }
     }
+
+    /// Creates an ADMIN named `username` unless a user of that name exists (its password is
+    /// then left alone). Returns whether it created one; running it again changes nothing.
+    pub async fn seed_admin(&self, username: &str, password: &str) -> Result<bool> {
+        let mut e = vec![];
+        let username = user::parse_username(&mut e, username);
+        user::check_password(&mut e, "ADMIN_PASSWORD", password);
+        crate::validate::finish(e, ())?;
+        if self.users.find_for_login(&username).await?.is_some() {
+            return Ok(false);
+        }
+        let password_hash = self.hasher.hash(password.to_string()).await?;
+        let created = self
+            .users
+            .create(NewUser {
+                username,
+                email: None,
+                name: "Admin".to_string(),
+                role: Role::Admin,
+                password_hash,
+                created_at: self.clock.now(),
+            })
+            .await;
+        match created {
+            Ok(_) => Ok(true),
+            Err(DomainError::Conflict(_)) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
 }
