@@ -125,7 +125,9 @@ impl TicketService {
     }
 
     /// One ticket with the staff around it (assignee, creator, resolver, previous assignee).
+    /// Staff only: it names staff users, which a donor token never learns.
     pub async fn detail(&self, actor: &Actor, id: TicketId) -> Result<TicketDetail> {
+        actor.staff()?;
         let ticket = self.get(actor, id).await?;
         let mut ids: Vec<UserId> = [
             ticket.assignee_id,
