@@ -49,6 +49,8 @@ pub struct Config {
     pub log_level: String,
     /// The OpenAI-compatible analyzer (`OPENAI_*`); `None`: the local analyzer only.
     pub openai: Option<concierge_ai::OpenAiConfig>,
+    /// Regenerate a ticket's summary after this many new messages (0: never).
+    pub summary_every_n_messages: u32,
     /// WebSocket tunables.
     pub realtime: crate::realtime::RealtimeConfig,
     /// Rate limits (RATE_LIMIT_*, TRUSTED_PROXIES).
@@ -164,6 +166,7 @@ impl Config {
             log_level: get("LOG_LEVEL").unwrap_or_else(|| "info".to_string()),
             openai: concierge_ai::OpenAiConfig::from_vars(&vars)
                 .map_err(|e| err(e.name, e.to_string()))?,
+            summary_every_n_messages: parse(&get, "SUMMARY_EVERY_N_MESSAGES", 0u32)?,
             realtime: realtime(&get)?,
             limits: limits(&get)?,
             cors_origins: get("CORS_ORIGINS")

@@ -5,6 +5,7 @@
 //! thin CLI over [`Application`].
 
 pub mod auth;
+mod auto_summary;
 pub mod config;
 pub mod limits;
 pub mod metrics;

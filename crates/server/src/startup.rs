@@ -133,6 +133,15 @@ impl Application {
                 concierge_ai::analyzer_from_config(config.openai.clone()),
                 Arc::new(SystemClock),
             ));
+        if config.summary_every_n_messages > 0 {
+            tokio::spawn(crate::auto_summary::run(
+                insights.clone(),
+                services.events.clone(),
+                config.summary_every_n_messages,
+                store.subscribe(),
+                config.realtime.poll_interval,
+            ));
+        }
         seed(&services, &config).await?;
         if config.jwt_secret_generated {
             tracing::warn!(
