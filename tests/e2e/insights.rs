@@ -392,20 +392,31 @@ mod a_broken_remote_analyzer_falls_back_to_local {
 async fn a_summary_is_generated_after_every_n_messages_when_configured() {
     let app = TestApp::spawn_with(
         concierge_e2e::Backend::Sqlite,
-        &[("SUMMARY_EVERY_N_MESSAGES", "3"), ("EVENT_POLL_INTERVAL", "100ms")],
+        &[
+            ("SUMMARY_EVERY_N_MESSAGES", "3"),
+            ("EVENT_POLL_INTERVAL", "100ms"),
+        ],
     )
     .await
     .expect("app");
     let (id, donor) = app.donor_query("d-auto", "My receipt is wrong").await;
-    app.post("/messages", Some(&donor), json!({"queryId": id, "content": "It says 50."}))
-        .await
-        .expect(201);
+    app.post(
+        "/messages",
+        Some(&donor),
+        json!({"queryId": id, "content": "It says 50."}),
+    )
+    .await
+    .expect(201);
     app.get(&format!("/summaries/task/{id}"), Some(&app.admin_token))
         .await
         .expect_problem(404);
-    app.post("/messages", Some(&donor), json!({"queryId": id, "content": "It should be 15."}))
-        .await
-        .expect(201);
+    app.post(
+        "/messages",
+        Some(&donor),
+        json!({"queryId": id, "content": "It should be 15."}),
+    )
+    .await
+    .expect(201);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let reply = app
@@ -415,19 +426,28 @@ async fn a_summary_is_generated_after_every_n_messages_when_configured() {
             assert_eq!(reply.get("analyzer"), "local");
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "no automatic summary");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no automatic summary"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_summary_is_generated_automatically_by_default() {
-    let app = TestApp::spawn(concierge_e2e::Backend::Sqlite).await.expect("app");
+    let app = TestApp::spawn(concierge_e2e::Backend::Sqlite)
+        .await
+        .expect("app");
     let (id, donor) = app.donor_query("d-manual", "Hello").await;
     for n in 0..5 {
-        app.post("/messages", Some(&donor), json!({"queryId": id, "content": format!("m{n}")}))
-            .await
-            .expect(201);
+        app.post(
+            "/messages",
+            Some(&donor),
+            json!({"queryId": id, "content": format!("m{n}")}),
+        )
+        .await
+        .expect(201);
     }
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     app.get(&format!("/summaries/task/{id}"), Some(&app.admin_token))

@@ -129,53 +129,59 @@ async fn cors_answers_only_allowed_origins() {
         .contains("authorization"));
 }
 
-e2e!(every_response_has_a_request_id_and_security_headers, |app: TestApp| async move {
-    for (path, token) in [
-        ("/health/ping", None),
-        ("/tasks", None),
-        ("/tasks", Some(app.admin_token.as_str())),
-        ("/no-such-route", None),
-    ] {
-        let reply = app.get(path, token).await;
-        let id = reply.headers.get("x-request-id").expect("x-request-id");
-        assert!(!id.is_empty());
-        assert_eq!(reply.headers["x-content-type-options"], "nosniff");
-        assert_eq!(reply.headers["x-frame-options"], "DENY");
-        if token.is_some() {
-            assert_eq!(reply.headers["cache-control"], "no-store");
+e2e!(
+    every_response_has_a_request_id_and_security_headers,
+    |app: TestApp| async move {
+        for (path, token) in [
+            ("/health/ping", None),
+            ("/tasks", None),
+            ("/tasks", Some(app.admin_token.as_str())),
+            ("/no-such-route", None),
+        ] {
+            let reply = app.get(path, token).await;
+            let id = reply.headers.get("x-request-id").expect("x-request-id");
+            assert!(!id.is_empty());
+            assert_eq!(reply.headers["x-content-type-options"], "nosniff");
+            assert_eq!(reply.headers["x-frame-options"], "DENY");
+            if token.is_some() {
+                assert_eq!(reply.headers["cache-control"], "no-store");
+            }
         }
+        // A caller's own sane id is kept.
+        let reply = app
+            .client
+            .get(format!("{}/health/ping", app.api))
+            .header("x-request-id", "trace-abc-123")
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(reply.headers()["x-request-id"], "trace-abc-123");
     }
-    // A caller's own sane id is kept.
-    let reply = app
-        .client
-        .get(format!("{}/health/ping", app.api))
-        .header("x-request-id", "trace-abc-123")
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(reply.headers()["x-request-id"], "trace-abc-123");
-});
+);
 
-e2e!(metrics_parse_as_prometheus_text, |app: TestApp| async move {
-    app.get("/tasks", Some(&app.admin_token)).await.expect(200);
-    let url = app.api.replace("/api/v1", "/metrics");
-    let text = app
-        .client
-        .get(url)
-        .send()
-        .await
-        .expect("sent")
-        .text()
-        .await
-        .expect("body");
-    let sample = regex_lite_line;
-    for line in text.lines().filter(|l| !l.is_empty()) {
-        assert!(sample(line), "not Prometheus text: {line:?}");
+e2e!(
+    metrics_parse_as_prometheus_text,
+    |app: TestApp| async move {
+        app.get("/tasks", Some(&app.admin_token)).await.expect(200);
+        let url = app.api.replace("/api/v1", "/metrics");
+        let text = app
+            .client
+            .get(url)
+            .send()
+            .await
+            .expect("sent")
+            .text()
+            .await
+            .expect("body");
+        let sample = regex_lite_line;
+        for line in text.lines().filter(|l| !l.is_empty()) {
+            assert!(sample(line), "not Prometheus text: {line:?}");
+        }
+        assert!(text.contains("concierge_http_requests_total{method=\"GET\",route=\"/api/v1/tasks\",status=\"200\"} 1"));
+        assert!(text.contains("concierge_http_request_duration_seconds_bucket"));
+        assert!(text.contains("concierge_db_pool_max_connections"));
     }
-    assert!(text.contains("concierge_http_requests_total{method=\"GET\",route=\"/api/v1/tasks\",status=\"200\"} 1"));
-    assert!(text.contains("concierge_http_request_duration_seconds_bucket"));
-    assert!(text.contains("concierge_db_pool_max_connections"));
-});
+);
 
 /// One line of the text format: a comment, or `name{labels} value`.
 fn regex_lite_line(line: &str) -> bool {
@@ -201,8 +207,8 @@ fn regex_lite_line(line: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_during_a_slow_request_lets_it_finish() {
     let mut app = TestApp::spawn(Backend::Sqlite).await.expect("app");
-    let body = json!({"donor": "Slow", "donorId": "d-slow", "message": "one byte at a time"})
-        .to_string();
+    let body =
+        json!({"donor": "Slow", "donorId": "d-slow", "message": "one byte at a time"}).to_string();
     let (first, rest) = body.split_at(body.len() / 2);
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
         .await
@@ -212,7 +218,10 @@ async fn a_stop_during_a_slow_request_lets_it_finish() {
         body.len()
     );
     stream.write_all(head.as_bytes()).await.expect("head");
-    stream.write_all(first.as_bytes()).await.expect("first half");
+    stream
+        .write_all(first.as_bytes())
+        .await
+        .expect("first half");
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     // The server is told to stop (as on SIGTERM) while the request is half sent.
     let stopping = tokio::spawn(async move {
@@ -220,7 +229,10 @@ async fn a_stop_during_a_slow_request_lets_it_finish() {
         app
     });
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    stream.write_all(rest.as_bytes()).await.expect("second half");
+    stream
+        .write_all(rest.as_bytes())
+        .await
+        .expect("second half");
     let mut response = String::new();
     stream
         .read_to_string(&mut response)
@@ -239,7 +251,9 @@ async fn admin_seeding_is_idempotent() {
         ("ADMIN_USERNAME", "manager"),
         ("ADMIN_PASSWORD", "manager-password-1"),
     ];
-    let first = TestApp::spawn_with(Backend::Sqlite, &seeded).await.expect("app");
+    let first = TestApp::spawn_with(Backend::Sqlite, &seeded)
+        .await
+        .expect("app");
     let token = first.login("manager", "manager-password-1").await;
     let me = first.get("/auth/me", Some(&token)).await.expect(200);
     assert_eq!(me.get("role"), "ADMIN");
@@ -249,9 +263,14 @@ async fn admin_seeding_is_idempotent() {
         ("ADMIN_USERNAME", "manager"),
         ("ADMIN_PASSWORD", "another-password-2"),
     ];
-    let second = TestApp::spawn_with(Backend::Sqlite, &again).await.expect("app");
+    let second = TestApp::spawn_with(Backend::Sqlite, &again)
+        .await
+        .expect("app");
     second.login("manager", "manager-password-1").await;
-    let users = second.get("/users?limit=100", Some(&second.admin_token)).await.expect(200);
+    let users = second
+        .get("/users?limit=100", Some(&second.admin_token))
+        .await
+        .expect(200);
     let managers = users.body["data"]
         .as_array()
         .expect("list")

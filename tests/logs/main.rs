@@ -42,7 +42,10 @@ async fn logs_hold_no_password_hash_or_token() {
         )
         .await
         .expect(201);
-    let donor_token = created.body["donorToken"].as_str().expect("token").to_string();
+    let donor_token = created.body["donorToken"]
+        .as_str()
+        .expect("token")
+        .to_string();
     let id = created.id();
     app.post(
         "/messages",
@@ -66,11 +69,18 @@ async fn logs_hold_no_password_hash_or_token() {
         )
         .await
         .expect(200);
-    let new_token = changed.body["accessToken"].as_str().expect("token").to_string();
+    let new_token = changed.body["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_string();
     app.get("/auth/me", Some(&new_token)).await.expect(200);
 
     let logs = String::from_utf8(capture.0.lock().expect("log buffer").clone()).expect("utf-8");
-    assert!(logs.contains("handled"), "the capture works: {} bytes", logs.len());
+    assert!(
+        logs.contains("handled"),
+        "the capture works: {} bytes",
+        logs.len()
+    );
     for secret in [
         ADMIN_PASSWORD,
         "not-the-password-xyz",

@@ -17,8 +17,8 @@
 //! [`services::Services`] from `Arc<dyn Port>` values and call its methods with an [`Actor`].
 
 pub mod actor;
-pub mod attachment;
 pub mod analysis;
+pub mod attachment;
 pub mod call;
 pub mod error;
 pub mod event;

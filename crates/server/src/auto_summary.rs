@@ -33,7 +33,9 @@ pub async fn run(
             Ok(batch) => {
                 for event in &batch {
                     after = event.seq;
-                    let Some(ticket) = event.ticket_id else { continue };
+                    let Some(ticket) = event.ticket_id else {
+                        continue;
+                    };
                     match event.kind {
                         EventKind::NewMessage
                             if matches!(

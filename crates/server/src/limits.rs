@@ -117,11 +117,15 @@ impl Limiter {
             }
         }
         let now = Instant::now();
-        let window = windows
-            .entry((kind, key.to_string()))
-            .or_insert(Window { started: now, count: 0 });
+        let window = windows.entry((kind, key.to_string())).or_insert(Window {
+            started: now,
+            count: 0,
+        });
         if window.started.elapsed() >= WINDOW {
-            *window = Window { started: now, count: 0 };
+            *window = Window {
+                started: now,
+                count: 0,
+            };
         }
         window.count = window.count.saturating_add(1);
     }

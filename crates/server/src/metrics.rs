@@ -76,7 +76,10 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self, gauges: &Gauges) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP concierge_http_requests_total HTTP requests by route and status.");
+        let _ = writeln!(
+            out,
+            "# HELP concierge_http_requests_total HTTP requests by route and status."
+        );
         let _ = writeln!(out, "# TYPE concierge_http_requests_total counter");
         if let Ok(requests) = self.requests.lock() {
             for ((method, route, status), n) in requests.iter() {
@@ -88,8 +91,14 @@ impl Metrics {
                 );
             }
         }
-        let _ = writeln!(out, "# HELP concierge_http_request_duration_seconds HTTP request latency.");
-        let _ = writeln!(out, "# TYPE concierge_http_request_duration_seconds histogram");
+        let _ = writeln!(
+            out,
+            "# HELP concierge_http_request_duration_seconds HTTP request latency."
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE concierge_http_request_duration_seconds histogram"
+        );
         if let Ok(latency) = self.latency.lock() {
             for ((method, route), r) in latency.iter() {
                 let labels = format!("method=\"{}\",route=\"{}\"", escape(method), escape(route));
@@ -104,8 +113,16 @@ impl Metrics {
                     "concierge_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
                     r.count
                 );
-                let _ = writeln!(out, "concierge_http_request_duration_seconds_sum{{{labels}}} {}", r.sum);
-                let _ = writeln!(out, "concierge_http_request_duration_seconds_count{{{labels}}} {}", r.count);
+                let _ = writeln!(
+                    out,
+                    "concierge_http_request_duration_seconds_sum{{{labels}}} {}",
+                    r.sum
+                );
+                let _ = writeln!(
+                    out,
+                    "concierge_http_request_duration_seconds_count{{{labels}}} {}",
+                    r.count
+                );
             }
         }
         let gauge = |out: &mut String, name: &str, help: &str, value: f64| {
@@ -113,12 +130,42 @@ impl Metrics {
             let _ = writeln!(out, "# TYPE {name} gauge");
             let _ = writeln!(out, "{name} {value}");
         };
-        gauge(&mut out, "concierge_db_pool_connections", "Open database connections.", f64::from(gauges.pool_connections));
-        gauge(&mut out, "concierge_db_pool_idle_connections", "Idle database connections.", f64::from(gauges.pool_idle));
-        gauge(&mut out, "concierge_db_pool_max_connections", "The database pool's size.", f64::from(gauges.pool_max));
-        gauge(&mut out, "concierge_websocket_connections", "Open WebSocket connections.", gauges.websocket_connections as f64);
-        gauge(&mut out, "concierge_push_dispatcher_lag_seconds", "Age of the last event the push dispatcher handled.", gauges.push_lag_seconds);
-        gauge(&mut out, "concierge_push_dispatcher_leading", "1 when this instance runs the push dispatcher.", if gauges.push_leading { 1.0 } else { 0.0 });
+        gauge(
+            &mut out,
+            "concierge_db_pool_connections",
+            "Open database connections.",
+            f64::from(gauges.pool_connections),
+        );
+        gauge(
+            &mut out,
+            "concierge_db_pool_idle_connections",
+            "Idle database connections.",
+            f64::from(gauges.pool_idle),
+        );
+        gauge(
+            &mut out,
+            "concierge_db_pool_max_connections",
+            "The database pool's size.",
+            f64::from(gauges.pool_max),
+        );
+        gauge(
+            &mut out,
+            "concierge_websocket_connections",
+            "Open WebSocket connections.",
+            gauges.websocket_connections as f64,
+        );
+        gauge(
+            &mut out,
+            "concierge_push_dispatcher_lag_seconds",
+            "Age of the last event the push dispatcher handled.",
+            gauges.push_lag_seconds,
+        );
+        gauge(
+            &mut out,
+            "concierge_push_dispatcher_leading",
+            "1 when this instance runs the push dispatcher.",
+            if gauges.push_leading { 1.0 } else { 0.0 },
+        );
         out
     }
 }

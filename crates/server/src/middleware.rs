@@ -51,7 +51,9 @@ pub async fn trace_request(
             if let Some(state) = state {
                 let route = res.request().match_pattern();
                 let route = route.as_deref().unwrap_or("unmatched");
-                state.metrics.observe(method.as_str(), route, status, elapsed);
+                state
+                    .metrics
+                    .observe(method.as_str(), route, status, elapsed);
             }
             if let Ok(value) = HeaderValue::from_str(&id) {
                 res.headers_mut().insert(REQUEST_ID, value);
@@ -79,7 +81,10 @@ pub async fn guard(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
     };
     let origin = req
         .headers()

@@ -33,13 +33,13 @@ pub mod listen;
 mod messages;
 mod migrations;
 mod models;
-mod schema;
-mod schema_calls;
-mod schema_attachments;
-mod schema_insights;
-mod tickets;
 mod push;
+mod schema;
+mod schema_attachments;
+mod schema_calls;
+mod schema_insights;
 mod schema_push;
+mod tickets;
 mod tx;
 mod users;
 

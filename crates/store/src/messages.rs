@@ -41,7 +41,10 @@ fn convert(conn: &mut DbConnection, rows: Vec<MessageView>) -> Result<Vec<Messag
     Ok(messages)
 }
 
-fn convert_one(conn: &mut DbConnection, row: Option<MessageView>) -> Result<Option<Message>, Error> {
+fn convert_one(
+    conn: &mut DbConnection,
+    row: Option<MessageView>,
+) -> Result<Option<Message>, Error> {
     Ok(convert(conn, row.into_iter().collect())?.pop())
 }
 

@@ -290,7 +290,10 @@ impl ConversationService {
         if files.is_empty() {
             return match content {
                 Some(content) => self.messages.edit(id, content, self.clock.now()).await,
-                None => Err(DomainError::invalid("files", "content or files are required")),
+                None => Err(DomainError::invalid(
+                    "files",
+                    "content or files are required",
+                )),
             };
         }
         self.messages

@@ -4,10 +4,10 @@
 mod accounts;
 mod calls;
 pub use calls::{CallService, JoinGrant, SessionView};
-#[cfg(test)]
-mod tests_calls;
 mod conversations;
 mod insights;
+#[cfg(test)]
+mod tests_calls;
 pub use insights::InsightService;
 mod notifications;
 mod tickets;

@@ -1,11 +1,11 @@
 //! /messages: a ticket's conversation. POST and PUT take JSON, or a multipart form with the
 //! same fields and `files` (see [`super::uploads`]).
 
+use super::uploads::{self, FileRules};
 use crate::auth::Caller;
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire::{parse_enum, required, List, Paging};
-use super::uploads::{self, FileRules};
 use actix_web::{delete, get, post, put, web, FromRequest, HttpRequest, HttpResponse};
 use concierge_domain::message::{Message, MessageFilter, MessageType, PostMessage, Posted};
 use concierge_domain::page::PageRequest;
@@ -338,7 +338,8 @@ async fn edit(
             .config
             .max_files_per_message
             .saturating_sub(message.attachments.len());
-        let form = uploads::read_form(&state.blobs, &req, payload, file_rules(&state, room)).await?;
+        let form =
+            uploads::read_form(&state.blobs, &req, payload, file_rules(&state, room)).await?;
         let content = form.fields.get("content").cloned();
         let files = uploads::commit(&state.blobs, form.files).await?;
         let services = state.services.clone();
