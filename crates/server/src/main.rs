@@ -38,6 +38,8 @@ enum Command {
     },
     /// Print the version and exit.
     Version,
+    /// Print the OpenAPI 3.1 document of /api/v1 and exit.
+    Openapi,
 }
 
 fn init_logging(level: &str, json: bool) {
@@ -105,6 +107,10 @@ async fn main() -> ExitCode {
         }
     }
     let cli = Cli::parse();
+    if matches!(cli.command, Some(Command::Openapi)) {
+        println!("{}", concierge_server::openapi_json());
+        return ExitCode::SUCCESS;
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(err) => {
@@ -114,6 +120,7 @@ async fn main() -> ExitCode {
     };
     init_logging(&config.log_level, config.json_logs);
     let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Openapi => Ok(()), // printed before the configuration is read
         Command::Version => {
             println!("concierge {}", env!("CARGO_PKG_VERSION"));
             Ok(())

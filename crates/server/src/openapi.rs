@@ -12,8 +12,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToResponse};
 
-pub mod schemas;
 mod paths;
+pub mod schemas;
 
 /// The interactive page: plain HTML and JavaScript, no external asset.
 const DOCS_PAGE: &str = include_str!("openapi_docs.html");
@@ -222,16 +222,25 @@ mod tests {
         let documented = documented_routes();
         assert!(registered.len() > 50, "found only {registered:?}");
         let missing: Vec<_> = registered.difference(&documented).collect();
-        assert!(missing.is_empty(), "routes missing from OpenAPI: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "routes missing from OpenAPI: {missing:?}"
+        );
         let extra: Vec<_> = documented.difference(&registered).collect();
-        assert!(extra.is_empty(), "OpenAPI names routes that do not exist: {extra:?}");
+        assert!(
+            extra.is_empty(),
+            "OpenAPI names routes that do not exist: {extra:?}"
+        );
     }
 
     #[test]
     fn the_document_is_openapi_3_1_with_bearer_security_and_problem_errors() {
         let doc: serde_json::Value = serde_json::from_str(&openapi_json()).expect("valid JSON");
         assert!(doc["openapi"].as_str().expect("version").starts_with("3.1"));
-        assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+        assert_eq!(
+            doc["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
         assert!(doc["components"]["schemas"]["Problem"].is_object());
         assert!(doc["components"]["schemas"]["Ticket"].is_object());
         let login = &doc["paths"]["/api/v1/auth/login"]["post"];
