@@ -91,10 +91,10 @@ e2e!(
         )
         .await
         .expect(200);
+        // (The reply moved the ticket to PENDING_REPLY first; wait for the resolve.)
         loop {
             let frame = donor.next_of("event", 10).await;
-            if frame["event"] == "ticket_updated" {
-                assert_eq!(frame["data"]["status"], "RESOLVED");
+            if frame["event"] == "ticket_updated" && frame["data"]["status"] == "RESOLVED" {
                 break;
             }
         }
@@ -177,19 +177,33 @@ e2e!(
         }
         let mut ws = app.ws(Some(&app.admin_token)).await;
         ws.next_of("ready", 10).await;
-        let (replayed, joined_again) = ws.join(id, Some(last)).await;
-        let ids: Vec<i64> = replayed
+        let (mut events, joined_again) = ws.join(id, Some(last)).await;
+        let replayed = events.len();
+        // On PostgreSQL the replay stops at the log's readable horizon, which a transaction
+        // anywhere in the cluster can hold back; the rest then arrives live, after `joined`.
+        let count = |events: &[serde_json::Value]| {
+            events
+                .iter()
+                .filter(|e| e["event"] == "new_message")
+                .count()
+        };
+        while count(&events) < sent.len() {
+            events.push(ws.next_of("event", 10).await);
+        }
+        let ids: Vec<i64> = events
             .iter()
             .filter(|e| e["event"] == "new_message")
             .map(|e| e["data"]["id"].as_i64().unwrap())
             .collect();
         assert_eq!(ids, sent, "exactly the 200 missed messages, in order");
-        let seqs: Vec<i64> = replayed
-            .iter()
-            .map(|e| e["seq"].as_i64().unwrap())
-            .collect();
-        assert!(seqs.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(joined_again["seq"], *seqs.last().unwrap());
+        let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "in log order, none twice"
+        );
+        if replayed > 0 {
+            assert_eq!(joined_again["seq"], seqs[replayed - 1]);
+        }
         assert!(joined["seq"].as_i64().unwrap() <= last);
 
         // Then live, with nothing repeated at the seam.
@@ -346,11 +360,9 @@ e2e!(
 async fn a_client_that_stops_reading_is_closed_with_4408_while_others_keep_up() {
     let app = TestApp::spawn_with(
         Backend::Sqlite,
-        &[
-            ("WS_QUEUE_CAPACITY", "8"),
-            ("WS_SEND_TIMEOUT", "1s"),
-            ("WS_IDLE_TIMEOUT", "60s"),
-        ],
+        // Fast readers share two cores with everything else: give them slack, while a
+        // client that never reads is still cut off once its socket is full.
+        &[("WS_SEND_TIMEOUT", "3s"), ("WS_IDLE_TIMEOUT", "60s")],
     )
     .await
     .unwrap();
