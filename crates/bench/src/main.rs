@@ -64,6 +64,13 @@ pub struct Args {
     /// Skip pgbench.
     #[arg(long)]
     pub no_pgbench: bool,
+    /// Run only the scenarios whose name contains one of these (comma-separated), e.g.
+    /// `post,fan-out,idle`; all when empty.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Extra server variables, `KEY=VALUE` (repeatable), e.g. `--server-env DB_POOL_SIZE=32`.
+    #[arg(long)]
+    pub server_env: Vec<String>,
     /// Write the report here (notes after the marker in an existing file are kept).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -189,7 +196,20 @@ async fn main() -> Result<()> {
             bcrypt_cost: args.bcrypt_cost,
             admin_password: "bench-admin-password".to_string(),
             workdir: tmp.path().join(format!("work-{name}")),
-            extra_env: Vec::new(),
+            // All load comes from 127.0.0.1: per-IP rate limits (0 = off) would measure 429s.
+            extra_env: [
+                "RATE_LIMIT_REQUESTS",
+                "RATE_LIMIT_DONOR_QUERIES",
+                "RATE_LIMIT_LOGIN_IP",
+                "RATE_LIMIT_LOGIN_ACCOUNT",
+            ]
+            .iter()
+            .map(|k| (k.to_string(), "0".to_string()))
+            .chain(args.server_env.iter().filter_map(|kv| {
+                kv.split_once('=')
+                    .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+            }))
+            .collect(),
         };
         let result = run_backend(&args, &client, &spec, &label).await;
         if let Some(db) = db {
@@ -334,13 +354,14 @@ async fn run_backend(
     ];
     let mut results = Vec::new();
     let mut failures = Vec::new();
-    for (name, op) in scenarios {
+    let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| name.contains(o));
+    for (name, op) in scenarios.into_iter().filter(|(n, _)| wanted(n)) {
         eprintln!("{label}: {name} ...");
         match http::measure(&name, client, &base, srv.pid, &rss, op, c, warmup, duration).await {
             Ok(r) => {
                 eprintln!(
-                    "  {:.0} req/s, p50 {}, p99 {}, errors {}",
-                    r.rps,
+                    "  {} req/s, p50 {}, p99 {}, errors {}",
+                    stats::rate(r.rps),
                     stats::ms(r.latency.p50_us),
                     stats::ms(r.latency.p99_us),
                     r.errors
@@ -352,47 +373,55 @@ async fn run_backend(
     }
 
     eprintln!("{label}: fan-out to {} subscribers ...", args.ws_clients);
-    let fanout = match ws::fanout(
-        client,
-        &base,
-        &srv.ws_url,
-        &admin,
-        (fan_ticket.0, &fan_ticket.1),
-        args.ws_clients,
-        Duration::from_millis(args.fanout_interval_ms.max(1)),
-        Duration::from_secs(args.fanout_secs),
-        srv.pid,
-        &rss,
-    )
-    .await
-    {
-        Ok(f) => {
-            eprintln!(
-                "  p50 {}, p99 {}, max {}, lost {}, duplicated {}",
-                stats::ms(f.latency.p50_us),
-                stats::ms(f.latency.p99_us),
-                stats::ms(f.latency.max_us),
-                f.lost,
-                f.duplicated
-            );
-            Some(f)
-        }
-        Err(e) => {
-            failures.push(format!("fan-out: {e:#}"));
-            None
+    let fanout = if !wanted("fan-out") {
+        None
+    } else {
+        match ws::fanout(
+            client,
+            &base,
+            &srv.ws_url,
+            &admin,
+            (fan_ticket.0, &fan_ticket.1),
+            args.ws_clients,
+            Duration::from_millis(args.fanout_interval_ms.max(1)),
+            Duration::from_secs(args.fanout_secs),
+            srv.pid,
+            &rss,
+        )
+        .await
+        {
+            Ok(f) => {
+                eprintln!(
+                    "  p50 {}, p99 {}, max {}, lost {}, duplicated {}",
+                    stats::ms(f.latency.p50_us),
+                    stats::ms(f.latency.p99_us),
+                    stats::ms(f.latency.max_us),
+                    f.lost,
+                    f.duplicated
+                );
+                Some(f)
+            }
+            Err(e) => {
+                failures.push(format!("fan-out: {e:#}"));
+                None
+            }
         }
     };
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     eprintln!("{label}: {} idle connections ...", args.ws_idle);
-    let idle = match ws::idle(&srv.ws_url, &admin, args.ws_idle, &srv).await {
-        Ok(i) => {
-            eprintln!("  RSS with them open: {}", server::mb(i.rss_with));
-            Some(i)
-        }
-        Err(e) => {
-            failures.push(format!("idle connections: {e:#}"));
-            None
+    let idle = if !wanted("idle") {
+        None
+    } else {
+        match ws::idle(&srv.ws_url, &admin, args.ws_idle, &srv).await {
+            Ok(i) => {
+                eprintln!("  RSS with them open: {}", server::mb(i.rss_with));
+                Some(i)
+            }
+            Err(e) => {
+                failures.push(format!("idle connections: {e:#}"));
+                None
+            }
         }
     };
     srv.stop().await?;

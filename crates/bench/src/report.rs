@@ -3,7 +3,7 @@
 
 use crate::pg::PgbenchResult;
 use crate::server::mb;
-use crate::stats::ms;
+use crate::stats::{ms, rate};
 use crate::{Args, BackendRun};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -153,15 +153,23 @@ pub fn render(
         args.fanout_secs,
         args.ws_idle
     );
+    if !args.server_env.is_empty() {
+        let _ = writeln!(
+            o,
+            "Server variables set for this run: `{}`.\n",
+            args.server_env.join("`, `")
+        );
+    }
     let _ = writeln!(
         o,
         "The server is `target/release/concierge serve` on 127.0.0.1 with `LOG_LEVEL=warn`, \
-         `BCRYPT_COST={}`, a fixed `JWT_SECRET`, `SUPER_ADMIN_PASSWORD`, and otherwise its \
+         `BCRYPT_COST={}`, a fixed `JWT_SECRET`, `SUPER_ADMIN_PASSWORD`, the per-IP rate limits off \
+         (`RATE_LIMIT_*=0`: every request comes from 127.0.0.1), and otherwise its \
          defaults (`WORKERS` one per core, `DB_POOL_SIZE=10`). PostgreSQL runs get a fresh \
          database created on `TEST_POSTGRES_URL`; SQLite runs a fresh file in a temporary \
          directory. Each HTTP figure: {} workers each sending one request at a time \
-         (keep-alive), {} s warm-up, then {} s measured; requests/s counts successes in the \
-         measured period; latencies are nearest-rank percentiles over every request; errors are \
+         (keep-alive), {} s warm-up, then {} s measured; requests/s counts successes completed in \
+         the measured period; latencies are nearest-rank percentiles over every request; errors are \
          transport failures or non-2xx answers.\n",
         args.bcrypt_cost, args.concurrency, args.warmup, args.duration
     );
@@ -276,9 +284,9 @@ fn render_run(o: &mut String, args: &Args, run: &BackendRun, insert_tps: f64, se
         };
         let _ = writeln!(
             o,
-            "| {} | {:.0} | {} | {} | {} | {} | {} | {:.0}% | {:.0}% | {} |{}",
+            "| {} | {} | {} | {} | {} | {} | {} | {:.0}% | {:.0}% | {} |{}",
             r.name,
-            r.rps,
+            rate(r.rps),
             ms(r.latency.p50_us),
             ms(r.latency.p99_us),
             ms(r.latency.p999_us),
@@ -389,7 +397,8 @@ fn targets(o: &mut String, run: &BackendRun, insert_tps: f64) {
         let met = f.latency.p99_us < 50_000 && f.lost == 0 && f.duplicated == 0 && f.posted > 0;
         let _ = writeln!(
             o,
-            "| 1,000-subscriber fan-out p99 < 50 ms, none lost or duplicated | {b} | p99 {}, lost {}, duplicated {} | {} |",
+            "| {}-subscriber fan-out p99 < 50 ms, none lost or duplicated | {b} | p99 {}, lost {}, duplicated {} | {} |",
+            f.clients,
             ms(f.latency.p99_us),
             f.lost,
             f.duplicated,

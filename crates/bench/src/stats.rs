@@ -102,6 +102,15 @@ pub fn ms(micros: u64) -> String {
     }
 }
 
+/// A rate: whole numbers, one decimal under 100.
+pub fn rate(per_sec: f64) -> String {
+    if per_sec < 100.0 {
+        format!("{per_sec:.1}")
+    } else {
+        format!("{per_sec:.0}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
