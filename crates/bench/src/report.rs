@@ -333,11 +333,11 @@ fn render_run(o: &mut String, args: &Args, run: &BackendRun, insert_tps: f64, se
         );
         let _ = writeln!(
             o,
-            "| posted | post errors | deliveries | p50 | p99 | p99.9 | max | lost | duplicated | sockets dropped | server CPU | peak RSS |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+            "| posted | post errors | deliveries | p50 | p99 | p99.9 | max | lost | duplicated | sockets dropped | server CPU | bench CPU | peak RSS |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
         );
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0}% | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0}% | {:.0}% | {} |\n",
             f.posted,
             f.post_errors,
             f.latency.count,
@@ -349,6 +349,7 @@ fn render_run(o: &mut String, args: &Args, run: &BackendRun, insert_tps: f64, se
             f.duplicated,
             f.dropped_clients,
             100.0 * f.server_cpu,
+            100.0 * f.bench_cpu,
             mb(f.peak_rss)
         );
     }

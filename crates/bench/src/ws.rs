@@ -109,6 +109,8 @@ pub struct FanoutResult {
     pub peak_rss: u64,
     /// Server CPU over wall time while posting.
     pub server_cpu: f64,
+    /// This process's CPU (the subscribers) over wall time while posting.
+    pub bench_cpu: f64,
 }
 
 fn parse_mark(text: &str) -> Option<(usize, u64)> {
@@ -199,6 +201,7 @@ pub async fn fanout(
 
     let _ = rss.take_peak();
     let cpu0 = crate::server::cpu_time(server_pid);
+    let own0 = crate::server::own_cpu_time();
     let ok = Arc::new(std::sync::Mutex::new(vec![false; total]));
     let post_errors = Arc::new(AtomicU64::new(0));
     let mut ticker = tokio::time::interval(interval);
@@ -237,6 +240,7 @@ pub async fn fanout(
         p.await?;
     }
     let cpu = crate::server::cpu_time(server_pid).saturating_sub(cpu0);
+    let own = crate::server::own_cpu_time().saturating_sub(own0);
     let post_wall = epoch.elapsed();
     let ok = ok.lock().map(|o| o.clone()).unwrap_or_default();
     let posted = ok.iter().filter(|&&b| b).count() as u64;
@@ -266,6 +270,7 @@ pub async fn fanout(
         dropped_clients,
         peak_rss: rss.take_peak(),
         server_cpu: cpu.as_secs_f64() / post_wall.as_secs_f64(),
+        bench_cpu: own.as_secs_f64() / post_wall.as_secs_f64(),
     })
 }
 
