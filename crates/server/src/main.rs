@@ -77,7 +77,9 @@ async fn create_user(
     email: Option<String>,
     role: String,
 ) -> Result<(), String> {
-    let role = role.parse().map_err(|e: concierge_domain::DomainError| e.to_string())?;
+    let role = role
+        .parse()
+        .map_err(|e: concierge_domain::DomainError| e.to_string())?;
     let password = read_password()?;
     let services = startup::services_for_cli(config)
         .await
@@ -94,7 +96,10 @@ async fn create_user(
         .create(&concierge_domain::Actor::System, account)
         .await
         .map_err(|e| e.to_string())?;
-    println!("created {} ({}) with id {}", user.username, user.role, user.id);
+    println!(
+        "created {} ({}) with id {}",
+        user.username, user.role, user.id
+    );
     Ok(())
 }
 
