@@ -151,11 +151,49 @@ pub struct DbManager {
     target: Target,
 }
 
+/// A pooled connection that remembers when its server went away, so the pool drops it instead
+/// of handing it out again. This replaces a `SELECT 1` before every use (a round trip per
+/// checkout): a connection is known bad after its first failure, and the request that met the
+/// failure is the only one to see it.
+pub struct PooledDb {
+    conn: DbConnection,
+    lost: bool,
+}
+
+impl PooledDb {
+    /// Records whether `err` means the connection itself is gone.
+    pub(crate) fn note(&mut self, err: &diesel::result::Error) {
+        use diesel::result::{DatabaseErrorKind, Error};
+        if matches!(
+            err,
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _
+            ) | Error::BrokenTransactionManager
+        ) {
+            self.lost = true;
+        }
+    }
+}
+
+impl std::ops::Deref for PooledDb {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for PooledDb {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
 impl r2d2::ManageConnection for DbManager {
-    type Connection = DbConnection;
+    type Connection = PooledDb;
     type Error = diesel::r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, Self::Error> {
+    fn connect(&self) -> Result<PooledDb, Self::Error> {
         let conn = match &self.target {
             Target::Postgres(url) => DbConnection::Postgresql(PgConnection::establish(url)?),
             Target::SqliteFile(path) => {
@@ -168,15 +206,15 @@ impl r2d2::ManageConnection for DbManager {
             }
             Target::SqliteMemory => DbConnection::Sqlite(SqliteConnection::establish(":memory:")?),
         };
-        Ok(conn)
+        Ok(PooledDb { conn, lost: false })
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
-        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    fn is_valid(&self, conn: &mut PooledDb) -> Result<(), Self::Error> {
+        conn.conn.ping().map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        conn.is_broken()
+    fn has_broken(&self, conn: &mut PooledDb) -> bool {
+        conn.lost || conn.conn.is_broken()
     }
 }
 
@@ -191,8 +229,9 @@ struct Setup {
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
 
-impl r2d2::CustomizeConnection<DbConnection, diesel::r2d2::Error> for Setup {
-    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+impl r2d2::CustomizeConnection<PooledDb, diesel::r2d2::Error> for Setup {
+    fn on_acquire(&self, conn: &mut PooledDb) -> Result<(), diesel::r2d2::Error> {
+        let conn: &mut DbConnection = conn;
         let sql = match conn {
             DbConnection::Sqlite(_) => SQLITE_PRAGMAS.to_string(),
             DbConnection::Postgresql(_) => {
@@ -240,6 +279,8 @@ pub(crate) fn build_pool(config: &StoreConfig) -> Result<(DbPool, Target), Store
     let builder = r2d2::Pool::builder()
         .max_size(if memory { 1 } else { config.pool_size.max(1) })
         .connection_timeout(config.connect_timeout)
+        // `PooledDb` remembers a lost connection; no `SELECT 1` before every use.
+        .test_on_check_out(false)
         .connection_customizer(Box::new(Setup {
             statement_timeout: config.statement_timeout,
         }));

@@ -71,6 +71,9 @@ pub struct Store {
     listening: Arc<AtomicBool>,
     /// Where the bytes of deleted attachments are removed (see [`Store::use_blobs`]).
     blobs: Arc<std::sync::OnceLock<Arc<dyn concierge_domain::ports::BlobStore>>>,
+    /// SQLite: this process's writers queue here rather than in SQLite's busy handler, which
+    /// sleeps in growing steps while the write lock is taken (long tails under load).
+    sqlite_writer: Arc<std::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -110,6 +113,7 @@ impl Store {
             },
             listening: Arc::new(AtomicBool::new(false)),
             blobs: Arc::default(),
+            sqlite_writer: Arc::default(),
         })
     }
 
@@ -187,7 +191,11 @@ impl Store {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(error::Error::Pool)?;
-            work(&mut conn)
+            let result = work(&mut conn);
+            if let Err(error::Error::Db(err)) = &result {
+                conn.note(err);
+            }
+            result
         })
         .await
         .map_err(DomainError::storage)?
@@ -200,7 +208,16 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, error::Error> + Send + 'static,
     {
-        self.run(move |conn| tx::write(conn, work)).await
+        let writer = self.sqlite_writer();
+        self.run(move |conn| {
+            let _turn = writer.as_deref().map(lock);
+            tx::write(conn, work)
+        })
+        .await
+    }
+
+    fn sqlite_writer(&self) -> Option<Arc<std::sync::Mutex<()>>> {
+        (self.backend == Backend::Sqlite).then(|| self.sqlite_writer.clone())
     }
 
     /// Runs `work`, which appends events, in a write transaction; wakes readers once committed.
@@ -209,8 +226,10 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, error::Error> + Send + 'static,
     {
+        let writer = self.sqlite_writer();
         let value = self
             .run(move |conn| {
+                let _turn = writer.as_deref().map(lock);
                 let value = tx::write(conn, work)?;
                 listen::notify_others(conn);
                 Ok(value)
@@ -219,4 +238,11 @@ impl Store {
         self.wake();
         Ok(value)
     }
+}
+
+/// Takes a writer's turn; a poisoned lock (a writer panicked) still serialises the next ones.
+fn lock(mutex: &std::sync::Mutex<()>) -> std::sync::MutexGuard<'_, ()> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

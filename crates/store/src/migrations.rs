@@ -18,7 +18,7 @@ const MIGRATION_LOCK: i64 = 0x636f_6e63_6965_7267; // "concierg"
 /// Applies the pending migrations of the pool's backend; returns the versions applied. Blocking.
 pub fn run_migrations(pool: &DbPool) -> Result<Vec<String>, StoreError> {
     let mut conn = pool.get().map_err(StoreError::Pool)?;
-    let applied = match &mut *conn {
+    let applied = match &mut **conn {
         DbConnection::Postgresql(c) => {
             c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
             let result = c

@@ -41,7 +41,7 @@ fn raw_log(store: &Store) -> Vec<i64> {
     crate::schema::events::table
         .select(crate::schema::events::seq)
         .order(crate::schema::events::seq.asc())
-        .load(&mut *conn)
+        .load(&mut **conn)
         .unwrap()
 }
 
@@ -186,8 +186,7 @@ store_test!(a_transaction_may_append_at_most_4096_events, |store| {
     let result = tokio::task::spawn_blocking(move || {
         let mut conn = pool.get().unwrap();
         crate::tx::write(&mut conn, |conn| {
-            events::append(conn, (0..4000).map(marker).collect())?;
-            events::append(conn, (0..97).map(marker).collect())
+            events::append(conn, (0..4097).map(marker).collect())
         })
     })
     .await
@@ -203,6 +202,28 @@ store_test!(a_transaction_may_append_at_most_4096_events, |store| {
         assert!(result.is_ok());
     }
 });
+
+store_test!(
+    a_second_append_in_one_transaction_fails_instead_of_renumbering,
+    |store| {
+        let pool = store.pool().clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().unwrap();
+            crate::tx::write(&mut conn, |conn| {
+                events::append(conn, vec![marker(1)])?;
+                events::append(conn, vec![marker(2)])
+            })
+        })
+        .await
+        .unwrap();
+        if store.backend() == crate::Backend::Postgres {
+            assert!(result.is_err(), "the same ordinal twice is refused");
+            assert_eq!(store.head().await.unwrap(), 0, "rolled back");
+        } else {
+            assert!(result.is_ok());
+        }
+    }
+);
 
 // Random concurrent writers (some losing optimistic races) while a reader tails the log: the
 // reader sees exactly the committed events, in seq order, each once.
