@@ -75,7 +75,12 @@ pub(crate) fn insert(conn: &mut DbConnection, message: &NewMessage) -> Result<Me
         .values(&NewMessageRow::from(message))
         .returning(messages::id)
         .get_result(conn)?;
-    load(conn, MessageId(id))?.ok_or(Error::Domain(DomainError::NotFound("message")))
+    // Read back with the sender's name; a message this young has no attachments yet, so the
+    // attachments query is skipped (callers adding files attach them afterwards).
+    let row = message_views!()
+        .filter(messages::id.eq(id))
+        .first::<MessageView>(conn)?;
+    into_message(row)
 }
 
 fn post(
