@@ -107,12 +107,15 @@ pub trait MessageRepository: Send + Sync {
         }
     }
     /// Adds files to a message (and replaces its text when given), appending
-    /// `message_updated`, in one transaction.
+    /// `message_updated`, in one transaction. The message may carry at most `max_files` files
+    /// afterwards, counted inside the transaction (`Conflict` otherwise), so two concurrent
+    /// additions cannot pass the limit together.
     async fn add_files(
         &self,
         _id: MessageId,
         _content: Option<String>,
         _files: Vec<crate::attachment::NewAttachment>,
+        _max_files: usize,
         _now: DateTime<Utc>,
     ) -> Result<Message> {
         Err(crate::DomainError::Unavailable("attachments".into()))

@@ -128,6 +128,7 @@ pub(crate) fn add(
     id: MessageId,
     content: Option<&str>,
     files: &[NewAttachment],
+    max_files: usize,
     now: DateTime<Utc>,
 ) -> Result<Message, Error> {
     let at = to_db(now);
@@ -146,8 +147,17 @@ pub(crate) fn add(
     if n == 0 {
         return Err(DomainError::NotFound("message").into());
     }
+    // The update above locks the message's row (PostgreSQL) or the database (SQLite), so the
+    // count read here cannot change before this transaction ends.
     let message =
         crate::messages::load(conn, id)?.ok_or(Error::Domain(DomainError::NotFound("message")))?;
+    if message.attachments.len() + files.len() > max_files {
+        return Err(DomainError::Conflict(format!(
+            "a message carries at most {max_files} files; this one has {}",
+            message.attachments.len()
+        ))
+        .into());
+    }
     let message = insert_all(conn, message, files, now)?;
     events::append(conn, vec![NewEvent::message_updated(&message)])?;
     Ok(message)

@@ -316,10 +316,11 @@ impl MessageRepository for Store {
         id: MessageId,
         content: Option<String>,
         files: Vec<NewAttachment>,
+        max_files: usize,
         now: DateTime<Utc>,
     ) -> Result<Message> {
         self.write_logged(move |conn| {
-            crate::attachments::add(conn, id, content.as_deref(), &files, now)
+            crate::attachments::add(conn, id, content.as_deref(), &files, max_files, now)
         })
         .await
     }

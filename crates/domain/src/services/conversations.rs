@@ -277,13 +277,15 @@ impl ConversationService {
     }
 
     /// Adds files (bytes already stored) to a message, and replaces its text when `content`
-    /// is given. The same rules as [`edit`](Self::edit).
+    /// is given; the message may then carry at most `max_files`. The same rules as
+    /// [`edit`](Self::edit).
     pub async fn add_files(
         &self,
         actor: &Actor,
         id: MessageId,
         content: Option<&str>,
         files: Vec<NewAttachment>,
+        max_files: usize,
     ) -> Result<Message> {
         let content = content.map(message::validate_content).transpose()?;
         self.attachable(actor, id).await?;
@@ -297,7 +299,7 @@ impl ConversationService {
             };
         }
         self.messages
-            .add_files(id, content, files, self.clock.now())
+            .add_files(id, content, files, max_files, self.clock.now())
             .await
     }
 

@@ -345,10 +345,11 @@ async fn edit(
         let services = state.services.clone();
         let actor = caller.0.clone();
         let rows = files.clone();
+        let max_files = state.config.max_files_per_message;
         let message = uploads::store_rows(state.blobs.clone(), &files, async move {
             services
                 .conversations
-                .add_files(&actor, id, content.as_deref(), rows)
+                .add_files(&actor, id, content.as_deref(), rows, max_files)
                 .await
         })
         .await?;

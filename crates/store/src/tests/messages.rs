@@ -445,3 +445,52 @@ store_test!(edits_and_deletes_are_logged, |store| {
     assert_eq!(events[4].data["id"], parent.id.0);
     assert_eq!(events[4].data["ticketId"], t.id.0);
 });
+
+fn file(n: u32) -> concierge_domain::attachment::NewAttachment {
+    concierge_domain::attachment::NewAttachment {
+        file_name: format!("f{n}.png"),
+        content_type: "image/png".into(),
+        size: 10,
+        sha256: format!("{n:064x}"),
+        storage_key: format!("key-{n}"),
+    }
+}
+
+store_test!(
+    files_are_added_up_to_the_limit_counted_in_the_transaction,
+    |store| {
+        let t = create(&store, donor_ticket("d-f", "Files")).await;
+        let m = store
+            .post(chat(t.id, Sender::Donor, "see attached"), None)
+            .await
+            .unwrap()
+            .into_message();
+        let now = Utc::now();
+        let with_two = store
+            .add_files(m.id, None, vec![file(1), file(2)], 3, now)
+            .await
+            .unwrap();
+        assert_eq!(with_two.attachments.len(), 2);
+        let refused = store
+            .add_files(m.id, None, vec![file(3), file(4)], 3, now)
+            .await;
+        assert!(
+            matches!(refused, Err(DomainError::Conflict(_))),
+            "{refused:?}"
+        );
+        let stored = MessageRepository::get(&store, m.id).await.unwrap().unwrap();
+        assert_eq!(
+            stored.attachments.len(),
+            2,
+            "nothing of the refused addition stays"
+        );
+        let with_three = store
+            .add_files(m.id, Some("three".into()), vec![file(5)], 3, now)
+            .await
+            .unwrap();
+        assert_eq!(
+            (with_three.attachments.len(), with_three.content.as_str()),
+            (3, "three")
+        );
+    }
+);
