@@ -1,5 +1,8 @@
-//! Push notifications as the domain sees them: one message to one device.
+//! Push notifications as the domain sees them: one message to one device, and the rules of who
+//! is told about which event.
 
+use crate::event::{EventKind, StoredEvent};
+use crate::ids::UserId;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -34,9 +37,6 @@ pub enum PushOutcome {
         reason: String,
     },
 }
-
-use crate::event::{EventKind, StoredEvent};
-use crate::ids::UserId;
 
 /// Who a notification is for, before tokens are looked up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
