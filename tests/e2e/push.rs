@@ -156,6 +156,14 @@ e2e!(
         )
         .await
         .expect_problem(403);
+        // A token travels alone: mixed with other fields nothing is written, not even half.
+        app.patch(
+            &format!("/donor-queries/{id}"),
+            Some(&donor),
+            json!({"fcmToken": "phone-2", "priority": "URGENT"}),
+        )
+        .await
+        .expect_problem(422);
         // Another donor cannot touch it.
         let (_, other) = app.donor_query("d-other", "Hi").await;
         app.patch(

@@ -69,6 +69,7 @@ pub async fn trace_request(
 
 fn allowed_origin(state: &AppState, origin: &str) -> bool {
     state
+        .config
         .cors_origins
         .iter()
         .any(|o| o == "*" || o.eq_ignore_ascii_case(origin))

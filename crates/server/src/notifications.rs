@@ -41,14 +41,24 @@ impl DispatcherStatus {
         }
     }
 
+    /// Seconds behind: the age of the last event handled (0 when caught up).
+    pub fn lag_seconds(&self) -> f64 {
+        self.lag_ms.load(Ordering::Relaxed) as f64 / 1000.0
+    }
+
+    /// Whether this instance holds the dispatcher's lease.
+    pub fn leading(&self) -> bool {
+        self.leading.load(Ordering::Relaxed)
+    }
+
     /// A JSON view for health reports.
     pub fn view(&self, notifier: &str) -> serde_json::Value {
         let last_error = self.last_error.lock().ok().and_then(|e| e.clone());
         serde_json::json!({
             "notifier": notifier,
-            "leading": self.leading.load(Ordering::Relaxed),
+            "leading": self.leading(),
             "cursor": self.cursor.load(Ordering::Relaxed),
-            "lagSeconds": self.lag_ms.load(Ordering::Relaxed) as f64 / 1000.0,
+            "lagSeconds": self.lag_seconds(),
             "lastError": last_error,
         })
     }

@@ -52,16 +52,12 @@ pub struct AppState {
     pub limits: crate::limits::Limiter,
     /// Request metrics.
     pub metrics: crate::metrics::Metrics,
-    /// Origins allowed to call the API from a browser (`*` for any).
-    pub cors_origins: Vec<String>,
     /// The push dispatcher's health.
     pub push: Arc<crate::notifications::DispatcherStatus>,
     /// `fcm` or `log`.
     pub push_notifier: &'static str,
     /// Summaries and QA reviews, and the summary generations running.
     pub insights: Arc<crate::routes::insights::Insights>,
-    /// WebSocket tunables.
-    pub realtime: crate::realtime::RealtimeConfig,
     /// Becomes `true` when the server shuts down; sockets then close with 1001.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// File bytes (attachments, avatars).

@@ -56,7 +56,7 @@ pub async fn serve(
     stream: MessageStream,
     header_actor: Option<Actor>,
 ) {
-    let config = state.realtime.clone();
+    let config = state.config.realtime.clone();
     let mut stream = stream.max_frame_size(config.max_frame_bytes);
     let mut shutdown = state.shutdown.clone();
     let mut conn = Connection {

@@ -84,14 +84,13 @@ fn rss_bytes() -> Option<u64> {
 /// your monitoring network only.
 pub async fn metrics(state: State) -> HttpResponse {
     let pool = state.database.pool_use();
-    let push = state.push.view(state.push_notifier);
     let gauges = crate::metrics::Gauges {
         pool_connections: pool.connections,
         pool_idle: pool.idle,
         pool_max: pool.max,
         websocket_connections: state.hub.connections(),
-        push_lag_seconds: push["lagSeconds"].as_f64().unwrap_or(0.0),
-        push_leading: push["leading"].as_bool().unwrap_or(false),
+        push_lag_seconds: state.push.lag_seconds(),
+        push_leading: state.push.leading(),
     };
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

@@ -330,25 +330,21 @@ struct ChangesBody {
 }
 
 impl ChangesBody {
-    fn names_no_field(&self) -> bool {
-        self.title.is_none()
-            && self.description.is_none()
-            && self.priority.is_none()
-            && self.status.is_none()
-            && self.assigned_to_id.is_none()
-            && self.stage.is_none()
-    }
-
-    fn changes(mut self) -> Result<TicketChanges, ApiError> {
-        self.fcm_token = None;
-        let changes = TicketChanges {
+    /// The field and status changes named (a push token is not one of them).
+    fn parse(self) -> Result<TicketChanges, ApiError> {
+        Ok(TicketChanges {
             title: self.title,
             description: self.description,
             priority: parse_enum(self.priority.as_deref())?,
             status: parse_enum(self.status.as_deref())?,
             assignee_id: self.assigned_to_id.map(|a| a.map(UserId)),
             stage: self.stage,
-        };
+        })
+    }
+
+    /// Like [`parse`](Self::parse), refusing a body that changes nothing.
+    fn changes(self) -> Result<TicketChanges, ApiError> {
+        let changes = self.parse()?;
         if changes.is_empty() {
             return Err(DomainError::invalid("body", "names no field to change").into());
         }
@@ -370,7 +366,8 @@ async fn update(
     Ok(HttpResponse::Ok().json(ticket))
 }
 
-/// Field and status changes (admins); `{fcmToken}` alone may come from the query's donor.
+/// Field and status changes (admins), or `{fcmToken}` alone (the query's donor too). The two
+/// are separate requests, so a refused change never leaves half of a request written.
 #[patch("/donor-queries/{id}")]
 async fn patch_query(
     state: State,
@@ -383,15 +380,19 @@ async fn patch_query(
     let Some(token) = body.fcm_token.take() else {
         return update(state, caller, id, body).await;
     };
+    if !body.parse()?.is_empty() {
+        return Err(DomainError::invalid(
+            "fcmToken",
+            "is set in a request of its own, without other fields",
+        )
+        .into());
+    }
     let ticket = state
         .services
         .tickets
         .set_donor_push_token(&caller.0, TicketId(id), token.as_deref())
         .await?;
-    if body.names_no_field() {
-        return Ok(HttpResponse::Ok().json(ticket));
-    }
-    update(state, caller, id, body).await
+    Ok(HttpResponse::Ok().json(ticket))
 }
 
 #[patch("/donor-queries/{id}/accept")]
