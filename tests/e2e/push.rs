@@ -233,6 +233,52 @@ mod restart {
         }
     }
 
+    /// The store's ledger, counting its writes.
+    #[derive(Default)]
+    struct Counting {
+        store: Option<Store>,
+        cursor_saves: std::sync::atomic::AtomicUsize,
+        leases: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Counting {
+        fn store(&self) -> &Store {
+            self.store.as_ref().expect("push test")
+        }
+        fn count(n: &std::sync::atomic::AtomicUsize) -> usize {
+            n.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    #[async_trait]
+    impl PushLedger for Counting {
+        async fn cursor(&self) -> Result<Option<i64>> {
+            self.store().cursor().await
+        }
+        async fn save_cursor(&self, seq: i64) -> Result<()> {
+            self.cursor_saves
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.store().save_cursor(seq).await
+        }
+        async fn was_sent(&self, key: String) -> Result<bool> {
+            self.store().was_sent(key).await
+        }
+        async fn record_sent(&self, key: String) -> Result<()> {
+            self.store().record_sent(key).await
+        }
+        async fn admin_tokens(&self) -> Result<Vec<String>> {
+            self.store().admin_tokens().await
+        }
+        async fn forget_token(&self, token: String) -> Result<()> {
+            self.store().forget_token(token).await
+        }
+        async fn lease(&self, holder: String, until: DateTime<Utc>) -> Result<bool> {
+            self.leases
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.store().lease(holder, until).await
+        }
+    }
+
     async fn setup() -> (tempfile::TempDir, Store, MockServer, Arc<FcmNotifier>) {
         let dir = tempfile::tempdir().expect("push test");
         let url = format!("sqlite://{}/push.db", dir.path().display());
@@ -254,11 +300,15 @@ mod restart {
 
     /// A donor query whose donor has a phone, and a staff reply to it: one notification.
     async fn staff_reply(store: &Store) {
+        staff_reply_as(store, "sam").await
+    }
+
+    async fn staff_reply_as(store: &Store, username: &str) {
         let now = Utc::now();
         let staff = UserRepository::create(
             store,
             NewUser {
-                username: "sam".into(),
+                username: username.into(),
                 email: None,
                 name: "Sam".into(),
                 role: Role::Admin,
@@ -296,24 +346,27 @@ mod restart {
         .expect("push test");
     }
 
+    fn service(
+        store: &Store,
+        notifier: Arc<FcmNotifier>,
+        ledger: Arc<dyn PushLedger>,
+    ) -> NotificationService {
+        let store_arc = Arc::new(store.clone());
+        NotificationService::new(store_arc.clone(), store_arc, ledger, notifier)
+    }
+
     fn dispatcher(
         store: &Store,
         notifier: Arc<FcmNotifier>,
         ledger: Arc<dyn PushLedger>,
     ) -> Dispatcher {
-        let store_arc = Arc::new(store.clone());
-        Dispatcher {
-            service: NotificationService::new(
-                store_arc.clone(),
-                store_arc.clone(),
-                ledger.clone(),
-                notifier,
-            ),
-            log: store_arc,
+        Dispatcher::new(
+            service(store, notifier, ledger.clone()),
+            Arc::new(store.clone()),
             ledger,
-            status: Arc::new(DispatcherStatus::default()),
-            holder: "test".into(),
-        }
+            Arc::new(DispatcherStatus::default()),
+            "test".into(),
+        )
     }
 
     #[tokio::test]
@@ -369,15 +422,45 @@ mod restart {
             fail_record: true,
             fail_cursor_from: i64::MAX,
         });
-        let first = dispatcher(&store, notifier.clone(), crashing);
-        assert!(first.service.deliver(&event).await.is_err());
+        let first = service(&store, notifier.clone(), crashing);
+        assert!(first.deliver(&event).await.is_err());
         assert_eq!(sends(&fcm).await.len(), 1);
 
-        let restarted = dispatcher(&store, notifier, Arc::new(store.clone()));
-        restarted.service.deliver(&event).await.expect("push test");
-        restarted.service.deliver(&event).await.expect("push test");
+        let restarted = service(&store, notifier, Arc::new(store.clone()));
+        restarted.deliver(&event).await.expect("push test");
+        restarted.deliver(&event).await.expect("push test");
         let sent = sends(&fcm).await;
         assert_eq!(sent.len(), 2, "once more, and no more");
         assert!(sent.iter().all(|s| s["message"]["token"] == "donor-phone"));
+    }
+
+    #[tokio::test]
+    async fn a_pass_saves_its_cursor_once_per_batch_and_renews_the_lease_only_when_due() {
+        let (_dir, store, fcm, notifier) = setup().await;
+        let ledger = Arc::new(Counting {
+            store: Some(store.clone()),
+            ..Default::default()
+        });
+        let running = dispatcher(&store, notifier, ledger.clone());
+        running.pass().await.expect("push test");
+        assert_eq!(Counting::count(&ledger.leases), 1);
+        let first_run_saves = Counting::count(&ledger.cursor_saves);
+
+        staff_reply_as(&store, "sam").await;
+        staff_reply_as(&store, "kim").await;
+        let events = store.read_after(0, None, 100).await.expect("push test");
+        assert!(events.len() >= 4, "two replies log several events");
+        running.pass().await.expect("push test");
+        running.pass().await.expect("push test");
+
+        assert_eq!(sends(&fcm).await.len(), 2, "one push per reply");
+        assert_eq!(
+            Counting::count(&ledger.cursor_saves) - first_run_saves,
+            1,
+            "one cursor write for the batch, none for the empty pass"
+        );
+        assert_eq!(Counting::count(&ledger.leases), 1, "the lease is 30 s long");
+        let last = events.last().expect("push test").seq;
+        assert_eq!(store.cursor().await.expect("push test"), Some(last));
     }
 }

@@ -11,7 +11,7 @@ use chrono::Utc;
 use concierge_domain::ports::{EventLog, PushLedger};
 use concierge_domain::services::NotificationService;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -19,7 +19,7 @@ use tokio::sync::watch;
 const MAX_ATTEMPTS: u32 = 8;
 /// The longest wait between attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
-/// How long a dispatcher's lease lasts; it is renewed on every pass.
+/// How long a dispatcher's lease lasts; it is renewed once half of it has run.
 const LEASE: Duration = Duration::from_secs(30);
 /// Events read per pass.
 const BATCH: u32 = 100;
@@ -69,21 +69,45 @@ fn backoff(attempt: u32) -> Duration {
     exp.min(MAX_BACKOFF)
 }
 
-/// The dispatcher's parts.
+/// The dispatcher: it holds the lease and the cursor in memory while it leads, so a pass
+/// writes to the database once per batch (the cursor), not once per event, and renews the
+/// lease only when half of it has run.
 pub struct Dispatcher {
-    /// Turns events into notifications.
-    pub service: NotificationService,
-    /// The event log.
-    pub log: Arc<dyn EventLog>,
-    /// Cursor, sent keys, lease.
-    pub ledger: Arc<dyn PushLedger>,
-    /// Its health.
-    pub status: Arc<DispatcherStatus>,
-    /// This instance's name for the lease.
-    pub holder: String,
+    service: NotificationService,
+    log: Arc<dyn EventLog>,
+    ledger: Arc<dyn PushLedger>,
+    status: Arc<DispatcherStatus>,
+    holder: String,
+    held: Mutex<Option<Held>>,
+}
+
+/// A lease this instance holds, and its cursor.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    until: chrono::DateTime<Utc>,
+    cursor: i64,
 }
 
 impl Dispatcher {
+    /// A dispatcher named `holder` (unique per instance) that sends through `service`, follows
+    /// `log`, keeps its cursor, sent keys and lease in `ledger`, and reports to `status`.
+    pub fn new(
+        service: NotificationService,
+        log: Arc<dyn EventLog>,
+        ledger: Arc<dyn PushLedger>,
+        status: Arc<DispatcherStatus>,
+        holder: String,
+    ) -> Self {
+        Self {
+            service,
+            log,
+            ledger,
+            status,
+            holder,
+            held: Mutex::new(None),
+        }
+    }
+
     /// Runs until `shutdown` turns true, waking on `wake` and polling every `poll`.
     pub async fn run(
         self,
@@ -110,26 +134,15 @@ impl Dispatcher {
     }
 
     /// Takes the lease and handles one batch of events; `Ok(true)` when there may be more.
+    /// The cursor is saved after the batch: a crash inside it sends again only what the
+    /// ledger has not recorded as sent.
     pub async fn pass(&self) -> concierge_domain::Result<bool> {
-        let until = Utc::now() + chrono::Duration::from_std(LEASE).unwrap_or_default();
-        let leading = self.ledger.lease(self.holder.clone(), until).await?;
-        self.status.leading.store(leading, Ordering::Relaxed);
-        if !leading {
+        let Some(mut cursor) = self.lead().await? else {
             return Ok(false);
-        }
-        let mut cursor = match self.ledger.cursor().await? {
-            Some(cursor) => cursor,
-            None => {
-                // First run: start from now, not from the history.
-                let head = self.log.head().await?;
-                self.ledger.save_cursor(head).await?;
-                head
-            }
         };
         let batch = self.log.read_after(cursor, None, BATCH).await?;
         for event in &batch {
             self.deliver(event).await;
-            self.ledger.save_cursor(event.seq).await?;
             cursor = event.seq;
             self.status.cursor.store(cursor, Ordering::Relaxed);
             let lag = (Utc::now() - event.created_at).num_milliseconds().max(0);
@@ -137,9 +150,59 @@ impl Dispatcher {
         }
         if batch.is_empty() {
             self.status.lag_ms.store(0, Ordering::Relaxed);
+        } else {
+            self.ledger.save_cursor(cursor).await?;
+            self.remember(|held| held.cursor = cursor);
         }
         self.status.cursor.store(cursor, Ordering::Relaxed);
         Ok(batch.len() as u32 == BATCH)
+    }
+
+    /// The cursor to go on from while this instance leads; `None` while another one does.
+    async fn lead(&self) -> concierge_domain::Result<Option<i64>> {
+        let now = Utc::now();
+        let lease = chrono::Duration::from_std(LEASE).unwrap_or_default();
+        let held = *self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(held) = held.filter(|h| h.until - now > lease / 2) {
+            return Ok(Some(held.cursor));
+        }
+        let until = now + lease;
+        let leading = self.ledger.lease(self.holder.clone(), until).await?;
+        self.status.leading.store(leading, Ordering::Relaxed);
+        if !leading {
+            self.remember_none();
+            return Ok(None);
+        }
+        let cursor = match held {
+            // Still ours: no one else moved the cursor.
+            Some(held) => held.cursor,
+            None => match self.ledger.cursor().await? {
+                Some(cursor) => cursor,
+                None => {
+                    // First run: start from now, not from the history.
+                    let head = self.log.head().await?;
+                    self.ledger.save_cursor(head).await?;
+                    head
+                }
+            },
+        };
+        *self.held.lock().unwrap_or_else(PoisonError::into_inner) = Some(Held { until, cursor });
+        Ok(Some(cursor))
+    }
+
+    fn remember(&self, change: impl FnOnce(&mut Held)) {
+        if let Some(held) = self
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            change(held);
+        }
+    }
+
+    fn remember_none(&self) {
+        *self.held.lock().unwrap_or_else(PoisonError::into_inner) = None;
     }
 
     /// Sends one event's notifications, retrying what the push service asks to retry.

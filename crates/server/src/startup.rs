@@ -273,18 +273,18 @@ fn spawn_dispatcher(
     let name = notifier.name();
     let store_arc = Arc::new(store.clone());
     let status = Arc::new(DispatcherStatus::default());
-    let dispatcher = Dispatcher {
-        service: NotificationService::new(
+    let dispatcher = Dispatcher::new(
+        NotificationService::new(
             store_arc.clone(),
             store_arc.clone(),
             store_arc.clone(),
             notifier,
         ),
-        log: services.events.clone(),
-        ledger: store_arc,
-        status: status.clone(),
-        holder: format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
-    };
+        services.events.clone(),
+        store_arc,
+        status.clone(),
+        format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
+    );
     tokio::spawn(dispatcher.run(store.subscribe(), config.realtime.poll_interval, shutdown));
     Ok((name, status))
 }
