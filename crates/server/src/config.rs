@@ -25,6 +25,9 @@ pub struct Config {
     pub jwt_expiration: Duration,
     /// Donor token lifetime.
     pub donor_token_expiration: Duration,
+    /// How long the user behind a staff token is trusted without reading it again
+    /// (`SESSION_CACHE_TTL`; 0 reads it on every request).
+    pub session_cache_ttl: Duration,
     /// bcrypt cost for new hashes.
     pub bcrypt_cost: u32,
     /// Login name of the first super admin.
@@ -153,6 +156,7 @@ impl Config {
                 "DONOR_TOKEN_EXPIRATION",
                 Duration::from_secs(30 * 24 * 3600),
             )?,
+            session_cache_ttl: duration(&get, "SESSION_CACHE_TTL", Duration::from_secs(2))?,
             bcrypt_cost,
             super_admin_username: get("SUPER_ADMIN_USERNAME").unwrap_or_else(|| "admin".into()),
             super_admin_password: get("SUPER_ADMIN_PASSWORD"),

@@ -69,14 +69,16 @@ pub async fn open_store(config: &Config) -> Result<Store, StartError> {
 /// The domain services over a store.
 fn domain_services(store: &Store, config: &Config) -> Services {
     let store = Arc::new(store.clone());
-    Services::new(Ports {
+    let mut services = Services::new(Ports {
         users: store.clone(),
         tickets: store.clone(),
         messages: store.clone(),
         events: store,
         hasher: Arc::new(BcryptHasher::new(config.bcrypt_cost)),
         clock: Arc::new(SystemClock),
-    })
+    });
+    services.accounts = services.accounts.with_session_ttl(config.session_cache_ttl);
+    services
 }
 
 /// The domain services over the configured database, for command-line tasks.

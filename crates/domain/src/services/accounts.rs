@@ -1,5 +1,6 @@
 //! Logins, the users behind tokens, profiles and user administration.
 
+use super::sessions::SessionCache;
 use crate::actor::Actor;
 use crate::error::{DomainError, Result};
 use crate::ids::UserId;
@@ -7,6 +8,7 @@ use crate::page::{Page, PageRequest};
 use crate::ports::{Clock, PasswordHasher, UserRepository};
 use crate::user::{self, NewUser, Role, User, UserChanges};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Self-service sign-up.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,13 +42,15 @@ pub struct AccountService {
     users: Arc<dyn UserRepository>,
     hasher: Arc<dyn PasswordHasher>,
     clock: Arc<dyn Clock>,
+    sessions: Arc<SessionCache>,
 }
 
 /// The longest password a login even tries; longer ones cannot be ours.
 const MAX_LOGIN_PASSWORD: usize = 1024;
 
 impl AccountService {
-    /// Builds the service.
+    /// Builds the service. Every [`authenticate`](Self::authenticate) reads the user; see
+    /// [`with_session_ttl`](Self::with_session_ttl).
     pub fn new(
         users: Arc<dyn UserRepository>,
         hasher: Arc<dyn PasswordHasher>,
@@ -56,7 +60,17 @@ impl AccountService {
             users,
             hasher,
             clock,
+            sessions: Arc::default(),
         }
+    }
+
+    /// Lets [`authenticate`](Self::authenticate) trust a user it read less than `ttl` ago
+    /// (zero: always read). Changes made through this service take effect at once; a
+    /// deactivation, role change or password change made elsewhere (another instance, the
+    /// CLI) takes effect here within `ttl`.
+    pub fn with_session_ttl(mut self, ttl: Duration) -> Self {
+        self.sessions = Arc::new(SessionCache::new(ttl));
+        self
     }
 
     /// Checks a login name (username or email) and password. An unknown account, a wrong
@@ -98,9 +112,21 @@ impl AccountService {
     /// The user behind a staff token: it must exist, be active, and the token must carry its
     /// current token version (a password change revokes older tokens).
     pub async fn authenticate(&self, id: UserId, token_version: i32) -> Result<User> {
+        let now = self.clock.now();
+        let valid = |user: &User| user.is_active && user.token_version == token_version;
+        if let Some(user) = self.sessions.get(id, now).filter(valid) {
+            return Ok(user);
+        }
         match self.users.get(id).await? {
-            Some(user) if user.is_active && user.token_version == token_version => Ok(user),
-            _ => Err(DomainError::Unauthenticated),
+            Some(user) => {
+                self.sessions.put(user.clone(), now);
+                if valid(&user) {
+                    Ok(user)
+                } else {
+                    Err(DomainError::Unauthenticated)
+                }
+            }
+            None => Err(DomainError::Unauthenticated),
         }
     }
 
@@ -153,9 +179,12 @@ impl AccountService {
             return Err(DomainError::invalid("currentPassword", "is not correct"));
         }
         let new_hash = self.hasher.hash(new.to_string()).await?;
-        self.users
+        let changed = self
+            .users
             .set_password(id, new_hash, self.clock.now())
-            .await
+            .await;
+        self.sessions.forget(id);
+        changed
     }
 
     /// Changes the caller's name and email.
@@ -173,7 +202,9 @@ impl AccountService {
             ..Default::default()
         };
         crate::validate::finish(e, ())?;
-        self.users.update(id, changes, self.clock.now()).await
+        let changed = self.users.update(id, changes, self.clock.now()).await;
+        self.sessions.forget(id);
+        changed
     }
 
     /// Sets (or with `None` clears) the caller's push token.
@@ -288,7 +319,9 @@ impl AccountService {
             ..changes
         };
         crate::validate::finish(e, ())?;
-        self.users.update(id, changes, self.clock.now()).await
+        let changed = self.users.update(id, changes, self.clock.now()).await;
+        self.sessions.forget(id);
+        changed
     }
 
     /// Creates the first SUPER_ADMIN when no user exists yet. Returns whether it did; a second

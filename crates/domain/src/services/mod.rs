@@ -10,6 +10,7 @@ mod insights;
 mod tests_calls;
 pub use insights::InsightService;
 mod notifications;
+mod sessions;
 mod tickets;
 
 pub use accounts::{AccountService, NewAccount, Registration};

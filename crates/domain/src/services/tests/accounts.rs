@@ -201,6 +201,149 @@ async fn authenticate_refuses_a_deleted_user() {
     assert_err!(result, DomainError::Unauthenticated);
 }
 
+// ---- remembered sessions -----------------------------------------------------------------
+
+const SESSION_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A user repository whose user `AGENT_ID` has the token version in `version`, counting reads.
+fn versioned_agent(
+    version: Arc<std::sync::atomic::AtomicI32>,
+    reads: Arc<std::sync::atomic::AtomicUsize>,
+) -> MockUserRepository {
+    use std::sync::atomic::Ordering::SeqCst;
+    let mut users = MockUserRepository::new();
+    let current = version.clone();
+    users.expect_get().returning(move |id| {
+        reads.fetch_add(1, SeqCst);
+        Ok(Some(User {
+            token_version: current.load(SeqCst),
+            ..user(id, Role::Agent)
+        }))
+    });
+    users
+}
+
+#[tokio::test]
+async fn authenticate_with_a_session_ttl_reads_the_user_once_within_it() {
+    let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let users = versioned_agent(Arc::new(1.into()), reads.clone());
+    let service = account_service(users, hasher()).with_session_ttl(SESSION_TTL);
+
+    for _ in 0..3 {
+        assert_eq!(
+            service.authenticate(AGENT_ID, 1).await.unwrap().id,
+            AGENT_ID
+        );
+    }
+
+    assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn authenticate_without_a_session_ttl_reads_the_user_every_time() {
+    let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let users = versioned_agent(Arc::new(1.into()), reads.clone());
+    let service = account_service(users, hasher());
+
+    for _ in 0..3 {
+        service.authenticate(AGENT_ID, 1).await.unwrap();
+    }
+
+    assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn a_password_change_through_the_service_revokes_a_remembered_token_at_once() {
+    let version = Arc::new(std::sync::atomic::AtomicI32::new(1));
+    let mut users = versioned_agent(version.clone(), Arc::default());
+    users
+        .expect_password_hash()
+        .returning(|_| Ok(Some("stored-hash".into())));
+    let bumped = version.clone();
+    users
+        .expect_set_password()
+        .times(1)
+        .returning(move |id, _, _| {
+            bumped.store(2, std::sync::atomic::Ordering::SeqCst);
+            Ok(User {
+                token_version: 2,
+                ..user(id, Role::Agent)
+            })
+        });
+    let mut h = hashes_once();
+    h.expect_verify().times(1).returning(|_, _| Ok(true));
+    let service = account_service(users, h).with_session_ttl(SESSION_TTL);
+    service.authenticate(AGENT_ID, 1).await.unwrap();
+
+    service
+        .change_password(&agent(), "old-password", "brand-new-password")
+        .await
+        .unwrap();
+
+    assert_err!(
+        service.authenticate(AGENT_ID, 1).await,
+        DomainError::Unauthenticated
+    );
+    assert_eq!(
+        service.authenticate(AGENT_ID, 2).await.unwrap().id,
+        AGENT_ID
+    );
+}
+
+#[tokio::test]
+async fn a_token_newer_than_the_remembered_user_reads_the_user_again() {
+    // The password was changed on another instance: the new token carries version 2.
+    let version = Arc::new(std::sync::atomic::AtomicI32::new(1));
+    let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let users = versioned_agent(version.clone(), reads.clone());
+    let service = account_service(users, hasher()).with_session_ttl(SESSION_TTL);
+    service.authenticate(AGENT_ID, 1).await.unwrap();
+    version.store(2, std::sync::atomic::Ordering::SeqCst);
+
+    assert_eq!(
+        service.authenticate(AGENT_ID, 2).await.unwrap().id,
+        AGENT_ID
+    );
+    assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn deactivating_a_user_through_the_service_refuses_its_remembered_token_at_once() {
+    let active = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let mut users = MockUserRepository::new();
+    let current = active.clone();
+    users.expect_get().returning(move |id| {
+        Ok(Some(User {
+            is_active: current.load(std::sync::atomic::Ordering::SeqCst),
+            ..user(id, Role::Agent)
+        }))
+    });
+    let flip = active.clone();
+    users.expect_update().times(1).returning(move |id, _, _| {
+        flip.store(false, std::sync::atomic::Ordering::SeqCst);
+        Ok(inactive(user(id, Role::Agent)))
+    });
+    let service = account_service(users, hasher()).with_session_ttl(SESSION_TTL);
+    service.authenticate(AGENT_ID, 1).await.unwrap();
+
+    service
+        .update(
+            &admin(),
+            AGENT_ID,
+            UserChanges {
+                is_active: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+
+    assert_err!(
+        service.authenticate(AGENT_ID, 1).await,
+        DomainError::Unauthenticated
+    );
+}
+
 // ---- register ----------------------------------------------------------------------------
 
 fn registration() -> Registration {
