@@ -82,6 +82,15 @@ pub trait MessageRepository: Send + Sync {
     ) -> Result<Option<Message>>;
     /// Messages matching the filter, oldest first.
     async fn list(&self, filter: MessageFilter, page: PageRequest) -> Result<Page<Message>>;
+    /// A ticket and a page of its messages matching the filter (its `ticket_id` is replaced),
+    /// read in one trip to the store; `None` when the ticket does not exist. The page is read
+    /// before anyone checked the ticket: the caller checks it before the page goes anywhere.
+    async fn list_in_ticket(
+        &self,
+        ticket_id: TicketId,
+        filter: MessageFilter,
+        page: PageRequest,
+    ) -> Result<Option<(Ticket, Page<Message>)>>;
     /// The direct replies to a message, oldest first (at most `limit`).
     async fn replies(&self, id: MessageId, limit: u32) -> Result<Vec<Message>>;
     /// Messages written by either user on tasks that one of them created and the other is

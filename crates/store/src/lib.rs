@@ -202,22 +202,28 @@ impl Store {
         .map_err(DomainError::from)
     }
 
+    /// Runs `work` with a pooled connection holding this process's writer turn on SQLite (see
+    /// `sqlite_writer`); `work` opens its own transaction.
+    async fn run_writing<T, F>(&self, work: F) -> concierge_domain::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, error::Error> + Send + 'static,
+    {
+        let writer = (self.backend == Backend::Sqlite).then(|| self.sqlite_writer.clone());
+        self.run(move |conn| {
+            let _turn = writer.as_deref().map(lock);
+            work(conn)
+        })
+        .await
+    }
+
     /// Runs `work` in a write transaction (see [`tx`]).
     async fn write<T, F>(&self, work: F) -> concierge_domain::Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, error::Error> + Send + 'static,
     {
-        let writer = self.sqlite_writer();
-        self.run(move |conn| {
-            let _turn = writer.as_deref().map(lock);
-            tx::write(conn, work)
-        })
-        .await
-    }
-
-    fn sqlite_writer(&self) -> Option<Arc<std::sync::Mutex<()>>> {
-        (self.backend == Backend::Sqlite).then(|| self.sqlite_writer.clone())
+        self.run_writing(move |conn| tx::write(conn, work)).await
     }
 
     /// Runs `work`, which appends events, in a write transaction; wakes readers once committed.
@@ -226,10 +232,8 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, error::Error> + Send + 'static,
     {
-        let writer = self.sqlite_writer();
         let value = self
-            .run(move |conn| {
-                let _turn = writer.as_deref().map(lock);
+            .run_writing(move |conn| {
                 let value = tx::write(conn, work)?;
                 listen::notify_others(conn);
                 Ok(value)

@@ -244,7 +244,7 @@ fn delete(conn: &mut DbConnection, id: MessageId) -> Result<Vec<String>, Error> 
 impl MessageRepository for Store {
     async fn post(&self, message: NewMessage, ticket: Option<Ticket>) -> Result<Posted> {
         let posted = self
-            .run(move |conn| post_once(conn, &message, ticket.as_ref(), &[]))
+            .run_writing(move |conn| post_once(conn, &message, ticket.as_ref(), &[]))
             .await?;
         if matches!(posted, Posted::Created(_)) {
             self.wake();
@@ -267,6 +267,23 @@ impl MessageRepository for Store {
 
     async fn list(&self, filter: MessageFilter, page: PageRequest) -> Result<Page<Message>> {
         self.run(move |conn| list(conn, filter, page)).await
+    }
+
+    async fn list_in_ticket(
+        &self,
+        ticket_id: TicketId,
+        filter: MessageFilter,
+        page: PageRequest,
+    ) -> Result<Option<(Ticket, Page<Message>)>> {
+        let filter = MessageFilter {
+            ticket_id: Some(ticket_id),
+            ..filter
+        };
+        self.run(move |conn| match ticket_rows::load(conn, ticket_id)? {
+            Some(ticket) => Ok(Some((ticket, list(conn, filter, page)?))),
+            None => Ok(None),
+        })
+        .await
     }
 
     async fn replies(&self, id: MessageId, limit: u32) -> Result<Vec<Message>> {
@@ -303,7 +320,7 @@ impl MessageRepository for Store {
         files: Vec<NewAttachment>,
     ) -> Result<Posted> {
         let posted = self
-            .run(move |conn| post_once(conn, &message, ticket.as_ref(), &files))
+            .run_writing(move |conn| post_once(conn, &message, ticket.as_ref(), &files))
             .await?;
         if matches!(posted, Posted::Created(_)) {
             self.wake();

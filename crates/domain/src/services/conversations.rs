@@ -136,15 +136,17 @@ impl ConversationService {
     ) -> Result<Page<Message>> {
         match filter.ticket_id {
             Some(ticket_id) => {
-                self.readable_ticket(actor, ticket_id).await?;
+                let (ticket, page) = self
+                    .messages
+                    .list_in_ticket(ticket_id, filter, page)
+                    .await?
+                    .ok_or(DomainError::NotFound("ticket"))?;
+                actor.check_read(&ticket)?;
+                Ok(page)
             }
-            None => {
-                if !actor.is_staff() {
-                    return Err(DomainError::invalid("queryId", "is required for a donor"));
-                }
-            }
+            None if actor.is_staff() => self.messages.list(filter, page).await,
+            None => Err(DomainError::invalid("queryId", "is required for a donor")),
         }
-        self.messages.list(filter, page).await
     }
 
     /// Lists messages for the admin view: admins only.

@@ -116,6 +116,42 @@ store_test!(senders_have_profiles_and_lists_filter, |store| {
     ));
 });
 
+store_test!(a_ticket_and_its_page_are_read_together, |store| {
+    let t = create(&store, donor_ticket("d-1", "Query")).await;
+    let other = create(&store, donor_ticket("d-2", "Other")).await;
+    for (ticket, text) in [(t.id, "mine"), (other.id, "theirs"), (t.id, "mine too")] {
+        store
+            .post(chat(ticket, Sender::Donor, text), None)
+            .await
+            .unwrap();
+    }
+
+    // The filter's own ticket is replaced by the one named.
+    let (ticket, page) = store
+        .list_in_ticket(t.id, of_ticket(other.id), PageRequest::first(1))
+        .await
+        .unwrap()
+        .expect("the ticket exists");
+
+    assert_eq!(ticket.id, t.id);
+    assert_eq!(
+        ticket.donor.as_ref().map(|d| d.donor_id.as_str()),
+        Some("d-1")
+    );
+    let texts: Vec<&str> = page.items.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(texts, ["mine"]);
+    assert!(page.has_more());
+    let missing = store
+        .list_in_ticket(
+            TicketId(i64::MAX),
+            MessageFilter::default(),
+            PageRequest::first(5),
+        )
+        .await
+        .unwrap();
+    assert!(missing.is_none());
+});
+
 store_test!(message_pages_run_oldest_first, |store| {
     let t = create(&store, donor_ticket("d-1", "Query")).await;
     let mut all = vec![];

@@ -488,13 +488,31 @@ async fn donor_cannot_list_messages_without_naming_its_ticket() {
     assert_eq!(invalid_fields(result), ["queryId"]);
 }
 
-#[tokio::test]
-async fn donor_cannot_list_messages_of_another_donors_ticket() {
-    let tickets = read_only(vec![donor_ticket(2, DONOR_B, InProgress)]);
+/// A message repository whose `list_in_ticket` finds these tickets, each with one message.
+fn listing(tickets: Vec<Ticket>) -> MockMessageRepository {
     let mut messages = MockMessageRepository::new();
     messages.expect_list().never();
+    messages
+        .expect_list_in_ticket()
+        .times(1)
+        .returning(move |id, filter, _| {
+            assert_eq!(filter.ticket_id, Some(id), "the filter names the ticket");
+            Ok(tickets.iter().find(|t| t.id == id).map(|t| {
+                let page = Page {
+                    items: vec![message(50, t.id.0, Sender::Donor, MessageType::Chat)],
+                    next_cursor: None,
+                };
+                (t.clone(), page)
+            }))
+        });
+    messages
+}
 
-    let result = conversation_service(tickets, messages)
+#[tokio::test]
+async fn donor_cannot_list_messages_of_another_donors_ticket() {
+    let messages = listing(vec![donor_ticket(2, DONOR_B, InProgress)]);
+
+    let result = conversation_service(MockTicketRepository::new(), messages)
         .list(&donor(DONOR_A, 1), of_ticket(2), Default::default())
         .await;
 
@@ -502,19 +520,27 @@ async fn donor_cannot_list_messages_of_another_donors_ticket() {
 }
 
 #[tokio::test]
-async fn donor_lists_the_messages_of_its_ticket() {
-    let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
-    let mut messages = MockMessageRepository::new();
-    messages
-        .expect_list()
-        .withf(|f, _| f.ticket_id == Some(TicketId(1)))
-        .times(1)
-        .returning(|_, _| Ok(empty_page()));
+async fn listing_the_messages_of_a_missing_ticket_is_not_found() {
+    let messages = listing(vec![]);
 
-    conversation_service(tickets, messages)
+    let result = conversation_service(MockTicketRepository::new(), messages)
+        .list(&agent(), of_ticket(7), Default::default())
+        .await;
+
+    assert_err!(result, DomainError::NotFound("ticket"));
+}
+
+#[tokio::test]
+async fn donor_lists_the_messages_of_its_ticket() {
+    let messages = listing(vec![donor_ticket(1, DONOR_A, InProgress)]);
+
+    let page = conversation_service(MockTicketRepository::new(), messages)
         .list(&donor(DONOR_A, 1), of_ticket(1), Default::default())
         .await
         .unwrap();
+
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].ticket_id, TicketId(1));
 }
 
 #[tokio::test]
@@ -546,18 +572,14 @@ async fn agent_cannot_list_as_admin() {
 
 #[tokio::test]
 async fn admin_lists_a_tickets_messages_as_admin() {
-    let tickets = read_only(vec![donor_ticket(1, DONOR_A, Closed)]);
-    let mut messages = MockMessageRepository::new();
-    messages
-        .expect_list()
-        .withf(|f, _| f.ticket_id == Some(TicketId(1)))
-        .times(1)
-        .returning(|_, _| Ok(empty_page()));
+    let messages = listing(vec![donor_ticket(1, DONOR_A, Closed)]);
 
-    conversation_service(tickets, messages)
+    let page = conversation_service(MockTicketRepository::new(), messages)
         .list_as_admin(&admin(), TicketId(1), Default::default())
         .await
         .unwrap();
+
+    assert_eq!(page.items.len(), 1);
 }
 
 #[tokio::test]
