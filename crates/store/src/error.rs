@@ -76,6 +76,13 @@ pub(crate) fn is_unique_violation(err: &diesel::result::Error, needle: &str) -> 
     }
 }
 
+pub(crate) fn is_foreign_key_violation(err: &diesel::result::Error) -> bool {
+    matches!(
+        err,
+        diesel::result::Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)
+    )
+}
+
 fn mentions(info: &dyn DatabaseErrorInformation, needle: &str) -> bool {
     info.constraint_name().is_some_and(|c| c.contains(needle)) || info.message().contains(needle)
 }

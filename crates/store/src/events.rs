@@ -44,16 +44,15 @@ const INSERT_CHUNK: usize = 1000;
 
 /// The readable horizon of the current statement's snapshot, as a `seq`.
 const PG_HORIZON: &str = "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 12)";
-/// The current transaction's id (assigning one if it has none yet).
-const PG_XID: &str = "pg_current_xact_id()::text::bigint";
-
-#[derive(Debug, Insertable)]
-#[diesel(table_name = events)]
-struct PgEventRow {
-    seq: i64,
-    #[diesel(embed)]
-    row: NewEventRow,
-}
+/// An event's `seq` before its ordinal is added: the current transaction's id (assigning one
+/// if it has none yet) times 2^ORDINAL_BITS. Computed inside the INSERT, so appending is one
+/// statement; the multiplication fails with "bigint out of range" rather than wrapping for an
+/// id past 2^51.
+const PG_SEQ: &str = "pg_current_xact_id()::text::bigint * 4096 + ";
+const _: () = assert!(
+    1 << ORDINAL_BITS == 4096,
+    "PG_SEQ multiplies by 2^ORDINAL_BITS"
+);
 
 /// Appends `events` in the caller's open write transaction. Call it once, at the end of the
 /// transaction, with every event of the change in order.
@@ -82,30 +81,21 @@ pub(crate) fn append(conn: &mut DbConnection, events: Vec<NewEvent>) -> Result<(
             }
         }
         DbConnection::Postgresql(c) => {
-            let xid: i64 = diesel::select(sql::<BigInt>(PG_XID)).get_result(c)?;
-            if xid >= 1 << (63 - ORDINAL_BITS) {
-                return Err(
-                    DomainError::storage(TooManyEvents("transaction id out of range")).into(),
-                );
-            }
-            let base = xid << ORDINAL_BITS;
             // One call per transaction (see above): its events are ordinals 0..n. A second
             // call in the same transaction would reuse them and fail on the primary key,
             // loudly, rather than number anything twice.
-            let first = 0i64;
-            let count = i64::try_from(rows.len()).unwrap_or(i64::MAX);
-            if count > MAX_EVENTS_PER_TRANSACTION {
+            if rows.len() > MAX_EVENTS_PER_TRANSACTION as usize {
                 return Err(DomainError::storage(TooManyEvents(
                     "more than 4096 events in one transaction",
                 ))
                 .into());
             }
-            let rows: Vec<PgEventRow> = rows
+            let rows: Vec<_> = rows
                 .into_iter()
-                .zip(first..)
-                .map(|(row, ordinal)| PgEventRow {
-                    seq: base + ordinal,
-                    row,
+                .zip(0i64..)
+                .map(|(row, ordinal)| {
+                    let seq = sql::<BigInt>(PG_SEQ).bind::<BigInt, _>(ordinal);
+                    (events::seq.eq(seq), row)
                 })
                 .collect();
             for chunk in rows.chunks(INSERT_CHUNK) {

@@ -4,8 +4,10 @@
 //!   a `tokio::sync::watch` counter ([`Store::subscribe`](crate::Store::subscribe)).
 //! * Across instances sharing a PostgreSQL database: after such a commit the writer sends
 //!   `NOTIFY concierge_events` (after, not inside, the transaction, so data transactions never
-//!   queue on the notification lock), and [`Store::listen`](crate::Store::listen) keeps a
-//!   dedicated connection that `LISTEN`s and bumps the same counter.
+//!   queue on the notification lock; in a transaction of its own with `synchronous_commit`
+//!   off, so it does not wait for a WAL flush — a wake-up lost in a crash costs a poll), and
+//!   [`Store::listen`](crate::Store::listen) keeps a dedicated connection that `LISTEN`s and
+//!   bumps the same counter.
 //!
 //! A wake-up can come before the event is readable (an older transaction is still open), and a
 //! lost connection can miss one, so readers should also poll now and then.
@@ -28,8 +30,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Tells other instances that events were committed (PostgreSQL; nothing on SQLite).
 pub(crate) fn notify_others(conn: &mut DbConnection) {
     if let DbConnection::Postgresql(c) = conn {
-        if let Err(e) = c.batch_execute(&format!("NOTIFY {CHANNEL}")) {
+        let notify = format!("BEGIN; SET LOCAL synchronous_commit = off; NOTIFY {CHANNEL}; COMMIT");
+        if let Err(e) = c.batch_execute(&notify) {
             tracing::warn!(error = %e, "NOTIFY failed; other instances will poll");
+            // Leave no transaction open behind diesel's back.
+            let _ = c.batch_execute("ROLLBACK");
         }
     }
 }

@@ -2,7 +2,7 @@
 //! (staff: the user's name; donor: the ticket's donor name), so lists make one query.
 
 use crate::connection::DbConnection;
-use crate::error::{is_unique_violation, Error};
+use crate::error::{is_foreign_key_violation, is_unique_violation, Error};
 use crate::models::{into_message, to_db, MessageRow, MessageView, NewMessageRow};
 use crate::schema::{messages, tickets, users};
 use crate::{events, tickets as ticket_rows, tx, Store};
@@ -102,12 +102,8 @@ fn post(
             )
         }
         Some(ticket) => Some(ticket_rows::save(conn, ticket)?),
-        None => {
-            if ticket_rows::load(conn, message.ticket_id)?.is_none() {
-                return Err(DomainError::NotFound("ticket").into());
-            }
-            None
-        }
+        // A missing ticket fails the insert's foreign key (see `post_once`).
+        None => None,
     };
     let created_at = message.created_at;
     let mut message = insert(conn, message)?;
@@ -123,7 +119,8 @@ fn post(
 }
 
 /// Posts idempotently: when a concurrent send with the same key wins the unique index, this
-/// transaction rolls back (nothing of it is written) and the winner's message comes back.
+/// transaction rolls back (nothing of it is written) and the winner's message comes back. A
+/// message for a ticket that does not exist fails the foreign key and is `NotFound`.
 fn post_once(
     conn: &mut DbConnection,
     message: &NewMessage,
@@ -137,6 +134,12 @@ fn post_once(
                 Some(first) => Ok(Posted::Existing(first)),
                 None => Err(Error::Db(err)),
             }
+        }
+        Err(Error::Db(err)) if is_foreign_key_violation(&err) => {
+            if ticket_rows::load(conn, message.ticket_id)?.is_none() {
+                return Err(DomainError::NotFound("ticket").into());
+            }
+            Err(Error::Db(err))
         }
         Ok(Posted::Created(message)) => {
             crate::listen::notify_others(conn);

@@ -68,32 +68,23 @@ impl ConversationService {
         };
         for _ in 0..WRITE_ATTEMPTS {
             let mut ticket = self.readable_ticket(actor, input.ticket_id).await?;
-            if let Some(key) = &input.client_message_id {
-                if let Some(first) = self
-                    .messages
-                    .find_by_client_id(ticket.id, key.clone())
-                    .await?
-                {
-                    return Ok(Posted::Existing(first));
-                }
-            }
-            if let Some(parent) = input.reply_to_id {
-                let same_ticket = self
-                    .messages
-                    .get(parent)
-                    .await?
-                    .is_some_and(|m| m.ticket_id == ticket.id);
-                if !same_ticket {
-                    return Err(DomainError::invalid(
-                        "replyToId",
-                        "is not a message of this ticket",
-                    ));
-                }
-            }
             let now = self.clock.now();
-            let changed = match sender {
-                Sender::Donor => ticket.on_donor_message(now)?,
-                _ => ticket.on_staff_message(now)?,
+            let changed = match self.apply(&input, &sender, &mut ticket, now).await {
+                Ok(changed) => changed,
+                Err(err) => {
+                    // A retry of a message that is already stored gets that message, whatever
+                    // changed since (the store checks the key again when it writes).
+                    if let Some(key) = &input.client_message_id {
+                        if let Some(first) = self
+                            .messages
+                            .find_by_client_id(ticket.id, key.clone())
+                            .await?
+                        {
+                            return Ok(Posted::Existing(first));
+                        }
+                    }
+                    return Err(err);
+                }
             };
             let message = NewMessage {
                 ticket_id: ticket.id,
@@ -118,6 +109,35 @@ impl ConversationService {
             }
         }
         Err(DomainError::ConcurrentUpdate)
+    }
+
+    /// Checks the reply link and moves the ticket as the sender's message would; `true` when
+    /// the ticket changed.
+    async fn apply(
+        &self,
+        input: &PostMessage,
+        sender: &Sender,
+        ticket: &mut Ticket,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool> {
+        if let Some(parent) = input.reply_to_id {
+            let same_ticket = self
+                .messages
+                .get(parent)
+                .await?
+                .is_some_and(|m| m.ticket_id == ticket.id);
+            if !same_ticket {
+                return Err(DomainError::invalid(
+                    "replyToId",
+                    "is not a message of this ticket",
+                ));
+            }
+        }
+        let changed = match sender {
+            Sender::Donor => ticket.on_donor_message(now)?,
+            _ => ticket.on_staff_message(now)?,
+        };
+        Ok(changed)
     }
 
     /// Posts as staff on the admin route: admins only.

@@ -166,19 +166,21 @@ async fn messages_on_a_closed_ticket_are_transition_errors_and_store_nothing() {
 // ---- posting: idempotency and replies ------------------------------------------------------
 
 #[tokio::test]
-async fn repeated_client_message_id_returns_the_first_message_and_posts_nothing() {
+async fn a_repeated_client_message_id_goes_to_the_store_which_returns_the_first_message() {
     let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
     let first = Message {
         client_message_id: Some("k-1".into()),
         ..message(40, 1, Sender::Donor, MessageType::Chat)
     };
-    let mut messages = no_writes();
+    let mut messages = MockMessageRepository::new();
+    // The store checks the key inside the write (the port's contract); no read before it.
+    messages.expect_find_by_client_id().never();
     let found = first.clone();
     messages
-        .expect_find_by_client_id()
-        .withf(|ticket, key| *ticket == TicketId(1) && key == "k-1")
+        .expect_post()
+        .withf(|m, _| m.client_message_id.as_deref() == Some("k-1"))
         .times(1)
-        .returning(move |_, _| Ok(Some(found.clone())));
+        .returning(move |_, _| Ok(Posted::Existing(found.clone())));
     let input = PostMessage {
         client_message_id: Some(" k-1 ".into()),
         ..post_input(1, "Hello again")
@@ -193,13 +195,57 @@ async fn repeated_client_message_id_returns_the_first_message_and_posts_nothing(
 }
 
 #[tokio::test]
-async fn a_new_client_message_id_is_stored_with_the_message() {
-    let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
-    let mut messages = MockMessageRepository::new();
+async fn a_retry_after_the_ticket_closed_returns_the_stored_message_and_posts_nothing() {
+    let tickets = read_only(vec![donor_ticket(1, DONOR_A, Closed)]);
+    let first = Message {
+        client_message_id: Some("k-1".into()),
+        ..message(40, 1, Sender::Donor, MessageType::Chat)
+    };
+    let mut messages = no_writes();
+    let found = first.clone();
+    messages
+        .expect_find_by_client_id()
+        .withf(|ticket, key| *ticket == TicketId(1) && key == "k-1")
+        .times(1)
+        .returning(move |_, _| Ok(Some(found.clone())));
+    let input = PostMessage {
+        client_message_id: Some("k-1".into()),
+        ..post_input(1, "Hello again")
+    };
+
+    let posted = conversation_service(tickets, messages)
+        .post(&donor(DONOR_A, 1), input)
+        .await
+        .unwrap();
+
+    assert_eq!(posted, Posted::Existing(first));
+}
+
+#[tokio::test]
+async fn a_new_message_with_a_key_on_a_closed_ticket_is_refused() {
+    let tickets = read_only(vec![donor_ticket(1, DONOR_A, Closed)]);
+    let mut messages = no_writes();
     messages
         .expect_find_by_client_id()
         .times(1)
         .returning(|_, _| Ok(None));
+    let input = PostMessage {
+        client_message_id: Some("k-9".into()),
+        ..post_input(1, "Hello")
+    };
+
+    let result = conversation_service(tickets, messages)
+        .post(&donor(DONOR_A, 1), input)
+        .await;
+
+    assert_err!(result, DomainError::Transition(_));
+}
+
+#[tokio::test]
+async fn a_new_client_message_id_is_stored_with_the_message() {
+    let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
+    let mut messages = MockMessageRepository::new();
+    messages.expect_find_by_client_id().never();
     messages
         .expect_post()
         .withf(|m, _| m.client_message_id.as_deref() == Some("k-2"))
