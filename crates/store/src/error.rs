@@ -58,7 +58,9 @@ impl From<Error> for DomainError {
     fn from(err: Error) -> Self {
         match err {
             Error::Domain(err) => err,
-            Error::Pool(err) => DomainError::storage(err),
+            // No connection within the timeout: the database is down or every connection is
+            // busy; both pass, so 503 rather than 500.
+            Error::Pool(err) => DomainError::Unavailable(format!("database: {err}")),
             Error::Db(err) => from_diesel(err),
         }
     }

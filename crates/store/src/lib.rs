@@ -74,6 +74,12 @@ pub struct Store {
     /// SQLite: this process's writers queue here rather than in SQLite's busy handler, which
     /// sleeps in growing steps while the write lock is taken (long tails under load).
     sqlite_writer: Arc<std::sync::Mutex<()>>,
+    /// One permit per pooled connection: a call waits here, on the async side, until a
+    /// connection is free, so blocking threads are only ever as many as connections (not one
+    /// parked thread per waiting request).
+    permits: Arc<tokio::sync::Semaphore>,
+    /// How long a call waits for a permit (the pool's connection timeout).
+    wait: Duration,
 }
 
 impl std::fmt::Debug for Store {
@@ -100,9 +106,11 @@ impl Store {
     /// Opens the pool for `config.url` and checks that one connection works. Does not migrate;
     /// call [`run_migrations`](Self::run_migrations).
     pub async fn connect(config: StoreConfig) -> Result<Store, StoreError> {
+        let wait = config.connect_timeout;
         let (pool, target) =
             tokio::task::spawn_blocking(move || connection::build_pool(&config)).await??;
         let (written, _) = watch::channel(0);
+        let permits = Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
         Ok(Store {
             pool,
             backend: target.backend(),
@@ -114,6 +122,8 @@ impl Store {
             listening: Arc::new(AtomicBool::new(false)),
             blobs: Arc::default(),
             sqlite_writer: Arc::default(),
+            permits,
+            wait,
         })
     }
 
@@ -188,8 +198,13 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, error::Error> + Send + 'static,
     {
+        let permit = tokio::time::timeout(self.wait, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| DomainError::Unavailable("no database connection is free".into()))?
+            .map_err(DomainError::storage)?;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let mut conn = pool.get().map_err(error::Error::Pool)?;
             let result = work(&mut conn);
             if let Err(error::Error::Db(err)) = &result {
