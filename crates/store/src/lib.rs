@@ -80,6 +80,8 @@ pub struct Store {
     permits: Arc<tokio::sync::Semaphore>,
     /// How long a call waits for a permit (the pool's connection timeout).
     wait: Duration,
+    /// This store's name in `NOTIFY` payloads, so its listener skips its own (see [`listen`]).
+    instance: Arc<str>,
 }
 
 impl std::fmt::Debug for Store {
@@ -124,6 +126,7 @@ impl Store {
             sqlite_writer: Arc::default(),
             permits,
             wait,
+            instance: format!("{:016x}", rand_id()).into(),
         })
     }
 
@@ -185,7 +188,12 @@ impl Store {
         if self.listening.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
-        listen::spawn(url.to_string(), Arc::downgrade(&self.written)).map_err(StoreError::Io)
+        listen::spawn(
+            url.to_string(),
+            self.instance.clone(),
+            Arc::downgrade(&self.written),
+        )
+        .map_err(StoreError::Io)
     }
 
     fn wake(&self) {
@@ -247,16 +255,27 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, error::Error> + Send + 'static,
     {
+        let instance = self.instance.clone();
         let value = self
             .run_writing(move |conn| {
                 let value = tx::write(conn, work)?;
-                listen::notify_others(conn);
+                listen::notify_others(conn, &instance);
                 Ok(value)
             })
             .await?;
         self.wake();
         Ok(value)
     }
+}
+
+/// A process-unique name: the process id, the time and a counter, mixed.
+fn rand_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u64(NEXT.fetch_add(1, Ordering::Relaxed));
+    h.finish()
 }
 
 /// Takes a writer's turn; a poisoned lock (a writer panicked) still serialises the next ones.

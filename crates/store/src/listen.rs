@@ -16,7 +16,7 @@ use crate::connection::DbConnection;
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::Connection;
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -27,10 +27,14 @@ const POLL: Duration = Duration::from_millis(20);
 /// The longest wait between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// Tells other instances that events were committed (PostgreSQL; nothing on SQLite).
-pub(crate) fn notify_others(conn: &mut DbConnection) {
+/// Tells other instances that events were committed (PostgreSQL; nothing on SQLite). The
+/// payload names this instance, whose own listener ignores it: local readers were woken
+/// in-process already.
+pub(crate) fn notify_others(conn: &mut DbConnection, instance: &str) {
     if let DbConnection::Postgresql(c) = conn {
-        let notify = format!("BEGIN; SET LOCAL synchronous_commit = off; NOTIFY {CHANNEL}; COMMIT");
+        let notify = format!(
+            "BEGIN; SET LOCAL synchronous_commit = off; NOTIFY {CHANNEL}, '{instance}'; COMMIT"
+        );
         if let Err(e) = c.batch_execute(&notify) {
             tracing::warn!(error = %e, "NOTIFY failed; other instances will poll");
             // Leave no transaction open behind diesel's back.
@@ -44,14 +48,18 @@ pub(crate) fn bump(counter: &watch::Sender<u64>) {
 }
 
 /// Runs the listener on a thread of its own until every clone of the store is dropped.
-pub(crate) fn spawn(url: String, counter: Weak<watch::Sender<u64>>) -> std::io::Result<()> {
+pub(crate) fn spawn(
+    url: String,
+    instance: Arc<str>,
+    counter: Weak<watch::Sender<u64>>,
+) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("concierge-listen".into())
-        .spawn(move || run(&url, &counter))
+        .spawn(move || run(&url, &instance, &counter))
         .map(drop)
 }
 
-fn run(url: &str, counter: &Weak<watch::Sender<u64>>) {
+fn run(url: &str, instance: &str, counter: &Weak<watch::Sender<u64>>) {
     let mut backoff = Duration::from_millis(100);
     while counter.strong_count() > 0 {
         let listening = PgConnection::establish(url)
@@ -68,7 +76,7 @@ fn run(url: &str, counter: &Weak<watch::Sender<u64>>) {
                 if let Some(counter) = counter.upgrade() {
                     bump(&counter);
                 }
-                if let Err(e) = drain(&mut conn, counter) {
+                if let Err(e) = drain(&mut conn, instance, counter) {
                     tracing::warn!(error = %e, "event listener lost its connection");
                 }
             }
@@ -81,9 +89,13 @@ fn run(url: &str, counter: &Weak<watch::Sender<u64>>) {
     }
 }
 
-/// Bumps the counter for each batch of notifications until the store is gone (`Ok`) or the
-/// connection fails (`Err`).
-fn drain(conn: &mut PgConnection, counter: &Weak<watch::Sender<u64>>) -> diesel::QueryResult<()> {
+/// Bumps the counter for each batch of other instances' notifications until the store is gone
+/// (`Ok`) or the connection fails (`Err`).
+fn drain(
+    conn: &mut PgConnection,
+    instance: &str,
+    counter: &Weak<watch::Sender<u64>>,
+) -> diesel::QueryResult<()> {
     loop {
         std::thread::sleep(POLL);
         let Some(counter) = counter.upgrade() else {
@@ -91,8 +103,7 @@ fn drain(conn: &mut PgConnection, counter: &Weak<watch::Sender<u64>>) -> diesel:
         };
         let mut any = false;
         for notification in conn.notifications_iter() {
-            notification?;
-            any = true;
+            any |= notification?.payload != instance;
         }
         if any {
             bump(&counter);

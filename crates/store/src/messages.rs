@@ -89,11 +89,8 @@ fn post(
     ticket: Option<&Ticket>,
     files: &[NewAttachment],
 ) -> Result<Posted, Error> {
-    if let Some(key) = &message.client_message_id {
-        if let Some(first) = by_client_id(conn, message.ticket_id, key)? {
-            return Ok(Posted::Existing(first));
-        }
-    }
+    // A repeated `client_message_id` fails the unique index and comes back from `post_once`
+    // as the first message; checking before would cost every post a query.
     // The versioned ticket save comes first, so it is this transaction's first write.
     let saved = match ticket {
         Some(ticket) if ticket.id != message.ticket_id => {
@@ -123,6 +120,7 @@ fn post(
 /// message for a ticket that does not exist fails the foreign key and is `NotFound`.
 fn post_once(
     conn: &mut DbConnection,
+    instance: &str,
     message: &NewMessage,
     ticket: Option<&Ticket>,
     files: &[NewAttachment],
@@ -142,7 +140,7 @@ fn post_once(
             Err(Error::Db(err))
         }
         Ok(Posted::Created(message)) => {
-            crate::listen::notify_others(conn);
+            crate::listen::notify_others(conn, instance);
             Ok(Posted::Created(message))
         }
         other => other,
@@ -246,8 +244,9 @@ fn delete(conn: &mut DbConnection, id: MessageId) -> Result<Vec<String>, Error> 
 #[async_trait]
 impl MessageRepository for Store {
     async fn post(&self, message: NewMessage, ticket: Option<Ticket>) -> Result<Posted> {
+        let instance = self.instance.clone();
         let posted = self
-            .run_writing(move |conn| post_once(conn, &message, ticket.as_ref(), &[]))
+            .run_writing(move |conn| post_once(conn, &instance, &message, ticket.as_ref(), &[]))
             .await?;
         if matches!(posted, Posted::Created(_)) {
             self.wake();
@@ -322,8 +321,9 @@ impl MessageRepository for Store {
         ticket: Option<Ticket>,
         files: Vec<NewAttachment>,
     ) -> Result<Posted> {
+        let instance = self.instance.clone();
         let posted = self
-            .run_writing(move |conn| post_once(conn, &message, ticket.as_ref(), &files))
+            .run_writing(move |conn| post_once(conn, &instance, &message, ticket.as_ref(), &files))
             .await?;
         if matches!(posted, Posted::Created(_)) {
             self.wake();

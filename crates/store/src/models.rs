@@ -333,8 +333,10 @@ pub(crate) fn into_message((row, user_name, donor_name): MessageView) -> Result<
     })
 }
 
+/// `None` is bound as NULL, not written as DEFAULT, so the INSERT's text is the same every time
+/// and its prepared statement is cached.
 #[derive(Debug, Insertable)]
-#[diesel(table_name = messages)]
+#[diesel(table_name = messages, treat_none_as_default_value = false)]
 pub(crate) struct NewMessageRow {
     pub ticket_id: i64,
     pub sender_type: String,
@@ -389,7 +391,7 @@ impl EventRow {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = events)]
+#[diesel(table_name = events, treat_none_as_default_value = false)]
 pub(crate) struct NewEventRow {
     pub kind: String,
     pub ticket_id: Option<i64>,
