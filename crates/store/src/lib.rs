@@ -82,6 +82,8 @@ pub struct Store {
     wait: Duration,
     /// This store's name in `NOTIFY` payloads, so its listener skips its own (see [`listen`]).
     instance: Arc<str>,
+    /// Committed writes that appended events, for the listener to announce (see [`listen`]).
+    local_writes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -127,6 +129,7 @@ impl Store {
             permits,
             wait,
             instance: format!("{:016x}", rand_id()).into(),
+            local_writes: Arc::default(),
         })
     }
 
@@ -178,9 +181,11 @@ impl Store {
     }
 
     /// On PostgreSQL, starts (once) a thread with a connection of its own that `LISTEN`s for
-    /// other instances' writes and wakes [`subscribe`](Self::subscribe)rs; it reconnects when
-    /// the connection drops and stops when the last clone of the store is dropped. Does nothing
-    /// on SQLite, whose writers are all in this process.
+    /// other instances' writes and wakes [`subscribe`](Self::subscribe)rs, and announces this
+    /// instance's writes to them (an instance that never calls it is heard by others only
+    /// through their polling); it reconnects when the connection drops and stops when the last
+    /// clone of the store is dropped. Does nothing on SQLite, whose writers are all in this
+    /// process.
     pub fn listen(&self) -> Result<(), StoreError> {
         let Some(url) = &self.listen_url else {
             return Ok(());
@@ -192,11 +197,13 @@ impl Store {
             url.to_string(),
             self.instance.clone(),
             Arc::downgrade(&self.written),
+            Arc::downgrade(&self.local_writes),
         )
         .map_err(StoreError::Io)
     }
 
     fn wake(&self) {
+        self.local_writes.fetch_add(1, Ordering::Release);
         listen::bump(&self.written);
     }
 
@@ -255,14 +262,7 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, error::Error> + Send + 'static,
     {
-        let instance = self.instance.clone();
-        let value = self
-            .run_writing(move |conn| {
-                let value = tx::write(conn, work)?;
-                listen::notify_others(conn, &instance);
-                Ok(value)
-            })
-            .await?;
+        let value = self.run_writing(move |conn| tx::write(conn, work)).await?;
         self.wake();
         Ok(value)
     }

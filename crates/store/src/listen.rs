@@ -2,20 +2,20 @@
 //!
 //! * In-process: every committed write of a [`Store`](crate::Store) that appended events bumps
 //!   a `tokio::sync::watch` counter ([`Store::subscribe`](crate::Store::subscribe)).
-//! * Across instances sharing a PostgreSQL database: after such a commit the writer sends
-//!   `NOTIFY concierge_events` (after, not inside, the transaction, so data transactions never
-//!   queue on the notification lock; in a transaction of its own with `synchronous_commit`
-//!   off, so it does not wait for a WAL flush — a wake-up lost in a crash costs a poll), and
-//!   [`Store::listen`](crate::Store::listen) keeps a dedicated connection that `LISTEN`s and
-//!   bumps the same counter.
+//! * Across instances sharing a PostgreSQL database: [`Store::listen`](crate::Store::listen)
+//!   keeps a dedicated connection that `LISTEN`s and bumps the same counter when another
+//!   instance announces writes; every 20 ms it announces this instance's own writes since the
+//!   last round with one `NOTIFY concierge_events, '<instance>'`. Data transactions never send
+//!   NOTIFY themselves: they would queue on its lock and pay a round trip each, and an instance
+//!   would read its own echo.
 //!
 //! A wake-up can come before the event is readable (an older transaction is still open), and a
 //! lost connection can miss one, so readers should also poll now and then.
 
-use crate::connection::DbConnection;
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::Connection;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -27,22 +27,6 @@ const POLL: Duration = Duration::from_millis(20);
 /// The longest wait between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// Tells other instances that events were committed (PostgreSQL; nothing on SQLite). The
-/// payload names this instance, whose own listener ignores it: local readers were woken
-/// in-process already.
-pub(crate) fn notify_others(conn: &mut DbConnection, instance: &str) {
-    if let DbConnection::Postgresql(c) = conn {
-        let notify = format!(
-            "BEGIN; SET LOCAL synchronous_commit = off; NOTIFY {CHANNEL}, '{instance}'; COMMIT"
-        );
-        if let Err(e) = c.batch_execute(&notify) {
-            tracing::warn!(error = %e, "NOTIFY failed; other instances will poll");
-            // Leave no transaction open behind diesel's back.
-            let _ = c.batch_execute("ROLLBACK");
-        }
-    }
-}
-
 pub(crate) fn bump(counter: &watch::Sender<u64>) {
     counter.send_modify(|n| *n = n.wrapping_add(1));
 }
@@ -52,20 +36,24 @@ pub(crate) fn spawn(
     url: String,
     instance: Arc<str>,
     counter: Weak<watch::Sender<u64>>,
+    local: Weak<AtomicU64>,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("concierge-listen".into())
-        .spawn(move || run(&url, &instance, &counter))
+        .spawn(move || run(&url, &instance, &counter, &local))
         .map(drop)
 }
 
-fn run(url: &str, instance: &str, counter: &Weak<watch::Sender<u64>>) {
+fn run(url: &str, instance: &str, counter: &Weak<watch::Sender<u64>>, local: &Weak<AtomicU64>) {
     let mut backoff = Duration::from_millis(100);
+    // Local writes announced so far; writes made while disconnected go out on reconnecting.
+    let mut announced = 0;
     while counter.strong_count() > 0 {
         let listening = PgConnection::establish(url)
             .map_err(|e| e.to_string())
             .and_then(|mut conn| {
-                conn.batch_execute(&format!("LISTEN {CHANNEL}"))
+                // A lost wake-up costs a poll, so NOTIFY does not wait for a WAL flush.
+                conn.batch_execute(&format!("SET synchronous_commit = off; LISTEN {CHANNEL}"))
                     .map(|()| conn)
                     .map_err(|e| e.to_string())
             });
@@ -76,7 +64,7 @@ fn run(url: &str, instance: &str, counter: &Weak<watch::Sender<u64>>) {
                 if let Some(counter) = counter.upgrade() {
                     bump(&counter);
                 }
-                if let Err(e) = drain(&mut conn, instance, counter) {
+                if let Err(e) = drain(&mut conn, instance, counter, local, &mut announced) {
                     tracing::warn!(error = %e, "event listener lost its connection");
                 }
             }
@@ -89,18 +77,28 @@ fn run(url: &str, instance: &str, counter: &Weak<watch::Sender<u64>>) {
     }
 }
 
-/// Bumps the counter for each batch of other instances' notifications until the store is gone
-/// (`Ok`) or the connection fails (`Err`).
+/// Every `POLL`: announces this instance's writes since the last round with one `NOTIFY`
+/// (its payload names the instance, whose own listener skips it), and bumps the counter when
+/// other instances announced theirs. Runs until the store is gone (`Ok`) or the connection
+/// fails (`Err`).
 fn drain(
     conn: &mut PgConnection,
     instance: &str,
     counter: &Weak<watch::Sender<u64>>,
+    local: &Weak<AtomicU64>,
+    announced: &mut u64,
 ) -> diesel::QueryResult<()> {
+    let notify = format!("NOTIFY {CHANNEL}, '{instance}'");
     loop {
         std::thread::sleep(POLL);
-        let Some(counter) = counter.upgrade() else {
+        let (Some(counter), Some(local)) = (counter.upgrade(), local.upgrade()) else {
             return Ok(());
         };
+        let written = local.load(Ordering::Acquire);
+        if *announced != written {
+            conn.batch_execute(&notify)?;
+            *announced = written;
+        }
         let mut any = false;
         for notification in conn.notifications_iter() {
             any |= notification?.payload != instance;

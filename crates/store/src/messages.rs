@@ -120,7 +120,6 @@ fn post(
 /// message for a ticket that does not exist fails the foreign key and is `NotFound`.
 fn post_once(
     conn: &mut DbConnection,
-    instance: &str,
     message: &NewMessage,
     ticket: Option<&Ticket>,
     files: &[NewAttachment],
@@ -138,10 +137,6 @@ fn post_once(
                 return Err(DomainError::NotFound("ticket").into());
             }
             Err(Error::Db(err))
-        }
-        Ok(Posted::Created(message)) => {
-            crate::listen::notify_others(conn, instance);
-            Ok(Posted::Created(message))
         }
         other => other,
     }
@@ -244,9 +239,8 @@ fn delete(conn: &mut DbConnection, id: MessageId) -> Result<Vec<String>, Error> 
 #[async_trait]
 impl MessageRepository for Store {
     async fn post(&self, message: NewMessage, ticket: Option<Ticket>) -> Result<Posted> {
-        let instance = self.instance.clone();
         let posted = self
-            .run_writing(move |conn| post_once(conn, &instance, &message, ticket.as_ref(), &[]))
+            .run_writing(move |conn| post_once(conn, &message, ticket.as_ref(), &[]))
             .await?;
         if matches!(posted, Posted::Created(_)) {
             self.wake();
@@ -321,9 +315,8 @@ impl MessageRepository for Store {
         ticket: Option<Ticket>,
         files: Vec<NewAttachment>,
     ) -> Result<Posted> {
-        let instance = self.instance.clone();
         let posted = self
-            .run_writing(move |conn| post_once(conn, &instance, &message, ticket.as_ref(), &files))
+            .run_writing(move |conn| post_once(conn, &message, ticket.as_ref(), &files))
             .await?;
         if matches!(posted, Posted::Created(_)) {
             self.wake();

@@ -354,6 +354,7 @@ async fn other_instances_are_woken_postgres() {
         return;
     };
     let writer = db.store.clone();
+    writer.listen().unwrap(); // announces its writes
     let reader = Store::connect(super::harness::config(db.url.clone()))
         .await
         .unwrap();
