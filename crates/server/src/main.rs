@@ -4,11 +4,6 @@ use clap::{Parser, Subcommand};
 use concierge_server::{startup, Application, Config};
 use std::process::ExitCode;
 
-/// mimalloc: glibc's allocator spent about a tenth of the server's CPU in `malloc_consolidate`
-/// and friends under load, across the blocking threads (docs/benchmarks.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "concierge",
