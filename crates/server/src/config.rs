@@ -156,7 +156,10 @@ impl Config {
                 "DONOR_TOKEN_EXPIRATION",
                 Duration::from_secs(30 * 24 * 3600),
             )?,
-            session_cache_ttl: duration(&get, "SESSION_CACHE_TTL", Duration::from_secs(2))?,
+            session_cache_ttl: match get("SESSION_CACHE_TTL").as_deref() {
+                Some("0") => Duration::ZERO,
+                _ => duration(&get, "SESSION_CACHE_TTL", Duration::from_secs(2))?,
+            },
             bcrypt_cost,
             super_admin_username: get("SUPER_ADMIN_USERNAME").unwrap_or_else(|| "admin".into()),
             super_admin_password: get("SUPER_ADMIN_PASSWORD"),
@@ -360,5 +363,13 @@ mod tests {
         assert!(Config::from_vars(vars(&[("JWT_EXPIRATION", "soon")])).is_err());
         let c = Config::from_vars(vars(&[("EVENT_POLL_INTERVAL", "100ms")])).unwrap();
         assert_eq!(c.realtime.poll_interval, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn the_session_cache_lasts_two_seconds_unless_set() {
+        let c = Config::from_vars(vars(&[])).unwrap();
+        assert_eq!(c.session_cache_ttl, Duration::from_secs(2));
+        let c = Config::from_vars(vars(&[("SESSION_CACHE_TTL", "0")])).unwrap();
+        assert_eq!(c.session_cache_ttl, Duration::ZERO);
     }
 }
