@@ -128,7 +128,7 @@ impl Store {
             sqlite_writer: Arc::default(),
             permits,
             wait,
-            instance: format!("{:016x}", rand_id()).into(),
+            instance: format!("{:016x}", rand::random::<u64>()).into(),
             local_writes: Arc::default(),
         })
     }
@@ -266,16 +266,6 @@ impl Store {
         self.wake();
         Ok(value)
     }
-}
-
-/// A process-unique name: the process id, the time and a counter, mixed.
-fn rand_id() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u32(std::process::id());
-    h.write_u64(NEXT.fetch_add(1, Ordering::Relaxed));
-    h.finish()
 }
 
 /// Takes a writer's turn; a poisoned lock (a writer panicked) still serialises the next ones.
