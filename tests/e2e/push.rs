@@ -194,12 +194,31 @@ mod restart {
     use concierge_store::{Store, StoreConfig};
     use std::sync::Arc;
 
-    /// The store's ledger, with one step made to fail as a crash would cut it off.
+    /// The store's ledger, with one step made to fail as a crash would cut it off, counting
+    /// its cursor and lease writes.
     struct Crashing {
         store: Store,
         fail_record: bool,
         /// Saving a cursor at or past this `seq` fails.
         fail_cursor_from: i64,
+        cursor_saves: std::sync::atomic::AtomicUsize,
+        leases: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Crashing {
+        fn new(store: &Store, fail_record: bool, fail_cursor_from: i64) -> Self {
+            Self {
+                store: store.clone(),
+                fail_record,
+                fail_cursor_from,
+                cursor_saves: Default::default(),
+                leases: Default::default(),
+            }
+        }
+
+        fn count(n: &std::sync::atomic::AtomicUsize) -> usize {
+            n.load(std::sync::atomic::Ordering::SeqCst)
+        }
     }
 
     #[async_trait]
@@ -208,6 +227,8 @@ mod restart {
             self.store.cursor().await
         }
         async fn save_cursor(&self, seq: i64) -> Result<()> {
+            self.cursor_saves
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             if seq >= self.fail_cursor_from {
                 return Err(concierge_domain::DomainError::Unavailable("crash".into()));
             }
@@ -229,53 +250,9 @@ mod restart {
             self.store.forget_token(token).await
         }
         async fn lease(&self, holder: String, until: DateTime<Utc>) -> Result<bool> {
-            self.store.lease(holder, until).await
-        }
-    }
-
-    /// The store's ledger, counting its writes.
-    #[derive(Default)]
-    struct Counting {
-        store: Option<Store>,
-        cursor_saves: std::sync::atomic::AtomicUsize,
-        leases: std::sync::atomic::AtomicUsize,
-    }
-
-    impl Counting {
-        fn store(&self) -> &Store {
-            self.store.as_ref().expect("push test")
-        }
-        fn count(n: &std::sync::atomic::AtomicUsize) -> usize {
-            n.load(std::sync::atomic::Ordering::SeqCst)
-        }
-    }
-
-    #[async_trait]
-    impl PushLedger for Counting {
-        async fn cursor(&self) -> Result<Option<i64>> {
-            self.store().cursor().await
-        }
-        async fn save_cursor(&self, seq: i64) -> Result<()> {
-            self.cursor_saves
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            self.store().save_cursor(seq).await
-        }
-        async fn was_sent(&self, key: String) -> Result<bool> {
-            self.store().was_sent(key).await
-        }
-        async fn record_sent(&self, key: String) -> Result<()> {
-            self.store().record_sent(key).await
-        }
-        async fn admin_tokens(&self) -> Result<Vec<String>> {
-            self.store().admin_tokens().await
-        }
-        async fn forget_token(&self, token: String) -> Result<()> {
-            self.store().forget_token(token).await
-        }
-        async fn lease(&self, holder: String, until: DateTime<Utc>) -> Result<bool> {
             self.leases
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            self.store().lease(holder, until).await
+            self.store.lease(holder, until).await
         }
     }
 
@@ -391,11 +368,7 @@ mod restart {
             .find(|e| e.kind.as_str() == "new_message")
             .expect("push test")
             .seq;
-        let crashing = Arc::new(Crashing {
-            store: store.clone(),
-            fail_record: false,
-            fail_cursor_from: message_seq,
-        });
+        let crashing = Arc::new(Crashing::new(&store, false, message_seq));
         let first = dispatcher(&store, notifier.clone(), crashing);
         assert!(first.pass().await.is_err(), "the cursor save 'crashed'");
         assert_eq!(sends(&fcm).await.len(), 1);
@@ -417,11 +390,7 @@ mod restart {
             .into_iter()
             .find(|e| e.kind.as_str() == "new_message")
             .expect("push test");
-        let crashing: Arc<dyn PushLedger> = Arc::new(Crashing {
-            store: store.clone(),
-            fail_record: true,
-            fail_cursor_from: i64::MAX,
-        });
+        let crashing: Arc<dyn PushLedger> = Arc::new(Crashing::new(&store, true, i64::MAX));
         let first = service(&store, notifier.clone(), crashing);
         assert!(first.deliver(&event).await.is_err());
         assert_eq!(sends(&fcm).await.len(), 1);
@@ -437,14 +406,11 @@ mod restart {
     #[tokio::test]
     async fn a_pass_saves_its_cursor_once_per_batch_and_renews_the_lease_only_when_due() {
         let (_dir, store, fcm, notifier) = setup().await;
-        let ledger = Arc::new(Counting {
-            store: Some(store.clone()),
-            ..Default::default()
-        });
+        let ledger = Arc::new(Crashing::new(&store, false, i64::MAX));
         let running = dispatcher(&store, notifier, ledger.clone());
         running.pass().await.expect("push test");
-        assert_eq!(Counting::count(&ledger.leases), 1);
-        let first_run_saves = Counting::count(&ledger.cursor_saves);
+        assert_eq!(Crashing::count(&ledger.leases), 1);
+        let first_run_saves = Crashing::count(&ledger.cursor_saves);
 
         staff_reply_as(&store, "sam").await;
         staff_reply_as(&store, "kim").await;
@@ -455,11 +421,11 @@ mod restart {
 
         assert_eq!(sends(&fcm).await.len(), 2, "one push per reply");
         assert_eq!(
-            Counting::count(&ledger.cursor_saves) - first_run_saves,
+            Crashing::count(&ledger.cursor_saves) - first_run_saves,
             1,
             "one cursor write for the batch, none for the empty pass"
         );
-        assert_eq!(Counting::count(&ledger.leases), 1, "the lease is 30 s long");
+        assert_eq!(Crashing::count(&ledger.leases), 1, "the lease is 30 s long");
         let last = events.last().expect("push test").seq;
         assert_eq!(store.cursor().await.expect("push test"), Some(last));
     }
