@@ -392,12 +392,17 @@ async fn run_backend(
         {
             Ok(f) => {
                 eprintln!(
-                    "  p50 {}, p99 {}, max {}, lost {}, duplicated {}",
+                    "  p50 {}, p99 {}, max {}, lost {}, duplicated {}; first receipt p50 {}, \
+                     p99 {}; last receipt p50 {}, p99 {}",
                     stats::ms(f.latency.p50_us),
                     stats::ms(f.latency.p99_us),
                     stats::ms(f.latency.max_us),
                     f.lost,
-                    f.duplicated
+                    f.duplicated,
+                    stats::ms(f.first.p50_us),
+                    stats::ms(f.first.p99_us),
+                    stats::ms(f.last.p50_us),
+                    stats::ms(f.last.p99_us)
                 );
                 Some(f)
             }

@@ -352,6 +352,15 @@ fn render_run(o: &mut String, args: &Args, run: &BackendRun, insert_tps: f64, se
             100.0 * f.bench_cpu,
             mb(f.peak_rss)
         );
+        let _ = writeln!(
+            o,
+            "Per message: post to its first receipt p50 {}, p99 {} (the pipeline: HTTP, commit, \
+             event-log read); post to its last receipt p50 {}, p99 {} (the whole room served).\n",
+            ms(f.first.p50_us),
+            ms(f.first.p99_us),
+            ms(f.last.p50_us),
+            ms(f.last.p99_us)
+        );
     }
     if let Some(i) = &run.idle {
         let per = (i.rss_with.saturating_sub(i.rss_before)) / (i.connections.max(1) as u64);
