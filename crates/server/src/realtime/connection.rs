@@ -9,6 +9,7 @@ use crate::problem::{problem_value, ApiError};
 use crate::state::AppState;
 use actix_web::web;
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
+use bytestring::ByteString;
 use concierge_domain::message::PostMessage;
 use concierge_domain::{Actor, DomainError, MessageId, TicketId};
 use std::collections::HashMap;
@@ -140,7 +141,7 @@ impl Connection {
                     if last_heard.elapsed() > self.config.idle_timeout {
                         return Err(End::Gone);
                     }
-                    self.send_raw(String::new(), true).await?;
+                    self.send_raw(ByteString::new(), true).await?;
                 }
                 _ = sleep_until(auth_deadline), if self.authed.is_none() => {
                     return Err(End::Close(protocol::CLOSE_UNAUTHENTICATED, "not authenticated in time"));
@@ -408,7 +409,7 @@ impl Connection {
 
     async fn deliver(&mut self, item: Outbound) -> Result<(), End> {
         match item {
-            Outbound::Relay(frame) => self.send_raw(frame.to_string(), false).await,
+            Outbound::Relay(frame) => self.send_raw(frame, false).await,
             Outbound::Event {
                 seq,
                 ticket_id,
@@ -422,7 +423,7 @@ impl Connection {
                         *last = seq;
                     }
                 }
-                self.send_raw(frame.to_string(), false).await
+                self.send_raw(frame, false).await
             }
         }
     }
@@ -443,7 +444,7 @@ impl Connection {
     }
 
     /// Sends a text frame (or a ping), giving up on a client that does not take it in time.
-    async fn send_raw(&mut self, text: String, ping: bool) -> Result<(), End> {
+    async fn send_raw(&mut self, text: impl Into<ByteString>, ping: bool) -> Result<(), End> {
         let send = async {
             if ping {
                 self.session.ping(b"").await

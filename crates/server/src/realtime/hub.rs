@@ -1,6 +1,7 @@
 //! Rooms and the fan-out of logged events to them.
 
 use super::protocol::ServerFrame;
+use bytestring::ByteString;
 use concierge_domain::event::{EventKind, StoredEvent};
 use concierge_domain::ports::EventLog;
 use concierge_domain::{TicketId, UserId};
@@ -22,11 +23,11 @@ pub enum Outbound {
         seq: i64,
         /// Its ticket.
         ticket_id: Option<TicketId>,
-        /// The `event` frame as text.
-        frame: Arc<str>,
+        /// The `event` frame as text (clones share the bytes).
+        frame: ByteString,
     },
     /// A relayed, unlogged frame (typing, upload progress).
-    Relay(Arc<str>),
+    Relay(ByteString),
 }
 
 /// Set when the hub found a connection's queue full; the connection then closes as too slow.
@@ -121,7 +122,7 @@ impl Membership {
 
     /// Sends an unlogged frame to everyone else in a room the connection is in.
     pub fn relay(&self, room: Room, frame: String) {
-        let frame: Arc<str> = frame.into();
+        let frame = ByteString::from(frame);
         let rooms = self.hub.lock();
         let inside = rooms
             .connections
@@ -216,14 +217,15 @@ impl Hub {
 
     /// Fans one event out to its rooms, each connection at most once.
     pub fn dispatch(&self, event: &StoredEvent) {
-        let frame: Arc<str> = ServerFrame::Event {
-            seq: event.seq,
-            ticket_id: event.ticket_id.map(|t| t.0),
-            event: event.kind.as_str(),
-            data: &event.data,
-        }
-        .to_text()
-        .into();
+        let frame = ByteString::from(
+            ServerFrame::Event {
+                seq: event.seq,
+                ticket_id: event.ticket_id.map(|t| t.0),
+                event: event.kind.as_str(),
+                data: &event.data,
+            }
+            .to_text(),
+        );
         let mut targets = vec![];
         if let Some(ticket) = event.ticket_id {
             targets.push(Room::Ticket(ticket));
