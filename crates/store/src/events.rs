@@ -10,7 +10,9 @@
 //! `pg_snapshot_xmin(pg_current_snapshot())` of the very snapshot the statement reads its rows
 //! with: every transaction below `xmin` has finished (its events are visible or gone for good),
 //! and any transaction still running or yet to start has an id at or above `xmin`, so its
-//! events will sort after everything already returned. The log's order is transaction-id order, not commit order; it
+//! events will sort after everything already returned. Both expressions are SQL functions
+//! (`concierge_event_seq`, `concierge_event_horizon`, migration `event_log_functions`), so the
+//! statements using them are prepared. The log's order is transaction-id order, not commit order; it
 //! is the same order for every reader. The price: a transaction left open anywhere in the
 //! cluster holds readers back until it ends (later, never lost).
 //!
@@ -30,11 +32,12 @@ use chrono::Utc;
 use concierge_domain::event::{NewEvent, StoredEvent};
 use concierge_domain::ports::EventLog;
 use concierge_domain::{DomainError, Result, TicketId};
-use diesel::dsl::{max, sql};
+use diesel::dsl::max;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
-/// Bits of a PostgreSQL `seq` that number the events of one transaction.
+/// Bits of a PostgreSQL `seq` that number the events of one transaction (`concierge_event_seq`
+/// multiplies by 2^12).
 const ORDINAL_BITS: u32 = 12;
 /// The most events one transaction may append on PostgreSQL.
 pub const MAX_EVENTS_PER_TRANSACTION: i64 = 1 << ORDINAL_BITS;
@@ -42,17 +45,19 @@ pub const MAX_EVENTS_PER_TRANSACTION: i64 = 1 << ORDINAL_BITS;
 /// Rows per INSERT, well below both backends' limits on bind parameters.
 const INSERT_CHUNK: usize = 1000;
 
-/// The readable horizon of the current statement's snapshot, as a `seq`.
-const PG_HORIZON: &str = "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 12)";
-/// An event's `seq` before its ordinal is added: the current transaction's id (assigning one
-/// if it has none yet) times 2^ORDINAL_BITS. Computed inside the INSERT, so appending is one
-/// statement; the multiplication fails with "bigint out of range" rather than wrapping for an
-/// id past 2^51.
-const PG_SEQ: &str = "pg_current_xact_id()::text::bigint * 4096 + ";
-const _: () = assert!(
-    1 << ORDINAL_BITS == 4096,
-    "PG_SEQ multiplies by 2^ORDINAL_BITS"
-);
+diesel::define_sql_function! {
+    /// The readable horizon of the calling statement's snapshot, as a `seq` (PostgreSQL; the
+    /// migration `event_log_functions` defines it). A function, not an SQL literal, so the
+    /// reading statements are prepared once per connection.
+    fn concierge_event_horizon() -> BigInt;
+}
+
+diesel::define_sql_function! {
+    /// The `seq` of the current transaction's event number `ordinal`: the transaction's id
+    /// (assigning one if it has none yet) times 2^12, plus `ordinal` (PostgreSQL; the migration
+    /// `event_log_functions` defines it, failing rather than wrapping past 2^51).
+    fn concierge_event_seq(ordinal: BigInt) -> BigInt;
+}
 
 /// Appends `events` in the caller's open write transaction. Call it once, at the end of the
 /// transaction, with every event of the change in order.
@@ -73,13 +78,20 @@ pub(crate) fn append(conn: &mut DbConnection, events: Vec<NewEvent>) -> Result<(
         })
         .collect::<Result<Vec<_>, Error>>()?;
     match conn {
-        DbConnection::Sqlite(c) => {
-            for chunk in rows.chunks(INSERT_CHUNK) {
-                diesel::insert_into(events::table)
-                    .values(chunk)
-                    .execute(c)?;
+        // One event is the common case; a single-row insert is a statement diesel prepares
+        // once per connection, a batch is planned on every call.
+        DbConnection::Sqlite(c) => match rows.as_slice() {
+            [row] => {
+                diesel::insert_into(events::table).values(row).execute(c)?;
             }
-        }
+            _ => {
+                for chunk in rows.chunks(INSERT_CHUNK) {
+                    diesel::insert_into(events::table)
+                        .values(chunk)
+                        .execute(c)?;
+                }
+            }
+        },
         DbConnection::Postgresql(c) => {
             // One call per transaction (see above): its events are ordinals 0..n. A second
             // call in the same transaction would reuse them and fail on the primary key,
@@ -93,15 +105,19 @@ pub(crate) fn append(conn: &mut DbConnection, events: Vec<NewEvent>) -> Result<(
             let rows: Vec<_> = rows
                 .into_iter()
                 .zip(0i64..)
-                .map(|(row, ordinal)| {
-                    let seq = sql::<BigInt>(PG_SEQ).bind::<BigInt, _>(ordinal);
-                    (events::seq.eq(seq), row)
-                })
+                .map(|(row, ordinal)| (events::seq.eq(concierge_event_seq(ordinal)), row))
                 .collect();
-            for chunk in rows.chunks(INSERT_CHUNK) {
-                diesel::insert_into(events::table)
-                    .values(chunk)
-                    .execute(c)?;
+            match rows.as_slice() {
+                [row] => {
+                    diesel::insert_into(events::table).values(row).execute(c)?;
+                }
+                _ => {
+                    for chunk in rows.chunks(INSERT_CHUNK) {
+                        diesel::insert_into(events::table)
+                            .values(chunk)
+                            .execute(c)?;
+                    }
+                }
             }
         }
     }
@@ -136,7 +152,7 @@ pub(crate) fn read_after(
         DbConnection::Postgresql(c) => {
             let mut query = events::table
                 .filter(events::seq.gt(after))
-                .filter(events::seq.lt(sql::<BigInt>(PG_HORIZON)))
+                .filter(events::seq.lt(concierge_event_horizon()))
                 .order(events::seq.asc())
                 .limit(limit)
                 .select(EventRow::as_select())
@@ -155,7 +171,7 @@ pub(crate) fn head(conn: &mut DbConnection) -> Result<i64, Error> {
     let newest: Option<i64> = match conn {
         DbConnection::Sqlite(c) => events::table.select(max(events::seq)).get_result(c)?,
         DbConnection::Postgresql(c) => events::table
-            .filter(events::seq.lt(sql::<BigInt>(PG_HORIZON)))
+            .filter(events::seq.lt(concierge_event_horizon()))
             .select(max(events::seq))
             .get_result(c)?,
     };

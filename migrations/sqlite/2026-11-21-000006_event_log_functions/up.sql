@@ -1,0 +1,2 @@
+-- PostgreSQL only (the event log's `seq` and horizon functions); SQLite numbers events by rowid.
+SELECT 1;
