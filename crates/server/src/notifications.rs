@@ -8,8 +8,9 @@
 //! one dispatcher runs at a time (a lease in the database).
 
 use chrono::Utc;
+use concierge_domain::event::StoredEvent;
 use concierge_domain::ports::{EventLog, PushLedger};
-use concierge_domain::services::NotificationService;
+use concierge_domain::services::{Directory, NotificationService};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -141,8 +142,9 @@ impl Dispatcher {
             return Ok(false);
         };
         let batch = self.log.read_after(cursor, None, BATCH).await?;
+        let mut directory = Directory::default();
         for event in &batch {
-            self.deliver(event).await;
+            self.deliver(event, &mut directory).await;
             cursor = event.seq;
             self.status.cursor.store(cursor, Ordering::Relaxed);
             let lag = (Utc::now() - event.created_at).num_milliseconds().max(0);
@@ -205,10 +207,11 @@ impl Dispatcher {
         *self.held.lock().unwrap_or_else(PoisonError::into_inner) = None;
     }
 
-    /// Sends one event's notifications, retrying what the push service asks to retry.
-    async fn deliver(&self, event: &concierge_domain::event::StoredEvent) {
+    /// Sends one event's notifications, retrying what the push service asks to retry; the
+    /// recipients are looked up through the batch's `directory`.
+    async fn deliver(&self, event: &StoredEvent, directory: &mut Directory) {
         for attempt in 0..MAX_ATTEMPTS {
-            match self.service.deliver(event).await {
+            match self.service.deliver_in(event, directory).await {
                 Ok(report) => {
                     for reason in &report.rejected {
                         self.status

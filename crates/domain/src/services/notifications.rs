@@ -4,7 +4,9 @@ use crate::error::Result;
 use crate::event::StoredEvent;
 use crate::notification::{self, PushMessage, PushOutcome, Recipient};
 use crate::ports::{PushLedger, PushNotifier, TicketRepository, UserRepository};
-use std::collections::BTreeMap;
+use crate::ticket::Ticket;
+use crate::{TicketId, UserId};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +29,37 @@ impl DeliveryReport {
     /// Whether every device of the event is done (sent, invalid or given up on).
     pub fn is_done(&self) -> bool {
         self.retry.is_none()
+    }
+}
+
+/// The devices' owners as a batch of events found them: each ticket, each user's token and
+/// the admins' tokens are read once per batch rather than once per event. Start a new one for
+/// each batch, so a token changed since is picked up by the next batch.
+#[derive(Debug, Default)]
+pub struct Directory {
+    tickets: HashMap<TicketId, Option<Ticket>>,
+    users: HashMap<UserId, Option<String>>,
+    admins: Option<Vec<String>>,
+}
+
+impl Directory {
+    /// Drops a token the push service refused, so later events of the batch skip it.
+    fn forget(&mut self, token: &str) {
+        for ticket in self.tickets.values_mut().flatten() {
+            if let Some(donor) = ticket.donor.as_mut() {
+                if donor.fcm_token.as_deref() == Some(token) {
+                    donor.fcm_token = None;
+                }
+            }
+        }
+        for user in self.users.values_mut() {
+            if user.as_deref() == Some(token) {
+                *user = None;
+            }
+        }
+        if let Some(admins) = self.admins.as_mut() {
+            admins.retain(|t| t != token);
+        }
     }
 }
 
@@ -65,11 +98,21 @@ impl NotificationService {
     /// (a retry, or after a restart) sends only what is missing; a crash between the send and
     /// the record sends that one notification once more, never more.
     pub async fn deliver(&self, event: &StoredEvent) -> Result<DeliveryReport> {
+        self.deliver_in(event, &mut Directory::default()).await
+    }
+
+    /// [`deliver`](Self::deliver), finding the recipients' devices through `directory`, which
+    /// the events of one batch share.
+    pub async fn deliver_in(
+        &self,
+        event: &StoredEvent,
+        directory: &mut Directory,
+    ) -> Result<DeliveryReport> {
         let mut report = DeliveryReport::default();
         let Some(plan) = notification::plan(event) else {
             return Ok(report);
         };
-        let tokens = self.tokens(event, &plan.recipients).await?;
+        let tokens = self.tokens(event, &plan.recipients, directory).await?;
         let mut data = BTreeMap::new();
         data.insert("event".to_string(), event.kind.as_str().to_string());
         data.insert("seq".to_string(), event.seq.to_string());
@@ -97,6 +140,7 @@ impl NotificationService {
                     report.delivered += 1;
                 }
                 PushOutcome::InvalidToken => {
+                    directory.forget(&token);
                     self.ledger.forget_token(token).await?;
                     self.ledger.record_sent(key).await?;
                     report.invalid_tokens += 1;
@@ -117,9 +161,14 @@ impl NotificationService {
         Ok(report)
     }
 
-    async fn tokens(&self, event: &StoredEvent, recipients: &[Recipient]) -> Result<Vec<String>> {
+    async fn tokens(
+        &self,
+        event: &StoredEvent,
+        recipients: &[Recipient],
+        directory: &mut Directory,
+    ) -> Result<Vec<String>> {
         let ticket = match event.ticket_id {
-            Some(id) => self.tickets.get(id).await?,
+            Some(id) => self.ticket(id, directory).await?,
             None => None,
         };
         let mut tokens = vec![];
@@ -132,12 +181,12 @@ impl NotificationService {
                         .and_then(|d| d.fcm_token.clone());
                     tokens.extend(token);
                 }
-                Recipient::User(id) => tokens.extend(self.user_token(*id).await?),
+                Recipient::User(id) => tokens.extend(self.user_token(*id, directory).await?),
                 Recipient::Assignee => match ticket.as_ref().and_then(|t| t.assignee_id) {
-                    Some(id) => tokens.extend(self.user_token(id).await?),
-                    None => tokens.extend(self.ledger.admin_tokens().await?),
+                    Some(id) => tokens.extend(self.user_token(id, directory).await?),
+                    None => tokens.extend(self.admin_tokens(directory).await?),
                 },
-                Recipient::Admins => tokens.extend(self.ledger.admin_tokens().await?),
+                Recipient::Admins => tokens.extend(self.admin_tokens(directory).await?),
             }
         }
         tokens.sort();
@@ -145,12 +194,35 @@ impl NotificationService {
         Ok(tokens)
     }
 
-    async fn user_token(&self, id: crate::UserId) -> Result<Option<String>> {
-        Ok(self
+    async fn ticket(&self, id: TicketId, directory: &mut Directory) -> Result<Option<Ticket>> {
+        if let Some(ticket) = directory.tickets.get(&id) {
+            return Ok(ticket.clone());
+        }
+        let ticket = self.tickets.get(id).await?;
+        directory.tickets.insert(id, ticket.clone());
+        Ok(ticket)
+    }
+
+    async fn user_token(&self, id: UserId, directory: &mut Directory) -> Result<Option<String>> {
+        if let Some(token) = directory.users.get(&id) {
+            return Ok(token.clone());
+        }
+        let token = self
             .users
             .get(id)
             .await?
             .filter(|u| u.is_active)
-            .and_then(|u| u.fcm_token))
+            .and_then(|u| u.fcm_token);
+        directory.users.insert(id, token.clone());
+        Ok(token)
+    }
+
+    async fn admin_tokens(&self, directory: &mut Directory) -> Result<Vec<String>> {
+        if let Some(tokens) = &directory.admins {
+            return Ok(tokens.clone());
+        }
+        let tokens = self.ledger.admin_tokens().await?;
+        directory.admins = Some(tokens.clone());
+        Ok(tokens)
     }
 }

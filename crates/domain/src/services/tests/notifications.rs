@@ -2,7 +2,7 @@ use super::*;
 use crate::event::{EventKind, StoredEvent};
 use crate::notification::{delivery_key, PushMessage, PushOutcome};
 use crate::ports::{MockPushLedger, MockPushNotifier};
-use crate::services::NotificationService;
+use crate::services::{DeliveryReport, Directory, NotificationService};
 use serde_json::json;
 use std::sync::Mutex;
 
@@ -206,4 +206,69 @@ async fn events_nobody_is_told_about_touch_nothing() {
     .await
     .unwrap();
     assert_eq!(report, Default::default());
+}
+
+#[tokio::test]
+async fn a_batch_reads_each_ticket_and_the_admins_tokens_once() {
+    let sent: Arc<Mutex<Vec<(i64, String)>>> = Arc::default();
+    let seen = sent.clone();
+    let mut notifier = MockPushNotifier::new();
+    notifier.expect_send().returning(move |m| {
+        let seq = m.data["seq"].parse().unwrap();
+        seen.lock().unwrap().push((seq, m.token));
+        PushOutcome::Delivered
+    });
+    let mut ledger = MockPushLedger::new();
+    ledger.expect_was_sent().returning(|_| Ok(false));
+    ledger.expect_record_sent().returning(|_| Ok(()));
+    ledger
+        .expect_admin_tokens()
+        .times(1)
+        .returning(|| Ok(vec!["a1".into()]));
+    let mut tickets = MockTicketRepository::new();
+    tickets
+        .expect_get()
+        .times(1)
+        .returning(|id| Ok(Some(donor_ticket(id.0, "d-1", TicketStatus::InProgress))));
+    let svc = service(tickets, MockUserRepository::new(), ledger, notifier);
+    let mut directory = Directory::default();
+    for seq in 5..8 {
+        svc.deliver_in(&donor_message(seq), &mut directory)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        *sent.lock().unwrap(),
+        vec![(5, "a1".into()), (6, "a1".into()), (7, "a1".into())]
+    );
+}
+
+#[tokio::test]
+async fn a_token_refused_as_invalid_is_skipped_for_the_rest_of_the_batch() {
+    let mut notifier = MockPushNotifier::new();
+    notifier
+        .expect_send()
+        .times(1)
+        .returning(|_| PushOutcome::InvalidToken);
+    let mut ledger = MockPushLedger::new();
+    ledger.expect_was_sent().returning(|_| Ok(false));
+    ledger.expect_record_sent().returning(|_| Ok(()));
+    ledger.expect_forget_token().times(1).returning(|_| Ok(()));
+    let svc = service(
+        tickets_returning(assigned_ticket()),
+        users_with_token("stale"),
+        ledger,
+        notifier,
+    );
+    let mut directory = Directory::default();
+    let first = svc
+        .deliver_in(&donor_message(5), &mut directory)
+        .await
+        .unwrap();
+    let second = svc
+        .deliver_in(&donor_message(6), &mut directory)
+        .await
+        .unwrap();
+    assert_eq!((first.invalid_tokens, second.invalid_tokens), (1, 0));
+    assert_eq!(second, DeliveryReport::default());
 }
