@@ -104,6 +104,39 @@ async fn out_of_order_commits_are_not_skipped_postgres() {
     assert_eq!(store.head().await.unwrap(), seq2);
 }
 
+/// Appending and reading reuse one prepared statement each on a connection: the `seq` and the
+/// horizon are SQL functions, not SQL literals, which diesel would parse and plan every time.
+#[tokio::test]
+async fn event_log_statements_are_prepared_once_postgres() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let mut conn = db.store.pool().get().unwrap();
+    for n in 0..3 {
+        begin(&mut conn);
+        events::append(&mut conn, vec![marker(n)]).unwrap();
+        commit(&mut conn);
+        events::read_after(&mut conn, 0, None, 10).unwrap();
+    }
+    #[derive(QueryableByName)]
+    struct Prepared {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        statement: String,
+    }
+    let DbConnection::Postgresql(pg) = &mut **conn else {
+        panic!("a PostgreSQL store");
+    };
+    let prepared: Vec<String> = diesel::sql_query("SELECT statement FROM pg_prepared_statements")
+        .load::<Prepared>(pg)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.statement)
+        .collect();
+    let count = |needle: &str| prepared.iter().filter(|s| s.contains(needle)).count();
+    assert_eq!(count("concierge_event_seq"), 1, "{prepared:#?}");
+    assert_eq!(count("concierge_event_horizon"), 1, "{prepared:#?}");
+}
+
 /// On SQLite the second writer waits for the first (IMMEDIATE transactions), so commit order
 /// is seq order and there is nothing to skip.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
