@@ -12,9 +12,9 @@
 //! and any transaction still running or yet to start has an id at or above `xmin`, so its
 //! events will sort after everything already returned. Both expressions are SQL functions
 //! (`concierge_event_seq`, `concierge_event_horizon`, migration `event_log_functions`), so the
-//! statements using them are prepared. The log's order is transaction-id order, not commit order; it
-//! is the same order for every reader. The price: a transaction left open anywhere in the
-//! cluster holds readers back until it ends (later, never lost).
+//! statements using them are prepared. The log's order is transaction-id order, not commit
+//! order; it is the same order for every reader. The price: a transaction left open anywhere in
+//! the cluster holds readers back until it ends (later, never lost).
 //!
 //! **SQLite.** Writers are serialised (every write is `BEGIN IMMEDIATE`, see `tx.rs`), so
 //! the rowid (`INTEGER PRIMARY KEY AUTOINCREMENT`) order is the commit order and every
