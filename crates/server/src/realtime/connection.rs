@@ -141,7 +141,7 @@ impl Connection {
                     if last_heard.elapsed() > self.config.idle_timeout {
                         return Err(End::Gone);
                     }
-                    self.send_raw(ByteString::new(), true).await?;
+                    self.ping().await?;
                 }
                 _ = sleep_until(auth_deadline), if self.authed.is_none() => {
                     return Err(End::Close(protocol::CLOSE_UNAUTHENTICATED, "not authenticated in time"));
@@ -196,7 +196,7 @@ impl Connection {
                     a.membership.leave(Room::Ticket(TicketId(ticket_id)));
                 }
                 let text = ServerFrame::Left { ticket_id }.to_text();
-                self.send_raw(text, false).await
+                self.send_raw(text).await
             }
             ClientFrame::SendMessage {
                 request_id,
@@ -229,7 +229,7 @@ impl Connection {
                     }
                     .to_text(),
                 };
-                self.send_raw(frame, false).await
+                self.send_raw(frame).await
             }
             ClientFrame::Typing {
                 ticket_id,
@@ -347,7 +347,7 @@ impl Connection {
             overflow,
             joined,
         });
-        self.send_raw(ready, false).await
+        self.send_raw(ready).await
     }
 
     /// Joins a ticket's room: checks the actor may read it, enters the room (so nothing new is
@@ -388,7 +388,7 @@ impl Connection {
                         data: &event.data,
                     }
                     .to_text();
-                    self.send_raw(text, false).await?;
+                    self.send_raw(text).await?;
                     last = event.seq;
                 }
                 if done {
@@ -404,12 +404,12 @@ impl Connection {
             seq: last,
         }
         .to_text();
-        self.send_raw(joined, false).await
+        self.send_raw(joined).await
     }
 
     async fn deliver(&mut self, item: Outbound) -> Result<(), End> {
         match item {
-            Outbound::Relay(frame) => self.send_raw(frame, false).await,
+            Outbound::Relay(frame) => self.send_raw(frame).await,
             Outbound::Event {
                 seq,
                 ticket_id,
@@ -423,7 +423,7 @@ impl Connection {
                         *last = seq;
                     }
                 }
-                self.send_raw(frame, false).await
+                self.send_raw(frame).await
             }
         }
     }
@@ -440,26 +440,31 @@ impl Connection {
             error: problem_value(&err),
         }
         .to_text();
-        self.send_raw(text, false).await
+        self.send_raw(text).await
     }
 
-    /// Sends a text frame (or a ping), giving up on a client that does not take it in time.
-    async fn send_raw(&mut self, text: impl Into<ByteString>, ping: bool) -> Result<(), End> {
-        let send = async {
-            if ping {
-                self.session.ping(b"").await
-            } else {
-                self.session.text(text).await
-            }
-        };
-        match tokio::time::timeout(self.config.send_timeout, send).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(End::Gone),
-            Err(_) => Err(End::Close(
-                protocol::CLOSE_TOO_SLOW,
-                "too slow: reconnect and join with since",
-            )),
-        }
+    /// Sends a text frame, giving up on a client that does not take it in time.
+    async fn send_raw(&mut self, text: impl Into<ByteString>) -> Result<(), End> {
+        in_time(tokio::time::timeout(self.config.send_timeout, self.session.text(text)).await)
+    }
+
+    /// Sends a ping, giving up on a client that does not take it in time.
+    async fn ping(&mut self) -> Result<(), End> {
+        in_time(tokio::time::timeout(self.config.send_timeout, self.session.ping(b"")).await)
+    }
+}
+
+/// What a send that had `send_timeout` to finish came to.
+fn in_time(
+    sent: Result<Result<(), actix_ws::Closed>, tokio::time::error::Elapsed>,
+) -> Result<(), End> {
+    match sent {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(End::Gone),
+        Err(_) => Err(End::Close(
+            protocol::CLOSE_TOO_SLOW,
+            "too slow: reconnect and join with since",
+        )),
     }
 }
 
