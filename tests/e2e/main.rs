@@ -11,5 +11,6 @@ mod permissions;
 mod production;
 mod push;
 mod realtime;
+mod realtime_rights;
 mod security;
 mod walkthrough;

@@ -385,17 +385,21 @@ impl TestApp {
     }
 }
 
-/// Writes `name::sqlite` and `name::postgres` tests running `body` on a fresh app.
+/// Writes `name::sqlite` and `name::postgres` tests running `body` on a fresh app;
+/// `e2e!(name, [("VAR", "value"), ...], body)` also sets configuration variables.
 #[macro_export]
 macro_rules! e2e {
     ($name:ident, $body:expr) => {
+        $crate::e2e!($name, [], $body);
+    };
+    ($name:ident, [$(($key:expr, $value:expr)),* $(,)?], $body:expr) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let app = $crate::TestApp::spawn($crate::Backend::Sqlite)
+                let app = $crate::TestApp::spawn_with($crate::Backend::Sqlite, &[$(($key, $value)),*])
                     .await
                     .expect("sqlite app");
                 ($body)(app).await;
@@ -403,7 +407,7 @@ macro_rules! e2e {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                match $crate::TestApp::spawn($crate::Backend::Postgres).await {
+                match $crate::TestApp::spawn_with($crate::Backend::Postgres, &[$(($key, $value)),*]).await {
                     Some(app) => ($body)(app).await,
                     None => eprintln!("skipped: TEST_POSTGRES_URL is not set"),
                 }

@@ -2,12 +2,14 @@
 //! the change, so whatever reads the log (WebSocket rooms, push) sees exactly what was
 //! committed, in the log's order.
 
+use crate::actor::Actor;
 use crate::ids::{MessageId, TicketId};
 use crate::message::Message;
 use crate::ticket::Ticket;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 
 crate::ticket::wire_enum!(
     /// What happened.
@@ -134,5 +136,111 @@ impl NewEvent {
             ticket_id: Some(ticket_id),
             data: json!({ "id": message_id, "ticketId": ticket_id }),
         }
+    }
+}
+
+/// Who an event is shown to. Every channel that carries events — live WebSocket delivery, a
+/// `join` replay, push, and webhooks later — asks [`Viewer::view`], so the rule lives here once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Viewer {
+    /// Any staff user: sees every event whole.
+    Staff,
+    /// The donor of the event's ticket: sees the conversation and the ticket's public face,
+    /// never staff-only events (summaries, QA reviews), internal notes or staff identifiers.
+    Donor,
+}
+
+/// Keys of a ticket's JSON that only staff see: the internal transfer note and who worked on it.
+const STAFF_ONLY_TICKET_KEYS: [&str; 5] = [
+    "transferNote",
+    "assigneeId",
+    "creatorId",
+    "resolvedById",
+    "transferredFromId",
+];
+
+impl EventKind {
+    /// Whether the donor of the event's ticket may receive events of this kind at all.
+    pub fn reaches_donors(self) -> bool {
+        !matches!(self, EventKind::SummaryReady | EventKind::QaReviewUpdated)
+    }
+}
+
+impl Viewer {
+    /// How `actor` sees events; `None` for an actor that receives none (the system itself).
+    pub fn of(actor: &Actor) -> Option<Self> {
+        match actor {
+            Actor::Staff { .. } => Some(Viewer::Staff),
+            Actor::Donor { .. } => Some(Viewer::Donor),
+            Actor::System => None,
+        }
+    }
+
+    /// The payload of an event of `kind` as this viewer may see it, or `None` when the viewer
+    /// may not receive the event at all. Borrowed when nothing needs hiding.
+    pub fn view<'a>(self, kind: EventKind, data: &'a Value) -> Option<Cow<'a, Value>> {
+        match self {
+            Viewer::Staff => Some(Cow::Borrowed(data)),
+            Viewer::Donor if !kind.reaches_donors() => None,
+            Viewer::Donor => match kind {
+                EventKind::TicketCreated | EventKind::TicketUpdated => {
+                    let mut ticket = data.clone();
+                    if let Some(fields) = ticket.as_object_mut() {
+                        for key in STAFF_ONLY_TICKET_KEYS {
+                            fields.remove(key);
+                        }
+                    }
+                    Some(Cow::Owned(ticket))
+                }
+                _ => Some(Cow::Borrowed(data)),
+            },
+        }
+    }
+
+    /// Whether this viewer's payload of `kind` can differ from the staff one.
+    pub fn differs(self, kind: EventKind) -> bool {
+        self == Viewer::Donor
+            && (!kind.reaches_donors()
+                || matches!(kind, EventKind::TicketCreated | EventKind::TicketUpdated))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn donors_never_receive_summaries_or_qa_reviews() {
+        let data = json!({"content": "staff-only text"});
+        assert!(Viewer::Donor.view(EventKind::SummaryReady, &data).is_none());
+        assert!(Viewer::Donor
+            .view(EventKind::QaReviewUpdated, &data)
+            .is_none());
+        assert!(Viewer::Staff.view(EventKind::SummaryReady, &data).is_some());
+    }
+
+    #[test]
+    fn a_donor_sees_a_ticket_without_internal_notes_or_staff_ids() {
+        let data = json!({"id": 1, "status": "TRANSFERRED", "transferNote": "VIP, careful",
+            "assigneeId": 7, "creatorId": 3, "resolvedById": null, "transferredFromId": 2});
+        let seen = Viewer::Donor
+            .view(EventKind::TicketUpdated, &data)
+            .expect("donors see ticket updates");
+        assert_eq!(*seen, json!({"id": 1, "status": "TRANSFERRED"}));
+        let staff = Viewer::Staff
+            .view(EventKind::TicketUpdated, &data)
+            .expect("staff see everything");
+        assert_eq!(*staff, data);
+    }
+
+    #[test]
+    fn donors_see_their_conversation_as_it_is() {
+        let data = json!({"id": 5, "content": "hello"});
+        let seen = Viewer::Donor.view(EventKind::NewMessage, &data);
+        assert!(matches!(seen, Some(Cow::Borrowed(_))));
+        assert!(!Viewer::Donor.differs(EventKind::NewMessage));
+        assert!(Viewer::Donor.differs(EventKind::TicketUpdated));
+        assert!(Viewer::Donor.differs(EventKind::SummaryReady));
     }
 }

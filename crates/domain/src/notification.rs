@@ -79,7 +79,17 @@ fn shorten(text: &str) -> String {
 ///   there is none), a staff message or a reminder to the donor;
 /// * a ticket resolved or closed: the donor; transferred: the new assignee;
 /// * a call requested: the admins; a call request accepted: the donor.
+///
+/// A donor is never told of an event it may not receive ([`EventKind::reaches_donors`]).
 pub fn plan(event: &StoredEvent) -> Option<Plan> {
+    let mut plan = rules(event)?;
+    if !event.kind.reaches_donors() {
+        plan.recipients.retain(|r| *r != Recipient::Donor);
+    }
+    (!plan.recipients.is_empty()).then_some(plan)
+}
+
+fn rules(event: &StoredEvent) -> Option<Plan> {
     let data = &event.data;
     let text = |key: &str| data.get(key).and_then(|v| v.as_str()).unwrap_or_default();
     match event.kind {

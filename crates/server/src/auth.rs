@@ -115,11 +115,28 @@ const REFUSED: ApiError =
 /// is active and the token carries the user's current token version. The role comes from the
 /// database, not the token, so a demotion takes effect at once.
 pub async fn actor_for_token(state: &AppState, token: &str) -> Result<Actor, ApiError> {
+    Ok(session_for_token(state, token).await?.actor)
+}
+
+/// An authenticated token: its actor, and for staff the token version it was minted at (a
+/// long-lived socket re-checks it).
+pub struct TokenSession {
+    /// Who.
+    pub actor: Actor,
+    /// The staff token's version; `None` for a donor.
+    pub token_version: Option<i32>,
+}
+
+/// [`actor_for_token`], keeping the staff token's version.
+pub async fn session_for_token(state: &AppState, token: &str) -> Result<TokenSession, ApiError> {
     let claims = state.tokens.check(token).ok_or(REFUSED)?;
     match claims.kind {
-        Kind::Donor => Ok(Actor::Donor {
-            donor_id: claims.sub,
-            ticket_id: TicketId(claims.tid.ok_or(REFUSED)?),
+        Kind::Donor => Ok(TokenSession {
+            actor: Actor::Donor {
+                donor_id: claims.sub,
+                ticket_id: TicketId(claims.tid.ok_or(REFUSED)?),
+            },
+            token_version: None,
         }),
         Kind::Staff => {
             let id = claims.sub.parse().map(UserId).map_err(|_| REFUSED)?;
@@ -133,9 +150,12 @@ pub async fn actor_for_token(state: &AppState, token: &str) -> Result<Actor, Api
                     concierge_domain::DomainError::Unauthenticated => REFUSED,
                     other => other.into(),
                 })?;
-            Ok(Actor::Staff {
-                user_id: user.id,
-                role: user.role,
+            Ok(TokenSession {
+                actor: Actor::Staff {
+                    user_id: user.id,
+                    role: user.role,
+                },
+                token_version: Some(version),
             })
         }
     }

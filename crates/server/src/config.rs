@@ -273,6 +273,23 @@ fn realtime(
         send_timeout: duration(get, "WS_SEND_TIMEOUT", d.send_timeout)?,
         max_frame_bytes: parse(get, "WS_MAX_FRAME_BYTES", d.max_frame_bytes)?.max(256),
         poll_interval: duration(get, "EVENT_POLL_INTERVAL", d.poll_interval)?,
+        join_grace: duration(get, "WS_JOIN_GRACE", d.join_grace)?,
+        limits: crate::realtime::limits::SocketLimits {
+            messages_per_second: parse(
+                get,
+                "WS_MESSAGES_PER_SECOND",
+                d.limits.messages_per_second,
+            )?
+            .max(1),
+            replay_events_per_second: parse(
+                get,
+                "WS_REPLAY_EVENTS_PER_SECOND",
+                d.limits.replay_events_per_second,
+            )?
+            .max(1),
+            relays_per_second: parse(get, "WS_RELAYS_PER_SECOND", d.limits.relays_per_second)?
+                .max(1),
+        },
     })
 }
 

@@ -183,12 +183,17 @@ impl Application {
             started: Instant::now(),
             hub,
             limits: crate::limits::Limiter::new(config.limits.clone()),
+            socket_limits: crate::realtime::limits::UserLimits::new(config.realtime.limits),
             metrics: crate::metrics::Metrics::default(),
             push_notifier: push.0,
             push: push.1,
             insights,
             shutdown: shutdown_rx,
         });
+        tokio::spawn(crate::realtime::revocation::run(
+            state.clone(),
+            config.session_cache_ttl,
+        ));
         let max_json = config.max_json_bytes;
         let mut server = HttpServer::new(move || {
             App::new()

@@ -50,6 +50,8 @@ pub struct AppState {
     pub hub: Arc<crate::realtime::Hub>,
     /// Rate limits.
     pub limits: crate::limits::Limiter,
+    /// Rate limits of socket traffic per user.
+    pub socket_limits: crate::realtime::limits::UserLimits,
     /// Request metrics.
     pub metrics: crate::metrics::Metrics,
     /// The push dispatcher's health.

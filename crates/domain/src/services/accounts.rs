@@ -130,6 +130,23 @@ impl AccountService {
         }
     }
 
+    /// Whether a session opened as `role` with a token of `token_version` still stands, read
+    /// from the store now (not from the session cache, whose entry it refreshes). A long-lived
+    /// connection asks this periodically: a deactivation, a password change (new token version)
+    /// or a role change ends the session.
+    pub async fn still_valid(&self, id: UserId, token_version: i32, role: Role) -> Result<bool> {
+        let now = self.clock.now();
+        Ok(match self.users.get(id).await? {
+            Some(user) => {
+                let valid =
+                    user.is_active && user.token_version == token_version && user.role == role;
+                self.sessions.put(user, now);
+                valid
+            }
+            None => false,
+        })
+    }
+
     /// Self-service sign-up, when enabled: always an AGENT, whatever the request says.
     pub async fn register(&self, input: Registration, signup_enabled: bool) -> Result<User> {
         if !signup_enabled {

@@ -1,17 +1,20 @@
 //! One WebSocket connection: authentication, joins with replay, sends, relays, pings,
 //! backpressure and shutdown.
 
-use super::hub::{Membership, Outbound, Overflow, Room};
+use super::hub::{rooms_of, Kick, Membership, Outbound, Room, Signal, StaffSession};
+use super::limits::Sender;
 use super::protocol::{self, ClientFrame, Presence, ServerFrame};
 use super::RealtimeConfig;
-use crate::auth::actor_for_token;
+use crate::auth::{session_for_token, TokenSession};
 use crate::problem::{problem_value, ApiError};
 use crate::state::AppState;
 use actix_web::web;
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
 use bytestring::ByteString;
+use concierge_domain::event::{EventKind, StoredEvent, Viewer};
 use concierge_domain::message::PostMessage;
 use concierge_domain::{Actor, DomainError, MessageId, TicketId};
+use governor::DefaultDirectRateLimiter;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,23 +25,53 @@ use tokio::time::{sleep_until, Instant};
 const MAX_INVALID_FRAMES: u32 = 10;
 /// Events read from the log per replay query.
 const REPLAY_BATCH: u32 = 500;
+/// The longest `fileName` and `uploadId` relayed, in characters.
+const MAX_RELAYED_TEXT: usize = 255;
 
 /// Why a connection ends.
 enum End {
     /// Close with this code and reason.
     Close(u16, &'static str),
+    /// The client closed: answer with its close frame (RFC 6455 §5.5.1).
+    Echo(Option<CloseReason>),
     /// The peer is gone or the socket failed: nothing more to say.
     Gone,
 }
 
+/// What a connection has sent of a joined ticket's room: every event of the ticket with a
+/// `seq` in `(from, to]`.
+#[derive(Debug, Clone, Copy)]
+struct Sent {
+    from: i64,
+    to: i64,
+}
+
+impl Sent {
+    fn contains(&self, seq: i64) -> bool {
+        self.from < seq && seq <= self.to
+    }
+}
+
 struct Authed {
     actor: Actor,
+    viewer: Viewer,
+    sender: Sender,
     presence: Presence,
     membership: Membership,
     queue: mpsc::Receiver<Outbound>,
-    overflow: Arc<Overflow>,
-    /// Joined tickets and the last `seq` sent for each.
-    joined: HashMap<TicketId, i64>,
+    signal: Arc<Signal>,
+    /// Joined tickets and what has been sent of each.
+    joined: HashMap<TicketId, Sent>,
+    /// The hub's head when the connection entered its own rooms (staff room, user room):
+    /// every later event of those rooms has been or will be delivered live.
+    entered: i64,
+    /// The `seq` of the last event delivered live, from any room.
+    delivered: i64,
+    /// A donor's ticket room holds its live events until the donor joins (with its `since`) or
+    /// this moment passes, so a resuming donor gets each event once, in order.
+    held_until: Option<Instant>,
+    /// Typing and upload progress allowed to this connection.
+    relays: DefaultDirectRateLimiter,
 }
 
 struct Connection {
@@ -55,7 +88,7 @@ pub async fn serve(
     state: web::Data<AppState>,
     session: Session,
     stream: MessageStream,
-    header_actor: Option<Actor>,
+    header_session: Option<TokenSession>,
 ) {
     let config = state.config.realtime.clone();
     let mut stream = stream.max_frame_size(config.max_frame_bytes);
@@ -68,8 +101,8 @@ pub async fn serve(
         invalid: 0,
     };
     let end = async {
-        if let Some(actor) = header_actor {
-            conn.authenticate(actor).await?;
+        if let Some(token) = header_session {
+            conn.authenticate(token).await?;
         }
         conn.run(&mut stream, &mut shutdown).await
     }
@@ -78,6 +111,10 @@ pub async fn serve(
     drop(conn.authed.take());
     let idle_timeout = conn.config.idle_timeout;
     let Connection { session, .. } = conn;
+    if let Err(End::Echo(reason)) = end {
+        let _ = tokio::time::timeout(Duration::from_secs(1), session.close(reason)).await;
+        return;
+    }
     if let Err(End::Close(code, reason)) = end {
         // A too-slow client's outgoing buffer is full: its close frame goes out once it reads
         // again, so wait for room up to the idle timeout. Others take the frame at once.
@@ -108,20 +145,29 @@ impl Connection {
             if *shutdown.borrow() {
                 return Err(End::Close(protocol::CLOSE_GOING_AWAY, "server going away"));
             }
-            let overflow = self.authed.as_ref().map(|a| a.overflow.clone());
-            let overflowed = async move {
-                match overflow {
-                    Some(o) => o.wait().await,
+            let signal = self.authed.as_ref().map(|a| a.signal.clone());
+            let kicked = async move {
+                match signal {
+                    Some(s) => s.wait().await,
                     None => std::future::pending().await,
                 }
             };
+            let held_until = self.authed.as_ref().and_then(|a| a.held_until);
             tokio::select! {
                 biased;
                 _ = shutdown.changed() => {
                     return Err(End::Close(protocol::CLOSE_GOING_AWAY, "server going away"));
                 }
-                _ = overflowed => {
-                    return Err(End::Close(protocol::CLOSE_TOO_SLOW, "too slow: reconnect and join with since"));
+                kick = kicked => {
+                    return Err(match kick {
+                        Kick::TooSlow => End::Close(protocol::CLOSE_TOO_SLOW, "too slow: reconnect and join with since"),
+                        Kick::Revoked => End::Close(protocol::CLOSE_UNAUTHENTICATED, "session revoked"),
+                    });
+                }
+                _ = sleep_until(held_until.unwrap_or(auth_deadline)), if held_until.is_some() => {
+                    if let Some(a) = self.authed.as_mut() {
+                        a.held_until = None;
+                    }
                 }
                 message = stream.recv() => {
                     last_heard = Instant::now();
@@ -161,7 +207,7 @@ impl Connection {
             },
             Message::Ping(bytes) => self.session.pong(&bytes).await.map_err(|_| End::Gone),
             Message::Pong(_) => Ok(()),
-            Message::Close(_) => Err(End::Gone),
+            Message::Close(reason) => Err(End::Echo(reason)),
             Message::Binary(_) | Message::Continuation(_) => Err(End::Close(
                 protocol::CLOSE_POLICY,
                 "only single JSON text frames are accepted",
@@ -177,8 +223,8 @@ impl Connection {
                     .refuse(ApiError::BadRequest("already authenticated".into()))
                     .await;
             }
-            return match actor_for_token(&self.state, &token).await {
-                Ok(actor) => self.authenticate(actor).await,
+            return match session_for_token(&self.state, &token).await {
+                Ok(session) => self.authenticate(session).await,
                 Err(_) => Err(End::Close(protocol::CLOSE_UNAUTHENTICATED, "token refused")),
             };
         }
@@ -205,6 +251,20 @@ impl Connection {
                 reply_to_id,
                 client_message_id,
             } => {
+                let allowed = self
+                    .authed
+                    .as_ref()
+                    .is_some_and(|a| self.state.socket_limits.message(a.sender));
+                if !allowed {
+                    let frame = ServerFrame::Reply {
+                        request_id: request_id.as_deref(),
+                        ok: false,
+                        data: None,
+                        error: Some(problem_value(&ApiError::TooManyRequests(1))),
+                    }
+                    .to_text();
+                    return self.send_raw(frame).await;
+                }
                 let input = PostMessage {
                     ticket_id: TicketId(ticket_id),
                     content,
@@ -250,6 +310,13 @@ impl Connection {
                 file_name,
                 percent,
             } => {
+                if file_name.chars().count() > MAX_RELAYED_TEXT
+                    || upload_id.chars().count() > MAX_RELAYED_TEXT
+                {
+                    return self
+                        .refuse(DomainError::invalid("fileName", "at most 255 characters").into())
+                        .await;
+                }
                 let Some(a) = &self.authed else { return Ok(()) };
                 let text = ServerFrame::FileUploadProgress {
                     ticket_id,
@@ -271,7 +338,8 @@ impl Connection {
         }
     }
 
-    /// Relays to a joined ticket's room; refuses when the ticket is not joined.
+    /// Relays to a joined ticket's room; refuses when the ticket is not joined or the
+    /// connection relays too often.
     async fn relay(&mut self, ticket: TicketId, text: String) -> Result<(), End> {
         let joined = self
             .authed
@@ -282,51 +350,84 @@ impl Connection {
                 .refuse(DomainError::invalid("ticketId", "join the ticket first").into())
                 .await;
         }
+        let allowed = self
+            .authed
+            .as_ref()
+            .is_some_and(|a| a.relays.check().is_ok());
+        if !allowed {
+            return self.refuse(ApiError::TooManyRequests(1)).await;
+        }
         if let Some(a) = &self.authed {
             a.membership.relay(Room::Ticket(ticket), text);
         }
         Ok(())
     }
 
-    async fn authenticate(&mut self, actor: Actor) -> Result<(), End> {
+    async fn authenticate(&mut self, token: TokenSession) -> Result<(), End> {
+        let TokenSession {
+            actor,
+            token_version,
+        } = token;
+        let refused = || End::Close(protocol::CLOSE_UNAUTHENTICATED, "token refused");
         let services = &self.state.services;
-        let (presence, rooms, donor_ticket) = match &actor {
+        let (presence, rooms, donor_ticket, session) = match &actor {
             Actor::Staff { user_id, role } => {
-                let user =
-                    services.accounts.me(&actor).await.map_err(|_| {
-                        End::Close(protocol::CLOSE_UNAUTHENTICATED, "token refused")
-                    })?;
+                let user = services.accounts.me(&actor).await.map_err(|_| refused())?;
                 let presence = Presence {
                     id: Some(user_id.0),
                     name: user.name,
                     role: role.as_str().to_string(),
                 };
-                (presence, vec![Room::User(*user_id), Room::Staff], None)
+                let session = token_version.map(|token_version| StaffSession {
+                    user_id: *user_id,
+                    token_version,
+                    role: *role,
+                });
+                (
+                    presence,
+                    vec![Room::User(*user_id), Room::Staff],
+                    None,
+                    session,
+                )
             }
             Actor::Donor { ticket_id, .. } => {
                 let ticket = services
                     .tickets
                     .get(&actor, *ticket_id)
                     .await
-                    .map_err(|_| End::Close(protocol::CLOSE_UNAUTHENTICATED, "token refused"))?;
+                    .map_err(|_| refused())?;
                 let name = ticket.donor.map(|d| d.name).unwrap_or_default();
                 let presence = Presence {
                     id: None,
                     name,
                     role: "DONOR".to_string(),
                 };
-                (presence, vec![Room::Ticket(*ticket_id)], Some(*ticket_id))
+                (
+                    presence,
+                    vec![Room::Ticket(*ticket_id)],
+                    Some(*ticket_id),
+                    None,
+                )
             }
-            Actor::System => {
-                return Err(End::Close(protocol::CLOSE_UNAUTHENTICATED, "token refused"));
-            }
+            Actor::System => return Err(refused()),
         };
-        let (membership, queue, overflow) = self.state.hub.connect();
+        let (Some(viewer), Some(sender)) = (Viewer::of(&actor), Sender::of(&actor)) else {
+            return Err(refused());
+        };
+        let (membership, queue, signal) = self.state.hub.connect(viewer, session);
         let mut joined = HashMap::new();
+        let mut entered = 0;
         for room in rooms {
             let head = membership.enter(room);
+            entered = head;
             if let Room::Ticket(ticket) = room {
-                joined.insert(ticket, head);
+                joined.insert(
+                    ticket,
+                    Sent {
+                        from: head,
+                        to: head,
+                    },
+                );
             }
         }
         let (user_id, role) = match &actor {
@@ -341,18 +442,25 @@ impl Connection {
         .to_text();
         self.authed = Some(Authed {
             actor,
+            viewer,
+            sender,
             presence,
             membership,
             queue,
-            overflow,
+            signal,
             joined,
+            entered,
+            delivered: entered,
+            held_until: donor_ticket.map(|_| Instant::now() + self.config.join_grace),
+            relays: self.state.socket_limits.relays(),
         });
         self.send_raw(ready).await
     }
 
     /// Joins a ticket's room: checks the actor may read it, enters the room (so nothing new is
-    /// missed), replays the log after `since`, then answers `joined`. Live events queued
-    /// meanwhile that the replay already sent are dropped by `deliver`.
+    /// missed), replays the log after `since`, then answers `joined`. Whatever the connection
+    /// was already sent — live in this room or in its staff and user rooms — is not sent again,
+    /// and live events queued meanwhile that the replay already sent are dropped by `deliver`.
     async fn join(&mut self, ticket: TicketId, since: Option<i64>) -> Result<(), End> {
         let actor = self.actor().clone();
         if let Err(err) = self.state.services.tickets.get(&actor, ticket).await {
@@ -362,12 +470,39 @@ impl Connection {
             return Ok(());
         };
         let head = a.membership.enter(Room::Ticket(ticket));
-        let mut last = match since {
-            Some(since) => since.max(0),
-            None => head,
+        // A donor's own room was held for this join: nothing of it was sent yet.
+        let held = a.held_until.take().is_some();
+        let existing = a.joined.get(&ticket).copied();
+        let before = existing.filter(|_| !held);
+        let mut sent = match (existing, since.map(|s| s.max(0))) {
+            (Some(sent), None) => sent,
+            (None, None) => Sent {
+                from: head,
+                to: head,
+            },
+            (Some(sent), Some(since)) if !held && since <= sent.to => Sent {
+                from: sent.from.min(since),
+                to: sent.to,
+            },
+            (_, Some(since)) => Sent {
+                from: since,
+                to: since,
+            },
         };
-        a.joined.insert(ticket, last);
-        if since.is_some() {
+        // Events of the staff and user rooms up to `delivered` have reached the client; later
+        // ones are still queued and come after the replay (which then sends them first).
+        let (viewer, sender, entered, delivered) = (a.viewer, a.sender, a.entered, a.delivered);
+        let own_room = match &a.actor {
+            Actor::Staff { user_id, .. } => Some(Room::User(*user_id)),
+            _ => None,
+        };
+        let skip = |event: &StoredEvent| {
+            before.is_some_and(|b| b.contains(event.seq))
+                || (entered < event.seq && event.seq <= delivered && reached_live(own_room, event))
+        };
+        let mut replay = vec![];
+        if let Some(since) = since {
+            let mut last = since.max(0);
             loop {
                 let batch = self
                     .state
@@ -380,28 +515,38 @@ impl Connection {
                     Err(err) => return self.refuse(err.into()).await,
                 };
                 let done = (batch.len() as u32) < REPLAY_BATCH;
+                // Every event read counts, sent or skipped: reading is the cost to bound.
+                self.state.socket_limits.replay(sender, batch.len()).await;
                 for event in batch {
-                    let text = ServerFrame::Event {
-                        seq: event.seq,
-                        ticket_id: event.ticket_id.map(|t| t.0),
-                        event: event.kind.as_str(),
-                        data: &event.data,
-                    }
-                    .to_text();
-                    self.send_raw(text).await?;
                     last = event.seq;
+                    if !skip(&event) {
+                        replay.push(event);
+                    }
                 }
+                for event in replay.drain(..) {
+                    if let Some(data) = viewer.view(event.kind, &event.data) {
+                        let text = ServerFrame::Event {
+                            seq: event.seq,
+                            ticket_id: event.ticket_id.map(|t| t.0),
+                            event: event.kind.as_str(),
+                            data: &data,
+                        }
+                        .to_text();
+                        self.send_raw(text).await?;
+                    }
+                }
+                sent.to = sent.to.max(last);
                 if done {
                     break;
                 }
             }
-            if let Some(a) = self.authed.as_mut() {
-                a.joined.insert(ticket, last);
-            }
+        }
+        if let Some(a) = self.authed.as_mut() {
+            a.joined.insert(ticket, sent);
         }
         let joined = ServerFrame::Joined {
             ticket_id: ticket.0,
-            seq: last,
+            seq: sent.to,
         }
         .to_text();
         self.send_raw(joined).await
@@ -413,17 +558,31 @@ impl Connection {
             Outbound::Event {
                 seq,
                 ticket_id,
+                kind,
                 frame,
             } => {
+                let mut own_ticket_gone = false;
+                if let Some(a) = self.authed.as_mut() {
+                    a.delivered = a.delivered.max(seq);
+                }
                 if let (Some(ticket), Some(a)) = (ticket_id, self.authed.as_mut()) {
-                    if let Some(last) = a.joined.get_mut(&ticket) {
-                        if seq <= *last {
+                    if let Some(sent) = a.joined.get_mut(&ticket) {
+                        if seq <= sent.to {
                             return Ok(());
                         }
-                        *last = seq;
+                        sent.to = seq;
                     }
+                    own_ticket_gone = kind == EventKind::TicketDeleted
+                        && matches!(&a.actor, Actor::Donor { ticket_id, .. } if *ticket_id == ticket);
                 }
-                self.send_raw(frame).await
+                self.send_raw(frame).await?;
+                if own_ticket_gone {
+                    return Err(End::Close(
+                        protocol::CLOSE_UNAUTHENTICATED,
+                        "the ticket was deleted",
+                    ));
+                }
+                Ok(())
             }
         }
     }
@@ -468,9 +627,19 @@ fn in_time(
     }
 }
 
+/// Whether a staff connection whose own room is `own_room` was sent `event` live through its
+/// staff or user room (rooms it has been in since it authenticated). Donors have neither.
+fn reached_live(own_room: Option<Room>, event: &StoredEvent) -> bool {
+    own_room.is_some()
+        && rooms_of(event)
+            .iter()
+            .any(|room| *room == Room::Staff || Some(*room) == own_room)
+}
+
+/// The next queued frame; nothing while unauthenticated or while a donor's room is held.
 async fn recv(authed: &mut Option<Authed>) -> Option<Outbound> {
     match authed {
-        Some(a) => a.queue.recv().await,
-        None => std::future::pending().await,
+        Some(a) if a.held_until.is_none() => a.queue.recv().await,
+        _ => std::future::pending().await,
     }
 }

@@ -2,8 +2,9 @@
 
 use super::protocol::ServerFrame;
 use bytestring::ByteString;
-use concierge_domain::event::{EventKind, StoredEvent};
+use concierge_domain::event::{EventKind, StoredEvent, Viewer};
 use concierge_domain::ports::EventLog;
+use concierge_domain::user::Role;
 use concierge_domain::{TicketId, UserId};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,6 +24,8 @@ pub enum Outbound {
         seq: i64,
         /// Its ticket.
         ticket_id: Option<TicketId>,
+        /// What happened.
+        kind: EventKind,
         /// The `event` frame as text (clones share the bytes).
         frame: ByteString,
     },
@@ -30,36 +33,71 @@ pub enum Outbound {
     Relay(ByteString),
 }
 
-/// Set when the hub found a connection's queue full; the connection then closes as too slow.
+/// Why the hub wants a connection closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kick {
+    /// Its queue was full: the client is too slow.
+    TooSlow,
+    /// Its staff session was revoked (deactivated, demoted, password changed).
+    Revoked,
+}
+
+/// Raised by the hub to close a connection; the connection waits on it.
 #[derive(Debug, Default)]
-pub struct Overflow {
-    flag: AtomicBool,
+pub struct Signal {
+    too_slow: AtomicBool,
+    revoked: AtomicBool,
     notify: Notify,
 }
 
-impl Overflow {
-    fn raise(&self) {
-        self.flag.store(true, Ordering::Release);
+impl Signal {
+    fn raise(&self, kick: Kick) {
+        match kick {
+            Kick::TooSlow => self.too_slow.store(true, Ordering::Release),
+            Kick::Revoked => self.revoked.store(true, Ordering::Release),
+        }
         self.notify.notify_one();
     }
 
-    /// Whether the queue overflowed.
-    pub fn raised(&self) -> bool {
-        self.flag.load(Ordering::Acquire)
+    /// What was raised, if anything (revocation first).
+    pub fn raised(&self) -> Option<Kick> {
+        if self.revoked.load(Ordering::Acquire) {
+            Some(Kick::Revoked)
+        } else if self.too_slow.load(Ordering::Acquire) {
+            Some(Kick::TooSlow)
+        } else {
+            None
+        }
     }
 
-    /// Waits until the queue overflows.
-    pub async fn wait(&self) {
-        while !self.raised() {
+    /// Waits until something is raised.
+    pub async fn wait(&self) -> Kick {
+        loop {
+            if let Some(kick) = self.raised() {
+                return kick;
+            }
             self.notify.notified().await;
         }
     }
 }
 
+/// The staff session behind a connection, re-checked while the socket is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StaffSession {
+    /// The user.
+    pub user_id: UserId,
+    /// The token version the socket authenticated with.
+    pub token_version: i32,
+    /// The role it had then.
+    pub role: Role,
+}
+
 #[derive(Clone)]
 struct Subscriber {
     tx: mpsc::Sender<Outbound>,
-    overflow: Arc<Overflow>,
+    signal: Arc<Signal>,
+    viewer: Viewer,
+    session: Option<StaffSession>,
 }
 
 /// A room a connection can be in.
@@ -178,14 +216,20 @@ impl Hub {
         self.rooms.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Registers a connection in no room yet.
-    pub fn connect(self: &Arc<Self>) -> (Membership, mpsc::Receiver<Outbound>, Arc<Overflow>) {
+    /// Registers a connection in no room yet; it receives events as `viewer` sees them.
+    pub fn connect(
+        self: &Arc<Self>,
+        viewer: Viewer,
+        session: Option<StaffSession>,
+    ) -> (Membership, mpsc::Receiver<Outbound>, Arc<Signal>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.queue_capacity);
-        let overflow = Arc::new(Overflow::default());
+        let signal = Arc::new(Signal::default());
         let subscriber = Subscriber {
             tx,
-            overflow: overflow.clone(),
+            signal: signal.clone(),
+            viewer,
+            session,
         };
         self.lock()
             .connections
@@ -196,8 +240,27 @@ impl Hub {
                 id,
             },
             rx,
-            overflow,
+            signal,
         )
+    }
+
+    /// The staff sessions of open connections.
+    pub fn staff_sessions(&self) -> Vec<(ConnId, StaffSession)> {
+        self.lock()
+            .connections
+            .iter()
+            .filter_map(|(id, (sub, _))| sub.session.map(|s| (*id, s)))
+            .collect()
+    }
+
+    /// Closes these connections as revoked.
+    pub fn revoke(&self, ids: &[ConnId]) {
+        let rooms = self.lock();
+        for id in ids {
+            if let Some((sub, _)) = rooms.connections.get(id) {
+                sub.signal.raise(Kick::Revoked);
+            }
+        }
     }
 
     /// The `seq` of the last event fanned out.
@@ -215,58 +278,85 @@ impl Hub {
         rooms.head = rooms.head.max(seq);
     }
 
-    /// Fans one event out to its rooms, each connection at most once.
+    /// Fans one event out to its rooms, each connection at most once, each as its viewer may
+    /// see it ([`Viewer::view`]).
     pub fn dispatch(&self, event: &StoredEvent) {
-        let frame = ByteString::from(
-            ServerFrame::Event {
-                seq: event.seq,
-                ticket_id: event.ticket_id.map(|t| t.0),
-                event: event.kind.as_str(),
-                data: &event.data,
-            }
-            .to_text(),
-        );
-        let mut targets = vec![];
-        if let Some(ticket) = event.ticket_id {
-            targets.push(Room::Ticket(ticket));
-        }
-        if matches!(
-            event.kind,
-            EventKind::TicketCreated
-                | EventKind::TicketUpdated
-                | EventKind::TicketDeleted
-                | EventKind::CallRequested
-        ) {
-            targets.push(Room::Staff);
-        }
-        if event.kind == EventKind::TicketUpdated {
-            if let Some(assignee) = event.data.get("assigneeId").and_then(|v| v.as_i64()) {
-                targets.push(Room::User(UserId(assignee)));
-            }
-        }
-        let mut rooms = self.lock();
-        let mut seen = HashSet::new();
-        let item = Outbound::Event {
+        let frame = |data: &serde_json::Value| {
+            ByteString::from(
+                ServerFrame::Event {
+                    seq: event.seq,
+                    ticket_id: event.ticket_id.map(|t| t.0),
+                    event: event.kind.as_str(),
+                    data,
+                }
+                .to_text(),
+            )
+        };
+        let item = |frame: ByteString| Outbound::Event {
             seq: event.seq,
             ticket_id: event.ticket_id,
+            kind: event.kind,
             frame,
         };
-        for room in targets {
+        let staff = item(frame(&event.data));
+        // The donors' frame, made the first time a donor is met (and only when it differs).
+        let mut donor: Option<Option<Outbound>> = None;
+        let mut rooms = self.lock();
+        let mut seen = HashSet::new();
+        for room in rooms_of(event) {
             for id in rooms.members.get(&room).into_iter().flatten() {
                 if !seen.insert(*id) {
                     continue;
                 }
-                if let Some((sub, _)) = rooms.connections.get(id) {
-                    match sub.tx.try_send(item.clone()) {
-                        Ok(()) => {}
-                        Err(mpsc::error::TrySendError::Full(_)) => sub.overflow.raise(),
-                        Err(mpsc::error::TrySendError::Closed(_)) => {}
+                let Some((sub, _)) = rooms.connections.get(id) else {
+                    continue;
+                };
+                let outbound = if sub.viewer.differs(event.kind) {
+                    let made = donor.get_or_insert_with(|| {
+                        sub.viewer
+                            .view(event.kind, &event.data)
+                            .map(|data| item(frame(&data)))
+                    });
+                    match made {
+                        Some(outbound) => outbound.clone(),
+                        None => continue,
                     }
+                } else {
+                    staff.clone()
+                };
+                match sub.tx.try_send(outbound) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => sub.signal.raise(Kick::TooSlow),
+                    Err(mpsc::error::TrySendError::Closed(_)) => {}
                 }
             }
         }
         rooms.head = rooms.head.max(event.seq);
     }
+}
+
+/// The rooms an event goes to: its ticket's; the staff room for tickets created, updated or
+/// deleted and calls requested; the assignee's own room for ticket updates.
+pub fn rooms_of(event: &StoredEvent) -> Vec<Room> {
+    let mut targets = Vec::with_capacity(3);
+    if let Some(ticket) = event.ticket_id {
+        targets.push(Room::Ticket(ticket));
+    }
+    if matches!(
+        event.kind,
+        EventKind::TicketCreated
+            | EventKind::TicketUpdated
+            | EventKind::TicketDeleted
+            | EventKind::CallRequested
+    ) {
+        targets.push(Room::Staff);
+    }
+    if event.kind == EventKind::TicketUpdated {
+        if let Some(assignee) = event.data.get("assigneeId").and_then(|v| v.as_i64()) {
+            targets.push(Room::User(UserId(assignee)));
+        }
+    }
+    targets
 }
 
 /// Reads the log from its current head onwards and fans every event out, for as long as the

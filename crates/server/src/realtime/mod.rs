@@ -8,7 +8,9 @@
 
 pub mod connection;
 pub mod hub;
+pub mod limits;
 pub mod protocol;
+pub mod revocation;
 
 pub use hub::Hub;
 
@@ -31,6 +33,11 @@ pub struct RealtimeConfig {
     pub max_frame_bytes: usize,
     /// How often the tail task polls the log when nothing woke it (writes of other instances).
     pub poll_interval: Duration,
+    /// How long a donor's ticket room waits for the donor's `join` (with its `since`) before
+    /// its live events flow anyway.
+    pub join_grace: Duration,
+    /// Rate limits of socket traffic.
+    pub limits: limits::SocketLimits,
 }
 
 impl Default for RealtimeConfig {
@@ -43,6 +50,8 @@ impl Default for RealtimeConfig {
             send_timeout: Duration::from_secs(10),
             max_frame_bytes: 64 * 1024,
             poll_interval: Duration::from_millis(250),
+            join_grace: Duration::from_secs(2),
+            limits: limits::SocketLimits::default(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `GET /api/v1/ws`: the upgrade to the real-time gateway.
 
-use crate::auth::{actor_for_token, bearer};
+use crate::auth::{bearer, session_for_token};
 use crate::problem::ApiError;
 use crate::realtime::connection;
 use crate::state::AppState;
@@ -14,13 +14,13 @@ async fn upgrade(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let header_actor = match bearer(&req)? {
-        Some(token) => Some(actor_for_token(&state, &token).await?),
+    let header_session = match bearer(&req)? {
+        Some(token) => Some(session_for_token(&state, &token).await?),
         None => None,
     };
     let (response, session, stream) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::BadRequest(format!("not a WebSocket upgrade: {e}")))?;
-    actix_web::rt::spawn(connection::serve(state, session, stream, header_actor));
+    actix_web::rt::spawn(connection::serve(state, session, stream, header_session));
     Ok(response)
 }
 

@@ -805,3 +805,57 @@ async fn seed_super_admin_reports_a_storage_failure() {
 
     assert_err!(result, DomainError::Storage(_));
 }
+
+// ---- open sessions -----------------------------------------------------------------------
+
+/// A repository whose `get` answers `stored` every time, counting the reads.
+fn stored_as(stored: User, reads: usize) -> MockUserRepository {
+    let mut users = MockUserRepository::new();
+    users
+        .expect_get()
+        .times(reads)
+        .returning(move |_| Ok(Some(stored.clone())));
+    no_user_writes(&mut users);
+    users
+}
+
+#[tokio::test]
+async fn an_open_session_ends_when_its_user_is_deactivated_demoted_or_changes_password() {
+    let agent = user(AGENT_ID, Role::Agent);
+    let valid = |stored: User| async move {
+        account_service(stored_as(stored, 1), hasher())
+            .still_valid(AGENT_ID, 1, Role::Agent)
+            .await
+    };
+    assert!(valid(agent.clone()).await.expect("a read"));
+    let deactivated = User {
+        is_active: false,
+        ..agent.clone()
+    };
+    assert!(!valid(deactivated).await.expect("a read"));
+    let promoted = User {
+        role: Role::Admin,
+        ..agent.clone()
+    };
+    assert!(!valid(promoted).await.expect("a read"));
+    let new_password = User {
+        token_version: 2,
+        ..agent
+    };
+    assert!(!valid(new_password).await.expect("a read"));
+}
+
+#[tokio::test]
+async fn an_open_session_is_rechecked_from_the_store_not_the_session_cache() {
+    let agent = user(AGENT_ID, Role::Agent);
+    let service = AccountService::new(Arc::new(stored_as(agent, 2)), Arc::new(hasher()), clock())
+        .with_session_ttl(std::time::Duration::from_secs(60));
+
+    // Both checks read the store, though the first put the user in the cache.
+    for _ in 0..2 {
+        assert!(service
+            .still_valid(AGENT_ID, 1, Role::Agent)
+            .await
+            .expect("a read"));
+    }
+}
