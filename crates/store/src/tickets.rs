@@ -60,6 +60,33 @@ pub(crate) fn save(conn: &mut DbConnection, ticket: &Ticket) -> Result<Ticket, E
     .into())
 }
 
+/// Clears the description of a ticket whose description is one of `texts` (the versions of
+/// its deleted first message), bumping its version so a writer holding an older copy cannot
+/// write the text back; returns the ticket when it changed.
+pub(crate) fn forget_description(
+    conn: &mut DbConnection,
+    id: TicketId,
+    texts: &[String],
+) -> Result<Option<Ticket>, Error> {
+    if texts.is_empty() {
+        return Ok(None);
+    }
+    let row: Option<TicketRow> = diesel::update(
+        tickets::table
+            .filter(tickets::id.eq(id.0))
+            .filter(tickets::description.eq_any(texts)),
+    )
+    .set((
+        tickets::description.eq(None::<String>),
+        tickets::version.eq(tickets::version + 1),
+        tickets::updated_at.eq(to_db(chrono::Utc::now())),
+    ))
+    .returning(tickets::all_columns)
+    .get_result(conn)
+    .optional()?;
+    row.map(TicketRow::into_ticket).transpose()
+}
+
 /// `%text%` for LIKE, with the user's `\`, `%` and `_` taken literally (ESCAPE '\').
 fn contains_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
@@ -173,7 +200,8 @@ fn update(
     Ok(saved)
 }
 
-/// Deletes a ticket; returns its files' keys, whose bytes go after the commit.
+/// Deletes a ticket; returns its files' keys, whose bytes go after the commit. Its events
+/// lose their payloads in the same transaction (see [`events::scrub_ticket`]).
 fn delete(conn: &mut DbConnection, id: TicketId) -> Result<Vec<String>, Error> {
     let keys = crate::attachments::keys_of_ticket(conn, id)?;
     // Messages (and their attachment rows) go with it (ON DELETE CASCADE).
@@ -181,6 +209,7 @@ fn delete(conn: &mut DbConnection, id: TicketId) -> Result<Vec<String>, Error> {
     if n == 0 {
         return Err(DomainError::NotFound("ticket").into());
     }
+    events::scrub_ticket(conn, id)?;
     events::append(conn, vec![NewEvent::ticket_deleted(id)])?;
     Ok(keys)
 }

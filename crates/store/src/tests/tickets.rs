@@ -427,6 +427,15 @@ store_test!(deleting_a_ticket_removes_its_conversation, |store| {
         ]
     );
     assert_eq!(events[3].data["id"], doomed.id.0);
+    // Every earlier event of it keeps its place, kind and id, and nothing else.
+    for (event, id) in events.iter().zip([doomed.id.0, first.id.0, reply.id.0]) {
+        assert_eq!(
+            event.data,
+            serde_json::json!({"id": id, "ticketId": doomed.id.0, "deleted": true}),
+            "{event:?}"
+        );
+    }
+    assert_eq!(ticket_events(&store, kept.id).await[1].data["content"], "still here");
 });
 
 store_test!(sql_metacharacters_are_stored_verbatim, |store| {
