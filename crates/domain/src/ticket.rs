@@ -634,6 +634,46 @@ impl Ticket {
     pub fn belongs_to_donor(&self, donor_id: &str) -> bool {
         self.donor.as_ref().is_some_and(|d| d.donor_id == donor_id)
     }
+
+    /// The ticket as its donor may see it: the status stays (a donor sees TRANSFERRED), the
+    /// internal transfer note and every staff id go.
+    pub fn for_donor(&self) -> Ticket {
+        Ticket {
+            assignee_id: None,
+            creator_id: None,
+            resolved_by_id: None,
+            transferred_from_id: None,
+            transfer_note: None,
+            ..self.clone()
+        }
+    }
+}
+
+/// The keys of a serialised ticket (or ticket detail) a donor never sees: what
+/// [`Ticket::for_donor`] clears, and the staff summaries of a detail view.
+pub const STAFF_ONLY_TICKET_KEYS: [&str; 9] = [
+    "assigneeId",
+    "creatorId",
+    "resolvedById",
+    "transferredFromId",
+    "transferNote",
+    "assignee",
+    "creator",
+    "resolvedBy",
+    "transferredFrom",
+];
+
+/// [`Ticket::for_donor`] for a ticket already serialised (an event's payload): each
+/// staff-only key present becomes `null`, so the object has the shape `for_donor` serialises
+/// to. Anything but an object is left alone.
+pub fn redact_ticket_json_for_donor(data: &mut serde_json::Value) {
+    if let Some(map) = data.as_object_mut() {
+        for key in STAFF_ONLY_TICKET_KEYS {
+            if let Some(value) = map.get_mut(key) {
+                *value = serde_json::Value::Null;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -880,6 +920,46 @@ pub(crate) mod tests {
         .into_new_ticket(ME, now)
         .unwrap();
         assert_eq!((task.status, task.channel()), (Open, Channel::Internal));
+    }
+
+    #[test]
+    fn donor_view_keeps_the_status_and_drops_the_note_and_staff_ids() {
+        let now = Utc::now();
+        let mut t = ticket(InProgress);
+        t.accept(ME, now).unwrap();
+        t.transfer(UserId(9), Some("difficult donor, see CRM".into()), now)
+            .unwrap();
+        let view = t.for_donor();
+        assert_eq!(view.status, Transferred);
+        assert_eq!(
+            (
+                view.assignee_id,
+                view.creator_id,
+                view.resolved_by_id,
+                view.transferred_from_id,
+                view.transfer_note,
+            ),
+            (None, None, None, None, None)
+        );
+        assert_eq!((view.id, &view.title, &view.donor), (t.id, &t.title, &t.donor));
+    }
+
+    #[test]
+    fn redacted_ticket_json_is_the_donor_view_serialised() {
+        let now = Utc::now();
+        let mut t = ticket(InProgress);
+        t.creator_id = Some(UserId(3));
+        t.accept(ME, now).unwrap();
+        t.transfer(UserId(9), Some("internal".into()), now).unwrap();
+        t.resolve(UserId(9), now).unwrap();
+        let mut json = serde_json::to_value(&t).unwrap();
+        redact_ticket_json_for_donor(&mut json);
+        assert_eq!(json, serde_json::to_value(t.for_donor()).unwrap());
+        assert!(!json.to_string().contains("internal"));
+        // A scrubbed payload without these keys gains none.
+        let mut scrubbed = serde_json::json!({"id": 1, "deleted": true});
+        redact_ticket_json_for_donor(&mut scrubbed);
+        assert_eq!(scrubbed, serde_json::json!({"id": 1, "deleted": true}));
     }
 
     #[test]

@@ -57,6 +57,9 @@ pub struct TicketDetail {
 /// The longest transfer note.
 pub const MAX_TRANSFER_NOTE: usize = 1000;
 
+/// The SYSTEM message a donor query's transfer leaves in its conversation: no note, no names.
+pub const TRANSFER_NOTICE: &str = "This query was transferred to another team member.";
+
 /// Tickets and their lifecycle.
 #[derive(Clone)]
 pub struct TicketService {
@@ -254,9 +257,14 @@ impl TicketService {
         let target = self.active_staff(to, "toUserId").await?;
         self.change(actor, id, |ticket, _, now| {
             ticket.transfer(to, note.clone(), now)?;
-            let text = match &note {
-                Some(note) => format!("Transferred to {}: {note}", target.name),
-                None => format!("Transferred to {}", target.name),
+            // A donor query's conversation is its donor's: the note and who took it over are
+            // internal (they stay on the ticket, for staff). A task's is staff's alone.
+            let text = match (ticket.channel, &note) {
+                (Channel::Donor, _) => TRANSFER_NOTICE.to_string(),
+                (Channel::Internal, Some(note)) => {
+                    format!("Transferred to {}: {note}", target.name)
+                }
+                (Channel::Internal, None) => format!("Transferred to {}", target.name),
             };
             Ok(Some(NewMessage::system(ticket.id, text, now)))
         })

@@ -617,7 +617,7 @@ async fn admin_accepts_a_donor_query_and_becomes_its_assignee() {
 }
 
 #[tokio::test]
-async fn transfer_hands_the_ticket_to_the_target_with_a_system_note() {
+async fn transfer_hands_the_ticket_to_the_target_and_tells_the_donor_only_that_it_moved() {
     let mut tickets = tickets_holding(vec![Ticket {
         assignee_id: Some(ADMIN_ID),
         ..donor_ticket(1, DONOR_A, InProgress)
@@ -629,7 +629,7 @@ async fn transfer_hands_the_ticket_to_the_target_with_a_system_note() {
                 && t.assignee_id == Some(OTHER_AGENT_ID)
                 && t.transferred_from_id == Some(ADMIN_ID)
                 && t.transfer_note.as_deref() == Some("please call back")
-                && is_system_note(note, 1, "Transferred to User 11: please call back")
+                && is_system_note(note, 1, crate::services::TRANSFER_NOTICE)
         })
         .times(1)
         .returning(saved);
@@ -646,18 +646,38 @@ async fn transfer_hands_the_ticket_to_the_target_with_a_system_note() {
 }
 
 #[tokio::test]
-async fn transfer_without_a_note_says_only_who_took_over() {
-    let mut tickets = tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]);
+async fn a_task_transfer_note_names_the_target_and_quotes_the_note() {
+    let mut tickets = tickets_holding(vec![task(5, Open)]);
+    tickets
+        .expect_update()
+        .withf(|t, note| is_system_note(note, 5, "Transferred to User 11: please call back"))
+        .times(1)
+        .returning(saved);
+
+    ticket_service(tickets, no_messages(), staff_users())
+        .transfer(
+            &admin(),
+            TicketId(5),
+            OTHER_AGENT_ID,
+            Some("please call back"),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_task_transfer_without_a_note_says_only_who_took_over() {
+    let mut tickets = tickets_holding(vec![task(5, Open)]);
     tickets
         .expect_update()
         .withf(|t, note| {
-            t.transfer_note.is_none() && is_system_note(note, 1, "Transferred to User 11")
+            t.transfer_note.is_none() && is_system_note(note, 5, "Transferred to User 11")
         })
         .times(1)
         .returning(saved);
 
     ticket_service(tickets, no_messages(), staff_users())
-        .transfer(&admin(), TicketId(1), OTHER_AGENT_ID, Some(" "))
+        .transfer(&admin(), TicketId(5), OTHER_AGENT_ID, Some(" "))
         .await
         .unwrap();
 }
