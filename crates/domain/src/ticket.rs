@@ -183,6 +183,11 @@ pub struct DonorInfo {
     /// The donor's push token. Never serialised.
     #[serde(skip)]
     pub fcm_token: Option<String>,
+    /// The donor session the query belongs to (see [`Actor::Donor`](crate::Actor::Donor)):
+    /// opaque, never serialised. `None` on a new query starts a session of its own; a stored
+    /// donor query always has one.
+    #[serde(skip)]
+    pub session: Option<String>,
 }
 
 /// A ticket. Its fields are public for reading; change them through its transition methods so
@@ -283,6 +288,9 @@ pub struct DonorQueryInput {
     pub message: Option<String>,
     /// Priority (default MEDIUM).
     pub priority: Option<Priority>,
+    /// The donor session to join (the session of the donor token presented when opening it);
+    /// `None` starts a new one.
+    pub session: Option<String>,
 }
 
 /// What staff send to open a task.
@@ -328,6 +336,8 @@ pub struct TicketFilter {
     pub assignee_id: Option<UserId>,
     /// Only this donor's tickets.
     pub donor_id: Option<String>,
+    /// Only the queries of this donor session.
+    pub donor_session: Option<String>,
     /// Title or description contains this text (case-insensitive).
     pub text: Option<String>,
     /// Created at or after.
@@ -383,6 +393,7 @@ impl DonorQueryInput {
                 sid,
                 test: self.test,
                 fcm_token,
+                session: self.session,
             }),
             assignee_id: None,
             creator_id: None,
@@ -700,6 +711,7 @@ pub(crate) mod tests {
                 sid: None,
                 test: false,
                 fcm_token: None,
+                session: Some("s-1".into()),
             }),
             assignee_id: None,
             creator_id: None,

@@ -131,6 +131,9 @@ fn list(
     if let Some(donor_id) = filter.donor_id {
         query = query.filter(tickets::donor_id.eq(donor_id));
     }
+    if let Some(session) = filter.donor_session {
+        query = query.filter(tickets::donor_session.eq(session));
+    }
     if let Some(from) = filter.created_from {
         query = query.filter(tickets::created_at.ge(to_db(from)));
     }
@@ -160,13 +163,22 @@ fn list(
     Ok(Page::from_rows(tickets, &page, |t| t.id.0))
 }
 
+/// A fresh donor session name: 128 random bits, so no session is guessed or shared by chance.
+fn new_donor_session() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
 fn create(
     conn: &mut DbConnection,
     ticket: &NewTicket,
     first_message: Option<NewMessage>,
 ) -> Result<(Ticket, Option<Message>), Error> {
+    let mut fields = TicketFields::from_new(ticket);
+    if ticket.donor.is_some() && fields.donor_session.is_none() {
+        fields.donor_session = Some(new_donor_session());
+    }
     let ticket = diesel::insert_into(tickets::table)
-        .values(&TicketFields::from_new(ticket))
+        .values(&fields)
         .returning(tickets::all_columns)
         .get_result::<TicketRow>(conn)?
         .into_ticket()?;

@@ -189,6 +189,8 @@ impl TicketService {
         list: TicketList,
         page: PageRequest,
     ) -> Result<Page<Ticket>> {
+        // A donor's lists stay within its donor session (see `Actor::Donor`).
+        let session = actor.donor_session_scope().map(str::to_string);
         let filter = match list {
             TicketList::Donor(donor_id) => {
                 if !actor.can_list_donor(&donor_id) {
@@ -197,12 +199,16 @@ impl TicketService {
                 TicketFilter {
                     channel: Some(Channel::Donor),
                     donor_id: Some(donor_id),
+                    donor_session: session,
                     ..Default::default()
                 }
             }
             TicketList::General(mut filter) => {
                 match actor {
-                    Actor::Donor { donor_id, .. } => filter.donor_id = Some(donor_id.clone()),
+                    Actor::Donor { donor_id, .. } => {
+                        filter.donor_id = Some(donor_id.clone());
+                        filter.donor_session = session;
+                    }
                     _ => {
                         actor.staff()?;
                     }

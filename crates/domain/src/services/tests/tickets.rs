@@ -304,11 +304,15 @@ async fn donor_cannot_list_another_donors_queries() {
 }
 
 #[tokio::test]
-async fn donor_lists_its_own_queries() {
+async fn donor_lists_the_queries_of_its_own_session() {
     let mut tickets = MockTicketRepository::new();
     tickets
         .expect_list()
-        .withf(|f, _| f.donor_id.as_deref() == Some(DONOR_A) && f.channel == Some(Channel::Donor))
+        .withf(|f, _| {
+            f.donor_id.as_deref() == Some(DONOR_A)
+                && f.donor_session.as_deref() == Some(session_of(1).as_str())
+                && f.channel == Some(Channel::Donor)
+        })
         .times(1)
         .returning(|_, _| Ok(empty_page()));
 
@@ -323,12 +327,49 @@ async fn donor_lists_its_own_queries() {
 }
 
 #[tokio::test]
+async fn a_donor_the_app_vouched_for_lists_every_query_of_its_donor_id() {
+    let mut tickets = MockTicketRepository::new();
+    tickets
+        .expect_list()
+        .withf(|f, _| f.donor_id.as_deref() == Some(DONOR_A) && f.donor_session.is_none())
+        .times(1)
+        .returning(|_, _| Ok(empty_page()));
+    let vouched = Actor::Donor {
+        donor_id: DONOR_A.into(),
+        ticket_id: TicketId(1),
+        session: session_of(1),
+        identity_verified: true,
+    };
+
+    ticket_service(tickets, no_messages(), no_users())
+        .list(&vouched, TicketList::Donor(DONOR_A.into()), Default::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn staff_list_any_donor_id_across_sessions() {
+    let mut tickets = MockTicketRepository::new();
+    tickets
+        .expect_list()
+        .withf(|f, _| f.donor_id.as_deref() == Some(DONOR_B) && f.donor_session.is_none())
+        .times(1)
+        .returning(|_, _| Ok(empty_page()));
+
+    ticket_service(tickets, no_messages(), no_users())
+        .list(&agent(), TicketList::Donor(DONOR_B.into()), Default::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
 async fn general_list_for_a_donor_is_forced_to_its_own_donor_id() {
     let mut tickets = MockTicketRepository::new();
     tickets
         .expect_list()
         .withf(|f, _| {
             f.donor_id.as_deref() == Some(DONOR_A)
+                && f.donor_session.as_deref() == Some(session_of(1).as_str())
                 && f.channel == Some(Channel::Donor)
                 && f.statuses == TicketStatus::ACTIVE
         })
