@@ -135,8 +135,14 @@ privacy_test!(
         let opened = opened.expect(201);
         let (id, donor) = (opened.id(), donor_token(&opened));
         let first = opened.body["firstMessage"]["id"].as_i64().expect("first");
-        let chat = post_with_file(&app, &donor, id, "my phone is 0170 555", "passport-scan.png")
-            .await;
+        let chat = post_with_file(
+            &app,
+            &donor,
+            id,
+            "my phone is 0170 555, card 4111 1111 1111 1111",
+            "passport-scan.png",
+        )
+        .await;
         let chat_id = chat["id"].as_i64().expect("chat id");
         app.put(
             &format!("/messages/{chat_id}"),
@@ -152,6 +158,12 @@ privacy_test!(
         )
         .await
         .expect(201);
+        // A QA review of it quotes it as evidence.
+        let review = app
+            .post("/qa", Some(&app.admin_token), json!({"messageId": chat_id}))
+            .await
+            .expect(201)
+            .id();
         let secrets = ["IBAN", "DE89", "0170 555", "passport-scan"];
         // Before: the log replays it all (what the starting code kept doing after a delete).
         let before = logged(&app, id).await;
@@ -201,6 +213,17 @@ privacy_test!(
                 .collect()
         };
         assert_eq!(seqs(&after[..events_before]), seqs(&before));
+        let reviews: Vec<&Value> = after
+            .iter()
+            .filter(|e| e["event"] == "qa_review_updated")
+            .collect();
+        assert!(!reviews.is_empty());
+        for event in reviews {
+            assert_eq!(
+                event["data"],
+                json!({"id": review, "ticketId": id, "deleted": true})
+            );
+        }
         // The query's description was a copy of the first message: it went with it.
         let ticket = app
             .get(&format!("/donor-queries/{id}"), Some(&donor))

@@ -165,8 +165,9 @@ pub(crate) fn scrub_ticket(conn: &mut DbConnection, ticket_id: TicketId) -> Resu
 }
 
 /// Replaces the payloads of a deleted message's `new_message` and `message_updated` events
-/// (its text, every earlier version of it, its files' names). Returns every text those
-/// events held, so the caller can forget copies of them (a donor query's description).
+/// (its text, every earlier version of it, its files' names) and of its QA reviews'
+/// `qa_review_updated` events (their evidence quotes it). Returns every text the message events
+/// held, so the caller can forget copies of them (a donor query's description).
 pub(crate) fn scrub_message(
     conn: &mut DbConnection,
     ticket_id: TicketId,
@@ -175,17 +176,29 @@ pub(crate) fn scrub_message(
     let kinds = [
         EventKind::NewMessage.as_str(),
         EventKind::MessageUpdated.as_str(),
+        EventKind::QaReviewUpdated.as_str(),
     ];
-    let rows: Vec<(i64, String)> = events::table
+    let rows: Vec<(i64, String, String)> = events::table
         .filter(events::ticket_id.eq(ticket_id.0))
         .filter(events::kind.eq_any(kinds))
-        .select((events::seq, events::data))
+        .select((events::seq, events::kind, events::data))
         .load(conn)?;
     let mut seqs = vec![];
+    let mut reviews = vec![];
     let mut texts = vec![];
-    for (seq, data) in rows {
+    let of_message = |data: &serde_json::Value, key: &str| {
+        data.get(key).and_then(|v| v.as_i64()) == Some(message_id.0)
+    };
+    for (seq, kind, data) in rows {
         let data = parse_data(seq, &data)?;
-        if data.get("id").and_then(|v| v.as_i64()) != Some(message_id.0) {
+        if kind == EventKind::QaReviewUpdated.as_str() {
+            if of_message(&data, "messageId") {
+                let review = data.get("id").cloned().unwrap_or_default();
+                reviews.push((seq, forgotten(&review, ticket_id)));
+            }
+            continue;
+        }
+        if !of_message(&data, "id") {
             continue;
         }
         seqs.push(seq);
@@ -199,6 +212,11 @@ pub(crate) fn scrub_message(
     for chunk in seqs.chunks(INSERT_CHUNK) {
         diesel::update(events::table.filter(events::seq.eq_any(chunk)))
             .set(events::data.eq(&payload))
+            .execute(conn)?;
+    }
+    for (seq, payload) in reviews {
+        diesel::update(events::table.find(seq))
+            .set(events::data.eq(payload))
             .execute(conn)?;
     }
     Ok(texts)
