@@ -123,7 +123,10 @@ async fn logged(app: &TestApp, ticket: i64) -> Vec<Value> {
 
 fn assert_none_of(what: &str, text: &str, secrets: &[&str]) {
     for secret in secrets {
-        assert!(!text.contains(secret), "{what} still holds {secret:?}: {text}");
+        assert!(
+            !text.contains(secret),
+            "{what} still holds {secret:?}: {text}"
+        );
     }
 }
 
@@ -205,7 +208,11 @@ privacy_test!(
         }
         // The log itself (push, webhooks and any later reader) kept every event but the text.
         let after = logged(&app, id).await;
-        assert_none_of("the event log", &Value::Array(after.clone()).to_string(), &secrets);
+        assert_none_of(
+            "the event log",
+            &Value::Array(after.clone()).to_string(),
+            &secrets,
+        );
         let seqs = |events: &[Value]| -> Vec<(Value, Value)> {
             events
                 .iter()
@@ -271,7 +278,11 @@ privacy_test!(
             .expect(204);
 
         let after = logged(&app, id).await;
-        assert_none_of("the event log", &Value::Array(after.clone()).to_string(), &secrets);
+        assert_none_of(
+            "the event log",
+            &Value::Array(after.clone()).to_string(),
+            &secrets,
+        );
         assert_eq!(after.len(), before.len() + 1);
         for (kept, was) in after.iter().zip(&before) {
             assert_eq!((&kept["seq"], &kept["event"]), (&was["seq"], &was["event"]));
@@ -293,9 +304,13 @@ privacy_test!(
         let (agent, agent_token) = app.staff("tobias", "AGENT").await;
         let (id, donor) = app.donor_query("d-note", "where is my receipt?").await;
         let admin = app.admin_token.clone();
-        app.patch(&format!("/donor-queries/{id}/accept"), Some(&admin), json!({}))
-            .await
-            .expect(200);
+        app.patch(
+            &format!("/donor-queries/{id}/accept"),
+            Some(&admin),
+            json!({}),
+        )
+        .await
+        .expect(200);
         let note = "VIP donor, check CRM flag 7";
         let transferred = app
             .patch(
@@ -358,7 +373,11 @@ privacy_test!(
             system[0]["content"],
             "This query was transferred to another team member."
         );
-        assert_none_of("the conversation", &conversation.text, &[note, "CRM", "tobias"]);
+        assert_none_of(
+            "the conversation",
+            &conversation.text,
+            &[note, "CRM", "tobias"],
+        );
         // So do its replayed message events.
         let mut ws = app.ws(Some(&donor)).await;
         ws.next_of("ready", 10).await;
@@ -367,9 +386,13 @@ privacy_test!(
             assert_none_of("a replayed message", &event.to_string(), &[note, "tobias"]);
         }
         // A resolve names no one either, and the donor's own close answers with its view.
-        app.patch(&format!("/donor-queries/{id}/resolve"), Some(&admin), json!({}))
-            .await
-            .expect(200);
+        app.patch(
+            &format!("/donor-queries/{id}/resolve"),
+            Some(&admin),
+            json!({}),
+        )
+        .await
+        .expect(200);
         let resolved = app
             .get(&format!("/donor-queries/{id}"), Some(&donor))
             .await
@@ -377,11 +400,19 @@ privacy_test!(
         assert_eq!(resolved.get("status"), "RESOLVED");
         assert!(resolved.get("resolvedById").is_null(), "{}", resolved.text);
         let closed = app
-            .post(&format!("/donor-queries/{id}/donor-close"), Some(&donor), json!({}))
+            .post(
+                &format!("/donor-queries/{id}/donor-close"),
+                Some(&donor),
+                json!({}),
+            )
             .await
             .expect(200);
         for key in staff_keys {
-            assert!(closed.get(key).is_null(), "donor-close shows {key}: {}", closed.text);
+            assert!(
+                closed.get(key).is_null(),
+                "donor-close shows {key}: {}",
+                closed.text
+            );
         }
     }
 );
@@ -494,9 +525,12 @@ privacy_test!(
             .expect(200);
         assert_eq!(ids(&list), vec![stranger]);
         // Vouching for one donor id is no key to another's.
-        app.get("/donor-queries/user?donorId=member-78", Some(&vouched_token))
-            .await
-            .expect_problem(403);
+        app.get(
+            "/donor-queries/user?donorId=member-78",
+            Some(&vouched_token),
+        )
+        .await
+        .expect_problem(403);
     }
 );
 

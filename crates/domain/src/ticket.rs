@@ -953,7 +953,10 @@ pub(crate) mod tests {
             ),
             (None, None, None, None, None)
         );
-        assert_eq!((view.id, &view.title, &view.donor), (t.id, &t.title, &t.donor));
+        assert_eq!(
+            (view.id, &view.title, &view.donor),
+            (t.id, &t.title, &t.donor)
+        );
     }
 
     #[test]

@@ -7,9 +7,9 @@ use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use concierge_domain::{Actor, TicketId, UserId};
 use futures_util::future::LocalBoxFuture;
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 use std::time::Duration;
 
 /// What a token stands for.
@@ -142,9 +142,7 @@ pub async fn actor_for_token(state: &AppState, token: &str) -> Result<Actor, Api
             Ok(Actor::Donor {
                 donor_id: claims.sub,
                 ticket_id: TicketId(ticket_id),
-                session: claims
-                    .ses
-                    .unwrap_or_else(|| format!("legacy-{ticket_id}")),
+                session: claims.ses.unwrap_or_else(|| format!("legacy-{ticket_id}")),
                 identity_verified: claims.idv,
             })
         }

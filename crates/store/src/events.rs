@@ -261,8 +261,7 @@ pub(crate) fn scrub_ticket_description(
 }
 
 fn parse_data(seq: i64, data: &str) -> Result<serde_json::Value, Error> {
-    serde_json::from_str(data)
-        .map_err(|e| crate::error::corrupt(format!("event {seq} data: {e}")))
+    serde_json::from_str(data).map_err(|e| crate::error::corrupt(format!("event {seq} data: {e}")))
 }
 
 /// Events after `after`, oldest first, only those no reader can skip.

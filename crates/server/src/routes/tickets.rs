@@ -200,7 +200,12 @@ async fn create_query(
     let (donor_id, session) = ticket
         .donor
         .as_ref()
-        .map(|d| (d.donor_id.as_str(), d.session.as_deref().unwrap_or_default()))
+        .map(|d| {
+            (
+                d.donor_id.as_str(),
+                d.session.as_deref().unwrap_or_default(),
+            )
+        })
         .unwrap_or_default();
     let donor_token = state
         .tokens

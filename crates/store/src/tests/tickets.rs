@@ -441,7 +441,10 @@ store_test!(deleting_a_ticket_removes_its_conversation, |store| {
             "{event:?}"
         );
     }
-    assert_eq!(ticket_events(&store, kept.id).await[1].data["content"], "still here");
+    assert_eq!(
+        ticket_events(&store, kept.id).await[1].data["content"],
+        "still here"
+    );
 });
 
 store_test!(donor_queries_list_by_session, |store| {

@@ -342,7 +342,11 @@ async fn a_donor_the_app_vouched_for_lists_every_query_of_its_donor_id() {
     };
 
     ticket_service(tickets, no_messages(), no_users())
-        .list(&vouched, TicketList::Donor(DONOR_A.into()), Default::default())
+        .list(
+            &vouched,
+            TicketList::Donor(DONOR_A.into()),
+            Default::default(),
+        )
         .await
         .unwrap();
 }
@@ -357,7 +361,11 @@ async fn staff_list_any_donor_id_across_sessions() {
         .returning(|_, _| Ok(empty_page()));
 
     ticket_service(tickets, no_messages(), no_users())
-        .list(&agent(), TicketList::Donor(DONOR_B.into()), Default::default())
+        .list(
+            &agent(),
+            TicketList::Donor(DONOR_B.into()),
+            Default::default(),
+        )
         .await
         .unwrap();
 }
