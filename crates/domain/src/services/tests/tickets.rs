@@ -699,7 +699,7 @@ async fn a_task_transfer_note_names_the_target_and_quotes_the_note() {
     let mut tickets = tickets_holding(vec![task(5, Open)]);
     tickets
         .expect_update()
-        .withf(|t, note| is_system_note(note, 5, "Transferred to User 11: please call back"))
+        .withf(|_, note| is_system_note(note, 5, "Transferred to User 11: please call back"))
         .times(1)
         .returning(saved);
 
