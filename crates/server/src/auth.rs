@@ -137,15 +137,7 @@ const REFUSED: ApiError =
 pub async fn actor_for_token(state: &AppState, token: &str) -> Result<Actor, ApiError> {
     let claims = state.tokens.check(token).ok_or(REFUSED)?;
     match claims.kind {
-        Kind::Donor => {
-            let ticket_id = claims.tid.ok_or(REFUSED)?;
-            Ok(Actor::Donor {
-                donor_id: claims.sub,
-                ticket_id: TicketId(ticket_id),
-                session: claims.ses.unwrap_or_else(|| format!("legacy-{ticket_id}")),
-                identity_verified: claims.idv,
-            })
-        }
+        Kind::Donor => donor_actor(claims),
         Kind::Staff => {
             let id = claims.sub.parse().map(UserId).map_err(|_| REFUSED)?;
             let version = claims.ver.ok_or(REFUSED)?;
@@ -164,6 +156,18 @@ pub async fn actor_for_token(state: &AppState, token: &str) -> Result<Actor, Api
             })
         }
     }
+}
+
+/// The actor of a donor token's claims. A token minted before donor sessions existed names
+/// none and stands for the session the migration gave its ticket, `legacy-<ticket id>`.
+fn donor_actor(claims: Claims) -> Result<Actor, ApiError> {
+    let ticket_id = claims.tid.ok_or(REFUSED)?;
+    Ok(Actor::Donor {
+        donor_id: claims.sub,
+        ticket_id: TicketId(ticket_id),
+        session: claims.ses.unwrap_or_else(|| format!("legacy-{ticket_id}")),
+        identity_verified: claims.idv,
+    })
 }
 
 /// Checks an integrating app's word for a donor id: `donorIdHash` must be the hex
@@ -270,6 +274,51 @@ mod tests {
         for bad in ["", "zz", &hash[..63], &hash[..62], "é"] {
             assert!(!identity.vouches("donor-1", bad), "{bad:?}");
         }
+    }
+
+    fn tokens() -> Tokens {
+        Tokens::new(
+            "unit-test-secret-that-is-long-enough",
+            Duration::from_secs(60),
+            Duration::from_secs(60),
+        )
+    }
+
+    #[test]
+    fn a_donor_token_carries_its_session_and_vouching() {
+        let tokens = tokens();
+        let token = tokens.donor("d-1", TicketId(7), "s-abc", true).unwrap();
+        let claims = tokens.check(&token).unwrap();
+        assert_eq!(
+            donor_actor(claims).unwrap(),
+            Actor::Donor {
+                donor_id: "d-1".into(),
+                ticket_id: TicketId(7),
+                session: "s-abc".into(),
+                identity_verified: true,
+            }
+        );
+    }
+
+    #[test]
+    fn a_donor_token_from_before_sessions_stands_for_its_tickets_legacy_session() {
+        let tokens = tokens();
+        let now = chrono::Utc::now().timestamp();
+        // What the server minted before sessions: no `ses`, no `idv`.
+        let old = serde_json::json!({
+            "sub": "d-1", "kind": "donor", "tid": 42, "iat": now, "exp": now + 60
+        });
+        let token = encode(&Header::new(Algorithm::HS256), &old, &tokens.encoding).unwrap();
+        let actor = donor_actor(tokens.check(&token).unwrap()).unwrap();
+        assert_eq!(
+            actor,
+            Actor::Donor {
+                donor_id: "d-1".into(),
+                ticket_id: TicketId(42),
+                session: "legacy-42".into(),
+                identity_verified: false,
+            }
+        );
     }
 
     #[test]
