@@ -38,6 +38,8 @@ pub struct TestApp {
     pub backend: Backend,
     /// The bound port.
     pub port: u16,
+    /// The app's `DATABASE_URL`, for tests that look at what it stored.
+    pub database_url: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _dir: tempfile::TempDir,
@@ -188,7 +190,7 @@ impl TestApp {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        vars.insert("DATABASE_URL".into(), database_url);
+        vars.insert("DATABASE_URL".into(), database_url.clone());
         for (k, v) in extra {
             vars.insert(k.to_string(), v.to_string());
         }
@@ -205,6 +207,7 @@ impl TestApp {
             admin_token: String::new(),
             backend,
             port,
+            database_url,
             stop: Some(stop),
             server: Some(server),
             _dir: dir,

@@ -10,12 +10,20 @@ use crate::user::Role;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     /// A donor holding the donor token of one ticket: it may act on that ticket and list the
-    /// tickets of its own donor id.
+    /// queries of its donor session. A donor id is said by the client and proves nothing, so
+    /// it alone never opens another query: a session is the query a token was issued for and
+    /// every query opened while presenting a token of that session. Only when the calling app
+    /// vouched for the donor id (`identity_verified`) does the token list every query of it.
     Donor {
         /// The donor's id in the calling app.
         donor_id: String,
         /// The ticket its token was issued for.
         ticket_id: TicketId,
+        /// The donor session of its token (opaque).
+        session: String,
+        /// Whether the calling app vouched for `donor_id` (an HMAC of it under the shared
+        /// identity secret) when the token's session was opened or joined.
+        identity_verified: bool,
     },
     /// A logged-in staff user.
     Staff {
@@ -63,6 +71,7 @@ impl Actor {
             Actor::Donor {
                 donor_id,
                 ticket_id,
+                ..
             } => *ticket_id == ticket.id && ticket.belongs_to_donor(donor_id),
         }
     }
@@ -86,11 +95,25 @@ impl Actor {
         }
     }
 
-    /// Whether the actor may list the tickets of `donor_id`: staff, or that donor.
+    /// Whether the actor may list the tickets of `donor_id`: staff, or that donor (within
+    /// [`donor_session_scope`](Self::donor_session_scope)).
     pub fn can_list_donor(&self, donor_id: &str) -> bool {
         match self {
             Actor::Staff { .. } | Actor::System => true,
             Actor::Donor { donor_id: own, .. } => own == donor_id,
+        }
+    }
+
+    /// The donor session a ticket list of this actor is confined to: a donor's own session,
+    /// unless the app vouched for its donor id; `None` (no confinement) for everyone else.
+    pub fn donor_session_scope(&self) -> Option<&str> {
+        match self {
+            Actor::Donor {
+                session,
+                identity_verified: false,
+                ..
+            } => Some(session),
+            _ => None,
         }
     }
 }

@@ -151,15 +151,6 @@ pub enum Viewer {
     Donor,
 }
 
-/// Keys of a ticket's JSON that only staff see: the internal transfer note and who worked on it.
-const STAFF_ONLY_TICKET_KEYS: [&str; 5] = [
-    "transferNote",
-    "assigneeId",
-    "creatorId",
-    "resolvedById",
-    "transferredFromId",
-];
-
 impl EventKind {
     /// Whether the donor of the event's ticket may receive events of this kind at all.
     pub fn reaches_donors(self) -> bool {
@@ -186,11 +177,7 @@ impl Viewer {
             Viewer::Donor => match kind {
                 EventKind::TicketCreated | EventKind::TicketUpdated => {
                     let mut ticket = data.clone();
-                    if let Some(fields) = ticket.as_object_mut() {
-                        for key in STAFF_ONLY_TICKET_KEYS {
-                            fields.remove(key);
-                        }
-                    }
+                    crate::ticket::redact_ticket_json_for_donor(&mut ticket);
                     Some(Cow::Owned(ticket))
                 }
                 _ => Some(Cow::Borrowed(data)),
@@ -227,7 +214,11 @@ mod tests {
         let seen = Viewer::Donor
             .view(EventKind::TicketUpdated, &data)
             .expect("donors see ticket updates");
-        assert_eq!(*seen, json!({"id": 1, "status": "TRANSFERRED"}));
+        assert_eq!(
+            *seen,
+            json!({"id": 1, "status": "TRANSFERRED", "transferNote": null, "assigneeId": null,
+                "creatorId": null, "resolvedById": null, "transferredFromId": null})
+        );
         let staff = Viewer::Staff
             .view(EventKind::TicketUpdated, &data)
             .expect("staff see everything");

@@ -183,6 +183,11 @@ pub struct DonorInfo {
     /// The donor's push token. Never serialised.
     #[serde(skip)]
     pub fcm_token: Option<String>,
+    /// The donor session the query belongs to (see [`Actor::Donor`](crate::Actor::Donor)):
+    /// opaque, never serialised. `None` on a new query starts a session of its own; a stored
+    /// donor query always has one.
+    #[serde(skip)]
+    pub session: Option<String>,
 }
 
 /// A ticket. Its fields are public for reading; change them through its transition methods so
@@ -283,6 +288,9 @@ pub struct DonorQueryInput {
     pub message: Option<String>,
     /// Priority (default MEDIUM).
     pub priority: Option<Priority>,
+    /// The donor session to join (the session of the donor token presented when opening it);
+    /// `None` starts a new one.
+    pub session: Option<String>,
 }
 
 /// What staff send to open a task.
@@ -328,6 +336,8 @@ pub struct TicketFilter {
     pub assignee_id: Option<UserId>,
     /// Only this donor's tickets.
     pub donor_id: Option<String>,
+    /// Only the queries of this donor session.
+    pub donor_session: Option<String>,
     /// Title or description contains this text (case-insensitive).
     pub text: Option<String>,
     /// Created at or after.
@@ -383,6 +393,7 @@ impl DonorQueryInput {
                 sid,
                 test: self.test,
                 fcm_token,
+                session: self.session,
             }),
             assignee_id: None,
             creator_id: None,
@@ -634,6 +645,46 @@ impl Ticket {
     pub fn belongs_to_donor(&self, donor_id: &str) -> bool {
         self.donor.as_ref().is_some_and(|d| d.donor_id == donor_id)
     }
+
+    /// The ticket as its donor may see it: the status stays (a donor sees TRANSFERRED), the
+    /// internal transfer note and every staff id go.
+    pub fn for_donor(&self) -> Ticket {
+        Ticket {
+            assignee_id: None,
+            creator_id: None,
+            resolved_by_id: None,
+            transferred_from_id: None,
+            transfer_note: None,
+            ..self.clone()
+        }
+    }
+}
+
+/// The keys of a serialised ticket (or ticket detail) a donor never sees: what
+/// [`Ticket::for_donor`] clears, and the staff summaries of a detail view.
+pub const STAFF_ONLY_TICKET_KEYS: [&str; 9] = [
+    "assigneeId",
+    "creatorId",
+    "resolvedById",
+    "transferredFromId",
+    "transferNote",
+    "assignee",
+    "creator",
+    "resolvedBy",
+    "transferredFrom",
+];
+
+/// [`Ticket::for_donor`] for a ticket already serialised (an event's payload): each
+/// staff-only key present becomes `null`, so the object has the shape `for_donor` serialises
+/// to. Anything but an object is left alone.
+pub fn redact_ticket_json_for_donor(data: &mut serde_json::Value) {
+    if let Some(map) = data.as_object_mut() {
+        for key in STAFF_ONLY_TICKET_KEYS {
+            if let Some(value) = map.get_mut(key) {
+                *value = serde_json::Value::Null;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -660,6 +711,7 @@ pub(crate) mod tests {
                 sid: None,
                 test: false,
                 fcm_token: None,
+                session: Some("s-1".into()),
             }),
             assignee_id: None,
             creator_id: None,
@@ -880,6 +932,49 @@ pub(crate) mod tests {
         .into_new_ticket(ME, now)
         .unwrap();
         assert_eq!((task.status, task.channel()), (Open, Channel::Internal));
+    }
+
+    #[test]
+    fn donor_view_keeps_the_status_and_drops_the_note_and_staff_ids() {
+        let now = Utc::now();
+        let mut t = ticket(InProgress);
+        t.accept(ME, now).unwrap();
+        t.transfer(UserId(9), Some("difficult donor, see CRM".into()), now)
+            .unwrap();
+        let view = t.for_donor();
+        assert_eq!(view.status, Transferred);
+        assert_eq!(
+            (
+                view.assignee_id,
+                view.creator_id,
+                view.resolved_by_id,
+                view.transferred_from_id,
+                view.transfer_note,
+            ),
+            (None, None, None, None, None)
+        );
+        assert_eq!(
+            (view.id, &view.title, &view.donor),
+            (t.id, &t.title, &t.donor)
+        );
+    }
+
+    #[test]
+    fn redacted_ticket_json_is_the_donor_view_serialised() {
+        let now = Utc::now();
+        let mut t = ticket(InProgress);
+        t.creator_id = Some(UserId(3));
+        t.accept(ME, now).unwrap();
+        t.transfer(UserId(9), Some("internal".into()), now).unwrap();
+        t.resolve(UserId(9), now).unwrap();
+        let mut json = serde_json::to_value(&t).unwrap();
+        redact_ticket_json_for_donor(&mut json);
+        assert_eq!(json, serde_json::to_value(t.for_donor()).unwrap());
+        assert!(!json.to_string().contains("internal"));
+        // A scrubbed payload without these keys gains none.
+        let mut scrubbed = serde_json::json!({"id": 1, "deleted": true});
+        redact_ticket_json_for_donor(&mut scrubbed);
+        assert_eq!(scrubbed, serde_json::json!({"id": 1, "deleted": true}));
     }
 
     #[test]

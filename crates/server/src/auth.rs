@@ -6,8 +6,10 @@ use crate::state::AppState;
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use concierge_domain::{Actor, TicketId, UserId};
 use futures_util::future::LocalBoxFuture;
+use hmac::{Hmac, Mac};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 use std::time::Duration;
 
 /// What a token stands for.
@@ -29,6 +31,13 @@ struct Claims {
     /// Donor: the ticket the token is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tid: Option<i64>,
+    /// Donor: its donor session. Tokens minted before sessions existed have none and stand
+    /// for the session the migration gave their ticket (`legacy-<tid>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ses: Option<String>,
+    /// Donor: the app vouched for the donor id (see [`DonorIdentity`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    idv: bool,
     iat: i64,
     exp: i64,
 }
@@ -79,6 +88,8 @@ impl Tokens {
             kind: Kind::Staff,
             ver: Some(token_version),
             tid: None,
+            ses: None,
+            idv: false,
             iat: now,
             exp: now + self.staff_ttl.as_secs() as i64,
         })?;
@@ -88,14 +99,23 @@ impl Tokens {
         })
     }
 
-    /// A donor token for one ticket of one donor.
-    pub fn donor(&self, donor_id: &str, ticket_id: TicketId) -> Result<String, ApiError> {
+    /// A donor token for one ticket of one donor, in its donor session; `identity_verified`
+    /// when the app vouched for the donor id.
+    pub fn donor(
+        &self,
+        donor_id: &str,
+        ticket_id: TicketId,
+        session: &str,
+        identity_verified: bool,
+    ) -> Result<String, ApiError> {
         let now = chrono::Utc::now().timestamp();
         self.mint(Claims {
             sub: donor_id.to_string(),
             kind: Kind::Donor,
             ver: None,
             tid: Some(ticket_id.0),
+            ses: Some(session.to_string()),
+            idv: identity_verified,
             iat: now,
             exp: now + self.donor_ttl.as_secs() as i64,
         })
@@ -132,10 +152,7 @@ pub async fn session_for_token(state: &AppState, token: &str) -> Result<TokenSes
     let claims = state.tokens.check(token).ok_or(REFUSED)?;
     match claims.kind {
         Kind::Donor => Ok(TokenSession {
-            actor: Actor::Donor {
-                donor_id: claims.sub,
-                ticket_id: TicketId(claims.tid.ok_or(REFUSED)?),
-            },
+            actor: donor_actor(claims)?,
             token_version: None,
         }),
         Kind::Staff => {
@@ -159,6 +176,65 @@ pub async fn session_for_token(state: &AppState, token: &str) -> Result<TokenSes
             })
         }
     }
+}
+
+/// The actor of a donor token's claims. A token minted before donor sessions existed names
+/// none and stands for the session the migration gave its ticket, `legacy-<ticket id>`.
+fn donor_actor(claims: Claims) -> Result<Actor, ApiError> {
+    let ticket_id = claims.tid.ok_or(REFUSED)?;
+    Ok(Actor::Donor {
+        donor_id: claims.sub,
+        ticket_id: TicketId(ticket_id),
+        session: claims.ses.unwrap_or_else(|| format!("legacy-{ticket_id}")),
+        identity_verified: claims.idv,
+    })
+}
+
+/// Checks an integrating app's word for a donor id: `donorIdHash` must be the hex
+/// HMAC-SHA256 of the donor id under `DONOR_IDENTITY_SECRET` (the identity verification of
+/// chat widgets), compared in constant time.
+pub struct DonorIdentity {
+    mac: Hmac<Sha256>,
+}
+
+impl DonorIdentity {
+    /// The checker for the shared secret (HMAC takes a key of any length, so this is `None`
+    /// only in theory).
+    pub fn new(secret: &str) -> Option<Self> {
+        let mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).ok()?;
+        Some(Self { mac })
+    }
+
+    /// Whether `hash` (hex, either case) is the HMAC of `donor_id`.
+    pub fn vouches(&self, donor_id: &str, hash: &str) -> bool {
+        let Some(given) = decode_hex(hash.trim()) else {
+            return false;
+        };
+        let mut mac = self.mac.clone();
+        mac.update(donor_id.as_bytes());
+        mac.verify_slice(&given).is_ok()
+    }
+
+    /// The hex HMAC of `donor_id`, as an app computes it (for tests and tools).
+    pub fn hash(&self, donor_id: &str) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(donor_id.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    if hex.len() % 2 != 0 || !hex.is_ascii() {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+        .collect()
 }
 
 /// The bearer token of a request, if it has an Authorization header; a malformed one is 401.
@@ -197,5 +273,81 @@ impl FromRequest for Caller {
             let token = token.ok_or(ApiError::Unauthorized("a bearer token is required"))?;
             Ok(Caller(actor_for_token(&state, &token).await?))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn donor_identity_takes_only_the_hmac_of_that_donor_id() {
+        let identity = DonorIdentity::new("shared-secret").unwrap();
+        let hash = identity.hash("donor-1");
+        assert_eq!(hash.len(), 64);
+        assert!(identity.vouches("donor-1", &hash));
+        assert!(identity.vouches("donor-1", &hash.to_uppercase()));
+        assert!(!identity.vouches("donor-2", &hash));
+        assert!(!DonorIdentity::new("other-secret")
+            .unwrap()
+            .vouches("donor-1", &hash));
+        for bad in ["", "zz", &hash[..63], &hash[..62], "é"] {
+            assert!(!identity.vouches("donor-1", bad), "{bad:?}");
+        }
+    }
+
+    fn tokens() -> Tokens {
+        Tokens::new(
+            "unit-test-secret-that-is-long-enough",
+            Duration::from_secs(60),
+            Duration::from_secs(60),
+        )
+    }
+
+    #[test]
+    fn a_donor_token_carries_its_session_and_vouching() {
+        let tokens = tokens();
+        let token = tokens.donor("d-1", TicketId(7), "s-abc", true).unwrap();
+        let claims = tokens.check(&token).unwrap();
+        assert_eq!(
+            donor_actor(claims).unwrap(),
+            Actor::Donor {
+                donor_id: "d-1".into(),
+                ticket_id: TicketId(7),
+                session: "s-abc".into(),
+                identity_verified: true,
+            }
+        );
+    }
+
+    #[test]
+    fn a_donor_token_from_before_sessions_stands_for_its_tickets_legacy_session() {
+        let tokens = tokens();
+        let now = chrono::Utc::now().timestamp();
+        // What the server minted before sessions: no `ses`, no `idv`.
+        let old = serde_json::json!({
+            "sub": "d-1", "kind": "donor", "tid": 42, "iat": now, "exp": now + 60
+        });
+        let token = encode(&Header::new(Algorithm::HS256), &old, &tokens.encoding).unwrap();
+        let actor = donor_actor(tokens.check(&token).unwrap()).unwrap();
+        assert_eq!(
+            actor,
+            Actor::Donor {
+                donor_id: "d-1".into(),
+                ticket_id: TicketId(42),
+                session: "legacy-42".into(),
+                identity_verified: false,
+            }
+        );
+    }
+
+    #[test]
+    fn donor_identity_matches_a_known_hmac_sha256() {
+        // RFC 4231 test case 2.
+        let identity = DonorIdentity::new("Jefe").unwrap();
+        assert_eq!(
+            identity.hash("what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 }

@@ -70,6 +70,9 @@ pub struct Config {
     pub max_file_bytes: u64,
     /// FCM credentials (FIREBASE_*); `None` sends pushes to the log only.
     pub fcm: Option<concierge_push::FcmConfig>,
+    /// The key an integrating app vouches for a donor id with (`DONOR_IDENTITY_SECRET`):
+    /// `donorIdHash` = hex HMAC-SHA256(key, donorId). `None`: `donorIdHash` is ignored.
+    pub donor_identity_secret: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -137,6 +140,17 @@ impl Config {
             None if production => return Err(err("JWT_SECRET", "must be set in production")),
             None => (random_secret(), true),
         };
+        let donor_identity_secret = get("DONOR_IDENTITY_SECRET");
+        if production
+            && donor_identity_secret
+                .as_ref()
+                .is_some_and(|s| s.len() < MIN_SECRET_BYTES)
+        {
+            return Err(err(
+                "DONOR_IDENTITY_SECRET",
+                format!("must be at least {MIN_SECRET_BYTES} bytes in production"),
+            ));
+        }
         let bcrypt_cost = parse(&get, "BCRYPT_COST", 12u32)?;
         if !(4..=31).contains(&bcrypt_cost) {
             return Err(err("BCRYPT_COST", "must be between 4 and 31"));
@@ -208,6 +222,7 @@ impl Config {
                 concierge_domain::attachment::MAX_FILE_BYTES,
             )?
             .max(1),
+            donor_identity_secret,
             fcm: concierge_push::FcmConfig::from_lookup(get).map_err(|e| ConfigError {
                 name: "FIREBASE_*",
                 message: e.to_string(),
@@ -380,6 +395,26 @@ mod tests {
         assert!(Config::from_vars(vars(&[("JWT_EXPIRATION", "soon")])).is_err());
         let c = Config::from_vars(vars(&[("EVENT_POLL_INTERVAL", "100ms")])).unwrap();
         assert_eq!(c.realtime.poll_interval, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn the_donor_identity_secret_is_optional_and_long_in_production() {
+        let c = Config::from_vars(vars(&[])).unwrap();
+        assert!(c.donor_identity_secret.is_none());
+        let long = "k".repeat(MIN_SECRET_BYTES);
+        let jwt = "j".repeat(MIN_SECRET_BYTES);
+        let production = |secret: &str| {
+            Config::from_vars(vars(&[
+                ("CONCIERGE_ENV", "production"),
+                ("JWT_SECRET", &jwt),
+                ("DONOR_IDENTITY_SECRET", secret),
+            ]))
+        };
+        assert!(production("short").is_err());
+        assert_eq!(
+            production(&long).unwrap().donor_identity_secret.as_deref(),
+            Some(long.as_str())
+        );
     }
 
     #[test]

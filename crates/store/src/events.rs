@@ -29,9 +29,9 @@ use crate::schema::events;
 use crate::Store;
 use async_trait::async_trait;
 use chrono::Utc;
-use concierge_domain::event::{NewEvent, StoredEvent};
+use concierge_domain::event::{EventKind, NewEvent, StoredEvent};
 use concierge_domain::ports::EventLog;
-use concierge_domain::{DomainError, Result, TicketId};
+use concierge_domain::{DomainError, MessageId, Result, TicketId};
 use diesel::dsl::max;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
@@ -127,6 +127,142 @@ pub(crate) fn append(conn: &mut DbConnection, events: Vec<NewEvent>) -> Result<(
 #[derive(Debug, thiserror::Error)]
 #[error("event log: {0}")]
 struct TooManyEvents(&'static str);
+
+// ---- forgetting: what a delete removes from the log ----
+//
+// Deleting a message or a ticket is how personal data is removed, so the log must not keep
+// it: in the delete's own transaction, every event of the deleted thing keeps its `seq`, kind
+// and ticket but its payload becomes `{"id", "ticketId", "deleted": true}`. No replay, push or
+// other reader of the log afterwards sees the text, the files' names or anything else of it.
+
+/// The payload a forgotten event keeps.
+fn forgotten(id: &serde_json::Value, ticket_id: TicketId) -> String {
+    serde_json::json!({ "id": id, "ticketId": ticket_id, "deleted": true }).to_string()
+}
+
+/// Replaces the payloads of every event of a deleted ticket (its messages', calls' and
+/// summaries' too), keeping each payload's `id`. One statement.
+pub(crate) fn scrub_ticket(conn: &mut DbConnection, ticket_id: TicketId) -> Result<(), Error> {
+    match conn {
+        DbConnection::Postgresql(c) => {
+            diesel::sql_query(
+                "UPDATE events SET data = json_build_object('id', data::json -> 'id', \
+                 'ticketId', ticket_id, 'deleted', true)::text WHERE ticket_id = $1",
+            )
+            .bind::<BigInt, _>(ticket_id.0)
+            .execute(c)?;
+        }
+        DbConnection::Sqlite(c) => {
+            diesel::sql_query(
+                "UPDATE events SET data = json_object('id', json_extract(data, '$.id'), \
+                 'ticketId', ticket_id, 'deleted', json('true')) WHERE ticket_id = ?",
+            )
+            .bind::<BigInt, _>(ticket_id.0)
+            .execute(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// Replaces the payloads of a deleted message's `new_message` and `message_updated` events
+/// (its text, every earlier version of it, its files' names) and of its QA reviews'
+/// `qa_review_updated` events (their evidence quotes it). Returns every text the message events
+/// held, so the caller can forget copies of them (a donor query's description).
+pub(crate) fn scrub_message(
+    conn: &mut DbConnection,
+    ticket_id: TicketId,
+    message_id: MessageId,
+) -> Result<Vec<String>, Error> {
+    let kinds = [
+        EventKind::NewMessage.as_str(),
+        EventKind::MessageUpdated.as_str(),
+        EventKind::QaReviewUpdated.as_str(),
+    ];
+    let rows: Vec<(i64, String, String)> = events::table
+        .filter(events::ticket_id.eq(ticket_id.0))
+        .filter(events::kind.eq_any(kinds))
+        .select((events::seq, events::kind, events::data))
+        .load(conn)?;
+    let mut seqs = vec![];
+    let mut reviews = vec![];
+    let mut texts = vec![];
+    let of_message = |data: &serde_json::Value, key: &str| {
+        data.get(key).and_then(|v| v.as_i64()) == Some(message_id.0)
+    };
+    for (seq, kind, data) in rows {
+        let data = parse_data(seq, &data)?;
+        if kind == EventKind::QaReviewUpdated.as_str() {
+            if of_message(&data, "messageId") {
+                let review = data.get("id").cloned().unwrap_or_default();
+                reviews.push((seq, forgotten(&review, ticket_id)));
+            }
+            continue;
+        }
+        if !of_message(&data, "id") {
+            continue;
+        }
+        seqs.push(seq);
+        if let Some(text) = data.get("content").and_then(|v| v.as_str()) {
+            if !texts.iter().any(|t| t == text) {
+                texts.push(text.to_string());
+            }
+        }
+    }
+    let payload = forgotten(&serde_json::json!(message_id), ticket_id);
+    for chunk in seqs.chunks(INSERT_CHUNK) {
+        diesel::update(events::table.filter(events::seq.eq_any(chunk)))
+            .set(events::data.eq(&payload))
+            .execute(conn)?;
+    }
+    for (seq, payload) in reviews {
+        diesel::update(events::table.find(seq))
+            .set(events::data.eq(payload))
+            .execute(conn)?;
+    }
+    Ok(texts)
+}
+
+/// Clears the `description` of a ticket's `ticket_created` and `ticket_updated` payloads
+/// where it is one of `texts` (a donor query's description is a copy of its first message).
+pub(crate) fn scrub_ticket_description(
+    conn: &mut DbConnection,
+    ticket_id: TicketId,
+    texts: &[String],
+) -> Result<(), Error> {
+    if texts.is_empty() {
+        return Ok(());
+    }
+    let kinds = [
+        EventKind::TicketCreated.as_str(),
+        EventKind::TicketUpdated.as_str(),
+    ];
+    let rows: Vec<(i64, String)> = events::table
+        .filter(events::ticket_id.eq(ticket_id.0))
+        .filter(events::kind.eq_any(kinds))
+        .select((events::seq, events::data))
+        .load(conn)?;
+    for (seq, data) in rows {
+        let mut data = parse_data(seq, &data)?;
+        let Some(description) = data.get_mut("description") else {
+            continue;
+        };
+        if !description
+            .as_str()
+            .is_some_and(|d| texts.iter().any(|t| t == d))
+        {
+            continue;
+        }
+        *description = serde_json::Value::Null;
+        diesel::update(events::table.find(seq))
+            .set(events::data.eq(data.to_string()))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn parse_data(seq: i64, data: &str) -> Result<serde_json::Value, Error> {
+    serde_json::from_str(data).map_err(|e| crate::error::corrupt(format!("event {seq} data: {e}")))
+}
 
 /// Events after `after`, oldest first, only those no reader can skip.
 pub(crate) fn read_after(

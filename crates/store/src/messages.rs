@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use concierge_domain::attachment::{Attachment, NewAttachment};
 use concierge_domain::event::NewEvent;
-use concierge_domain::message::{Message, MessageFilter, NewMessage, Posted};
+use concierge_domain::message::{Message, MessageFilter, MessageType, NewMessage, Posted};
 use concierge_domain::page::{Page, PageRequest};
 use concierge_domain::ports::MessageRepository;
 use concierge_domain::ticket::{Channel, Ticket};
@@ -217,22 +217,37 @@ fn edit(
     Ok(message)
 }
 
-/// Deletes a message; returns its files' keys, whose bytes go after the commit.
+/// Deletes a message; returns its files' keys, whose bytes go after the commit. In the same
+/// transaction its events lose their payloads, and a donor query whose description is a copy
+/// of the deleted first message loses that too (the ticket, and its events' payloads).
 fn delete(conn: &mut DbConnection, id: MessageId) -> Result<Vec<String>, Error> {
-    let ticket_id: i64 = messages::table
+    let (ticket_id, message_type, content): (i64, String, String) = messages::table
         .find(id.0)
-        .select(messages::ticket_id)
+        .select((
+            messages::ticket_id,
+            messages::message_type,
+            messages::content,
+        ))
         .first(conn)
         .optional()?
         .ok_or(Error::Domain(DomainError::NotFound("message")))?;
+    let ticket_id = TicketId(ticket_id);
     let keys = crate::attachments::keys_of_message(conn, id)?;
     // Replies keep their text and lose the link (ON DELETE SET NULL); attachment rows go
     // with it (ON DELETE CASCADE).
     diesel::delete(messages::table.find(id.0)).execute(conn)?;
-    events::append(
-        conn,
-        vec![NewEvent::message_deleted(TicketId(ticket_id), id)],
-    )?;
+    let mut texts = events::scrub_message(conn, ticket_id, id)?;
+    let mut log = vec![NewEvent::message_deleted(ticket_id, id)];
+    if message_type == MessageType::Query.as_str() {
+        if !texts.contains(&content) {
+            texts.push(content);
+        }
+        if let Some(ticket) = ticket_rows::forget_description(conn, ticket_id, &texts)? {
+            log.push(NewEvent::ticket_updated(&ticket));
+        }
+        events::scrub_ticket_description(conn, ticket_id, &texts)?;
+    }
+    events::append(conn, log)?;
     Ok(keys)
 }
 

@@ -119,6 +119,7 @@ pub(crate) struct TicketRow {
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub donor_session: Option<String>,
 }
 
 impl TicketRow {
@@ -144,6 +145,7 @@ impl TicketRow {
                     sid: self.sid,
                     test: self.is_test,
                     fcm_token: self.donor_fcm_token,
+                    session: self.donor_session,
                 })
             }
         };
@@ -196,6 +198,7 @@ pub(crate) struct TicketFields {
     pub closed_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub donor_session: Option<String>,
 }
 
 impl TicketFields {
@@ -211,6 +214,7 @@ impl TicketFields {
             sid: d.sid.clone(),
             is_test: d.test,
             donor_fcm_token: d.fcm_token.clone(),
+            donor_session: d.session.clone(),
             ..base
         }
     }
@@ -240,6 +244,7 @@ impl TicketFields {
             closed_at: None,
             created_at: epoch,
             updated_at: epoch,
+            donor_session: None,
         }
     }
 

@@ -45,6 +45,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        donor_session -> Nullable<Text>,
     }
 }
 

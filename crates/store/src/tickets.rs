@@ -60,6 +60,33 @@ pub(crate) fn save(conn: &mut DbConnection, ticket: &Ticket) -> Result<Ticket, E
     .into())
 }
 
+/// Clears the description of a ticket whose description is one of `texts` (the versions of
+/// its deleted first message), bumping its version so a writer holding an older copy cannot
+/// write the text back; returns the ticket when it changed.
+pub(crate) fn forget_description(
+    conn: &mut DbConnection,
+    id: TicketId,
+    texts: &[String],
+) -> Result<Option<Ticket>, Error> {
+    if texts.is_empty() {
+        return Ok(None);
+    }
+    let row: Option<TicketRow> = diesel::update(
+        tickets::table
+            .filter(tickets::id.eq(id.0))
+            .filter(tickets::description.eq_any(texts)),
+    )
+    .set((
+        tickets::description.eq(None::<String>),
+        tickets::version.eq(tickets::version + 1),
+        tickets::updated_at.eq(to_db(chrono::Utc::now())),
+    ))
+    .returning(tickets::all_columns)
+    .get_result(conn)
+    .optional()?;
+    row.map(TicketRow::into_ticket).transpose()
+}
+
 /// `%text%` for LIKE, with the user's `\`, `%` and `_` taken literally (ESCAPE '\').
 fn contains_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
@@ -104,6 +131,9 @@ fn list(
     if let Some(donor_id) = filter.donor_id {
         query = query.filter(tickets::donor_id.eq(donor_id));
     }
+    if let Some(session) = filter.donor_session {
+        query = query.filter(tickets::donor_session.eq(session));
+    }
     if let Some(from) = filter.created_from {
         query = query.filter(tickets::created_at.ge(to_db(from)));
     }
@@ -133,13 +163,22 @@ fn list(
     Ok(Page::from_rows(tickets, &page, |t| t.id.0))
 }
 
+/// A fresh donor session name: 128 random bits, so no session is guessed or shared by chance.
+fn new_donor_session() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
 fn create(
     conn: &mut DbConnection,
     ticket: &NewTicket,
     first_message: Option<NewMessage>,
 ) -> Result<(Ticket, Option<Message>), Error> {
+    let mut fields = TicketFields::from_new(ticket);
+    if ticket.donor.is_some() && fields.donor_session.is_none() {
+        fields.donor_session = Some(new_donor_session());
+    }
     let ticket = diesel::insert_into(tickets::table)
-        .values(&TicketFields::from_new(ticket))
+        .values(&fields)
         .returning(tickets::all_columns)
         .get_result::<TicketRow>(conn)?
         .into_ticket()?;
@@ -173,7 +212,8 @@ fn update(
     Ok(saved)
 }
 
-/// Deletes a ticket; returns its files' keys, whose bytes go after the commit.
+/// Deletes a ticket; returns its files' keys, whose bytes go after the commit. Its events
+/// lose their payloads in the same transaction (see [`events::scrub_ticket`]).
 fn delete(conn: &mut DbConnection, id: TicketId) -> Result<Vec<String>, Error> {
     let keys = crate::attachments::keys_of_ticket(conn, id)?;
     // Messages (and their attachment rows) go with it (ON DELETE CASCADE).
@@ -181,6 +221,7 @@ fn delete(conn: &mut DbConnection, id: TicketId) -> Result<Vec<String>, Error> {
     if n == 0 {
         return Err(DomainError::NotFound("ticket").into());
     }
+    events::scrub_ticket(conn, id)?;
     events::append(conn, vec![NewEvent::ticket_deleted(id)])?;
     Ok(keys)
 }

@@ -16,7 +16,7 @@ mod tickets;
 pub use accounts::{AccountService, NewAccount, Registration};
 pub use conversations::ConversationService;
 pub use notifications::{DeliveryReport, Directory, NotificationService};
-pub use tickets::{StaffSummary, TicketDetail, TicketList, TicketService};
+pub use tickets::{StaffSummary, TicketDetail, TicketList, TicketService, TRANSFER_NOTICE};
 
 use crate::ports::{
     Clock, EventLog, MessageRepository, PasswordHasher, TicketRepository, UserRepository,

@@ -57,6 +57,9 @@ pub struct TicketDetail {
 /// The longest transfer note.
 pub const MAX_TRANSFER_NOTE: usize = 1000;
 
+/// The SYSTEM message a donor query's transfer leaves in its conversation: no note, no names.
+pub const TRANSFER_NOTICE: &str = "This query was transferred to another team member.";
+
 /// Tickets and their lifecycle.
 #[derive(Clone)]
 pub struct TicketService {
@@ -186,6 +189,8 @@ impl TicketService {
         list: TicketList,
         page: PageRequest,
     ) -> Result<Page<Ticket>> {
+        // A donor's lists stay within its donor session (see `Actor::Donor`).
+        let session = actor.donor_session_scope().map(str::to_string);
         let filter = match list {
             TicketList::Donor(donor_id) => {
                 if !actor.can_list_donor(&donor_id) {
@@ -194,12 +199,16 @@ impl TicketService {
                 TicketFilter {
                     channel: Some(Channel::Donor),
                     donor_id: Some(donor_id),
+                    donor_session: session,
                     ..Default::default()
                 }
             }
             TicketList::General(mut filter) => {
                 match actor {
-                    Actor::Donor { donor_id, .. } => filter.donor_id = Some(donor_id.clone()),
+                    Actor::Donor { donor_id, .. } => {
+                        filter.donor_id = Some(donor_id.clone());
+                        filter.donor_session = session;
+                    }
                     _ => {
                         actor.staff()?;
                     }
@@ -254,9 +263,14 @@ impl TicketService {
         let target = self.active_staff(to, "toUserId").await?;
         self.change(actor, id, |ticket, _, now| {
             ticket.transfer(to, note.clone(), now)?;
-            let text = match &note {
-                Some(note) => format!("Transferred to {}: {note}", target.name),
-                None => format!("Transferred to {}", target.name),
+            // A donor query's conversation is its donor's: the note and who took it over are
+            // internal (they stay on the ticket, for staff). A task's is staff's alone.
+            let text = match (ticket.channel, &note) {
+                (Channel::Donor, _) => TRANSFER_NOTICE.to_string(),
+                (Channel::Internal, Some(note)) => {
+                    format!("Transferred to {}: {note}", target.name)
+                }
+                (Channel::Internal, None) => format!("Transferred to {}", target.name),
             };
             Ok(Some(NewMessage::system(ticket.id, text, now)))
         })

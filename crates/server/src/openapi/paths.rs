@@ -275,15 +275,17 @@ fn update_user() {}
     tag = "donor-queries",
     operation_id = "create_query",
     summary = "Open a donor query (no login)",
+    description = "A donor token in Authorization joins the new query to that token's donor session.",
     request_body(content = S::CreateQueryBody, content_type = "application/json"),
     responses(
         (status = 201, body = S::CreatedQuery, description = "The query, its donor token and first message"),
         (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
         (status = 413, response = TooLarge),
         (status = 415, response = WrongType),
         (status = 422, response = Invalid)
     ),
-    security(()),
+    security((), ("bearer" = [])),
 )]
 fn create_query() {}
 
@@ -311,6 +313,7 @@ fn list_queries() {}
     tag = "donor-queries",
     operation_id = "list_donor_queries",
     summary = "A donor's queries",
+    description = "Staff list any donorId. A donor token lists the queries of its donor session, or every query of its donorId when the app vouched for it (donorIdHash).",
     params(S::DonorParams, S::Paging),
     responses(
         (status = 200, body = S::Page<S::Ticket>, description = "A page of tickets"),

@@ -332,6 +332,10 @@ pub struct CreateQueryBody {
     /// Becomes the first message (type QUERY).
     message: Option<String>,
     priority: Option<Priority>,
+    /// hex HMAC-SHA256(DONOR_IDENTITY_SECRET, donorId): the app vouches for the donor, whose
+    /// token then lists every query of the donorId. Ignored unless the secret is configured;
+    /// a wrong one is 401.
+    donor_id_hash: Option<String>,
 }
 
 /// Field and status changes of a ticket.

@@ -1,6 +1,6 @@
 //! Donor queries (the donor-support face) and tasks (the team-desk face): both are tickets.
 
-use crate::auth::Caller;
+use crate::auth::{Caller, DonorIdentity};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire::{nullable, parse_enum, required, List, Paging};
@@ -11,7 +11,7 @@ use concierge_domain::ticket::{
     DonorQueryInput, Priority, QueryMode, TaskInput, Ticket, TicketChanges, TicketFilter,
     TicketStatus,
 };
-use concierge_domain::{DomainError, FieldError, TicketId, UserId};
+use concierge_domain::{Actor, DomainError, FieldError, TicketId, UserId};
 use serde::{Deserialize, Serialize};
 
 type State = web::Data<AppState>;
@@ -97,6 +97,7 @@ impl Filters {
             priority,
             assignee_id: self.assignee_id.map(UserId),
             donor_id: self.donor_id.clone().filter(|d| !d.is_empty()),
+            donor_session: None,
             text: self
                 .q
                 .as_deref()
@@ -115,11 +116,16 @@ async fn list(
     list: TicketList,
     paging: &Paging,
 ) -> Result<HttpResponse, ApiError> {
-    let page = state
+    let mut page = state
         .services
         .tickets
         .list(&caller.0, list, paging.request()?)
         .await?;
+    if matches!(caller.0, Actor::Donor { .. }) {
+        for ticket in page.items.iter_mut() {
+            *ticket = ticket.for_donor();
+        }
+    }
     Ok(HttpResponse::Ok().json(List::from(page)))
 }
 
@@ -138,6 +144,8 @@ struct CreateQueryBody {
     fcm_token: Option<String>,
     message: Option<String>,
     priority: Option<String>,
+    /// hex HMAC-SHA256(DONOR_IDENTITY_SECRET, donorId): the app vouches for the donor.
+    donor_id_hash: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -156,10 +164,28 @@ async fn create_query(
     body: web::Json<CreateQueryBody>,
 ) -> Result<HttpResponse, ApiError> {
     state.limits.donor_query(state.limits.client_ip(&req))?;
+    // A token presented must be good (401 otherwise, like anywhere else).
+    let presented = match crate::auth::bearer(&req)? {
+        Some(token) => Some(crate::auth::actor_for_token(&state, &token).await?),
+        None => None,
+    };
     let body = body.into_inner();
+    let donor_id = required(body.donor_id, "donorId")?;
+    let vouched = vouched_for(&state, donor_id.trim(), body.donor_id_hash.as_deref())?;
+    // A donor token of the same donor id joins its session (and keeps its vouching); anything
+    // else starts a new session.
+    let (session, identity_verified) = match presented {
+        Some(Actor::Donor {
+            donor_id: own,
+            session,
+            identity_verified,
+            ..
+        }) if own == donor_id.trim() => (Some(session), identity_verified || vouched),
+        _ => (None, vouched),
+    };
     let input = DonorQueryInput {
         donor: required(body.donor, "donor")?,
-        donor_id: required(body.donor_id, "donorId")?,
+        donor_id,
         test: body.test.unwrap_or(false),
         stage: body.stage,
         query_mode: parse_enum::<QueryMode>(body.query_mode.as_deref())?,
@@ -168,19 +194,50 @@ async fn create_query(
         fcm_token: body.fcm_token,
         message: body.message,
         priority: parse_enum::<Priority>(body.priority.as_deref())?,
+        session,
     };
     let (ticket, first_message) = state.services.tickets.open_donor_query(input).await?;
-    let donor_id = ticket
+    let (donor_id, session) = ticket
         .donor
         .as_ref()
-        .map(|d| d.donor_id.as_str())
+        .map(|d| {
+            (
+                d.donor_id.as_str(),
+                d.session.as_deref().unwrap_or_default(),
+            )
+        })
         .unwrap_or_default();
-    let donor_token = state.tokens.donor(donor_id, ticket.id)?;
+    let donor_token = state
+        .tokens
+        .donor(donor_id, ticket.id, session, identity_verified)?;
     Ok(HttpResponse::Created().json(CreatedQuery {
-        ticket,
+        ticket: ticket.for_donor(),
         donor_token,
         first_message,
     }))
+}
+
+/// Whether the app vouched for `donor_id` with `donorIdHash`: only when DONOR_IDENTITY_SECRET
+/// is set (otherwise the hash is ignored); a hash that does not match is 401.
+fn vouched_for(state: &AppState, donor_id: &str, hash: Option<&str>) -> Result<bool, ApiError> {
+    let (Some(secret), Some(hash)) = (state.config.donor_identity_secret.as_deref(), hash) else {
+        return Ok(false);
+    };
+    match DonorIdentity::new(secret) {
+        Some(identity) if identity.vouches(donor_id, hash) => Ok(true),
+        _ => Err(ApiError::Unauthorized(
+            "donorIdHash does not vouch for this donorId",
+        )),
+    }
+}
+
+/// A ticket as the caller may see it: a donor gets [`Ticket::for_donor`] (no internal note,
+/// no staff ids).
+fn shown(caller: &Caller, ticket: Ticket) -> Ticket {
+    match caller.0 {
+        Actor::Donor { .. } => ticket.for_donor(),
+        _ => ticket,
+    }
 }
 
 #[get("/donor-queries")]
@@ -209,7 +266,7 @@ async fn list_donor_queries(
 ) -> Result<HttpResponse, ApiError> {
     let donor_id = match (&caller.0, query.donor_id.clone()) {
         (_, Some(id)) if !id.is_empty() => id,
-        (concierge_domain::Actor::Donor { donor_id, .. }, _) => donor_id.clone(),
+        (Actor::Donor { donor_id, .. }, _) => donor_id.clone(),
         _ => return Err(DomainError::invalid("donorId", "is required").into()),
     };
     list(&state, &caller, TicketList::Donor(donor_id), &query.paging).await
@@ -294,7 +351,7 @@ async fn get_query(
         .tickets
         .get(&caller.0, TicketId(id.into_inner()))
         .await?;
-    Ok(HttpResponse::Ok().json(ticket))
+    Ok(HttpResponse::Ok().json(shown(&caller, ticket)))
 }
 
 #[post("/donor-queries/{id}/donor-close")]
@@ -308,7 +365,7 @@ async fn donor_close(
         .tickets
         .close(&caller.0, TicketId(id.into_inner()))
         .await?;
-    Ok(HttpResponse::Ok().json(ticket))
+    Ok(HttpResponse::Ok().json(shown(&caller, ticket)))
 }
 
 /// Field and status changes for PATCH /donor-queries/:id and PUT /tasks/:id.
@@ -363,7 +420,7 @@ async fn update(
         .tickets
         .update(&caller.0, TicketId(id), body.changes()?)
         .await?;
-    Ok(HttpResponse::Ok().json(ticket))
+    Ok(HttpResponse::Ok().json(shown(&caller, ticket)))
 }
 
 /// Field and status changes (admins), or `{fcmToken}` alone (the query's donor too). The two
@@ -392,7 +449,7 @@ async fn patch_query(
         .tickets
         .set_donor_push_token(&caller.0, TicketId(id), token.as_deref())
         .await?;
-    Ok(HttpResponse::Ok().json(ticket))
+    Ok(HttpResponse::Ok().json(shown(&caller, ticket)))
 }
 
 #[patch("/donor-queries/{id}/accept")]
@@ -406,7 +463,7 @@ async fn accept(
         .tickets
         .accept(&caller.0, TicketId(id.into_inner()))
         .await?;
-    Ok(HttpResponse::Ok().json(ticket))
+    Ok(HttpResponse::Ok().json(shown(&caller, ticket)))
 }
 
 #[derive(Deserialize)]
@@ -435,7 +492,7 @@ async fn transfer(
             body.note.as_deref(),
         )
         .await?;
-    Ok(HttpResponse::Ok().json(ticket))
+    Ok(HttpResponse::Ok().json(shown(&caller, ticket)))
 }
 
 #[patch("/donor-queries/{id}/resolve")]
@@ -449,7 +506,7 @@ async fn resolve(
         .tickets
         .resolve(&caller.0, TicketId(id.into_inner()))
         .await?;
-    Ok(HttpResponse::Ok().json(ticket))
+    Ok(HttpResponse::Ok().json(shown(&caller, ticket)))
 }
 
 #[post("/donor-queries/{id}/send-reminder")]

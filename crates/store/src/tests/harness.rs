@@ -203,6 +203,7 @@ pub(crate) fn donor_ticket(donor_id: &str, title: &str) -> NewTicket {
             sid: Some("s-1".into()),
             test: false,
             fcm_token: Some("donor-token".into()),
+            session: None,
         }),
         assignee_id: None,
         creator_id: None,

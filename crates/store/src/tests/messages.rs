@@ -477,10 +477,64 @@ store_test!(edits_and_deletes_are_logged, |store| {
             "message_deleted"
         ]
     );
-    assert_eq!(events[3].data["content"], "fixed");
+    // The deleted message's events keep their place and kind, not its text; the reply's stay.
+    let forgotten = serde_json::json!({"id": parent.id.0, "ticketId": t.id.0, "deleted": true});
+    assert_eq!(events[1].data, forgotten);
+    assert_eq!(events[2].data["content"], "what?");
+    assert_eq!(events[3].data, forgotten);
     assert_eq!(events[4].data["id"], parent.id.0);
     assert_eq!(events[4].data["ticketId"], t.id.0);
 });
+
+store_test!(
+    deleting_the_first_message_forgets_the_description_copied_from_it,
+    |store| {
+        let mut new = donor_ticket("d-1", "Query from Ann");
+        new.description = Some("my IBAN is DE89".into());
+        let first = NewMessage {
+            ticket_id: TicketId(0),
+            sender: Sender::Donor,
+            message_type: MessageType::Query,
+            content: "my IBAN is DE89".into(),
+            reply_to_id: None,
+            client_message_id: None,
+            created_at: new.created_at,
+        };
+        let (ticket, first) = store.create(new, Some(first)).await.unwrap();
+        let first = first.unwrap();
+        let later = Utc::now();
+        store
+            .edit(first.id, "my IBAN is DE89 3704".into(), later)
+            .await
+            .unwrap();
+
+        MessageRepository::delete(&store, first.id).await.unwrap();
+
+        let now = TicketRepository::get(&store, ticket.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(now.description, None);
+        assert_eq!(now.version, ticket.version + 1);
+        let events = ticket_events(&store, ticket.id).await;
+        assert_eq!(
+            kinds(&events),
+            [
+                "ticket_created",
+                "new_message",
+                "message_updated",
+                "message_deleted",
+                "ticket_updated"
+            ]
+        );
+        assert_eq!(events[0].data["description"], serde_json::Value::Null);
+        assert_eq!(events[0].data["title"], "Query from Ann");
+        assert_eq!(events[4].data["description"], serde_json::Value::Null);
+        for event in &events {
+            assert!(!event.data.to_string().contains("IBAN"), "{event:?}");
+        }
+    }
+);
 
 fn file(n: u32) -> concierge_domain::attachment::NewAttachment {
     concierge_domain::attachment::NewAttachment {

@@ -35,7 +35,13 @@ store_test!(create_with_first_message_writes_both_events, |store| {
 
     assert_eq!(ticket.channel, Channel::Donor);
     assert_eq!(ticket.status, TicketStatus::InProgress);
-    assert_eq!(ticket.donor, new.donor);
+    let session = ticket.donor.as_ref().and_then(|d| d.session.clone());
+    assert!(session.is_some(), "a new query starts a donor session");
+    let mut donor = new.donor.clone();
+    if let Some(d) = donor.as_mut() {
+        d.session = session;
+    }
+    assert_eq!(ticket.donor, donor);
     assert_eq!(ticket.description, new.description);
     assert_eq!(ticket.version, 1);
     assert_eq!(ticket.created_at, micros(new.created_at));
@@ -427,6 +433,39 @@ store_test!(deleting_a_ticket_removes_its_conversation, |store| {
         ]
     );
     assert_eq!(events[3].data["id"], doomed.id.0);
+    // Every earlier event of it keeps its place, kind and id, and nothing else.
+    for (event, id) in events.iter().zip([doomed.id.0, first.id.0, reply.id.0]) {
+        assert_eq!(
+            event.data,
+            serde_json::json!({"id": id, "ticketId": doomed.id.0, "deleted": true}),
+            "{event:?}"
+        );
+    }
+    assert_eq!(
+        ticket_events(&store, kept.id).await[1].data["content"],
+        "still here"
+    );
+});
+
+store_test!(donor_queries_list_by_session, |store| {
+    let mut joined = donor_ticket("d-1", "Second");
+    let first = create(&store, donor_ticket("d-1", "First")).await;
+    let session = first.donor.as_ref().unwrap().session.clone();
+    assert_eq!(session.as_ref().map(String::len), Some(32));
+    joined.donor.as_mut().unwrap().session = session.clone();
+    let joined = create(&store, joined).await;
+    let stranger = create(&store, donor_ticket("d-1", "Same donor id")).await;
+    assert_ne!(stranger.donor.as_ref().unwrap().session, session);
+    let filter = |session: Option<String>| TicketFilter {
+        donor_id: Some("d-1".into()),
+        donor_session: session,
+        ..Default::default()
+    };
+    assert_eq!(ids(&store, filter(session)).await, [joined.id, first.id]);
+    assert_eq!(
+        ids(&store, filter(None)).await,
+        [stranger.id, joined.id, first.id]
+    );
 });
 
 store_test!(sql_metacharacters_are_stored_verbatim, |store| {

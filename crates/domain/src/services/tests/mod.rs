@@ -65,7 +65,14 @@ pub(super) fn donor(donor_id: &str, ticket: i64) -> Actor {
     Actor::Donor {
         donor_id: donor_id.to_string(),
         ticket_id: TicketId(ticket),
+        session: session_of(ticket),
+        identity_verified: false,
     }
+}
+
+/// The donor session fixtures' tickets each start.
+pub(super) fn session_of(ticket: i64) -> String {
+    format!("session-{ticket}")
 }
 
 pub(super) fn staff(user_id: UserId, role: Role) -> Actor {
@@ -104,6 +111,7 @@ pub(super) fn donor_ticket(id: i64, donor_id: &str, status: TicketStatus) -> Tic
             sid: None,
             test: false,
             fcm_token: None,
+            session: Some(session_of(id)),
         }),
         assignee_id: None,
         creator_id: None,

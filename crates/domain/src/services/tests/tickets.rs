@@ -304,11 +304,15 @@ async fn donor_cannot_list_another_donors_queries() {
 }
 
 #[tokio::test]
-async fn donor_lists_its_own_queries() {
+async fn donor_lists_the_queries_of_its_own_session() {
     let mut tickets = MockTicketRepository::new();
     tickets
         .expect_list()
-        .withf(|f, _| f.donor_id.as_deref() == Some(DONOR_A) && f.channel == Some(Channel::Donor))
+        .withf(|f, _| {
+            f.donor_id.as_deref() == Some(DONOR_A)
+                && f.donor_session.as_deref() == Some(session_of(1).as_str())
+                && f.channel == Some(Channel::Donor)
+        })
         .times(1)
         .returning(|_, _| Ok(empty_page()));
 
@@ -323,12 +327,57 @@ async fn donor_lists_its_own_queries() {
 }
 
 #[tokio::test]
+async fn a_donor_the_app_vouched_for_lists_every_query_of_its_donor_id() {
+    let mut tickets = MockTicketRepository::new();
+    tickets
+        .expect_list()
+        .withf(|f, _| f.donor_id.as_deref() == Some(DONOR_A) && f.donor_session.is_none())
+        .times(1)
+        .returning(|_, _| Ok(empty_page()));
+    let vouched = Actor::Donor {
+        donor_id: DONOR_A.into(),
+        ticket_id: TicketId(1),
+        session: session_of(1),
+        identity_verified: true,
+    };
+
+    ticket_service(tickets, no_messages(), no_users())
+        .list(
+            &vouched,
+            TicketList::Donor(DONOR_A.into()),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn staff_list_any_donor_id_across_sessions() {
+    let mut tickets = MockTicketRepository::new();
+    tickets
+        .expect_list()
+        .withf(|f, _| f.donor_id.as_deref() == Some(DONOR_B) && f.donor_session.is_none())
+        .times(1)
+        .returning(|_, _| Ok(empty_page()));
+
+    ticket_service(tickets, no_messages(), no_users())
+        .list(
+            &agent(),
+            TicketList::Donor(DONOR_B.into()),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
 async fn general_list_for_a_donor_is_forced_to_its_own_donor_id() {
     let mut tickets = MockTicketRepository::new();
     tickets
         .expect_list()
         .withf(|f, _| {
             f.donor_id.as_deref() == Some(DONOR_A)
+                && f.donor_session.as_deref() == Some(session_of(1).as_str())
                 && f.channel == Some(Channel::Donor)
                 && f.statuses == TicketStatus::ACTIVE
         })
@@ -617,7 +666,7 @@ async fn admin_accepts_a_donor_query_and_becomes_its_assignee() {
 }
 
 #[tokio::test]
-async fn transfer_hands_the_ticket_to_the_target_with_a_system_note() {
+async fn transfer_hands_the_ticket_to_the_target_and_tells_the_donor_only_that_it_moved() {
     let mut tickets = tickets_holding(vec![Ticket {
         assignee_id: Some(ADMIN_ID),
         ..donor_ticket(1, DONOR_A, InProgress)
@@ -629,7 +678,7 @@ async fn transfer_hands_the_ticket_to_the_target_with_a_system_note() {
                 && t.assignee_id == Some(OTHER_AGENT_ID)
                 && t.transferred_from_id == Some(ADMIN_ID)
                 && t.transfer_note.as_deref() == Some("please call back")
-                && is_system_note(note, 1, "Transferred to User 11: please call back")
+                && is_system_note(note, 1, crate::services::TRANSFER_NOTICE)
         })
         .times(1)
         .returning(saved);
@@ -646,18 +695,38 @@ async fn transfer_hands_the_ticket_to_the_target_with_a_system_note() {
 }
 
 #[tokio::test]
-async fn transfer_without_a_note_says_only_who_took_over() {
-    let mut tickets = tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]);
+async fn a_task_transfer_note_names_the_target_and_quotes_the_note() {
+    let mut tickets = tickets_holding(vec![task(5, Open)]);
+    tickets
+        .expect_update()
+        .withf(|_, note| is_system_note(note, 5, "Transferred to User 11: please call back"))
+        .times(1)
+        .returning(saved);
+
+    ticket_service(tickets, no_messages(), staff_users())
+        .transfer(
+            &admin(),
+            TicketId(5),
+            OTHER_AGENT_ID,
+            Some("please call back"),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_task_transfer_without_a_note_says_only_who_took_over() {
+    let mut tickets = tickets_holding(vec![task(5, Open)]);
     tickets
         .expect_update()
         .withf(|t, note| {
-            t.transfer_note.is_none() && is_system_note(note, 1, "Transferred to User 11")
+            t.transfer_note.is_none() && is_system_note(note, 5, "Transferred to User 11")
         })
         .times(1)
         .returning(saved);
 
     ticket_service(tickets, no_messages(), staff_users())
-        .transfer(&admin(), TicketId(1), OTHER_AGENT_ID, Some(" "))
+        .transfer(&admin(), TicketId(5), OTHER_AGENT_ID, Some(" "))
         .await
         .unwrap();
 }

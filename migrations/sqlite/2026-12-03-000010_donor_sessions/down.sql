@@ -1,0 +1,2 @@
+DROP INDEX IF EXISTS tickets_donor_session_idx;
+ALTER TABLE tickets DROP COLUMN donor_session;
