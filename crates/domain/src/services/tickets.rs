@@ -188,6 +188,7 @@ impl TicketService {
     ) -> Result<Page<Ticket>> {
         let filter = match list {
             TicketList::Donor(donor_id) => {
+                validate::storable_text("donorId", &donor_id)?;
                 if !actor.can_list_donor(&donor_id) {
                     return Err(DomainError::Forbidden("a donor sees only its own queries"));
                 }
@@ -227,7 +228,7 @@ impl TicketService {
                 }
             }
         };
-        self.tickets.list(filter, page).await
+        self.tickets.list(filter.validated()?, page).await
     }
 
     /// Assigns the ticket to the caller.
