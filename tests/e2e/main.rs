@@ -6,6 +6,7 @@ use serde_json::json;
 mod attachments;
 mod bad_input;
 mod calls;
+mod edge;
 mod insights;
 mod permissions;
 mod production;
