@@ -7,6 +7,7 @@ mod attachments;
 mod bad_input;
 mod calls;
 mod edge;
+mod fuzz_params;
 mod insights;
 mod permissions;
 mod production;
