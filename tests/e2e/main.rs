@@ -7,6 +7,8 @@ mod attachments;
 mod bad_input;
 mod calls;
 mod donor_privacy;
+mod edge;
+mod fuzz_params;
 mod insights;
 mod permissions;
 mod production;

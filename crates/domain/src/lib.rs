@@ -32,7 +32,7 @@ pub mod services;
 pub mod summary;
 pub mod ticket;
 pub mod user;
-mod validate;
+pub mod validate;
 pub mod video;
 
 pub use actor::Actor;

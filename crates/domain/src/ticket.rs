@@ -428,6 +428,44 @@ impl TaskInput {
     }
 }
 
+/// The longest search text (`q`).
+pub const MAX_SEARCH: usize = 200;
+
+impl TicketFilter {
+    /// Checks what a client may put in a filter: text that every backend can hold (no NUL; a
+    /// search of at most [`MAX_SEARCH`] characters), times within the domain's range. Fields are
+    /// named as clients spell them.
+    pub fn validated(self) -> Result<Self> {
+        let mut e: Vec<FieldError> = vec![];
+        if self
+            .donor_id
+            .as_deref()
+            .is_some_and(|d| !validate::storable(d))
+        {
+            e.push(FieldError::new(
+                "donorId",
+                "must not contain NUL characters",
+            ));
+        }
+        if let Some(text) = &self.text {
+            if text.chars().count() > MAX_SEARCH {
+                e.push(FieldError::new(
+                    "q",
+                    format!("must be at most {MAX_SEARCH} characters"),
+                ));
+            } else if !validate::storable(text) {
+                e.push(FieldError::new("q", "must not contain NUL characters"));
+            }
+        }
+        for (field, time) in [("from", self.created_from), ("to", self.created_to)] {
+            if let Some(time) = time {
+                validate::time_in_range(&mut e, field, time);
+            }
+        }
+        validate::finish(e, self)
+    }
+}
+
 impl TicketChanges {
     /// Checks the text fields' lengths, trimming them.
     pub fn validated(mut self) -> Result<Self> {

@@ -40,8 +40,11 @@ pub struct Config {
     pub admin_password: Option<String>,
     /// Whether `POST /auth/register` is open.
     pub allow_signup: bool,
-    /// The largest JSON body accepted.
+    /// The largest JSON body accepted (also the optional JSON bodies read as raw bytes).
     pub max_json_bytes: usize,
+    /// The longest a request's whole body may take to arrive (`BODY_READ_TIMEOUT`, default
+    /// 60 s); then 408.
+    pub body_read_timeout: Duration,
     /// HTTP worker threads (0: one per core).
     pub workers: usize,
     /// `production` refuses unsafe defaults.
@@ -181,6 +184,11 @@ impl Config {
             admin_password: get("ADMIN_PASSWORD"),
             allow_signup: parse(&get, "ALLOW_SIGNUP", false)?,
             max_json_bytes: parse(&get, "MAX_JSON_BYTES", 1024 * 1024usize)?,
+            body_read_timeout: duration(
+                &get,
+                "BODY_READ_TIMEOUT",
+                crate::edge::DEFAULT_BODY_READ_TIMEOUT,
+            )?,
             workers: parse(&get, "WORKERS", 0usize)?,
             production,
             video: video(&get)?,

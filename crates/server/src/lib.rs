@@ -7,6 +7,7 @@
 pub mod auth;
 mod auto_summary;
 pub mod config;
+mod edge;
 pub mod limits;
 pub mod metrics;
 mod middleware;

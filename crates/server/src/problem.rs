@@ -32,6 +32,12 @@ pub enum ApiError {
     /// No such route.
     #[error("no such resource")]
     NoRoute,
+    /// The body did not arrive within `BODY_READ_TIMEOUT`.
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
+    /// An error of actix's own (an extractor's, the framework's), with its status.
+    #[error("{1}")]
+    Http(StatusCode, String),
     /// Something unexpected; logged, not shown.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -69,6 +75,8 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type")
             }
             ApiError::NoRoute => (StatusCode::NOT_FOUND, "Not found"),
+            ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "Request timeout"),
+            ApiError::Http(status, _) => (*status, status.canonical_reason().unwrap_or("Error")),
             ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "Too many requests"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
         }

@@ -3,6 +3,7 @@
 
 use crate::auth::Tokens;
 use crate::config::Config;
+use crate::edge::{body_deadline, problems};
 use crate::middleware::{guard, trace_request};
 use crate::notifications::{Dispatcher, DispatcherStatus};
 use crate::password::BcryptHasher;
@@ -197,6 +198,8 @@ impl Application {
         let max_json = config.max_json_bytes;
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(problems))
+                .wrap(from_fn(body_deadline))
                 .wrap(from_fn(guard))
                 .wrap(from_fn(trace_request))
                 .app_data(state.clone())
@@ -205,6 +208,8 @@ impl Application {
                         .limit(max_json)
                         .error_handler(json_error),
                 )
+                // The optional JSON bodies some routes read as bytes: the same limit as JSON.
+                .app_data(web::PayloadConfig::new(max_json))
                 .app_data(web::QueryConfig::default().error_handler(query_error))
                 .app_data(web::PathConfig::default().error_handler(path_error))
                 .service(web::scope("/api/v1").configure(routes::api))

@@ -82,6 +82,8 @@ impl AccountService {
         if login.is_empty() {
             errors.push(crate::FieldError::new("username", "must not be empty"));
         }
+        // No account's name holds a control character; NUL would not even reach PostgreSQL.
+        crate::validate::name_chars(&mut errors, "username", &login);
         if password.is_empty() {
             errors.push(crate::FieldError::new("password", "must not be empty"));
         }

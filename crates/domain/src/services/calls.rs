@@ -86,6 +86,7 @@ impl CallService {
     /// The session of a room and its ticket, if the actor is a participant (the ticket's donor
     /// or staff); `NotFound` otherwise.
     async fn session_of(&self, actor: &Actor, room: &str) -> Result<(CallSession, Ticket)> {
+        crate::validate::lookup_name("roomName", room)?;
         let session = self
             .calls
             .session_by_room(room.to_string())

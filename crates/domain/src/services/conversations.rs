@@ -352,6 +352,7 @@ impl ConversationService {
     /// The attachment stored under `key`, for whoever may read its ticket; `NotFound` for
     /// anyone else (another donor never learns the file exists).
     pub async fn file(&self, actor: &Actor, key: &str) -> Result<Attachment> {
+        crate::validate::lookup_name("filename", key)?;
         let (attachment, ticket_id) = self
             .messages
             .file_by_key(key.to_string())

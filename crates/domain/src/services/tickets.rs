@@ -193,6 +193,7 @@ impl TicketService {
         let session = actor.donor_session_scope().map(str::to_string);
         let filter = match list {
             TicketList::Donor(donor_id) => {
+                validate::storable_text("donorId", &donor_id)?;
                 if !actor.can_list_donor(&donor_id) {
                     return Err(DomainError::Forbidden("a donor sees only its own queries"));
                 }
@@ -236,7 +237,7 @@ impl TicketService {
                 }
             }
         };
-        self.tickets.list(filter, page).await
+        self.tickets.list(filter.validated()?, page).await
     }
 
     /// Assigns the ticket to the caller.

@@ -928,7 +928,8 @@ fn remove_message() {}
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 404, response = NotFound)
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid)
     ),
     security(("bearer" = [])),
 )]
@@ -946,7 +947,8 @@ fn message_file() {}
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 404, response = NotFound)
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid)
     ),
     security(("bearer" = [])),
 )]
@@ -1159,6 +1161,7 @@ fn set_call_status() {}
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
         (status = 503, response = Unavailable)
     ),
     security(("bearer" = [])),
@@ -1178,6 +1181,7 @@ fn end_call() {}
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
         (status = 503, response = Unavailable)
     ),
     security(("bearer" = [])),

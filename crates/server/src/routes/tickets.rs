@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 
 type State = web::Data<AppState>;
 
-/// List filters as query parameters.
+/// List filters as query parameters; the domain checks their values
+/// ([`TicketFilter::validated`]).
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct Filters {
@@ -85,9 +86,6 @@ impl Filters {
             .and_then(|p| collect(&mut errors, p.parse::<Priority>()));
         let created_from = collect(&mut errors, parse_time("from", self.from.as_deref())).flatten();
         let created_to = collect(&mut errors, parse_time("to", self.to.as_deref())).flatten();
-        if self.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
-            errors.push(FieldError::new("q", "must be at most 200 characters"));
-        }
         if !errors.is_empty() {
             return Err(DomainError::Invalid(errors).into());
         }

@@ -376,6 +376,7 @@ async fn avatar_file(
 ) -> Result<HttpResponse, FileError> {
     // Avatars are shown next to staff messages: any signed-in caller (staff or donor).
     let _ = &caller;
+    concierge_domain::validate::lookup_name("filename", &filename)?;
     let avatar: Avatar = state
         .avatars
         .avatar_by_key(filename.into_inner())
