@@ -117,9 +117,10 @@ impl AccountService {
         if let Some(user) = self.sessions.get(id, now).filter(valid) {
             return Ok(user);
         }
+        let ticket = self.sessions.ticket();
         match self.users.get(id).await? {
             Some(user) => {
-                self.sessions.put(user.clone(), now);
+                self.sessions.put(user.clone(), now, ticket);
                 if valid(&user) {
                     Ok(user)
                 } else {
@@ -280,8 +281,9 @@ impl AccountService {
             .await
     }
 
-    /// Changes another user's role, activity or name. Only a SUPER_ADMIN may touch a super
-    /// admin or hand out admin roles; nobody may deactivate or demote themselves.
+    /// Changes another user's role, activity or name. Only a SUPER_ADMIN may manage admins:
+    /// change another ADMIN or a SUPER_ADMIN, or hand out admin roles. Nobody may deactivate or
+    /// demote themselves.
     pub async fn update(&self, actor: &Actor, id: UserId, changes: UserChanges) -> Result<User> {
         let me = actor.admin()?;
         let is_super = matches!(
@@ -297,7 +299,8 @@ impl AccountService {
             .await?
             .ok_or(DomainError::NotFound("user"))?;
         let raises_to_admin = changes.role.is_some_and(Role::is_admin);
-        if !is_super && (target.role == Role::SuperAdmin || raises_to_admin) {
+        let another_admin = target.role.is_admin() && id != me;
+        if !is_super && (another_admin || raises_to_admin) {
             return Err(DomainError::Forbidden(
                 "only a super admin may manage admins",
             ));
