@@ -7,6 +7,7 @@ mod attachments;
 mod bad_input;
 mod calls;
 mod insights;
+mod limits;
 mod permissions;
 mod production;
 mod push;
