@@ -10,6 +10,7 @@ mod donor_privacy;
 mod edge;
 mod fuzz_params;
 mod insights;
+mod limits;
 mod permissions;
 mod production;
 mod push;

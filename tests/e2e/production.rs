@@ -167,6 +167,7 @@ e2e!(
         let text = app
             .client
             .get(url)
+            .bearer_auth(concierge_e2e::METRICS_TOKEN)
             .send()
             .await
             .expect("sent")

@@ -16,6 +16,8 @@ use std::collections::HashMap;
 pub const ADMIN: &str = "admin";
 /// Its password.
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+/// The bearer token `/metrics` asks for in every test app.
+pub const METRICS_TOKEN: &str = "metrics-token-for-tests";
 
 /// Which database a test app runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,6 +188,7 @@ impl TestApp {
             ("RATE_LIMIT_REQUESTS", "0"),
             ("RATE_LIMIT_DONOR_QUERIES", "0"),
             ("RATE_LIMIT_REGISTER", "0"),
+            ("METRICS_TOKEN", METRICS_TOKEN),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -76,6 +76,11 @@ pub struct Config {
     /// The key an integrating app vouches for a donor id with (`DONOR_IDENTITY_SECRET`):
     /// `donorIdHash` = hex HMAC-SHA256(key, donorId). `None`: `donorIdHash` is ignored.
     pub donor_identity_secret: Option<String>,
+    /// The bearer token `/metrics` asks for (`METRICS_TOKEN`).
+    pub metrics_token: Option<String>,
+    /// A separate address serving `/metrics` (`METRICS_ADDR`, e.g. `127.0.0.1:9100`); when set,
+    /// the main address does not serve it.
+    pub metrics_addr: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -91,6 +96,11 @@ impl std::fmt::Debug for Config {
             .field("bcrypt_cost", &self.bcrypt_cost)
             .field("allow_signup", &self.allow_signup)
             .field("production", &self.production)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("metrics_addr", &self.metrics_addr)
             .finish_non_exhaustive()
     }
 }
@@ -153,6 +163,10 @@ impl Config {
                 "DONOR_IDENTITY_SECRET",
                 format!("must be at least {MIN_SECRET_BYTES} bytes in production"),
             ));
+        }
+        let metrics_token = get("METRICS_TOKEN");
+        if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err(err("METRICS_TOKEN", "must be at least 16 characters"));
         }
         let bcrypt_cost = parse(&get, "BCRYPT_COST", 12u32)?;
         if !(4..=31).contains(&bcrypt_cost) {
@@ -235,6 +249,8 @@ impl Config {
                 name: "FIREBASE_*",
                 message: e.to_string(),
             })?,
+            metrics_token,
+            metrics_addr: get("METRICS_ADDR"),
         })
     }
 }
@@ -272,11 +288,17 @@ fn limits(
     };
     Ok(crate::limits::LimitConfig {
         login_failures_per_ip: parse(get, "RATE_LIMIT_LOGIN_IP", d.login_failures_per_ip)?,
+        login_failures_per_account_ip: parse(
+            get,
+            "RATE_LIMIT_LOGIN_ACCOUNT_IP",
+            d.login_failures_per_account_ip,
+        )?,
         login_failures_per_account: parse(
             get,
             "RATE_LIMIT_LOGIN_ACCOUNT",
             d.login_failures_per_account,
         )?,
+        login_delay_max: duration(get, "RATE_LIMIT_LOGIN_DELAY_MAX", d.login_delay_max)?,
         registrations_per_ip: parse(get, "RATE_LIMIT_REGISTER", d.registrations_per_ip)?,
         donor_queries_per_ip: parse(get, "RATE_LIMIT_DONOR_QUERIES", d.donor_queries_per_ip)?,
         requests_per_ip: parse(get, "RATE_LIMIT_REQUESTS", d.requests_per_ip)?,
@@ -423,6 +445,16 @@ mod tests {
             production(&long).unwrap().donor_identity_secret.as_deref(),
             Some(long.as_str())
         );
+    }
+
+    #[test]
+    fn metrics_are_off_unless_a_token_or_an_address_is_set() {
+        let c = Config::from_vars(vars(&[])).unwrap();
+        assert!(c.metrics_token.is_none() && c.metrics_addr.is_none());
+        assert!(Config::from_vars(vars(&[("METRICS_TOKEN", "short")])).is_err());
+        let c = Config::from_vars(vars(&[("METRICS_TOKEN", "a-long-enough-token")])).unwrap();
+        assert_eq!(c.metrics_token.as_deref(), Some("a-long-enough-token"));
+        assert!(!format!("{c:?}").contains("a-long-enough-token"));
     }
 
     #[test]

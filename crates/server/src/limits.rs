@@ -1,25 +1,46 @@
-//! Rate limits: failed logins per client IP and per account, sign-ups and donor queries per IP,
-//! and a general per-IP limit. Counters are per instance, in fixed one-minute windows, in a
-//! bounded map.
+//! Rate limits, per instance.
 //!
-//! The client's IP is the socket's peer, unless that peer is a configured trusted proxy: then it
-//! is the right-most address of `X-Forwarded-For` that is not a trusted proxy. Without trusted
-//! proxies `X-Forwarded-For` is ignored, so a client cannot pick its own IP.
+//! - Every request, sign-ups and donor queries: per client, with governor (GCRA: the limit per
+//!   minute is a burst that refills evenly over the minute).
+//! - Failed logins: counted in fixed one-minute windows. A client IP, and a client IP on one
+//!   account, are refused (429) after too many; an account failing from anywhere is only slowed
+//!   down (a growing delay before each attempt), so an attacker cannot keep its owner out.
+//!
+//! The client is the socket's peer, unless that peer is a configured trusted proxy: then it is
+//! the right-most address of `X-Forwarded-For` that is not a trusted proxy. Without trusted
+//! proxies `X-Forwarded-For` is ignored, so a client cannot pick its own IP. An IPv6 client is
+//! counted by its /64 (what one subscriber usually holds).
+//!
+//! Memory is bounded: keys are addresses and 16-byte digests of login names, never the raw
+//! name. Failed-login windows live in their own maps that nothing else fills; when one is full,
+//! ended windows are dropped, and while it is full of running ones a new key goes uncounted
+//! rather than an old count being forgotten (filling it takes that many password checks within
+//! a minute).
 
 use crate::problem::ApiError;
 use actix_web::HttpRequest;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::Mutex;
+use std::hash::Hash;
+use std::net::{IpAddr, Ipv6Addr};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 /// Limits per minute; 0 switches one off.
 #[derive(Debug, Clone)]
 pub struct LimitConfig {
-    /// Failed logins per client IP.
+    /// Failed logins per client IP (any account) before its logins are refused.
     pub login_failures_per_ip: u32,
-    /// Failed logins per account.
+    /// Failed logins on one account from one client IP before that pair is refused.
+    pub login_failures_per_account_ip: u32,
+    /// Failed logins on one account from anywhere before its attempts are slowed down.
     pub login_failures_per_account: u32,
+    /// The longest slow-down of one login attempt.
+    pub login_delay_max: Duration,
     /// Sign-ups per client IP.
     pub registrations_per_ip: u32,
     /// Donor queries opened per client IP.
@@ -34,7 +55,9 @@ impl Default for LimitConfig {
     fn default() -> Self {
         Self {
             login_failures_per_ip: 10,
+            login_failures_per_account_ip: 10,
             login_failures_per_account: 10,
+            login_delay_max: Duration::from_secs(5),
             registrations_per_ip: 5,
             donor_queries_per_ip: 20,
             requests_per_ip: 6000,
@@ -43,14 +66,124 @@ impl Default for LimitConfig {
     }
 }
 
-/// Which counter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Kind {
-    LoginIp,
-    LoginAccount,
-    Register,
-    DonorQuery,
-    Request,
+/// The most keys one map holds.
+const MAX_KEYS: usize = 100_000;
+/// How many requests pass between two looks at a per-IP limiter's size.
+const SWEEP_EVERY: u32 = 1024;
+const WINDOW: Duration = Duration::from_secs(60);
+/// The first slow-down once an account reached its limit; it doubles with every failure after.
+const FIRST_DELAY: Duration = Duration::from_millis(100);
+
+/// A client as the limits count it: its IPv4 address, or its IPv6 /64.
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(bits))
+            }
+        },
+    }
+}
+
+/// An account as the limits count it: a digest of its login name as the login looks it up
+/// (trimmed, lower-cased). Names longer than any account's share one key.
+type AccountKey = [u8; 16];
+
+fn account_key(login: &str) -> AccountKey {
+    // Usernames and emails are at most 254 bytes; lower-casing never grows text fourfold.
+    const LONGEST: usize = 254;
+    let trimmed = login.trim();
+    let lower = if trimmed.len() <= 4 * LONGEST {
+        Some(trimmed.to_lowercase()).filter(|l| l.len() <= LONGEST)
+    } else {
+        None
+    };
+    let digest = match lower {
+        Some(name) => Sha256::digest(name.as_bytes()),
+        None => Sha256::digest(b"\0too long"),
+    };
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
+}
+
+/// One per-IP limit on governor, bounded in keys.
+struct PerIp {
+    quota: Option<Quota>,
+    limiter: RwLock<Option<DefaultKeyedRateLimiter<IpAddr>>>,
+    calls: AtomicU32,
+}
+
+impl PerIp {
+    fn new(per_minute: u32) -> Self {
+        let quota = NonZeroU32::new(per_minute).map(Quota::per_minute);
+        Self {
+            quota,
+            limiter: RwLock::new(quota.map(RateLimiter::keyed)),
+            calls: AtomicU32::new(0),
+        }
+    }
+
+    /// Counts one use; refuses once the client's burst is spent, until it refills.
+    fn take(&self, ip: IpAddr) -> Result<(), ApiError> {
+        if self.quota.is_none() {
+            return Ok(());
+        }
+        if self.calls.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == 0 {
+            self.bound();
+        }
+        let limiter = self.limiter.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(limiter) = limiter.as_ref() else {
+            return Ok(());
+        };
+        limiter.check_key(&client_key(ip)).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            ApiError::TooManyRequests(seconds(wait))
+        })
+    }
+
+    /// Drops clients whose state is as good as new once the map is full; if it still is (that
+    /// many clients each spent part of their burst just now), starts afresh. Failed logins are
+    /// not kept here.
+    fn bound(&self) {
+        let full = |l: &Option<DefaultKeyedRateLimiter<IpAddr>>| {
+            l.as_ref().is_some_and(|l| l.len() >= MAX_KEYS)
+        };
+        if !full(&self.limiter.read().unwrap_or_else(PoisonError::into_inner)) {
+            return;
+        }
+        let mut limiter = self.limiter.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(l) = limiter.as_ref() {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+        if full(&limiter) {
+            tracing::warn!(
+                keys = MAX_KEYS,
+                "a per-IP rate limit is full of active clients; starting it afresh"
+            );
+            *limiter = self.quota.map(RateLimiter::keyed);
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.limiter
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map_or(0, |l| l.len())
+    }
+}
+
+/// Whole seconds to wait, at least one.
+fn seconds(wait: Duration) -> u64 {
+    wait.as_secs()
+        .saturating_add(u64::from(wait.subsec_nanos() > 0))
+        .max(1)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -59,69 +192,70 @@ struct Window {
     count: u32,
 }
 
-/// The most keys kept; beyond it, expired windows are dropped, then the oldest.
-const MAX_KEYS: usize = 100_000;
-const WINDOW: Duration = Duration::from_secs(60);
-
-/// The counters of this instance.
-pub struct Limiter {
-    config: LimitConfig,
-    windows: Mutex<HashMap<(Kind, String), Window>>,
+impl Window {
+    fn running(&self, now: Instant) -> bool {
+        now.duration_since(self.started) < WINDOW
+    }
 }
 
-impl Limiter {
-    /// Limits as configured.
-    pub fn new(config: LimitConfig) -> Self {
+/// Failed logins by one kind of key, in fixed windows.
+struct Failures<K> {
+    windows: HashMap<K, Window>,
+    /// Set while the map is full of running windows: until when none can have ended.
+    full_until: Option<Instant>,
+}
+
+impl<K: Hash + Eq> Failures<K> {
+    fn new() -> Self {
         Self {
-            config,
-            windows: Mutex::new(HashMap::new()),
+            windows: HashMap::new(),
+            full_until: None,
         }
     }
 
-    fn limit(&self, kind: Kind) -> u32 {
-        match kind {
-            Kind::LoginIp => self.config.login_failures_per_ip,
-            Kind::LoginAccount => self.config.login_failures_per_account,
-            Kind::Register => self.config.registrations_per_ip,
-            Kind::DonorQuery => self.config.donor_queries_per_ip,
-            Kind::Request => self.config.requests_per_ip,
+    /// Failures in the key's running window, and the time until it ends.
+    fn get(&self, key: &K, now: Instant) -> (u32, Duration) {
+        match self.windows.get(key) {
+            Some(w) if w.running(now) => (w.count, WINDOW.saturating_sub(now - w.started)),
+            _ => (0, Duration::ZERO),
         }
     }
 
-    /// Refuses when the key has used its limit in the current window.
-    fn check(&self, kind: Kind, key: &str) -> Result<(), ApiError> {
-        let limit = self.limit(kind);
-        if limit == 0 {
-            return Ok(());
+    /// Refused once the key reached `limit` (0: never).
+    fn check(&self, key: &K, limit: u32, now: Instant) -> Result<(), ApiError> {
+        let (count, left) = self.get(key, now);
+        if limit > 0 && count >= limit {
+            return Err(ApiError::TooManyRequests(seconds(left)));
         }
-        let windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        match windows.get(&(kind, key.to_string())) {
-            Some(w) if w.started.elapsed() < WINDOW && w.count >= limit => {
-                let left = WINDOW.saturating_sub(w.started.elapsed());
-                Err(ApiError::TooManyRequests(left.as_secs().max(1)))
+        Ok(())
+    }
+
+    /// Counts one failure. A full map first drops its ended windows; running ones are never
+    /// dropped, so while it stays full a new key is not counted.
+    fn add(&mut self, key: K, now: Instant) {
+        if self.windows.len() >= MAX_KEYS && !self.windows.contains_key(&key) {
+            if self.full_until.is_some_and(|until| now < until) {
+                return;
             }
-            _ => Ok(()),
-        }
-    }
-
-    /// Counts one use of the key.
-    fn count(&self, kind: Kind, key: &str) {
-        if self.limit(kind) == 0 {
-            return;
-        }
-        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if windows.len() >= MAX_KEYS {
-            windows.retain(|_, w| w.started.elapsed() < WINDOW);
-            if windows.len() >= MAX_KEYS {
-                windows.clear();
+            self.windows.retain(|_, w| w.running(now));
+            if self.windows.len() >= MAX_KEYS {
+                let oldest = self.windows.values().map(|w| w.started).min();
+                if self.full_until.is_none() {
+                    tracing::warn!(
+                        keys = MAX_KEYS,
+                        "failed-login counters are full of running windows; new keys go uncounted"
+                    );
+                }
+                self.full_until = oldest.map(|started| started + WINDOW);
+                return;
             }
+            self.full_until = None;
         }
-        let now = Instant::now();
-        let window = windows.entry((kind, key.to_string())).or_insert(Window {
+        let window = self.windows.entry(key).or_insert(Window {
             started: now,
             count: 0,
         });
-        if window.started.elapsed() >= WINDOW {
+        if !window.running(now) {
             *window = Window {
                 started: now,
                 count: 0,
@@ -129,39 +263,94 @@ impl Limiter {
         }
         window.count = window.count.saturating_add(1);
     }
+}
 
-    /// Checks and counts in one step (for limits on every attempt).
-    fn take(&self, kind: Kind, key: &str) -> Result<(), ApiError> {
-        self.check(kind, key)?;
-        self.count(kind, key);
-        Ok(())
+struct LoginFailures {
+    by_ip: Failures<IpAddr>,
+    by_account_ip: Failures<(AccountKey, IpAddr)>,
+    by_account: Failures<AccountKey>,
+}
+
+/// The limits of this instance.
+pub struct Limiter {
+    config: LimitConfig,
+    requests: PerIp,
+    registrations: PerIp,
+    donor_queries: PerIp,
+    logins: Mutex<LoginFailures>,
+}
+
+impl Limiter {
+    /// Limits as configured.
+    pub fn new(config: LimitConfig) -> Self {
+        Self {
+            requests: PerIp::new(config.requests_per_ip),
+            registrations: PerIp::new(config.registrations_per_ip),
+            donor_queries: PerIp::new(config.donor_queries_per_ip),
+            logins: Mutex::new(LoginFailures {
+                by_ip: Failures::new(),
+                by_account_ip: Failures::new(),
+                by_account: Failures::new(),
+            }),
+            config,
+        }
     }
 
-    /// Before a login: refused while the IP or the account has too many recent failures.
-    pub fn before_login(&self, ip: IpAddr, account: &str) -> Result<(), ApiError> {
-        self.check(Kind::LoginIp, &ip.to_string())?;
-        self.check(Kind::LoginAccount, &account.trim().to_lowercase())
+    /// Before a login: refused (429) while the client IP, or the client IP on this account, has
+    /// too many recent failures; otherwise how long to wait before checking the password, which
+    /// grows with the account's recent failures from anywhere (zero until its limit).
+    pub fn before_login(&self, ip: IpAddr, account: &str) -> Result<Duration, ApiError> {
+        let (ip, account) = (client_key(ip), account_key(account));
+        let now = Instant::now();
+        let logins = self.logins.lock().unwrap_or_else(PoisonError::into_inner);
+        logins
+            .by_ip
+            .check(&ip, self.config.login_failures_per_ip, now)?;
+        logins.by_account_ip.check(
+            &(account, ip),
+            self.config.login_failures_per_account_ip,
+            now,
+        )?;
+        let limit = self.config.login_failures_per_account;
+        let (count, _) = logins.by_account.get(&account, now);
+        if limit == 0 || count < limit {
+            return Ok(Duration::ZERO);
+        }
+        let doublings = (count - limit).min(30);
+        Ok(FIRST_DELAY
+            .saturating_mul(1 << doublings)
+            .min(self.config.login_delay_max))
     }
 
     /// After a failed login.
     pub fn login_failed(&self, ip: IpAddr, account: &str) {
-        self.count(Kind::LoginIp, &ip.to_string());
-        self.count(Kind::LoginAccount, &account.trim().to_lowercase());
+        let (ip, account) = (client_key(ip), account_key(account));
+        let now = Instant::now();
+        let mut logins = self.logins.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.config.login_failures_per_ip > 0 {
+            logins.by_ip.add(ip, now);
+        }
+        if self.config.login_failures_per_account_ip > 0 {
+            logins.by_account_ip.add((account, ip), now);
+        }
+        if self.config.login_failures_per_account > 0 {
+            logins.by_account.add(account, now);
+        }
     }
 
     /// A sign-up attempt.
     pub fn register(&self, ip: IpAddr) -> Result<(), ApiError> {
-        self.take(Kind::Register, &ip.to_string())
+        self.registrations.take(ip)
     }
 
     /// A donor query being opened.
     pub fn donor_query(&self, ip: IpAddr) -> Result<(), ApiError> {
-        self.take(Kind::DonorQuery, &ip.to_string())
+        self.donor_queries.take(ip)
     }
 
     /// Any request.
     pub fn request(&self, ip: IpAddr) -> Result<(), ApiError> {
-        self.take(Kind::Request, &ip.to_string())
+        self.requests.take(ip)
     }
 
     /// The client's IP (see the module's doc).
@@ -197,20 +386,132 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn fail(limiter: &Limiter, from: &str, account: &str, times: usize) {
+        for _ in 0..times {
+            limiter.login_failed(ip(from), account);
+        }
+    }
+
+    fn refused(result: Result<Duration, ApiError>) -> bool {
+        match result {
+            Err(ApiError::TooManyRequests(secs)) => (1..=60).contains(&secs),
+            _ => false,
+        }
+    }
+
     #[test]
-    fn the_eleventh_failed_login_in_a_minute_is_refused() {
+    fn the_eleventh_failed_login_from_an_ip_is_refused_for_any_account() {
         let limiter = Limiter::new(LimitConfig::default());
         for _ in 0..10 {
-            limiter.before_login(ip("10.0.0.1"), "ann").unwrap();
+            assert_eq!(
+                limiter.before_login(ip("10.0.0.1"), "ann").unwrap(),
+                Duration::ZERO
+            );
             limiter.login_failed(ip("10.0.0.1"), "ann");
         }
-        match limiter.before_login(ip("10.0.0.1"), "bob") {
+        assert!(refused(limiter.before_login(ip("10.0.0.1"), "bob")));
+        assert!(limiter.before_login(ip("10.0.0.2"), "bob").is_ok());
+    }
+
+    #[test]
+    fn an_account_failing_from_one_ip_is_refused_there_and_only_slowed_elsewhere() {
+        let limiter = Limiter::new(LimitConfig {
+            login_failures_per_ip: 0,
+            ..LimitConfig::default()
+        });
+        fail(&limiter, "10.0.0.1", "ann", 10);
+
+        assert!(refused(limiter.before_login(ip("10.0.0.1"), " ANN ")));
+        // The same IP on another account, and the account from another IP, still get in.
+        assert!(limiter.before_login(ip("10.0.0.1"), "bob").is_ok());
+        assert_eq!(
+            limiter.before_login(ip("10.0.0.2"), "ann").unwrap(),
+            FIRST_DELAY
+        );
+    }
+
+    #[test]
+    fn an_account_failing_from_everywhere_waits_longer_each_time_up_to_the_cap() {
+        let limiter = Limiter::new(LimitConfig {
+            login_delay_max: Duration::from_secs(3),
+            ..LimitConfig::default()
+        });
+        let mut delays = vec![];
+        for i in 0..20 {
+            delays.push(limiter.before_login(ip("10.9.9.9"), "ann").unwrap());
+            fail(&limiter, &format!("10.0.0.{i}"), "ann", 1);
+        }
+        assert!(delays[..10].iter().all(Duration::is_zero));
+        let ms: Vec<u128> = delays[10..].iter().map(Duration::as_millis).collect();
+        assert_eq!(ms, [100, 200, 400, 800, 1600, 3000, 3000, 3000, 3000, 3000]);
+        // Never a refusal: the owner gets in after the delay.
+        assert!(limiter.before_login(ip("10.9.9.9"), "ann").is_ok());
+    }
+
+    #[test]
+    fn login_names_are_kept_as_fixed_size_digests() {
+        let huge = "a".repeat(1 << 20);
+        assert_eq!(account_key(&huge), account_key(&"b".repeat(300)));
+        assert_ne!(account_key("ann"), account_key("bob"));
+        assert_eq!(account_key(" Ann "), account_key("ann"));
+    }
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64() {
+        let limiter = Limiter::new(LimitConfig::default());
+        for i in 0..10 {
+            limiter.login_failed(ip(&format!("2001:db8:1:2::{i:x}")), &format!("u{i}"));
+        }
+        assert!(refused(
+            limiter.before_login(ip("2001:db8:1:2:ffff::1"), "x")
+        ));
+        assert!(limiter.before_login(ip("2001:db8:1:3::1"), "x").is_ok());
+        assert!(refused(limiter.before_login(ip("2001:db8:1:2::1"), "x")));
+    }
+
+    #[test]
+    fn a_flood_of_200000_client_addresses_keeps_the_failed_login_counters() {
+        let limiter = Limiter::new(LimitConfig::default());
+        fail(&limiter, "192.0.2.7", "victim", 10);
+
+        for i in 0..200_000u32 {
+            let addr = IpAddr::from((0x0a00_0000 + i).to_be_bytes());
+            let _ = limiter.request(addr);
+            let _ = limiter.register(addr);
+            let _ = limiter.donor_query(addr);
+            limiter.login_failed(addr, &format!("user{i}"));
+        }
+
+        assert!(refused(limiter.before_login(ip("192.0.2.7"), "victim")));
+        assert!(refused(limiter.before_login(ip("192.0.2.7"), "anyone")));
+        assert!(limiter.before_login(ip("192.0.2.8"), "victim").unwrap() > Duration::ZERO);
+        // The per-IP limiters stay bounded.
+        for per_ip in [
+            &limiter.requests,
+            &limiter.registrations,
+            &limiter.donor_queries,
+        ] {
+            assert!(per_ip.len() <= MAX_KEYS + SWEEP_EVERY as usize);
+        }
+        let logins = limiter.logins.lock().unwrap();
+        assert!(logins.by_ip.windows.len() <= MAX_KEYS);
+        assert!(logins.by_account.windows.len() <= MAX_KEYS);
+    }
+
+    #[test]
+    fn a_per_ip_limit_refuses_past_its_burst_with_a_retry_after() {
+        let limiter = Limiter::new(LimitConfig {
+            registrations_per_ip: 5,
+            ..LimitConfig::default()
+        });
+        for _ in 0..5 {
+            limiter.register(ip("10.0.0.1")).unwrap();
+        }
+        match limiter.register(ip("10.0.0.1")) {
             Err(ApiError::TooManyRequests(secs)) => assert!((1..=60).contains(&secs)),
             other => panic!("expected 429, got {other:?}"),
         }
-        // The account is held back from another IP too; another account from another IP is not.
-        assert!(limiter.before_login(ip("10.0.0.2"), "ANN").is_err());
-        assert!(limiter.before_login(ip("10.0.0.2"), "bob").is_ok());
+        limiter.register(ip("10.0.0.2")).unwrap();
     }
 
     #[test]
@@ -238,10 +539,18 @@ mod tests {
     fn zero_switches_a_limit_off() {
         let limiter = Limiter::new(LimitConfig {
             requests_per_ip: 0,
+            login_failures_per_ip: 0,
+            login_failures_per_account_ip: 0,
+            login_failures_per_account: 0,
             ..LimitConfig::default()
         });
         for _ in 0..10_000 {
             limiter.request(ip("10.0.0.1")).unwrap();
         }
+        fail(&limiter, "10.0.0.1", "ann", 100);
+        assert_eq!(
+            limiter.before_login(ip("10.0.0.1"), "ann").unwrap(),
+            Duration::ZERO
+        );
     }
 }

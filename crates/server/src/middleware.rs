@@ -51,9 +51,7 @@ pub async fn trace_request(
             if let Some(state) = state {
                 let route = res.request().match_pattern();
                 let route = route.as_deref().unwrap_or("unmatched");
-                state
-                    .metrics
-                    .observe(method.as_str(), route, status, elapsed);
+                state.metrics.observe(&method, route, res.status(), elapsed);
             }
             if let Ok(value) = HeaderValue::from_str(&id) {
                 res.headers_mut().insert(REQUEST_ID, value);

@@ -48,6 +48,8 @@ pub enum StartError {
 pub struct Application {
     port: u16,
     server: Server,
+    /// The `/metrics` listener on `METRICS_ADDR`: its port and server.
+    metrics: Option<(u16, Server)>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -185,7 +187,8 @@ impl Application {
             hub,
             limits: crate::limits::Limiter::new(config.limits.clone()),
             socket_limits: crate::realtime::limits::UserLimits::new(config.realtime.limits),
-            metrics: crate::metrics::Metrics::default(),
+            metrics: crate::metrics::Metrics::new()
+                .map_err(|e| StartError::Config(format!("metrics: {e}")))?,
             push_notifier: push.0,
             push: push.1,
             insights,
@@ -196,8 +199,18 @@ impl Application {
             config.session_cache_ttl,
         ));
         let max_json = config.max_json_bytes;
+        // /metrics on the main address only behind its token; a separate address serves it
+        // instead when set.
+        let metrics_here = config.metrics_addr.is_none() && config.metrics_token.is_some();
+        if config.metrics_addr.is_none() && config.metrics_token.is_none() {
+            tracing::info!("/metrics is off: set METRICS_TOKEN or METRICS_ADDR to serve it");
+        }
+        let metrics_server = match &config.metrics_addr {
+            Some(addr) => Some(metrics_server(addr, state.clone())?),
+            None => None,
+        };
         let mut server = HttpServer::new(move || {
-            App::new()
+            let app = App::new()
                 .wrap(from_fn(problems))
                 .wrap(from_fn(body_deadline))
                 .wrap(from_fn(guard))
@@ -212,9 +225,13 @@ impl Application {
                 .app_data(web::PayloadConfig::new(max_json))
                 .app_data(web::QueryConfig::default().error_handler(query_error))
                 .app_data(web::PathConfig::default().error_handler(path_error))
-                .service(web::scope("/api/v1").configure(routes::api))
-                .route("/metrics", web::get().to(routes::health::metrics))
-                .default_service(web::to(no_route))
+                .service(web::scope("/api/v1").configure(routes::api));
+            let app = if metrics_here {
+                app.route("/metrics", web::get().to(routes::health::metrics))
+            } else {
+                app
+            };
+            app.default_service(web::to(no_route))
         })
         .disable_signals()
         .listen(listener)
@@ -226,6 +243,7 @@ impl Application {
         Ok(Self {
             port,
             server: server.run(),
+            metrics: metrics_server,
             shutdown,
         })
     }
@@ -235,9 +253,17 @@ impl Application {
         self.port
     }
 
+    /// The port serving `/metrics` when `METRICS_ADDR` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
     /// Serves until the server is stopped (see [`serve_until_signal`](Self::serve_until_signal)
     /// for the process's way).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        if let Some((_, metrics)) = self.metrics {
+            tokio::spawn(metrics);
+        }
         self.server.await
     }
 
@@ -253,6 +279,11 @@ impl Application {
         stop: impl std::future::Future<Output = ()>,
     ) -> std::io::Result<()> {
         let handle = self.server.handle();
+        let metrics = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        });
         let shutdown = self.shutdown;
         let mut server = std::pin::pin!(self.server);
         tokio::select! {
@@ -265,8 +296,34 @@ impl Application {
         tokio::time::sleep(Duration::from_millis(200)).await;
         // The server future must keep running to carry out the stop.
         let ((), result) = tokio::join!(handle.stop(true), server);
+        if let Some(metrics) = metrics {
+            metrics.stop(true).await;
+        }
         result
     }
+}
+
+/// A server on `addr` answering only `GET /metrics` (for a monitoring network), with one
+/// worker. `METRICS_TOKEN`, when set, is asked for here too.
+fn metrics_server(addr: &str, state: web::Data<AppState>) -> Result<(u16, Server), StartError> {
+    let listener = TcpListener::bind(addr).map_err(|e| StartError::Bind(addr.to_string(), e))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| StartError::Bind(addr.to_string(), e))?
+        .port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(routes::health::metrics))
+            .default_service(web::to(no_route))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .map_err(|e| StartError::Bind(addr.to_string(), e))?
+    .run();
+    tracing::info!(address = %addr, port, "serving /metrics");
+    Ok((port, server))
 }
 
 /// Starts the push dispatcher on FCM when FIREBASE_* is configured, else on the log.

@@ -119,9 +119,10 @@ impl AccountService {
         if let Some(user) = self.sessions.get(id, now).filter(valid) {
             return Ok(user);
         }
+        let ticket = self.sessions.ticket();
         match self.users.get(id).await? {
             Some(user) => {
-                self.sessions.put(user.clone(), now);
+                self.sessions.put(user.clone(), now, ticket);
                 if valid(&user) {
                     Ok(user)
                 } else {
@@ -138,11 +139,12 @@ impl AccountService {
     /// or a role change ends the session.
     pub async fn still_valid(&self, id: UserId, token_version: i32, role: Role) -> Result<bool> {
         let now = self.clock.now();
+        let ticket = self.sessions.ticket();
         Ok(match self.users.get(id).await? {
             Some(user) => {
                 let valid =
                     user.is_active && user.token_version == token_version && user.role == role;
-                self.sessions.put(user, now);
+                self.sessions.put(user, now, ticket);
                 valid
             }
             None => false,
@@ -299,8 +301,9 @@ impl AccountService {
             .await
     }
 
-    /// Changes another user's role, activity or name. Only a SUPER_ADMIN may touch a super
-    /// admin or hand out admin roles; nobody may deactivate or demote themselves.
+    /// Changes another user's role, activity or name. Only a SUPER_ADMIN may manage admins:
+    /// change another ADMIN or a SUPER_ADMIN, or hand out admin roles. Nobody may deactivate or
+    /// demote themselves.
     pub async fn update(&self, actor: &Actor, id: UserId, changes: UserChanges) -> Result<User> {
         let me = actor.admin()?;
         let is_super = matches!(
@@ -316,7 +319,8 @@ impl AccountService {
             .await?
             .ok_or(DomainError::NotFound("user"))?;
         let raises_to_admin = changes.role.is_some_and(Role::is_admin);
-        if !is_super && (target.role == Role::SuperAdmin || raises_to_admin) {
+        let another_admin = target.role.is_admin() && id != me;
+        if !is_super && (another_admin || raises_to_admin) {
             return Err(DomainError::Forbidden(
                 "only a super admin may manage admins",
             ));

@@ -50,7 +50,11 @@ async fn login(
     let login = body.username.or(body.email).unwrap_or_default();
     let password = body.password.unwrap_or_default();
     let ip = state.limits.client_ip(&req);
-    state.limits.before_login(ip, &login)?;
+    let delay = state.limits.before_login(ip, &login)?;
+    if !delay.is_zero() {
+        // The account failed often lately: every attempt on it waits, the right one too.
+        tokio::time::sleep(delay).await;
+    }
     match state.services.accounts.login(&login, &password).await {
         Ok(user) => Ok(HttpResponse::Ok().json(login_reply(&state, user)?)),
         Err(err) => {

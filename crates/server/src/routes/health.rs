@@ -3,7 +3,8 @@
 use crate::auth::Caller;
 use crate::problem::ApiError;
 use crate::state::AppState;
-use actix_web::{get, web, HttpResponse};
+use actix_web::http::header;
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 type State = web::Data<AppState>;
@@ -80,9 +81,20 @@ fn rss_bytes() -> Option<u64> {
     Some(pages * 4096)
 }
 
-/// Prometheus metrics (outside /api/v1: `/metrics`). They hold no secrets; expose them to
-/// your monitoring network only.
-pub async fn metrics(state: State) -> HttpResponse {
+/// Prometheus metrics (outside /api/v1: `/metrics`). Served only where configured (see
+/// `startup`); with `METRICS_TOKEN` set, only to `Authorization: Bearer <METRICS_TOKEN>`.
+pub async fn metrics(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    if let Some(token) = &state.config.metrics_token {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !same_secret(given, token) {
+            return Err(ApiError::Unauthorized("/metrics needs its bearer token"));
+        }
+    }
     let pool = state.database.pool_use();
     let gauges = crate::metrics::Gauges {
         pool_connections: pool.connections,
@@ -92,9 +104,19 @@ pub async fn metrics(state: State) -> HttpResponse {
         push_lag_seconds: state.push.lag_seconds(),
         push_leading: state.push.leading(),
     };
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(&gauges))
+    Ok(HttpResponse::Ok()
+        .content_type(crate::metrics::Metrics::content_type())
+        .body(state.metrics.render(&gauges)))
+}
+
+/// Compares digests, so the time taken does not tell how much of a guess was right.
+fn same_secret(given: &str, expected: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let (a, b) = (Sha256::digest(given), Sha256::digest(expected));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 /// Registers the routes.

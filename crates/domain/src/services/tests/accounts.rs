@@ -630,6 +630,77 @@ async fn admin_cannot_touch_a_super_admin() {
 }
 
 #[tokio::test]
+async fn admin_cannot_deactivate_demote_or_rename_another_admin() {
+    const OTHER_ADMIN: UserId = UserId(21);
+    for changes in [
+        UserChanges {
+            is_active: Some(false),
+            ..Default::default()
+        },
+        UserChanges {
+            role: Some(Role::Agent),
+            ..Default::default()
+        },
+        UserChanges {
+            name: Some("Renamed".into()),
+            ..Default::default()
+        },
+    ] {
+        let mut users = users_holding(vec![user(OTHER_ADMIN, Role::Admin)]);
+        no_user_writes(&mut users);
+
+        let result = account_service(users, hasher())
+            .update(&admin(), OTHER_ADMIN, changes.clone())
+            .await;
+
+        assert_err!(result, DomainError::Forbidden(_));
+    }
+}
+
+#[tokio::test]
+async fn super_admin_deactivates_and_demotes_an_admin() {
+    let mut users = users_holding(vec![user(ADMIN_ID, Role::Admin)]);
+    users
+        .expect_update()
+        .withf(|id, c, _| {
+            *id == ADMIN_ID && c.is_active == Some(false) && c.role == Some(Role::Agent)
+        })
+        .times(1)
+        .returning(|id, _, _| Ok(inactive(user(id, Role::Agent))));
+    let changes = UserChanges {
+        is_active: Some(false),
+        role: Some(Role::Agent),
+        ..Default::default()
+    };
+
+    let changed = account_service(users, hasher())
+        .update(&super_admin(), ADMIN_ID, changes)
+        .await
+        .unwrap();
+
+    assert_eq!((changed.role, changed.is_active), (Role::Agent, false));
+}
+
+#[tokio::test]
+async fn admin_renames_itself_through_user_administration() {
+    let mut users = users_holding(vec![user(ADMIN_ID, Role::Admin)]);
+    users
+        .expect_update()
+        .withf(|id, c, _| *id == ADMIN_ID && c.name.as_deref() == Some("New Name"))
+        .times(1)
+        .returning(|id, _, _| Ok(user(id, Role::Admin)));
+    let changes = UserChanges {
+        name: Some("New Name".into()),
+        ..Default::default()
+    };
+
+    account_service(users, hasher())
+        .update(&admin(), ADMIN_ID, changes)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
 async fn admin_cannot_promote_an_agent_to_admin() {
     let mut users = users_holding(vec![user(AGENT_ID, Role::Agent)]);
     no_user_writes(&mut users);
