@@ -70,6 +70,8 @@ pub struct Config {
     pub max_file_bytes: u64,
     /// FCM credentials (FIREBASE_*); `None` sends pushes to the log only.
     pub fcm: Option<concierge_push::FcmConfig>,
+    /// The push dispatcher's lease and retries (PUSH_*).
+    pub push: crate::notifications::PushSettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -208,6 +210,7 @@ impl Config {
                 concierge_domain::attachment::MAX_FILE_BYTES,
             )?
             .max(1),
+            push: push(&get)?,
             fcm: concierge_push::FcmConfig::from_lookup(get).map_err(|e| ConfigError {
                 name: "FIREBASE_*",
                 message: e.to_string(),
@@ -229,6 +232,36 @@ fn video(
     video.max_attempts = parse(get, "VIDEOSDK_MAX_ATTEMPTS", video.max_attempts)?.max(1);
     video.join_token_ttl = duration(get, "VIDEOSDK_TOKEN_TTL", video.join_token_ttl)?;
     Ok(Some(video))
+}
+
+/// PUSH_LEASE (at most an hour), PUSH_RETRY_FOR (at most 30 days), PUSH_RETRY_BACKOFF and
+/// PUSH_RETRY_MAX_BACKOFF (at least the backoff).
+fn push(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<crate::notifications::PushSettings, ConfigError> {
+    let d = crate::notifications::PushSettings::default();
+    let lease = duration(get, "PUSH_LEASE", d.lease)?;
+    if lease > Duration::from_secs(3600) {
+        return Err(err("PUSH_LEASE", "must be at most 1h"));
+    }
+    let retry_for = duration(get, "PUSH_RETRY_FOR", d.retry_for)?;
+    if retry_for > Duration::from_secs(30 * 86_400) {
+        return Err(err("PUSH_RETRY_FOR", "must be at most 30d"));
+    }
+    let backoff = duration(get, "PUSH_RETRY_BACKOFF", d.backoff)?;
+    let max_backoff = duration(get, "PUSH_RETRY_MAX_BACKOFF", d.max_backoff.max(backoff))?;
+    if max_backoff < backoff {
+        return Err(err(
+            "PUSH_RETRY_MAX_BACKOFF",
+            "must be at least PUSH_RETRY_BACKOFF",
+        ));
+    }
+    Ok(crate::notifications::PushSettings {
+        lease,
+        retry_for,
+        backoff,
+        max_backoff,
+    })
 }
 
 fn limits(
@@ -363,6 +396,45 @@ mod tests {
         assert!(Config::from_vars(vars(&[("JWT_EXPIRATION", "soon")])).is_err());
         let c = Config::from_vars(vars(&[("EVENT_POLL_INTERVAL", "100ms")])).unwrap();
         assert_eq!(c.realtime.poll_interval, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn push_timing_defaults_to_a_short_lease_and_hours_of_retries() {
+        let c = Config::from_vars(vars(&[])).unwrap();
+        assert_eq!(c.push, crate::notifications::PushSettings::default());
+        assert_eq!(c.push.lease, Duration::from_secs(10));
+        assert_eq!(c.push.retry_for, Duration::from_secs(6 * 3600));
+        let c = Config::from_vars(vars(&[
+            ("PUSH_LEASE", "2s"),
+            ("PUSH_RETRY_FOR", "90m"),
+            ("PUSH_RETRY_BACKOFF", "100ms"),
+            ("PUSH_RETRY_MAX_BACKOFF", "1s"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (c.push.lease, c.push.retry_for),
+            (Duration::from_secs(2), Duration::from_secs(5400))
+        );
+        assert_eq!(
+            (c.push.backoff, c.push.max_backoff),
+            (Duration::from_millis(100), Duration::from_secs(1))
+        );
+        for bad in [
+            ("PUSH_LEASE", "2h"),
+            ("PUSH_RETRY_FOR", "60d"),
+            ("PUSH_RETRY_FOR", "0"),
+            ("PUSH_RETRY_BACKOFF", "soon"),
+        ] {
+            let e = Config::from_vars(vars(&[bad])).err().expect("refused");
+            assert_eq!(e.name, bad.0);
+        }
+        let e = Config::from_vars(vars(&[
+            ("PUSH_RETRY_BACKOFF", "10s"),
+            ("PUSH_RETRY_MAX_BACKOFF", "1s"),
+        ]))
+        .err()
+        .expect("refused");
+        assert_eq!(e.name, "PUSH_RETRY_MAX_BACKOFF");
     }
 
     #[test]
