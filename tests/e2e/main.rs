@@ -10,6 +10,7 @@ mod insights;
 mod permissions;
 mod production;
 mod push;
+mod push_outage;
 mod realtime;
 mod security;
 mod walkthrough;
