@@ -42,7 +42,7 @@ where
 /// Whether `holder` holds the dispatcher's lease, unexpired now (read once the transaction
 /// has its connection and, on SQLite, the write lock, so time spent waiting counts); inside a
 /// write transaction, also locks the lease row until it ends (PostgreSQL).
-fn holds(conn: &mut crate::DbConnection, holder: &str) -> Result<bool, Error> {
+pub(crate) fn holds(conn: &mut crate::DbConnection, holder: &str) -> Result<bool, Error> {
     let now = to_db(Utc::now());
     let n = diesel::update(
         push_state::table

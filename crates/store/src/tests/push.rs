@@ -196,3 +196,54 @@ store_test!(a_released_lease_is_taken_over_at_once, |store| {
     assert!(store.advance("b".into(), 5, vec![]).await.unwrap());
     assert_eq!(store.cursor().await.unwrap(), Some(5));
 });
+
+store_test!(
+    a_takeover_waits_for_the_holders_write_in_flight_and_then_sees_it,
+    |store| {
+        use crate::schema_push::push_state;
+        use diesel::prelude::*;
+
+        let until = Utc::now() + Duration::milliseconds(300);
+        assert!(store.lease("a".into(), until).await.unwrap());
+        let (checked_tx, checked_rx) = std::sync::mpsc::channel::<()>();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let pool = store.pool().clone();
+        // a's write: the lease checked (and its row locked), then a pause before the cursor.
+        let writer = tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().unwrap();
+            crate::tx::write(&mut conn, |c| {
+                assert!(crate::push::holds(c, "a")?);
+                checked_tx.send(()).unwrap();
+                go_rx.recv().unwrap();
+                diesel::update(push_state::table.find("push"))
+                    .set(push_state::cursor.eq(99i64))
+                    .execute(c)?;
+                Ok(())
+            })
+            .unwrap();
+        });
+        tokio::task::spawn_blocking(move || checked_rx.recv().unwrap())
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        assert!(until < Utc::now(), "a's lease has run out meanwhile");
+
+        let taker = store.clone();
+        let taking = tokio::spawn(async move {
+            taker
+                .lease("b".into(), Utc::now() + Duration::seconds(30))
+                .await
+                .unwrap()
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!taking.is_finished(), "the takeover waits for a's write");
+        go_tx.send(()).unwrap();
+        writer.await.unwrap();
+        assert!(taking.await.unwrap(), "then b takes the lease");
+        assert_eq!(
+            store.cursor().await.unwrap(),
+            Some(99),
+            "and sees a's cursor"
+        );
+    }
+);
