@@ -425,15 +425,14 @@ mod tests {
             ("PUSH_RETRY_FOR", "0"),
             ("PUSH_RETRY_BACKOFF", "soon"),
         ] {
-            let e = Config::from_vars(vars(&[bad])).err().expect("refused");
+            let e = Config::from_vars(vars(&[bad])).expect_err("refused");
             assert_eq!(e.name, bad.0);
         }
         let e = Config::from_vars(vars(&[
             ("PUSH_RETRY_BACKOFF", "10s"),
             ("PUSH_RETRY_MAX_BACKOFF", "1s"),
         ]))
-        .err()
-        .expect("refused");
+        .expect_err("refused");
         assert_eq!(e.name, "PUSH_RETRY_MAX_BACKOFF");
     }
 
