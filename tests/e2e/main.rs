@@ -14,6 +14,7 @@ mod limits;
 mod permissions;
 mod production;
 mod push;
+mod push_outage;
 mod realtime;
 mod realtime_rights;
 mod security;

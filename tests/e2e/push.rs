@@ -182,6 +182,7 @@ mod restart {
     use async_trait::async_trait;
     use chrono::{DateTime, Utc};
     use concierge_domain::message::{MessageType, NewMessage, Sender};
+    use concierge_domain::notification::PendingPush;
     use concierge_domain::ports::{
         EventLog, MessageRepository, PushLedger, TicketRepository, UserRepository,
     };
@@ -190,7 +191,7 @@ mod restart {
     use concierge_domain::user::{NewUser, Role};
     use concierge_domain::Result;
     use concierge_push::{FcmConfig, FcmNotifier};
-    use concierge_server::notifications::{Dispatcher, DispatcherStatus};
+    use concierge_server::notifications::{Dispatcher, DispatcherStatus, PushSettings};
     use concierge_store::{Store, StoreConfig};
     use std::sync::Arc;
 
@@ -226,13 +227,39 @@ mod restart {
         async fn cursor(&self) -> Result<Option<i64>> {
             self.store.cursor().await
         }
-        async fn save_cursor(&self, seq: i64) -> Result<()> {
+        async fn advance(
+            &self,
+            holder: String,
+            seq: i64,
+            retries: Vec<PendingPush>,
+        ) -> Result<bool> {
             self.cursor_saves
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             if seq >= self.fail_cursor_from {
                 return Err(concierge_domain::DomainError::Unavailable("crash".into()));
             }
-            self.store.save_cursor(seq).await
+            self.store.advance(holder, seq, retries).await
+        }
+        async fn retries_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<PendingPush>> {
+            self.store.retries_due(now, limit).await
+        }
+        async fn next_retry(&self) -> Result<Option<DateTime<Utc>>> {
+            self.store.next_retry().await
+        }
+        async fn retry_later(
+            &self,
+            holder: String,
+            key: String,
+            attempts: u32,
+            at: DateTime<Utc>,
+        ) -> Result<bool> {
+            self.store.retry_later(holder, key, attempts, at).await
+        }
+        async fn retry_done(&self, holder: String, key: String) -> Result<bool> {
+            self.store.retry_done(holder, key).await
+        }
+        async fn release(&self, holder: String) -> Result<()> {
+            self.store.release(holder).await
         }
         async fn was_sent(&self, key: String) -> Result<bool> {
             self.store.was_sent(key).await
@@ -343,6 +370,7 @@ mod restart {
             ledger,
             Arc::new(DispatcherStatus::default()),
             "test".into(),
+            PushSettings::default(),
         )
     }
 
@@ -354,10 +382,9 @@ mod restart {
             .lease("test".into(), Utc::now() + chrono::Duration::seconds(30))
             .await
             .expect("push test");
-        store
-            .save_cursor(store.head().await.expect("push test"))
-            .await
-            .expect("push test");
+        let head = store.head().await.expect("push test");
+        let saved = store.advance("test".into(), head, vec![]).await;
+        assert!(saved.expect("push test"));
         staff_reply(&store).await;
 
         let message_seq = store
@@ -425,7 +452,7 @@ mod restart {
             1,
             "one cursor write for the batch, none for the empty pass"
         );
-        assert_eq!(Crashing::count(&ledger.leases), 1, "the lease is 30 s long");
+        assert_eq!(Crashing::count(&ledger.leases), 1, "the lease is 10 s long");
         let last = events.last().expect("push test").seq;
         assert_eq!(store.cursor().await.expect("push test"), Some(last));
     }

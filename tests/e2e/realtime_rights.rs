@@ -76,7 +76,10 @@ fn assert_donor_safe(frames: &[serde_json::Value]) {
                 "creatorId",
                 "transferredFromId",
             ] {
-                assert!(frame["data"][key].is_null(), "{key} reached a donor: {frame}");
+                assert!(
+                    frame["data"][key].is_null(),
+                    "{key} reached a donor: {frame}"
+                );
             }
         }
     }

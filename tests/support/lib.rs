@@ -247,16 +247,46 @@ impl TestApp {
         Ws { stream }
     }
 
-    /// Starts a second server on the same PostgreSQL database (another instance).
+    /// Starts a second server on the same database (another instance).
     pub async fn sibling(&self) -> TestApp {
-        let url = match &self._postgres {
-            Some(db) => with_database(&db.admin_url, &db.name),
-            None => panic!("siblings share a PostgreSQL database"),
-        };
-        let extra = [("DATABASE_URL", url.as_str())];
-        Box::pin(Self::spawn_with(Backend::Postgres, &extra))
+        self.sibling_with(&[]).await
+    }
+
+    /// Starts a second server on the same database with extra configuration variables.
+    pub async fn sibling_with(&self, extra: &[(&str, &str)]) -> TestApp {
+        let mut vars = extra.to_vec();
+        vars.push(("DATABASE_URL", self.database_url.as_str()));
+        Box::pin(Self::spawn_with(self.backend, &vars))
             .await
             .expect("sibling")
+    }
+
+    /// Like [`spawn_with`](Self::spawn_with), on a runtime of its own that
+    /// [`Killable::kill`] ends the way `kill -9` ends a process: every task of the server (the
+    /// push dispatcher among them) stops where it is, and nothing of a graceful shutdown runs.
+    pub async fn spawn_killable(backend: Backend, extra: &[(&str, &str)]) -> Option<Killable> {
+        let extra: Vec<(String, String)> = extra
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        tokio::task::spawn_blocking(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a runtime for the killable server");
+            let vars: Vec<(&str, &str)> = extra
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let app = runtime.block_on(Self::spawn_with(backend, &vars))?;
+            Some(Killable {
+                app,
+                runtime: Some(runtime),
+            })
+        })
+        .await
+        .expect("starting the killable server")
     }
 
     /// Opens a WebSocket to `/api/v1/ws`, with a bearer token on the upgrade when given.
@@ -388,6 +418,38 @@ impl TestApp {
         health.body["eventLog"]["head"]
             .as_i64()
             .unwrap_or_else(|| panic!("no event log head in {}", health.text))
+    }
+}
+
+/// A server on a runtime of its own ([`TestApp::spawn_killable`]); it derefs to its
+/// [`TestApp`], which stays usable for its database (and its HTTP side, until killed).
+pub struct Killable {
+    app: TestApp,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Killable {
+    /// Ends the server as `kill -9` would: its tasks are dropped mid-work, its lease and state
+    /// in the database stay as they were. Its database lives on while this value does.
+    pub fn kill(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl std::ops::Deref for Killable {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
+}
+
+impl Drop for Killable {
+    fn drop(&mut self) {
+        // A runtime must not be dropped inside another one's task; this one never is.
+        self.kill();
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::event::{EventKind, StoredEvent};
 use crate::ids::UserId;
+use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -158,6 +159,24 @@ pub fn delivery_key(seq: i64, token: &str) -> String {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     format!("{seq}:{hash:016x}")
+}
+
+/// A notification waiting for another attempt after a temporary failure: the push dispatcher's
+/// retry queue holds one per event and device, so a failing device never holds up the others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingPush {
+    /// Its [`delivery_key`].
+    pub key: String,
+    /// The event's `seq`.
+    pub seq: i64,
+    /// What to send, to which device.
+    pub message: PushMessage,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// Not to be tried again before this.
+    pub next_attempt_at: DateTime<Utc>,
+    /// Given up on when it would still be failing past this.
+    pub give_up_at: DateTime<Utc>,
 }
 
 #[cfg(test)]

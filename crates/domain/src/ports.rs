@@ -193,14 +193,46 @@ pub trait PushNotifier: Send + Sync {
 }
 
 /// What the push dispatcher remembers: how far it has read the log, which (event, device)
-/// pairs it has sent, and who holds the dispatcher's lease when several instances run.
+/// pairs it has sent, the notifications waiting for another attempt, and who holds the
+/// dispatcher's lease when several instances run.
+///
+/// The cursor and the retry queue are written only while the writer holds an unexpired lease
+/// (checked in the same transaction as the write), so an instance that lost its lease cannot
+/// move them. Sent keys are facts and are recorded whoever sends.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait PushLedger: Send + Sync {
     /// The `seq` of the last event fully handled; `None` before the first run.
     async fn cursor(&self) -> Result<Option<i64>>;
-    /// Records that every event up to `seq` is handled.
-    async fn save_cursor(&self, seq: i64) -> Result<()>;
+    /// While `holder`'s lease runs: records that every event up to `seq` is handled and queues
+    /// `retries` (a key already queued keeps its row), in one transaction. `false`, with
+    /// nothing written, when `holder` no longer holds an unexpired lease.
+    async fn advance(
+        &self,
+        holder: String,
+        seq: i64,
+        retries: Vec<crate::notification::PendingPush>,
+    ) -> Result<bool>;
+    /// Queued notifications due at `now`, the earliest first, at most `limit`.
+    async fn retries_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<crate::notification::PendingPush>>;
+    /// When the earliest queued notification is due; `None` when the queue is empty.
+    async fn next_retry(&self) -> Result<Option<DateTime<Utc>>>;
+    /// While `holder`'s lease runs: sets a queued notification's attempts and next attempt;
+    /// `false`, with nothing written, when the lease is lost.
+    async fn retry_later(
+        &self,
+        holder: String,
+        key: String,
+        attempts: u32,
+        at: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// While `holder`'s lease runs: drops a queued notification (sent, or given up on);
+    /// `false`, with nothing written, when the lease is lost.
+    async fn retry_done(&self, holder: String, key: String) -> Result<bool>;
     /// Whether the notification with this key ([`crate::notification::delivery_key`]) was sent.
     async fn was_sent(&self, key: String) -> Result<bool>;
     /// Records that it was sent (or given up on).
@@ -209,9 +241,12 @@ pub trait PushLedger: Send + Sync {
     async fn admin_tokens(&self) -> Result<Vec<String>>;
     /// Forgets a token the push service called invalid, wherever it is stored.
     async fn forget_token(&self, token: String) -> Result<()>;
-    /// Takes or renews the dispatcher's lease for `holder` until `until`; `false` while another
-    /// holder's lease runs.
+    /// Takes or renews the dispatcher's lease for `holder` until `until`: taken when no one
+    /// holds it, when its holder's lease has run out, or when `holder` has it already; `false`
+    /// while another holder's lease runs.
     async fn lease(&self, holder: String, until: DateTime<Utc>) -> Result<bool>;
+    /// Ends `holder`'s lease, if it has it, so another instance takes over at once.
+    async fn release(&self, holder: String) -> Result<()>;
 }
 
 /// Video and audio rooms (VideoSDK in `concierge-video`).

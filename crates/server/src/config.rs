@@ -81,6 +81,8 @@ pub struct Config {
     /// A separate address serving `/metrics` (`METRICS_ADDR`, e.g. `127.0.0.1:9100`); when set,
     /// the main address does not serve it.
     pub metrics_addr: Option<String>,
+    /// The push dispatcher's lease and retries (PUSH_*).
+    pub push: crate::notifications::PushSettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -245,6 +247,7 @@ impl Config {
             )?
             .max(1),
             donor_identity_secret,
+            push: push(&get)?,
             fcm: concierge_push::FcmConfig::from_lookup(get).map_err(|e| ConfigError {
                 name: "FIREBASE_*",
                 message: e.to_string(),
@@ -268,6 +271,36 @@ fn video(
     video.max_attempts = parse(get, "VIDEOSDK_MAX_ATTEMPTS", video.max_attempts)?.max(1);
     video.join_token_ttl = duration(get, "VIDEOSDK_TOKEN_TTL", video.join_token_ttl)?;
     Ok(Some(video))
+}
+
+/// PUSH_LEASE (at most an hour), PUSH_RETRY_FOR (at most 30 days), PUSH_RETRY_BACKOFF and
+/// PUSH_RETRY_MAX_BACKOFF (at least the backoff).
+fn push(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<crate::notifications::PushSettings, ConfigError> {
+    let d = crate::notifications::PushSettings::default();
+    let lease = duration(get, "PUSH_LEASE", d.lease)?;
+    if lease > Duration::from_secs(3600) {
+        return Err(err("PUSH_LEASE", "must be at most 1h"));
+    }
+    let retry_for = duration(get, "PUSH_RETRY_FOR", d.retry_for)?;
+    if retry_for > Duration::from_secs(30 * 86_400) {
+        return Err(err("PUSH_RETRY_FOR", "must be at most 30d"));
+    }
+    let backoff = duration(get, "PUSH_RETRY_BACKOFF", d.backoff)?;
+    let max_backoff = duration(get, "PUSH_RETRY_MAX_BACKOFF", d.max_backoff.max(backoff))?;
+    if max_backoff < backoff {
+        return Err(err(
+            "PUSH_RETRY_MAX_BACKOFF",
+            "must be at least PUSH_RETRY_BACKOFF",
+        ));
+    }
+    Ok(crate::notifications::PushSettings {
+        lease,
+        retry_for,
+        backoff,
+        max_backoff,
+    })
 }
 
 fn limits(
@@ -455,6 +488,44 @@ mod tests {
         let c = Config::from_vars(vars(&[("METRICS_TOKEN", "a-long-enough-token")])).unwrap();
         assert_eq!(c.metrics_token.as_deref(), Some("a-long-enough-token"));
         assert!(!format!("{c:?}").contains("a-long-enough-token"));
+    }
+
+    #[test]
+    fn push_timing_defaults_to_a_short_lease_and_hours_of_retries() {
+        let c = Config::from_vars(vars(&[])).unwrap();
+        assert_eq!(c.push, crate::notifications::PushSettings::default());
+        assert_eq!(c.push.lease, Duration::from_secs(10));
+        assert_eq!(c.push.retry_for, Duration::from_secs(6 * 3600));
+        let c = Config::from_vars(vars(&[
+            ("PUSH_LEASE", "2s"),
+            ("PUSH_RETRY_FOR", "90m"),
+            ("PUSH_RETRY_BACKOFF", "100ms"),
+            ("PUSH_RETRY_MAX_BACKOFF", "1s"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (c.push.lease, c.push.retry_for),
+            (Duration::from_secs(2), Duration::from_secs(5400))
+        );
+        assert_eq!(
+            (c.push.backoff, c.push.max_backoff),
+            (Duration::from_millis(100), Duration::from_secs(1))
+        );
+        for bad in [
+            ("PUSH_LEASE", "2h"),
+            ("PUSH_RETRY_FOR", "60d"),
+            ("PUSH_RETRY_FOR", "0"),
+            ("PUSH_RETRY_BACKOFF", "soon"),
+        ] {
+            let e = Config::from_vars(vars(&[bad])).expect_err("refused");
+            assert_eq!(e.name, bad.0);
+        }
+        let e = Config::from_vars(vars(&[
+            ("PUSH_RETRY_BACKOFF", "10s"),
+            ("PUSH_RETRY_MAX_BACKOFF", "1s"),
+        ]))
+        .expect_err("refused");
+        assert_eq!(e.name, "PUSH_RETRY_MAX_BACKOFF");
     }
 
     #[test]

@@ -353,6 +353,7 @@ fn spawn_dispatcher(
         store_arc,
         status.clone(),
         format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
+        config.push,
     );
     tokio::spawn(dispatcher.run(store.subscribe(), config.realtime.poll_interval, shutdown));
     Ok((name, status))

@@ -1,14 +1,21 @@
-//! [`PushLedger`]: the push dispatcher's cursor, lease and sent notifications.
+//! [`PushLedger`]: the push dispatcher's cursor, lease, retry queue and sent notifications.
+//!
+//! The cursor and the retry queue are written only by the lease's holder: each such write
+//! transaction first touches the lease row on the condition that the writer still holds an
+//! unexpired lease, and writes nothing when it does not. On PostgreSQL that statement also
+//! locks the row, so a takeover (an update of the same row) waits for the write to commit and
+//! then reads what it wrote; on SQLite write transactions are serialised anyway.
 
 use crate::error::Error;
-use crate::models::to_db;
+use crate::models::{from_db, to_db};
 use crate::schema::{tickets, users};
-use crate::schema_push::{push_deliveries, push_state};
+use crate::schema_push::{push_deliveries, push_retries, push_state};
 use crate::Store;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use concierge_domain::notification::{PendingPush, PushMessage};
 use concierge_domain::ports::PushLedger;
-use concierge_domain::Result;
+use concierge_domain::{DomainError, Result};
 use diesel::prelude::*;
 
 /// The dispatcher's row in `push_state`.
@@ -32,6 +39,74 @@ where
     }
 }
 
+/// Whether `holder` holds the dispatcher's lease, unexpired now (read once the transaction
+/// has its connection and, on SQLite, the write lock, so time spent waiting counts); inside a
+/// write transaction, also locks the lease row until it ends (PostgreSQL).
+pub(crate) fn holds(conn: &mut crate::DbConnection, holder: &str) -> Result<bool, Error> {
+    let now = to_db(Utc::now());
+    let n = diesel::update(
+        push_state::table
+            .find(DISPATCHER)
+            .filter(push_state::leader.eq(holder))
+            .filter(push_state::lease_until.gt(now)),
+    )
+    .set(push_state::leader.eq(holder))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+type RetryRow = (
+    String,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i32,
+    chrono::NaiveDateTime,
+    chrono::NaiveDateTime,
+);
+
+fn from_row(row: RetryRow) -> Result<PendingPush, Error> {
+    let (key, seq, token, title, body, data, attempts, next_attempt_at, give_up_at) = row;
+    let data = serde_json::from_str(&data)
+        .map_err(|e| crate::error::corrupt(format!("push_retries.data of {key}: {e}")))?;
+    Ok(PendingPush {
+        key,
+        seq,
+        message: PushMessage {
+            token,
+            title,
+            body,
+            data,
+        },
+        attempts: u32::try_from(attempts).unwrap_or(0),
+        next_attempt_at: from_db(next_attempt_at),
+        give_up_at: from_db(give_up_at),
+    })
+}
+
+fn queue(conn: &mut crate::DbConnection, retry: &PendingPush) -> Result<(), Error> {
+    let data = serde_json::to_string(&retry.message.data).map_err(DomainError::storage)?;
+    let attempts = i32::try_from(retry.attempts).unwrap_or(i32::MAX);
+    insert_ignoring_duplicate(conn, |c| {
+        diesel::insert_into(push_retries::table)
+            .values((
+                push_retries::key.eq(&retry.key),
+                push_retries::seq.eq(retry.seq),
+                push_retries::token.eq(&retry.message.token),
+                push_retries::title.eq(&retry.message.title),
+                push_retries::body.eq(&retry.message.body),
+                push_retries::data.eq(&data),
+                push_retries::attempts.eq(attempts),
+                push_retries::next_attempt_at.eq(to_db(retry.next_attempt_at)),
+                push_retries::give_up_at.eq(to_db(retry.give_up_at)),
+            ))
+            .execute(c)
+    })
+    .map(|_| ())
+}
+
 #[async_trait]
 impl PushLedger for Store {
     async fn cursor(&self) -> Result<Option<i64>> {
@@ -46,19 +121,87 @@ impl PushLedger for Store {
         .await
     }
 
-    async fn save_cursor(&self, seq: i64) -> Result<()> {
+    async fn advance(&self, holder: String, seq: i64, retries: Vec<PendingPush>) -> Result<bool> {
         self.write(move |conn| {
-            let n = diesel::update(push_state::table.find(DISPATCHER))
+            if !holds(conn, &holder)? {
+                return Ok(false);
+            }
+            diesel::update(push_state::table.find(DISPATCHER))
                 .set(push_state::cursor.eq(seq))
                 .execute(conn)?;
-            if n == 0 {
-                insert_ignoring_duplicate(conn, |c| {
-                    diesel::insert_into(push_state::table)
-                        .values((push_state::name.eq(DISPATCHER), push_state::cursor.eq(seq)))
-                        .execute(c)
-                })?;
+            for retry in &retries {
+                queue(conn, retry)?;
             }
-            Ok(())
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn retries_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<PendingPush>> {
+        let now = to_db(now);
+        self.run(move |conn| {
+            let rows: Vec<RetryRow> = push_retries::table
+                .filter(push_retries::next_attempt_at.le(now))
+                .order((push_retries::next_attempt_at, push_retries::key))
+                .limit(i64::from(limit))
+                .select((
+                    push_retries::key,
+                    push_retries::seq,
+                    push_retries::token,
+                    push_retries::title,
+                    push_retries::body,
+                    push_retries::data,
+                    push_retries::attempts,
+                    push_retries::next_attempt_at,
+                    push_retries::give_up_at,
+                ))
+                .load(conn)?;
+            rows.into_iter().map(from_row).collect()
+        })
+        .await
+    }
+
+    async fn next_retry(&self) -> Result<Option<DateTime<Utc>>> {
+        self.run(|conn| {
+            let next: Option<chrono::NaiveDateTime> = push_retries::table
+                .select(diesel::dsl::min(push_retries::next_attempt_at))
+                .first(conn)?;
+            Ok(next.map(from_db))
+        })
+        .await
+    }
+
+    async fn retry_later(
+        &self,
+        holder: String,
+        key: String,
+        attempts: u32,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
+        let at = to_db(at);
+        self.write(move |conn| {
+            if !holds(conn, &holder)? {
+                return Ok(false);
+            }
+            diesel::update(push_retries::table.find(&key))
+                .set((
+                    push_retries::attempts.eq(attempts),
+                    push_retries::next_attempt_at.eq(at),
+                ))
+                .execute(conn)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn retry_done(&self, holder: String, key: String) -> Result<bool> {
+        self.write(move |conn| {
+            if !holds(conn, &holder)? {
+                return Ok(false);
+            }
+            diesel::delete(push_retries::table.find(&key)).execute(conn)?;
+            Ok(true)
         })
         .await
     }
@@ -153,6 +296,23 @@ impl PushLedger for Store {
                     ))
                     .execute(c)
             })
+        })
+        .await
+    }
+
+    async fn release(&self, holder: String) -> Result<()> {
+        self.write(move |conn| {
+            diesel::update(
+                push_state::table
+                    .find(DISPATCHER)
+                    .filter(push_state::leader.eq(&holder)),
+            )
+            .set((
+                push_state::leader.eq(None::<String>),
+                push_state::lease_until.eq(None::<chrono::NaiveDateTime>),
+            ))
+            .execute(conn)?;
+            Ok(())
         })
         .await
     }

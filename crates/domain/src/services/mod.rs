@@ -15,7 +15,7 @@ mod tickets;
 
 pub use accounts::{AccountService, NewAccount, Registration};
 pub use conversations::ConversationService;
-pub use notifications::{DeliveryReport, Directory, NotificationService};
+pub use notifications::{DeliveryReport, Directory, Notification, NotificationService, Settled};
 pub use tickets::{StaffSummary, TicketDetail, TicketList, TicketService, TRANSFER_NOTICE};
 
 use crate::ports::{

@@ -32,6 +32,30 @@ impl DeliveryReport {
     }
 }
 
+/// One notification of an event: what to send to one device, and its delivery key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// [`notification::delivery_key`] of the event and the device.
+    pub key: String,
+    /// The event's `seq`.
+    pub seq: i64,
+    /// The message.
+    pub message: PushMessage,
+}
+
+/// What one attempt came to, once recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled {
+    /// The push service took it; recorded as sent.
+    Delivered,
+    /// The token is invalid: forgotten, and the notification recorded as done.
+    InvalidToken,
+    /// Refused for good (recorded as done), with the service's reason.
+    Rejected(String),
+    /// Not sent, nothing recorded: try again, not before the wait the service asked for.
+    RetryLater(Option<Duration>),
+}
+
 /// The devices' owners as a batch of events found them: each ticket, each user's token and
 /// the admins' tokens are read once per batch rather than once per event. Start a new one for
 /// each batch, so a token changed since is picked up by the next batch.
@@ -109,8 +133,37 @@ impl NotificationService {
         directory: &mut Directory,
     ) -> Result<DeliveryReport> {
         let mut report = DeliveryReport::default();
+        for notification in self.notifications(event, directory).await? {
+            if self.was_sent(&notification).await? {
+                report.already_sent += 1;
+                continue;
+            }
+            let outcome = self.send(&notification).await;
+            match self.settle(&notification, outcome, directory).await? {
+                Settled::Delivered => report.delivered += 1,
+                Settled::InvalidToken => report.invalid_tokens += 1,
+                Settled::Rejected(reason) => report.rejected.push(reason),
+                Settled::RetryLater(after) => {
+                    let longest = match (report.retry.flatten(), after) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        (a, b) => a.or(b),
+                    };
+                    report.retry = Some(longest);
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// The event's notifications, one per device of its recipients (none for events nobody
+    /// is told about), the devices found through `directory`.
+    pub async fn notifications(
+        &self,
+        event: &StoredEvent,
+        directory: &mut Directory,
+    ) -> Result<Vec<Notification>> {
         let Some(plan) = notification::plan(event) else {
-            return Ok(report);
+            return Ok(vec![]);
         };
         let tokens = self.tokens(event, &plan.recipients, directory).await?;
         let mut data = BTreeMap::new();
@@ -122,43 +175,60 @@ impl NotificationService {
         if let Some(id) = event.data.get("id").and_then(|v| v.as_i64()) {
             data.insert("objectId".to_string(), id.to_string());
         }
-        for token in tokens {
-            let key = notification::delivery_key(event.seq, &token);
-            if self.ledger.was_sent(key.clone()).await? {
-                report.already_sent += 1;
-                continue;
+        Ok(tokens
+            .into_iter()
+            .map(|token| Notification {
+                key: notification::delivery_key(event.seq, &token),
+                seq: event.seq,
+                message: PushMessage {
+                    token,
+                    title: plan.title.clone(),
+                    body: plan.body.clone(),
+                    data: data.clone(),
+                },
+            })
+            .collect())
+    }
+
+    /// Whether this notification was sent (or given up on) already.
+    pub async fn was_sent(&self, notification: &Notification) -> Result<bool> {
+        self.ledger.was_sent(notification.key.clone()).await
+    }
+
+    /// Hands the notification to the push service, recording nothing: [`settle`](Self::settle)
+    /// records the outcome. The two are apart so a caller can bound the send in time.
+    pub async fn send(&self, notification: &Notification) -> PushOutcome {
+        self.notifier.send(notification.message.clone()).await
+    }
+
+    /// Records what a [`send`](Self::send) came to: a notification the service took, refused
+    /// for good, or whose token it called invalid is recorded as sent (the token forgotten,
+    /// here and in `directory`); a temporary failure records nothing.
+    pub async fn settle(
+        &self,
+        notification: &Notification,
+        outcome: PushOutcome,
+        directory: &mut Directory,
+    ) -> Result<Settled> {
+        let key = notification.key.clone();
+        Ok(match outcome {
+            PushOutcome::Delivered => {
+                self.ledger.record_sent(key).await?;
+                Settled::Delivered
             }
-            let message = PushMessage {
-                token: token.clone(),
-                title: plan.title.clone(),
-                body: plan.body.clone(),
-                data: data.clone(),
-            };
-            match self.notifier.send(message).await {
-                PushOutcome::Delivered => {
-                    self.ledger.record_sent(key).await?;
-                    report.delivered += 1;
-                }
-                PushOutcome::InvalidToken => {
-                    directory.forget(&token);
-                    self.ledger.forget_token(token).await?;
-                    self.ledger.record_sent(key).await?;
-                    report.invalid_tokens += 1;
-                }
-                PushOutcome::Rejected { reason } => {
-                    self.ledger.record_sent(key).await?;
-                    report.rejected.push(reason);
-                }
-                PushOutcome::RetryLater { after } => {
-                    let longest = match (report.retry.flatten(), after) {
-                        (Some(a), Some(b)) => Some(a.max(b)),
-                        (a, b) => a.or(b),
-                    };
-                    report.retry = Some(longest);
-                }
+            PushOutcome::InvalidToken => {
+                let token = notification.message.token.clone();
+                directory.forget(&token);
+                self.ledger.forget_token(token).await?;
+                self.ledger.record_sent(key).await?;
+                Settled::InvalidToken
             }
-        }
-        Ok(report)
+            PushOutcome::Rejected { reason } => {
+                self.ledger.record_sent(key).await?;
+                Settled::Rejected(reason)
+            }
+            PushOutcome::RetryLater { after } => Settled::RetryLater(after),
+        })
     }
 
     async fn tokens(

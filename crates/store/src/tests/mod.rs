@@ -5,6 +5,7 @@ pub(crate) mod harness;
 
 mod events;
 mod messages;
+mod push;
 mod throughput;
 mod tickets;
 mod users;

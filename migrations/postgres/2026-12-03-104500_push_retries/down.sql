@@ -1,0 +1,2 @@
+DROP INDEX IF EXISTS push_retries_next_attempt_at_idx;
+DROP TABLE IF EXISTS push_retries;
