@@ -58,6 +58,38 @@ impl Actor {
         matches!(self, Actor::Staff { role, .. } if role.is_admin())
     }
 
+    /// Whether this is a donor token.
+    pub fn is_donor(&self) -> bool {
+        matches!(self, Actor::Donor { .. })
+    }
+
+    /// The donor session a new query of `donor_id` joins when this actor opens it, and whether
+    /// it is vouched for (`vouched`: the app vouched for `donor_id` on this request). A donor
+    /// token of the same donor id joins its own session and keeps its vouching; anyone else
+    /// starts a new session (`None`).
+    pub fn session_for_new_query(&self, donor_id: &str, vouched: bool) -> (Option<String>, bool) {
+        match self {
+            Actor::Donor {
+                donor_id: own,
+                session,
+                identity_verified,
+                ..
+            } if own == donor_id => (Some(session.clone()), *identity_verified || vouched),
+            _ => (None, vouched),
+        }
+    }
+
+    /// A ticket as this actor may see it: a donor gets [`Ticket::for_donor`] (no internal
+    /// note, no staff ids), everyone else the whole ticket. Every ticket a service hands out
+    /// passes through here; the services' own checks and writes use the whole ticket.
+    pub fn shown(&self, ticket: Ticket) -> Ticket {
+        if self.is_donor() {
+            ticket.for_donor()
+        } else {
+            ticket
+        }
+    }
+
     /// Whether this is any staff user.
     pub fn is_staff(&self) -> bool {
         matches!(self, Actor::Staff { .. })
@@ -115,5 +147,39 @@ impl Actor {
             } => Some(session),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod session_tests {
+    use super::*;
+
+    fn donor(id: &str, verified: bool) -> Actor {
+        Actor::Donor {
+            donor_id: id.into(),
+            ticket_id: TicketId(1),
+            session: "s-1".into(),
+            identity_verified: verified,
+        }
+    }
+
+    #[test]
+    fn a_new_query_joins_the_presenting_donors_session_only_for_the_same_donor_id() {
+        assert_eq!(
+            donor("d-1", false).session_for_new_query("d-1", false),
+            (Some("s-1".into()), false)
+        );
+        assert_eq!(
+            donor("d-1", true).session_for_new_query("d-1", false),
+            (Some("s-1".into()), true)
+        );
+        assert_eq!(
+            donor("d-1", true).session_for_new_query("d-2", false),
+            (None, false)
+        );
+        assert_eq!(
+            Actor::System.session_for_new_query("d-1", true),
+            (None, true)
+        );
     }
 }

@@ -102,7 +102,9 @@ impl TicketService {
             client_message_id: None,
             created_at: now,
         });
-        self.tickets.create(ticket, first).await
+        let (ticket, first) = self.tickets.create(ticket, first).await?;
+        // Whoever opened it holds its donor token.
+        Ok((ticket.for_donor(), first))
     }
 
     /// Opens a task (staff). An assignee must be an active staff user.
@@ -116,8 +118,14 @@ impl TicketService {
         Ok(ticket)
     }
 
-    /// One ticket the actor may read; `NotFound` otherwise.
+    /// One ticket the actor may read, as it may see it ([`Actor::shown`]); `NotFound`
+    /// otherwise.
     pub async fn get(&self, actor: &Actor, id: TicketId) -> Result<Ticket> {
+        Ok(actor.shown(self.read(actor, id).await?))
+    }
+
+    /// One ticket the actor may read, whole: for the service's own checks and writes.
+    async fn read(&self, actor: &Actor, id: TicketId) -> Result<Ticket> {
         let ticket = self
             .tickets
             .get(id)
@@ -131,7 +139,7 @@ impl TicketService {
     /// Staff only: it names staff users, which a donor token never learns.
     pub async fn detail(&self, actor: &Actor, id: TicketId) -> Result<TicketDetail> {
         actor.staff()?;
-        let ticket = self.get(actor, id).await?;
+        let ticket = self.read(actor, id).await?;
         let mut ids: Vec<UserId> = [
             ticket.assignee_id,
             ticket.creator_id,
@@ -237,7 +245,11 @@ impl TicketService {
                 }
             }
         };
-        self.tickets.list(filter.validated()?, page).await
+        let mut page = self.tickets.list(filter.validated()?, page).await?;
+        if actor.is_donor() {
+            page.items = page.items.into_iter().map(|t| actor.shown(t)).collect();
+        }
+        Ok(page)
     }
 
     /// Assigns the ticket to the caller.
@@ -290,7 +302,7 @@ impl TicketService {
     /// Closes the ticket: its donor may, and so may whoever manages it.
     pub async fn close(&self, actor: &Actor, id: TicketId) -> Result<Ticket> {
         for _ in 0..WRITE_ATTEMPTS {
-            let mut ticket = self.get(actor, id).await?;
+            let mut ticket = self.read(actor, id).await?;
             let text = match actor {
                 Actor::Donor { .. } => "Closed by the donor",
                 _ => {
@@ -303,7 +315,7 @@ impl TicketService {
             let note = NewMessage::system(ticket.id, text, now);
             match self.tickets.update(ticket, Some(note)).await {
                 Err(DomainError::ConcurrentUpdate) => continue,
-                other => return other,
+                other => return other.map(|t| actor.shown(t)),
             }
         }
         Err(DomainError::ConcurrentUpdate)
@@ -341,7 +353,10 @@ impl TicketService {
             validate::optional_text(&mut e, "fcmToken", token, crate::ticket::MAX_PUSH_TOKEN);
         validate::finish(e, ())?;
         for _ in 0..WRITE_ATTEMPTS {
-            let mut ticket = self.get_in(actor, id, Channel::Donor).await?;
+            let mut ticket = self.read(actor, id).await?;
+            if ticket.channel != Channel::Donor {
+                return Err(DomainError::NotFound("ticket"));
+            }
             if !matches!(actor, Actor::Donor { .. }) {
                 actor.admin()?;
             }
@@ -351,7 +366,7 @@ impl TicketService {
             ticket.updated_at = self.clock.now();
             match self.tickets.update(ticket, None).await {
                 Err(DomainError::ConcurrentUpdate) => continue,
-                other => return other,
+                other => return other.map(|t| actor.shown(t)),
             }
         }
         Err(DomainError::ConcurrentUpdate)
@@ -385,7 +400,7 @@ impl TicketService {
     /// Deletes a ticket with its whole conversation. Admins only.
     pub async fn delete(&self, actor: &Actor, id: TicketId) -> Result<()> {
         actor.admin()?;
-        self.get(actor, id).await?;
+        self.read(actor, id).await?;
         self.tickets.delete(id).await
     }
 
@@ -398,7 +413,7 @@ impl TicketService {
             + Sync,
     {
         for _ in 0..WRITE_ATTEMPTS {
-            let mut ticket = self.get(actor, id).await?;
+            let mut ticket = self.read(actor, id).await?;
             let me = actor.check_manage(&ticket)?;
             let note = f(&mut ticket, me, self.clock.now())?;
             match self.tickets.update(ticket, note).await {
@@ -412,7 +427,7 @@ impl TicketService {
     /// Refuses an actor that may not manage the ticket before anything else is looked up, so
     /// a refused caller cannot probe which user ids are active staff.
     async fn check_may_manage(&self, actor: &Actor, id: TicketId) -> Result<()> {
-        let ticket = self.get(actor, id).await?;
+        let ticket = self.read(actor, id).await?;
         actor.check_manage(&ticket).map(|_| ())
     }
 

@@ -114,16 +114,11 @@ async fn list(
     list: TicketList,
     paging: &Paging,
 ) -> Result<HttpResponse, ApiError> {
-    let mut page = state
+    let page = state
         .services
         .tickets
         .list(&caller.0, list, paging.request()?)
         .await?;
-    if matches!(caller.0, Actor::Donor { .. }) {
-        for ticket in page.items.iter_mut() {
-            *ticket = ticket.for_donor();
-        }
-    }
     Ok(HttpResponse::Ok().json(List::from(page)))
 }
 
@@ -170,16 +165,9 @@ async fn create_query(
     let body = body.into_inner();
     let donor_id = required(body.donor_id, "donorId")?;
     let vouched = vouched_for(&state, donor_id.trim(), body.donor_id_hash.as_deref())?;
-    // A donor token of the same donor id joins its session (and keeps its vouching); anything
-    // else starts a new session.
-    let (session, identity_verified) = match presented {
-        Some(Actor::Donor {
-            donor_id: own,
-            session,
-            identity_verified,
-            ..
-        }) if own == donor_id.trim() => (Some(session), identity_verified || vouched),
-        _ => (None, vouched),
+    let (session, identity_verified) = match &presented {
+        Some(actor) => actor.session_for_new_query(donor_id.trim(), vouched),
+        None => (None, vouched),
     };
     let input = DonorQueryInput {
         donor: required(body.donor, "donor")?,
@@ -209,7 +197,7 @@ async fn create_query(
         .tokens
         .donor(donor_id, ticket.id, session, identity_verified)?;
     Ok(HttpResponse::Created().json(CreatedQuery {
-        ticket: ticket.for_donor(),
+        ticket,
         donor_token,
         first_message,
     }))
@@ -226,15 +214,6 @@ fn vouched_for(state: &AppState, donor_id: &str, hash: Option<&str>) -> Result<b
         _ => Err(ApiError::Unauthorized(
             "donorIdHash does not vouch for this donorId",
         )),
-    }
-}
-
-/// A ticket as the caller may see it: a donor gets [`Ticket::for_donor`] (no internal note,
-/// no staff ids).
-fn shown(caller: &Caller, ticket: Ticket) -> Ticket {
-    match caller.0 {
-        Actor::Donor { .. } => ticket.for_donor(),
-        _ => ticket,
     }
 }
 
@@ -349,7 +328,7 @@ async fn get_query(
         .tickets
         .get(&caller.0, TicketId(id.into_inner()))
         .await?;
-    Ok(HttpResponse::Ok().json(shown(&caller, ticket)))
+    Ok(HttpResponse::Ok().json(ticket))
 }
 
 #[post("/donor-queries/{id}/donor-close")]
@@ -363,7 +342,7 @@ async fn donor_close(
         .tickets
         .close(&caller.0, TicketId(id.into_inner()))
         .await?;
-    Ok(HttpResponse::Ok().json(shown(&caller, ticket)))
+    Ok(HttpResponse::Ok().json(ticket))
 }
 
 /// Field and status changes for PATCH /donor-queries/:id and PUT /tasks/:id.
@@ -418,7 +397,7 @@ async fn update(
         .tickets
         .update(&caller.0, TicketId(id), body.changes()?)
         .await?;
-    Ok(HttpResponse::Ok().json(shown(&caller, ticket)))
+    Ok(HttpResponse::Ok().json(ticket))
 }
 
 /// Field and status changes (admins), or `{fcmToken}` alone (the query's donor too). The two
@@ -447,7 +426,7 @@ async fn patch_query(
         .tickets
         .set_donor_push_token(&caller.0, TicketId(id), token.as_deref())
         .await?;
-    Ok(HttpResponse::Ok().json(shown(&caller, ticket)))
+    Ok(HttpResponse::Ok().json(ticket))
 }
 
 #[patch("/donor-queries/{id}/accept")]
@@ -461,7 +440,7 @@ async fn accept(
         .tickets
         .accept(&caller.0, TicketId(id.into_inner()))
         .await?;
-    Ok(HttpResponse::Ok().json(shown(&caller, ticket)))
+    Ok(HttpResponse::Ok().json(ticket))
 }
 
 #[derive(Deserialize)]
@@ -490,7 +469,7 @@ async fn transfer(
             body.note.as_deref(),
         )
         .await?;
-    Ok(HttpResponse::Ok().json(shown(&caller, ticket)))
+    Ok(HttpResponse::Ok().json(ticket))
 }
 
 #[patch("/donor-queries/{id}/resolve")]
@@ -504,7 +483,7 @@ async fn resolve(
         .tickets
         .resolve(&caller.0, TicketId(id.into_inner()))
         .await?;
-    Ok(HttpResponse::Ok().json(shown(&caller, ticket)))
+    Ok(HttpResponse::Ok().json(ticket))
 }
 
 #[post("/donor-queries/{id}/send-reminder")]
