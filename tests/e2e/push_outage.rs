@@ -189,15 +189,7 @@ async fn query_with_phone(app: &TestApp, donor_id: &str, token: &str) -> i64 {
 
 /// A staff reply on the ticket (one notification, to the donor's phone); the message's id.
 async fn reply(app: &TestApp, ticket: i64, text: &str) -> String {
-    app.post(
-        "/messages",
-        Some(&app.admin_token),
-        json!({"queryId": ticket, "content": text}),
-    )
-    .await
-    .expect(201)
-    .id()
-    .to_string()
+    app.say(ticket, &app.admin_token, text).await.to_string()
 }
 
 /// Asserts that FCM took each expected (message, token) exactly once, and nothing else.

@@ -5,18 +5,6 @@ use super::*;
 use concierge_e2e::{Backend, WsItem};
 use std::collections::HashSet;
 
-/// Posts a donor message over HTTP and returns its id.
-async fn donor_says(app: &TestApp, id: i64, token: &str, text: &str) -> i64 {
-    app.post(
-        "/messages",
-        Some(token),
-        json!({"queryId": id, "content": text}),
-    )
-    .await
-    .expect(201)
-    .id()
-}
-
 /// Reads until the next `new_message` event of a CHAT message and returns it. The QUERY message
 /// that opened the ticket is skipped: a socket that joined right after the ticket was created
 /// may or may not get it, depending on whether the event tail had reached it yet.
@@ -113,8 +101,8 @@ e2e!(
         assert_eq!(refused["type"], "error");
         assert_eq!(refused["error"]["status"], 404);
         // Their message never arrives; my own next message is the next event I see.
-        donor_says(&app, theirs, &their_token, "secret").await;
-        donor_says(&app, mine, &my_token, "fence").await;
+        app.say(theirs, &their_token, "secret").await;
+        app.say(mine, &my_token, "fence").await;
         let next = next_message(&mut ws).await;
         assert_eq!(next["data"]["content"], "fence");
         assert_eq!(next["ticketId"], mine);
@@ -135,7 +123,7 @@ async fn an_unauthenticated_socket_gets_nothing_and_is_closed() {
     ws.send(json!({"type": "join", "ticketId": id})).await;
     let refused = ws.next_json(10).await;
     assert_eq!(refused["error"]["status"], 401);
-    donor_says(&app, id, &token, "not for you").await;
+    app.say(id, &token, "not for you").await;
     match ws.next_item(10).await {
         WsItem::Closed(code) => assert_eq!(code, 4401),
         other => panic!("expected close 4401, got {other:?}"),
@@ -167,13 +155,13 @@ e2e!(
         let mut ws = app.ws(Some(&app.admin_token)).await;
         ws.next_of("ready", 10).await;
         let (_, joined) = ws.join(id, None).await;
-        donor_says(&app, id, &donor, "before").await;
+        app.say(id, &donor, "before").await;
         let last = next_message(&mut ws).await["seq"].as_i64().unwrap();
         drop(ws);
 
         let mut sent = vec![];
         for i in 0..200 {
-            sent.push(donor_says(&app, id, &donor, &format!("missed {i}")).await);
+            sent.push(app.say(id, &donor, &format!("missed {i}")).await);
         }
         let mut ws = app.ws(Some(&app.admin_token)).await;
         ws.next_of("ready", 10).await;
@@ -207,7 +195,7 @@ e2e!(
         assert!(joined["seq"].as_i64().unwrap() <= last);
 
         // Then live, with nothing repeated at the seam.
-        let live = donor_says(&app, id, &donor, "live").await;
+        let live = app.say(id, &donor, "live").await;
         assert_eq!(next_message(&mut ws).await["data"]["id"], live);
     }
 );
@@ -331,7 +319,7 @@ e2e!(
             assert_eq!(frame["error"]["status"], 400, "{bad}");
         }
         // Still in the room.
-        donor_says(&app, id, &donor, "still here").await;
+        app.say(id, &donor, "still here").await;
         assert_eq!(next_message(&mut ws).await["data"]["content"], "still here");
 
         // A frame over the limit is refused with 1008.
@@ -391,7 +379,7 @@ async fn a_client_that_stops_reading_is_closed_with_4408_while_others_keep_up() 
     let filler = "x".repeat(8000);
     let mut sent = vec![];
     for i in 0..MESSAGES {
-        sent.push(donor_says(&app, id, &donor, &format!("{i} {filler}")).await);
+        sent.push(app.say(id, &donor, &format!("{i} {filler}")).await);
     }
     for reader in readers {
         assert_eq!(
@@ -433,7 +421,7 @@ async fn a_message_posted_on_one_instance_reaches_a_socket_on_another() {
     let mut expected = vec![];
     for i in 0..10 {
         let via = if i % 2 == 0 { &a } else { &b };
-        expected.push(donor_says(via, id, &donor, &format!("m{i}")).await);
+        expected.push(via.say(id, &donor, &format!("m{i}")).await);
     }
     let mut got = vec![];
     while got.len() < expected.len() {

@@ -21,18 +21,6 @@ async fn frames_until(ws: &mut Ws, marker: &str) -> Vec<serde_json::Value> {
     }
 }
 
-/// Staff posts `text` to the ticket over HTTP.
-async fn staff_says(app: &TestApp, id: i64, text: &str) -> i64 {
-    app.post(
-        "/messages",
-        Some(&app.admin_token),
-        json!({"queryId": id, "content": text}),
-    )
-    .await
-    .expect(201)
-    .id()
-}
-
 /// The contents of the `new_message` events among `frames`, in order, without the QUERY that
 /// opened the ticket (a socket opened right after may or may not be sent it live, depending on
 /// whether the event tail had reached it yet).
@@ -119,7 +107,7 @@ e2e!(
         app.post("/qa", Some(&app.admin_token), json!({"messageId": first}))
             .await
             .expect(201);
-        staff_says(&app, id, "marker").await;
+        app.say(id, &app.admin_token, "marker").await;
 
         let live = frames_until(&mut donor, "marker").await;
         assert!(
@@ -183,15 +171,15 @@ async fn resume_donor(app: &TestApp, id: i64, token: &str, since: i64, round: u3
     let away = format!("posted while away {round}");
     let between = format!("posted between ready and join {round}");
     let after = format!("posted after join {round}");
-    staff_says(app, id, &away).await;
+    app.say(id, &app.admin_token, &away).await;
     let mut donor = app.ws(None).await;
     donor.auth(token).await;
-    staff_says(app, id, &between).await;
+    app.say(id, &app.admin_token, &between).await;
     // The event is in the log and fanned out before the join is sent.
     app.settled_event_head().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (mut frames, joined) = donor.join(id, Some(since)).await;
-    staff_says(app, id, &after).await;
+    app.say(id, &app.admin_token, &after).await;
     frames.extend(frames_until(&mut donor, &after).await);
     assert_once_in_order(&frames);
     assert_eq!(
@@ -230,8 +218,8 @@ e2e!(
         let (id, token) = app.donor_query("d-nojoin", "Help").await;
         let mut donor = app.ws(Some(&token)).await;
         donor.next_of("ready", 10).await;
-        staff_says(&app, id, "one").await;
-        staff_says(&app, id, "two").await;
+        app.say(id, &app.admin_token, "one").await;
+        app.say(id, &app.admin_token, "two").await;
         let frames = frames_until(&mut donor, "two").await;
         assert_once_in_order(&frames);
         assert_eq!(messages(&frames), vec!["one", "two"]);
@@ -252,12 +240,12 @@ e2e!(
         )
         .await
         .expect(200);
-        staff_says(&app, id, "live").await;
+        app.say(id, &app.admin_token, "live").await;
         frames.extend(frames_until(&mut staff, "live").await);
         // A second join from the start: only what was never sent (nothing).
         let (again, _) = staff.join(id, Some(0)).await;
         frames.extend(again);
-        staff_says(&app, id, "after").await;
+        app.say(id, &app.admin_token, "after").await;
         frames.extend(frames_until(&mut staff, "after").await);
         let seqs: Vec<i64> = frames.iter().filter_map(|f| f["seq"].as_i64()).collect();
         let unique: HashSet<i64> = seqs.iter().copied().collect();
@@ -409,7 +397,7 @@ e2e!(
         // A burst of 20 replayed events; each join below reads at least 12.
         let (id, token) = app.donor_query("d-replay", "Help").await;
         for i in 0..10 {
-            staff_says(&app, id, &format!("m{i}")).await;
+            app.say(id, &app.admin_token, &format!("m{i}")).await;
         }
         let mut ws = app.ws(Some(&token)).await;
         ws.next_of("ready", 10).await;

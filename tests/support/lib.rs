@@ -391,6 +391,19 @@ impl TestApp {
         (reply.id(), token)
     }
 
+    /// Posts `text` to a ticket's conversation with `token` (a donor's or staff's); the new
+    /// message's id.
+    pub async fn say(&self, ticket: i64, token: &str, text: &str) -> i64 {
+        self.post(
+            "/messages",
+            Some(token),
+            json!({"queryId": ticket, "content": text}),
+        )
+        .await
+        .expect(201)
+        .id()
+    }
+
     /// Opens a donor query and returns its id and the donor token.
     pub async fn donor_query(&self, donor_id: &str, message: &str) -> (i64, String) {
         let reply = self
