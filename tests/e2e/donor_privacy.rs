@@ -108,7 +108,10 @@ fn ids(reply: &Reply) -> Vec<i64> {
 /// of the log (replay, push, webhooks) could still send.
 async fn logged(app: &TestApp, ticket: i64) -> Vec<Value> {
     app.settled_event_head().await;
-    let mut config = StoreConfig::new(app.database_url.clone());
+    let mut config = StoreConfig::new(
+        app.database_url.clone(),
+        std::sync::Arc::new(concierge_server::wire::EventWire),
+    );
     config.pool_size = 1;
     let store = Store::connect(config).await.expect("the app's database");
     let events = store

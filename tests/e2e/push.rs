@@ -286,9 +286,12 @@ mod restart {
     async fn setup() -> (tempfile::TempDir, Store, MockServer, Arc<FcmNotifier>) {
         let dir = tempfile::tempdir().expect("push test");
         let url = format!("sqlite://{}/push.db", dir.path().display());
-        let store = Store::connect(StoreConfig::new(url))
-            .await
-            .expect("push test");
+        let store = Store::connect(StoreConfig::new(
+            url,
+            std::sync::Arc::new(concierge_server::wire::EventWire),
+        ))
+        .await
+        .expect("push test");
         store.run_migrations().await.expect("push test");
         let fcm = fcm_mock().await;
         let mut config = FcmConfig::new(

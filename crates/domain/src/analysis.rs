@@ -58,8 +58,20 @@ pub enum EntityKind {
     Reference,
 }
 
+impl EntityKind {
+    /// Every kind.
+    pub const ALL: [EntityKind; 6] = [
+        EntityKind::Phone,
+        EntityKind::Email,
+        EntityKind::Url,
+        EntityKind::Amount,
+        EntityKind::Date,
+        EntityKind::Reference,
+    ];
+}
+
 /// A fact pulled out of a conversation.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Entity {
     /// Its kind.
     pub kind: EntityKind,
@@ -68,8 +80,7 @@ pub struct Entity {
 }
 
 /// An analyzer's summary of a conversation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SummaryDraft {
     /// The summary text.
     pub content: String,
@@ -103,8 +114,19 @@ pub enum FlagKind {
     NegativeSentiment,
 }
 
+impl FlagKind {
+    /// Every kind.
+    pub const ALL: [FlagKind; 5] = [
+        FlagKind::PiiCard,
+        FlagKind::PiiEmail,
+        FlagKind::PiiPhone,
+        FlagKind::Abusive,
+        FlagKind::NegativeSentiment,
+    ];
+}
+
 /// One finding, with the text that triggered it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flag {
     /// What was found.
     pub kind: FlagKind,
@@ -113,8 +135,7 @@ pub struct Flag {
 }
 
 /// An analyzer's view of one message.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
     /// Findings.
     pub flags: Vec<Flag>,

@@ -9,7 +9,6 @@ use crate::error::Result;
 use crate::ids::MessageId;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 /// The most files one message carries (the default of `MAX_FILES_PER_MESSAGE`).
 pub const MAX_FILES_PER_MESSAGE: usize = 5;
@@ -42,36 +41,6 @@ pub struct Attachment {
     pub created_at: DateTime<Utc>,
 }
 
-impl Attachment {
-    /// `/api/v1/uploads/messages/<key>`.
-    pub fn url(&self) -> String {
-        format!("/api/v1/uploads/messages/{}", self.storage_key)
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AttachmentWire<'a> {
-    id: i64,
-    file_name: &'a str,
-    content_type: &'a str,
-    size: i64,
-    url: String,
-}
-
-impl Serialize for Attachment {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        AttachmentWire {
-            id: self.id,
-            file_name: &self.file_name,
-            content_type: &self.content_type,
-            size: self.size,
-            url: self.url(),
-        }
-        .serialize(serializer)
-    }
-}
-
 /// An attachment about to be stored (its bytes are already in the blob store).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAttachment {
@@ -88,26 +57,16 @@ pub struct NewAttachment {
 }
 
 /// A staff user's avatar.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Avatar {
     /// The blob's key.
-    #[serde(skip)]
     pub storage_key: String,
     /// An image type.
     pub content_type: String,
     /// Size in bytes.
     pub size: i64,
     /// SHA-256, lower-case hex.
-    #[serde(skip)]
     pub sha256: String,
-}
-
-impl Avatar {
-    /// `/api/v1/uploads/avatars/<key>`.
-    pub fn url(&self) -> String {
-        format!("/api/v1/uploads/avatars/{}", self.storage_key)
-    }
 }
 
 /// What a finished blob write produced.
@@ -531,25 +490,5 @@ mod tests {
         let long = "é".repeat(300);
         let kept = sanitize_file_name(&long);
         assert!(kept.len() <= MAX_FILE_NAME && kept.chars().all(|c| c == 'é'));
-    }
-
-    #[test]
-    fn attachments_serialise_to_the_api_shape() {
-        let a = Attachment {
-            id: 3,
-            message_id: MessageId(9),
-            file_name: "a.png".into(),
-            content_type: "image/png".into(),
-            size: 12,
-            sha256: "00".into(),
-            storage_key: "abc.png".into(),
-            created_at: Utc::now(),
-        };
-        let v = serde_json::to_value(&a).unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({"id": 3, "fileName": "a.png", "contentType": "image/png",
-                "size": 12, "url": "/api/v1/uploads/messages/abc.png"})
-        );
     }
 }

@@ -11,14 +11,13 @@ use crate::message::{MessageType, NewMessage, Sender};
 use crate::ticket::wire_enum;
 use crate::validate;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use std::fmt;
 
 macro_rules! call_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
         )]
         #[serde(transparent)]
         pub struct $name(pub i64);
@@ -173,10 +172,8 @@ impl From<CallError> for DomainError {
     }
 }
 
-/// A donor's request for a call. Serialises to the API's request object, which is also the
-/// payload of `call_requested` and `call_request_updated`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// A donor's request for a call.
+#[derive(Debug, Clone, PartialEq)]
 pub struct CallRequest {
     /// Its id.
     pub id: CallRequestId,
@@ -308,45 +305,6 @@ pub struct CallSession {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CallSessionWire<'a> {
-    id: CallSessionId,
-    ticket_id: TicketId,
-    room_id: &'a str,
-    room_name: &'a str,
-    mode: CallMode,
-    status: CallSessionStatus,
-    request_id: Option<CallRequestId>,
-    created_by_id: Option<UserId>,
-    started_at: Option<DateTime<Utc>>,
-    ended_at: Option<DateTime<Utc>>,
-    duration_seconds: Option<i64>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl Serialize for CallSession {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        CallSessionWire {
-            id: self.id,
-            ticket_id: self.ticket_id,
-            room_id: &self.room_id,
-            room_name: &self.room_id,
-            mode: self.mode,
-            status: self.status,
-            request_id: self.request_id,
-            created_by_id: self.created_by_id,
-            started_at: self.started_at,
-            ended_at: self.ended_at,
-            duration_seconds: self.duration_seconds(),
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        }
-        .serialize(serializer)
-    }
 }
 
 impl CallSession {
@@ -604,18 +562,14 @@ mod tests {
     }
 
     #[test]
-    fn errors_are_conflicts_and_sessions_serialise_with_room_name_and_duration() {
+    fn errors_are_conflicts_and_ended_sessions_know_their_duration() {
         let err: DomainError = CallError::AlreadyOpen.into();
         assert!(matches!(err, DomainError::Conflict(_)));
         let ended = session(CallSessionStatus::Created)
             .end(t0() + Duration::seconds(65))
             .expect("end");
-        let wire = serde_json::to_value(&ended).expect("json");
-        assert_eq!(wire["roomName"], "room-1");
-        assert_eq!(wire["roomId"], "room-1");
-        assert_eq!(wire["durationSeconds"], 65);
-        assert_eq!(wire["status"], "ENDED");
-        assert_eq!(wire["mode"], "AUDIO");
+        assert_eq!(ended.duration_seconds(), Some(65));
+        assert_eq!(ended.status, CallSessionStatus::Ended);
     }
 
     #[test]

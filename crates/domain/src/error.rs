@@ -2,13 +2,12 @@
 //! maps each one to a status code in one place.
 
 use crate::ticket::TransitionError;
-use serde::Serialize;
 
 /// A result whose error is a [`DomainError`].
 pub type Result<T, E = DomainError> = std::result::Result<T, E>;
 
 /// One invalid input field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
     /// The field's name as clients spell it (camelCase).
     pub field: String,

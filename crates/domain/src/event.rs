@@ -3,13 +3,14 @@
 //! committed, in the log's order.
 
 use crate::actor::Actor;
+use crate::call::{CallRequest, CallSession};
 use crate::ids::{MessageId, TicketId};
 use crate::message::Message;
+use crate::qa::QaReview;
+use crate::summary::Summary;
 use crate::ticket::Ticket;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use serde_json::{json, Value};
-use std::borrow::Cow;
+use serde_json::Value;
 
 crate::ticket::wire_enum!(
     /// What happened.
@@ -41,6 +42,48 @@ crate::ticket::wire_enum!(
     }
 );
 
+/// What an event carries: the object that changed, as the domain holds it. The log keeps it
+/// as JSON written by the application's [`EventEncoder`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Payload {
+    /// A ticket as it is after the change.
+    Ticket(Ticket),
+    /// A deleted ticket.
+    TicketDeleted(TicketId),
+    /// A message as it is after the change.
+    Message(Message),
+    /// A deleted message.
+    MessageDeleted {
+        /// Its ticket.
+        ticket_id: TicketId,
+        /// The message.
+        message_id: MessageId,
+    },
+    /// A call request.
+    CallRequest(CallRequest),
+    /// A call session.
+    CallSession(CallSession),
+    /// A call session that was removed (a room that could not be set up).
+    CallSessionDeleted(CallSession),
+    /// A ticket's new summary.
+    Summary(Summary),
+    /// A QA review.
+    QaReview(QaReview),
+}
+
+/// Writes a payload as the JSON the event log keeps, which is also what clients receive, so
+/// the application that owns the API's shapes (the HTTP server) supplies it to the store.
+///
+/// What reads the log back relies on a few keys of that JSON: every payload's `id`; a
+/// message's `ticketId`, `content`, `senderType` and `messageType`; a QA review's `messageId`;
+/// a ticket's `status`, `title`, `description` and `assigneeId`; a call request's `status` and
+/// `message`.
+pub trait EventEncoder: Send + Sync {
+    /// The payload as JSON.
+    fn encode(&self, payload: &Payload) -> Value;
+}
+
 /// An event about to be appended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
@@ -48,13 +91,12 @@ pub struct NewEvent {
     pub kind: EventKind,
     /// The ticket it concerns.
     pub ticket_id: Option<TicketId>,
-    /// The payload clients receive: the changed object as the HTTP API shows it.
-    pub data: Value,
+    /// The changed object.
+    pub payload: Payload,
 }
 
 /// An event as read back from the log.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
     /// Its position in the log. Readers continue after the last `seq` they saw; the numbers
     /// grow but are not dense.
@@ -63,84 +105,102 @@ pub struct StoredEvent {
     pub kind: EventKind,
     /// The ticket it concerns.
     pub ticket_id: Option<TicketId>,
-    /// The payload.
+    /// The payload as the [`EventEncoder`] wrote it.
     pub data: Value,
     /// When it was written.
     pub created_at: DateTime<Utc>,
 }
 
-fn to_value(value: &impl Serialize) -> Value {
-    // Domain types serialise infallibly (no maps with non-string keys, no custom errors).
-    serde_json::to_value(value).unwrap_or(Value::Null)
-}
-
 impl NewEvent {
-    /// Any event whose payload is `data` as the API shows it.
-    pub fn new(kind: EventKind, ticket_id: Option<TicketId>, data: &impl Serialize) -> Self {
+    fn of(kind: EventKind, ticket_id: TicketId, payload: Payload) -> Self {
         Self {
             kind,
-            ticket_id,
-            data: to_value(data),
+            ticket_id: Some(ticket_id),
+            payload,
         }
     }
 
     /// `ticket_created`.
     pub fn ticket_created(ticket: &Ticket) -> Self {
-        Self {
-            kind: EventKind::TicketCreated,
-            ticket_id: Some(ticket.id),
-            data: to_value(ticket),
-        }
+        Self::of(
+            EventKind::TicketCreated,
+            ticket.id,
+            Payload::Ticket(ticket.clone()),
+        )
     }
 
     /// `ticket_updated`.
     pub fn ticket_updated(ticket: &Ticket) -> Self {
-        Self {
-            kind: EventKind::TicketUpdated,
-            ticket_id: Some(ticket.id),
-            data: to_value(ticket),
-        }
+        Self::of(
+            EventKind::TicketUpdated,
+            ticket.id,
+            Payload::Ticket(ticket.clone()),
+        )
     }
 
     /// `ticket_deleted`.
     pub fn ticket_deleted(ticket_id: TicketId) -> Self {
-        Self {
-            kind: EventKind::TicketDeleted,
-            ticket_id: Some(ticket_id),
-            data: json!({ "id": ticket_id }),
-        }
+        Self::of(
+            EventKind::TicketDeleted,
+            ticket_id,
+            Payload::TicketDeleted(ticket_id),
+        )
     }
 
     /// `new_message`.
     pub fn new_message(message: &Message) -> Self {
-        Self {
-            kind: EventKind::NewMessage,
-            ticket_id: Some(message.ticket_id),
-            data: to_value(message),
-        }
+        let payload = Payload::Message(message.clone());
+        Self::of(EventKind::NewMessage, message.ticket_id, payload)
     }
 
     /// `message_updated`.
     pub fn message_updated(message: &Message) -> Self {
-        Self {
-            kind: EventKind::MessageUpdated,
-            ticket_id: Some(message.ticket_id),
-            data: to_value(message),
-        }
+        let payload = Payload::Message(message.clone());
+        Self::of(EventKind::MessageUpdated, message.ticket_id, payload)
     }
 
     /// `message_deleted`.
     pub fn message_deleted(ticket_id: TicketId, message_id: MessageId) -> Self {
-        Self {
-            kind: EventKind::MessageDeleted,
-            ticket_id: Some(ticket_id),
-            data: json!({ "id": message_id, "ticketId": ticket_id }),
-        }
+        let payload = Payload::MessageDeleted {
+            ticket_id,
+            message_id,
+        };
+        Self::of(EventKind::MessageDeleted, ticket_id, payload)
+    }
+
+    /// `call_requested` or `call_request_updated` (`kind`).
+    pub fn call_request(kind: EventKind, request: &CallRequest) -> Self {
+        Self::of(
+            kind,
+            request.ticket_id,
+            Payload::CallRequest(request.clone()),
+        )
+    }
+
+    /// `call_started` or `call_ended` (`kind`).
+    pub fn call_session(kind: EventKind, session: &CallSession) -> Self {
+        Self::of(
+            kind,
+            session.ticket_id,
+            Payload::CallSession(session.clone()),
+        )
+    }
+
+    /// `summary_ready`.
+    pub fn summary_ready(summary: &Summary) -> Self {
+        let payload = Payload::Summary(summary.clone());
+        Self::of(EventKind::SummaryReady, summary.ticket_id, payload)
+    }
+
+    /// `qa_review_updated`.
+    pub fn qa_review_updated(review: &QaReview) -> Self {
+        let payload = Payload::QaReview(review.clone());
+        Self::of(EventKind::QaReviewUpdated, review.ticket_id, payload)
     }
 }
 
 /// Who an event is shown to. Every channel that carries events — live WebSocket delivery, a
-/// `join` replay, push, and webhooks later — asks [`Viewer::view`], so the rule lives here once.
+/// `join` replay, push, and webhooks later — asks the viewer, so the rule lives here once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Viewer {
@@ -168,28 +228,19 @@ impl Viewer {
         }
     }
 
-    /// The payload of an event of `kind` as this viewer may see it, or `None` when the viewer
-    /// may not receive the event at all. Borrowed when nothing needs hiding.
-    pub fn view<'a>(self, kind: EventKind, data: &'a Value) -> Option<Cow<'a, Value>> {
-        match self {
-            Viewer::Staff => Some(Cow::Borrowed(data)),
-            Viewer::Donor if !kind.reaches_donors() => None,
-            Viewer::Donor => match kind {
-                EventKind::TicketCreated | EventKind::TicketUpdated => {
-                    let mut ticket = data.clone();
-                    crate::ticket::redact_ticket_json_for_donor(&mut ticket);
-                    Some(Cow::Owned(ticket))
-                }
-                _ => Some(Cow::Borrowed(data)),
-            },
-        }
+    /// Whether this viewer receives events of `kind` at all.
+    pub fn receives(self, kind: EventKind) -> bool {
+        self == Viewer::Staff || kind.reaches_donors()
+    }
+
+    /// Whether this viewer sees a ticket event's payload as [`Ticket::for_donor`] shows it.
+    pub fn sees_donor_face(self, kind: EventKind) -> bool {
+        self == Viewer::Donor && matches!(kind, EventKind::TicketCreated | EventKind::TicketUpdated)
     }
 
     /// Whether this viewer's payload of `kind` can differ from the staff one.
     pub fn differs(self, kind: EventKind) -> bool {
-        self == Viewer::Donor
-            && (!kind.reaches_donors()
-                || matches!(kind, EventKind::TicketCreated | EventKind::TicketUpdated))
+        !self.receives(kind) || self.sees_donor_face(kind)
     }
 }
 
@@ -199,39 +250,21 @@ mod tests {
 
     #[test]
     fn donors_never_receive_summaries_or_qa_reviews() {
-        let data = json!({"content": "staff-only text"});
-        assert!(Viewer::Donor.view(EventKind::SummaryReady, &data).is_none());
-        assert!(Viewer::Donor
-            .view(EventKind::QaReviewUpdated, &data)
-            .is_none());
-        assert!(Viewer::Staff.view(EventKind::SummaryReady, &data).is_some());
+        assert!(!Viewer::Donor.receives(EventKind::SummaryReady));
+        assert!(!Viewer::Donor.receives(EventKind::QaReviewUpdated));
+        assert!(Viewer::Staff.receives(EventKind::SummaryReady));
+        assert!(Viewer::Donor.receives(EventKind::NewMessage));
     }
 
     #[test]
-    fn a_donor_sees_a_ticket_without_internal_notes_or_staff_ids() {
-        let data = json!({"id": 1, "status": "TRANSFERRED", "transferNote": "VIP, careful",
-            "assigneeId": 7, "creatorId": 3, "resolvedById": null, "transferredFromId": 2});
-        let seen = Viewer::Donor
-            .view(EventKind::TicketUpdated, &data)
-            .expect("donors see ticket updates");
-        assert_eq!(
-            *seen,
-            json!({"id": 1, "status": "TRANSFERRED", "transferNote": null, "assigneeId": null,
-                "creatorId": null, "resolvedById": null, "transferredFromId": null})
-        );
-        let staff = Viewer::Staff
-            .view(EventKind::TicketUpdated, &data)
-            .expect("staff see everything");
-        assert_eq!(*staff, data);
-    }
-
-    #[test]
-    fn donors_see_their_conversation_as_it_is() {
-        let data = json!({"id": 5, "content": "hello"});
-        let seen = Viewer::Donor.view(EventKind::NewMessage, &data);
-        assert!(matches!(seen, Some(Cow::Borrowed(_))));
+    fn donors_see_the_donor_face_of_ticket_events_only() {
+        assert!(Viewer::Donor.sees_donor_face(EventKind::TicketUpdated));
+        assert!(Viewer::Donor.sees_donor_face(EventKind::TicketCreated));
+        assert!(!Viewer::Staff.sees_donor_face(EventKind::TicketUpdated));
+        assert!(!Viewer::Donor.sees_donor_face(EventKind::NewMessage));
         assert!(!Viewer::Donor.differs(EventKind::NewMessage));
         assert!(Viewer::Donor.differs(EventKind::TicketUpdated));
         assert!(Viewer::Donor.differs(EventKind::SummaryReady));
+        assert!(!Viewer::Staff.differs(EventKind::SummaryReady));
     }
 }

@@ -5,7 +5,6 @@ use crate::ids::{MessageId, TicketId, UserId};
 use crate::ticket::wire_enum;
 use crate::validate;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 wire_enum!(
     /// What kind of entry a message is.
@@ -70,7 +69,7 @@ impl Sender {
 }
 
 /// The name shown next to a message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SenderProfile {
     /// The staff user's id; `None` for a donor.
     pub id: Option<UserId>,
@@ -78,9 +77,7 @@ pub struct SenderProfile {
     pub name: String,
 }
 
-/// A message of a ticket's conversation. It serialises to the API's message object
-/// (`senderType`, `senderId`, `isFromAdmin`, `attachments`, ...), which is also the payload of
-/// its events.
+/// A message of a ticket's conversation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
     /// Its id.
@@ -109,60 +106,18 @@ pub struct Message {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The wire form of a [`Message`].
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct MessageWire<'a> {
-    id: MessageId,
-    ticket_id: TicketId,
-    sender_type: SenderType,
-    sender_id: Option<UserId>,
-    sender: Option<&'a SenderProfile>,
-    is_from_admin: bool,
-    content: &'a str,
-    message_type: MessageType,
-    reply_to_id: Option<MessageId>,
-    attachments: &'a [crate::attachment::Attachment],
-    client_message_id: Option<&'a str>,
-    edited_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl Serialize for Message {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        MessageWire {
-            id: self.id,
-            ticket_id: self.ticket_id,
-            sender_type: self.sender_type(),
-            sender_id: self.sender_id(),
-            sender: self.sender_profile.as_ref(),
-            is_from_admin: self.is_from_staff(),
-            content: &self.content,
-            message_type: self.message_type,
-            reply_to_id: self.reply_to_id,
-            attachments: &self.attachments,
-            client_message_id: self.client_message_id.as_deref(),
-            edited_at: self.edited_at,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        }
-        .serialize(serializer)
-    }
-}
-
 impl Message {
-    /// `senderType` on the wire.
+    /// Staff, donor or system.
     pub fn sender_type(&self) -> SenderType {
         self.sender.kind()
     }
 
-    /// `senderId` on the wire: the staff user's id, else `None`.
+    /// The staff user's id, else `None`.
     pub fn sender_id(&self) -> Option<UserId> {
         self.sender.user_id()
     }
 
-    /// `isFromAdmin` on the wire: written by staff.
+    /// Written by staff.
     pub fn is_from_staff(&self) -> bool {
         matches!(self.sender, Sender::Staff(_))
     }

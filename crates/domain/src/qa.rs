@@ -6,8 +6,6 @@ use crate::ids::{MessageId, TicketId, UserId};
 use crate::ticket::wire_enum;
 use crate::validate;
 use chrono::{DateTime, Utc};
-use serde::ser::SerializeStruct;
-use serde::{Serialize, Serializer};
 
 /// The longest reviewer feedback, in characters.
 pub const MAX_FEEDBACK: usize = 4_000;
@@ -51,35 +49,6 @@ pub struct QaReview {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
-}
-
-impl Serialize for QaReview {
-    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct VerdictWire<'a> {
-            flags: &'a [Flag],
-            sentiment: f32,
-        }
-        let mut s = serializer.serialize_struct("QaReview", 11)?;
-        s.serialize_field("id", &self.id)?;
-        s.serialize_field("messageId", &self.message_id)?;
-        s.serialize_field("ticketId", &self.ticket_id)?;
-        s.serialize_field("status", &self.status)?;
-        s.serialize_field("feedback", &self.feedback)?;
-        s.serialize_field(
-            "verdict",
-            &VerdictWire {
-                flags: &self.flags,
-                sentiment: self.sentiment,
-            },
-        )?;
-        s.serialize_field("analyzer", &self.analyzer)?;
-        s.serialize_field("fallbackFrom", &self.fallback_from)?;
-        s.serialize_field("reviewerId", &self.reviewer_id)?;
-        s.serialize_field("createdAt", &self.created_at)?;
-        s.serialize_field("updatedAt", &self.updated_at)?;
-        s.end()
-    }
 }
 
 /// A review about to be stored (PENDING).
@@ -213,32 +182,5 @@ mod tests {
         .validated()
         .unwrap();
         assert_eq!(ok.feedback, None);
-    }
-
-    #[test]
-    fn a_review_has_the_api_shape() {
-        let at = Utc::now();
-        let review = QaReview {
-            id: 1,
-            message_id: MessageId(2),
-            ticket_id: TicketId(3),
-            status: ReviewStatus::Pending,
-            feedback: None,
-            flags: vec![Flag {
-                kind: FlagKind::PiiCard,
-                evidence: "**** 1111".into(),
-            }],
-            sentiment: 0.0,
-            analyzer: "local".into(),
-            fallback_from: None,
-            reviewer_id: None,
-            created_at: at,
-            updated_at: at,
-        };
-        let wire = serde_json::to_value(&review).unwrap();
-        assert_eq!(wire["verdict"]["flags"][0]["kind"], "PII_CARD");
-        assert_eq!(wire["messageId"], 2);
-        assert_eq!(wire["status"], "PENDING");
-        assert!(wire["reviewerId"].is_null());
     }
 }

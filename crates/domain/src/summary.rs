@@ -5,7 +5,6 @@ use crate::error::Result;
 use crate::ids::TicketId;
 use crate::validate;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 /// The `analyzer` of a summary written by hand.
 pub const MANUAL_ANALYZER: &str = "manual";
@@ -17,8 +16,7 @@ pub const MAX_KEY_POINTS: usize = 50;
 pub const MAX_KEY_POINT: usize = 1_000;
 
 /// A ticket's current summary.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     /// Its id.
     pub id: i64,

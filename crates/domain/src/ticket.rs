@@ -5,7 +5,6 @@ use crate::error::{FieldError, Result};
 use crate::ids::{TicketId, UserId};
 use crate::validate;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use std::fmt;
 
 /// Defines a string-backed enum with its wire name, parsing and display.
@@ -162,11 +161,9 @@ pub struct TransitionError {
 }
 
 /// What a donor query knows about its donor.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DonorInfo {
-    /// The donor's display name (the source API's `donor`).
-    #[serde(rename = "donor")]
+    /// The donor's display name.
     pub name: String,
     /// The donor's id in the calling app; a donor token lists only this donor's tickets.
     pub donor_id: String,
@@ -180,20 +177,18 @@ pub struct DonorInfo {
     pub sid: Option<String>,
     /// A test query.
     pub test: bool,
-    /// The donor's push token. Never serialised.
-    #[serde(skip)]
+    /// The donor's push token. Never shown.
     pub fcm_token: Option<String>,
     /// The donor session the query belongs to (see [`Actor::Donor`](crate::Actor::Donor)):
-    /// opaque, never serialised. `None` on a new query starts a session of its own; a stored
+    /// opaque, never shown. `None` on a new query starts a session of its own; a stored
     /// donor query always has one.
-    #[serde(skip)]
     pub session: Option<String>,
 }
 
-/// A ticket. Its fields are public for reading; change them through its transition methods so
-/// the state machine holds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// A ticket. Its status and version change only through its methods, so the state machine
+/// holds; the other fields are public. A store rebuilds a stored ticket with
+/// [`Ticket::restore`].
+#[derive(Debug, Clone, PartialEq)]
 pub struct Ticket {
     /// Its id (also the `queryId` / `taskId`).
     pub id: TicketId,
@@ -203,12 +198,11 @@ pub struct Ticket {
     pub title: String,
     /// Longer text.
     pub description: Option<String>,
-    /// Status.
-    pub status: TicketStatus,
+    /// Status (read it with [`Ticket::status`]).
+    status: TicketStatus,
     /// Priority.
     pub priority: Priority,
     /// The donor, for donor queries.
-    #[serde(flatten)]
     pub donor: Option<DonorInfo>,
     /// Who works on it.
     pub assignee_id: Option<UserId>,
@@ -225,8 +219,7 @@ pub struct Ticket {
     /// When it was closed.
     pub closed_at: Option<DateTime<Utc>>,
     /// Bumped on every write; used to detect concurrent changes.
-    #[serde(skip)]
-    pub version: i32,
+    version: i32,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -508,6 +501,100 @@ fn truncate_chars(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 
+/// Every field of a stored ticket, for a store to rebuild it with [`Ticket::restore`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredTicket {
+    /// Its id.
+    pub id: TicketId,
+    /// Donor query or task.
+    pub channel: Channel,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Status as stored.
+    pub status: TicketStatus,
+    /// Priority.
+    pub priority: Priority,
+    /// The donor, for donor queries.
+    pub donor: Option<DonorInfo>,
+    /// Assignee.
+    pub assignee_id: Option<UserId>,
+    /// Creator.
+    pub creator_id: Option<UserId>,
+    /// Who resolved it.
+    pub resolved_by_id: Option<UserId>,
+    /// When it was resolved.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// The assignee before the last transfer.
+    pub transferred_from_id: Option<UserId>,
+    /// The note of the last transfer.
+    pub transfer_note: Option<String>,
+    /// When it was closed.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Version as stored.
+    pub version: i32,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Ticket {
+    /// A ticket as a store read it back. Only stores call this: anything else gets tickets
+    /// from a repository and changes them through their methods.
+    pub fn restore(stored: StoredTicket) -> Self {
+        let StoredTicket {
+            id,
+            channel,
+            title,
+            description,
+            status,
+            priority,
+            donor,
+            assignee_id,
+            creator_id,
+            resolved_by_id,
+            resolved_at,
+            transferred_from_id,
+            transfer_note,
+            closed_at,
+            version,
+            created_at,
+            updated_at,
+        } = stored;
+        Ticket {
+            id,
+            channel,
+            title,
+            description,
+            status,
+            priority,
+            donor,
+            assignee_id,
+            creator_id,
+            resolved_by_id,
+            resolved_at,
+            transferred_from_id,
+            transfer_note,
+            closed_at,
+            version,
+            created_at,
+            updated_at,
+        }
+    }
+
+    /// Where it stands in the state machine.
+    pub fn status(&self) -> TicketStatus {
+        self.status
+    }
+
+    /// The version it was read at; a store refuses a write of an older one.
+    pub fn version(&self) -> i32 {
+        self.version
+    }
+}
+
 impl Ticket {
     fn refuse(&self, action: Action) -> TransitionError {
         TransitionError {
@@ -698,30 +785,12 @@ impl Ticket {
     }
 }
 
-/// The keys of a serialised ticket (or ticket detail) a donor never sees: what
-/// [`Ticket::for_donor`] clears, and the staff summaries of a detail view.
-pub const STAFF_ONLY_TICKET_KEYS: [&str; 9] = [
-    "assigneeId",
-    "creatorId",
-    "resolvedById",
-    "transferredFromId",
-    "transferNote",
-    "assignee",
-    "creator",
-    "resolvedBy",
-    "transferredFrom",
-];
-
-/// [`Ticket::for_donor`] for a ticket already serialised (an event's payload): each
-/// staff-only key present becomes `null`, so the object has the shape `for_donor` serialises
-/// to. Anything but an object is left alone.
-pub fn redact_ticket_json_for_donor(data: &mut serde_json::Value) {
-    if let Some(map) = data.as_object_mut() {
-        for key in STAFF_ONLY_TICKET_KEYS {
-            if let Some(value) = map.get_mut(key) {
-                *value = serde_json::Value::Null;
-            }
-        }
+#[cfg(test)]
+impl Ticket {
+    /// The ticket as a store would return it at `version`.
+    pub(crate) fn with_version(mut self, version: i32) -> Self {
+        self.version = version;
+        self
     }
 }
 
@@ -995,24 +1064,6 @@ pub(crate) mod tests {
             (view.id, &view.title, &view.donor),
             (t.id, &t.title, &t.donor)
         );
-    }
-
-    #[test]
-    fn redacted_ticket_json_is_the_donor_view_serialised() {
-        let now = Utc::now();
-        let mut t = ticket(InProgress);
-        t.creator_id = Some(UserId(3));
-        t.accept(ME, now).unwrap();
-        t.transfer(UserId(9), Some("internal".into()), now).unwrap();
-        t.resolve(UserId(9), now).unwrap();
-        let mut json = serde_json::to_value(&t).unwrap();
-        redact_ticket_json_for_donor(&mut json);
-        assert_eq!(json, serde_json::to_value(t.for_donor()).unwrap());
-        assert!(!json.to_string().contains("internal"));
-        // A scrubbed payload without these keys gains none.
-        let mut scrubbed = serde_json::json!({"id": 1, "deleted": true});
-        redact_ticket_json_for_donor(&mut scrubbed);
-        assert_eq!(scrubbed, serde_json::json!({"id": 1, "deleted": true}));
     }
 
     #[test]

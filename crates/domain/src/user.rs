@@ -56,8 +56,7 @@ impl FromStr for Role {
 }
 
 /// A staff account. The password hash is never part of it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct User {
     /// Its id.
     pub id: UserId,
@@ -72,10 +71,8 @@ pub struct User {
     /// A deactivated user cannot log in and its tokens stop working.
     pub is_active: bool,
     /// Bumped on every password change; tokens minted before carry an older version.
-    #[serde(skip)]
     pub token_version: i32,
-    /// The device token for push notifications. Never serialised.
-    #[serde(skip)]
+    /// The device token for push notifications. Never shown.
     pub fcm_token: Option<String>,
     /// When it was created.
     pub created_at: DateTime<Utc>,

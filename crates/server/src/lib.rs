@@ -19,7 +19,7 @@ pub mod realtime;
 mod routes;
 pub mod startup;
 pub mod state;
-mod wire;
+pub mod wire;
 
 pub use config::Config;
 pub use openapi::openapi_json;

@@ -51,7 +51,23 @@ struct Problem<'a> {
     status: u16,
     detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<&'a [FieldError]>,
+    errors: Option<Vec<Invalid<'a>>>,
+}
+
+/// One invalid field of a 422.
+#[derive(Serialize)]
+struct Invalid<'a> {
+    field: &'a str,
+    message: &'a str,
+}
+
+impl<'a> From<&'a FieldError> for Invalid<'a> {
+    fn from(e: &'a FieldError) -> Self {
+        Self {
+            field: &e.field,
+            message: &e.message,
+        }
+    }
 }
 
 impl ApiError {
@@ -93,7 +109,9 @@ impl ApiError {
             self.to_string()
         };
         let errors = match self {
-            ApiError::Domain(DomainError::Invalid(errors)) => Some(errors.as_slice()),
+            ApiError::Domain(DomainError::Invalid(errors)) => {
+                Some(errors.iter().map(Invalid::from).collect())
+            }
             _ => None,
         };
         let body = Problem {

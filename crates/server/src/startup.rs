@@ -58,7 +58,10 @@ pub async fn open_store(config: &Config) -> Result<Store, StartError> {
     let store = Store::connect(StoreConfig {
         pool_size: config.db_pool_size,
         connect_timeout: config.db_connect_timeout,
-        ..StoreConfig::new(config.database_url.clone())
+        ..StoreConfig::new(
+            config.database_url.clone(),
+            std::sync::Arc::new(crate::wire::EventWire),
+        )
     })
     .await
     .map_err(|e| StartError::Database(format!("{}: {e}", redact_url(&config.database_url))))?;

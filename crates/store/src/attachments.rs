@@ -11,6 +11,7 @@ use crate::{events, Store};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use concierge_domain::attachment::{Attachment, Avatar, NewAttachment};
+use concierge_domain::event::EventEncoder;
 use concierge_domain::event::NewEvent;
 use concierge_domain::message::Message;
 use concierge_domain::ports::{AvatarRepository, BlobStore};
@@ -125,6 +126,7 @@ pub(crate) fn keys_of_ticket(conn: &mut DbConnection, id: TicketId) -> Result<Ve
 /// Adds files to a message (and replaces its text when given) and appends `message_updated`.
 pub(crate) fn add(
     conn: &mut DbConnection,
+    enc: &dyn EventEncoder,
     id: MessageId,
     content: Option<&str>,
     files: &[NewAttachment],
@@ -159,7 +161,7 @@ pub(crate) fn add(
         .into());
     }
     let message = insert_all(conn, message, files, now)?;
-    events::append(conn, vec![NewEvent::message_updated(&message)])?;
+    events::append(conn, enc, vec![NewEvent::message_updated(&message)])?;
     Ok(message)
 }
 
@@ -167,6 +169,7 @@ pub(crate) fn add(
 /// removed file's key.
 pub(crate) fn remove(
     conn: &mut DbConnection,
+    enc: &dyn EventEncoder,
     id: MessageId,
     attachment_id: i64,
     now: DateTime<Utc>,
@@ -184,7 +187,7 @@ pub(crate) fn remove(
         .execute(conn)?;
     let message =
         crate::messages::load(conn, id)?.ok_or(Error::Domain(DomainError::NotFound("message")))?;
-    events::append(conn, vec![NewEvent::message_updated(&message)])?;
+    events::append(conn, enc, vec![NewEvent::message_updated(&message)])?;
     Ok((message, key))
 }
 

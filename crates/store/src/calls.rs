@@ -16,13 +16,13 @@ use concierge_domain::call::{
     CallError, CallRequest, CallRequestId, CallRequestStatus, CallSession, CallSessionId,
     CallSessionStatus, NewCallRequest, NewCallSession,
 };
-use concierge_domain::event::{EventKind, NewEvent};
+use concierge_domain::event::EventEncoder;
+use concierge_domain::event::{EventKind, NewEvent, Payload};
 use concierge_domain::message::{Message, NewMessage};
 use concierge_domain::page::{Page, PageRequest};
 use concierge_domain::ports::CallRepository;
 use concierge_domain::{DomainError, Result, TicketId, UserId};
 use diesel::prelude::*;
-use serde_json::json;
 use std::str::FromStr;
 
 fn parse<T: FromStr>(value: &str, what: &str) -> Result<T, Error> {
@@ -173,6 +173,7 @@ fn write_note(
 
 fn create_request(
     conn: &mut DbConnection,
+    enc: &dyn EventEncoder,
     request: &NewCallRequest,
     note: NewMessage,
 ) -> Result<(CallRequest, Message), Error> {
@@ -193,8 +194,9 @@ fn create_request(
     let (message, new_message) = write_note(conn, request.ticket_id, note)?;
     events::append(
         conn,
+        enc,
         vec![
-            NewEvent::new(EventKind::CallRequested, Some(request.ticket_id), &request),
+            NewEvent::call_request(EventKind::CallRequested, &request),
             new_message,
         ],
     )?;
@@ -225,7 +227,7 @@ fn save_decision(
     match saved {
         Some(row) => {
             let saved = row.into_request()?;
-            let event = NewEvent::new(EventKind::CallRequestUpdated, Some(saved.ticket_id), &saved);
+            let event = NewEvent::call_request(EventKind::CallRequestUpdated, &saved);
             Ok((saved, event))
         }
         None => Err(match load_request(conn, request.id)? {
@@ -238,6 +240,7 @@ fn save_decision(
 
 fn decide_request(
     conn: &mut DbConnection,
+    enc: &dyn EventEncoder,
     request: &CallRequest,
     note: NewMessage,
 ) -> Result<CallRequest, Error> {
@@ -246,12 +249,13 @@ fn decide_request(
     }
     let (saved, updated) = save_decision(conn, request)?;
     let (_, new_message) = write_note(conn, saved.ticket_id, note)?;
-    events::append(conn, vec![updated, new_message])?;
+    events::append(conn, enc, vec![updated, new_message])?;
     Ok(saved)
 }
 
 fn start_session(
     conn: &mut DbConnection,
+    enc: &dyn EventEncoder,
     session: &NewCallSession,
     accepted: Option<&CallRequest>,
     note: NewMessage,
@@ -298,14 +302,10 @@ fn start_session(
         Err(err) => return Err(err.into()),
     };
     let session = row.into_session()?;
-    log.push(NewEvent::new(
-        EventKind::CallStarted,
-        Some(session.ticket_id),
-        &session,
-    ));
+    log.push(NewEvent::call_session(EventKind::CallStarted, &session));
     let (message, new_message) = write_note(conn, session.ticket_id, note)?;
     log.push(new_message);
-    events::append(conn, log)?;
+    events::append(conn, enc, log)?;
     Ok((session, message))
 }
 
@@ -342,6 +342,7 @@ fn open_session(conn: &mut DbConnection, ticket: TicketId) -> Result<Option<Call
 
 fn update_session(
     conn: &mut DbConnection,
+    enc: &dyn EventEncoder,
     session: &CallSession,
     from: CallSessionStatus,
     note: Option<NewMessage>,
@@ -372,16 +373,20 @@ fn update_session(
         CallSessionStatus::Ended => EventKind::CallEnded,
         _ => EventKind::CallStarted,
     };
-    let mut log = vec![NewEvent::new(kind, Some(saved.ticket_id), &saved)];
+    let mut log = vec![NewEvent::call_session(kind, &saved)];
     if let Some(note) = note {
         let (_, new_message) = write_note(conn, saved.ticket_id, note)?;
         log.push(new_message);
     }
-    events::append(conn, log)?;
+    events::append(conn, enc, log)?;
     Ok(saved)
 }
 
-fn delete_session(conn: &mut DbConnection, id: CallSessionId) -> Result<(), Error> {
+fn delete_session(
+    conn: &mut DbConnection,
+    enc: &dyn EventEncoder,
+    id: CallSessionId,
+) -> Result<(), Error> {
     let Some(session) = load_session(conn, id)? else {
         return Err(DomainError::NotFound("call").into());
     };
@@ -394,16 +399,12 @@ fn delete_session(conn: &mut DbConnection, id: CallSessionId) -> Result<(), Erro
     if n == 0 {
         return Err(DomainError::ConcurrentUpdate.into());
     }
-    let mut data = serde_json::to_value(&session).map_err(DomainError::storage)?;
-    data["deleted"] = json!(true);
-    events::append(
-        conn,
-        vec![NewEvent {
-            kind: EventKind::CallEnded,
-            ticket_id: Some(session.ticket_id),
-            data,
-        }],
-    )
+    let event = NewEvent {
+        kind: EventKind::CallEnded,
+        ticket_id: Some(session.ticket_id),
+        payload: Payload::CallSessionDeleted(session),
+    };
+    events::append(conn, enc, vec![event])
 }
 
 #[async_trait]
@@ -413,7 +414,7 @@ impl CallRepository for Store {
         request: NewCallRequest,
         note: NewMessage,
     ) -> Result<(CallRequest, Message)> {
-        self.write_logged(move |conn| create_request(conn, &request, note))
+        self.write_logged(move |conn, enc| create_request(conn, enc, &request, note))
             .await
     }
 
@@ -462,7 +463,7 @@ impl CallRepository for Store {
     }
 
     async fn decide_request(&self, request: CallRequest, note: NewMessage) -> Result<CallRequest> {
-        self.write_logged(move |conn| decide_request(conn, &request, note))
+        self.write_logged(move |conn, enc| decide_request(conn, enc, &request, note))
             .await
     }
 
@@ -472,8 +473,10 @@ impl CallRepository for Store {
         accepted: Option<CallRequest>,
         note: NewMessage,
     ) -> Result<(CallSession, Message)> {
-        self.write_logged(move |conn| start_session(conn, &session, accepted.as_ref(), note))
-            .await
+        self.write_logged(move |conn, enc| {
+            start_session(conn, enc, &session, accepted.as_ref(), note)
+        })
+        .await
     }
 
     async fn session_by_room(&self, room_id: String) -> Result<Option<CallSession>> {
@@ -516,12 +519,12 @@ impl CallRepository for Store {
         from: CallSessionStatus,
         note: Option<NewMessage>,
     ) -> Result<CallSession> {
-        self.write_logged(move |conn| update_session(conn, &session, from, note))
+        self.write_logged(move |conn, enc| update_session(conn, enc, &session, from, note))
             .await
     }
 
     async fn delete_session(&self, id: CallSessionId) -> Result<()> {
-        self.write_logged(move |conn| delete_session(conn, id))
+        self.write_logged(move |conn, enc| delete_session(conn, enc, id))
             .await
     }
 }

@@ -6,6 +6,7 @@
 //! URL handed to libpq as it is, so options such as `?sslmode=require` work.
 
 use crate::error::StoreError;
+use concierge_domain::event::EventEncoder;
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::r2d2::R2D2Connection;
@@ -13,6 +14,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A connection to either backend. Queries written against it run on both; backend-specific
@@ -65,12 +67,16 @@ pub struct StoreConfig {
     /// PostgreSQL cancels a statement that runs longer (`SET statement_timeout`); `None` leaves
     /// the server's setting. Ignored by SQLite.
     pub statement_timeout: Option<Duration>,
+    /// Writes the JSON payloads of the events every change appends (see
+    /// [`EventEncoder`](concierge_domain::event::EventEncoder)).
+    pub event_encoder: Arc<dyn EventEncoder>,
 }
 
 impl StoreConfig {
     /// A configuration with defaults: 10 connections, 5 s to connect, 30 s per statement.
-    pub fn new(url: impl Into<String>) -> Self {
+    pub fn new(url: impl Into<String>, event_encoder: Arc<dyn EventEncoder>) -> Self {
         Self {
+            event_encoder,
             url: url.into(),
             pool_size: 10,
             connect_timeout: Duration::from_secs(5),
@@ -346,9 +352,12 @@ mod tests {
 
     #[tokio::test]
     async fn sqlite_in_memory_works() {
-        let store = crate::Store::connect(StoreConfig::new("sqlite::memory:"))
-            .await
-            .unwrap();
+        let store = crate::Store::connect(StoreConfig::new(
+            "sqlite::memory:",
+            std::sync::Arc::new(concierge_server::wire::EventWire),
+        ))
+        .await
+        .unwrap();
         store.run_migrations().await.unwrap();
         assert_eq!(store.pool_state().max_size, 1);
         use concierge_domain::ports::UserRepository;
@@ -359,7 +368,10 @@ mod tests {
 
     #[tokio::test]
     async fn unreachable_databases_fail_fast() {
-        let mut config = StoreConfig::new("postgres://nobody@127.0.0.1:1/none");
+        let mut config = StoreConfig::new(
+            "postgres://nobody@127.0.0.1:1/none",
+            std::sync::Arc::new(concierge_server::wire::EventWire),
+        );
         config.connect_timeout = Duration::from_secs(2);
         let started = std::time::Instant::now();
         assert!(matches!(
@@ -368,7 +380,11 @@ mod tests {
         ));
         assert!(started.elapsed() < Duration::from_secs(10));
         assert!(matches!(
-            crate::Store::connect(StoreConfig::new("mysql://x")).await,
+            crate::Store::connect(StoreConfig::new(
+                "mysql://x",
+                std::sync::Arc::new(concierge_server::wire::EventWire)
+            ))
+            .await,
             Err(StoreError::InvalidUrl(_))
         ));
     }
@@ -381,7 +397,10 @@ mod tests {
         );
         assert_eq!(redact_url("postgres://u@db/c"), "postgres://u@db/c");
         assert_eq!(redact_url("sqlite://a/b.db"), "sqlite://a/b.db");
-        let config = StoreConfig::new("postgres://u:secret@db/c");
+        let config = StoreConfig::new(
+            "postgres://u:secret@db/c",
+            std::sync::Arc::new(concierge_server::wire::EventWire),
+        );
         assert!(!format!("{config:?}").contains("secret"));
     }
 }

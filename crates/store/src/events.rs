@@ -29,7 +29,7 @@ use crate::schema::events;
 use crate::Store;
 use async_trait::async_trait;
 use chrono::Utc;
-use concierge_domain::event::{EventKind, NewEvent, StoredEvent};
+use concierge_domain::event::{EventEncoder, EventKind, NewEvent, StoredEvent};
 use concierge_domain::ports::EventLog;
 use concierge_domain::{DomainError, MessageId, Result, TicketId};
 use diesel::dsl::max;
@@ -61,7 +61,11 @@ diesel::define_sql_function! {
 
 /// Appends `events` in the caller's open write transaction. Call it once, at the end of the
 /// transaction, with every event of the change in order.
-pub(crate) fn append(conn: &mut DbConnection, events: Vec<NewEvent>) -> Result<(), Error> {
+pub(crate) fn append(
+    conn: &mut DbConnection,
+    encoder: &dyn EventEncoder,
+    events: Vec<NewEvent>,
+) -> Result<(), Error> {
     if events.is_empty() {
         return Ok(());
     }
@@ -72,7 +76,8 @@ pub(crate) fn append(conn: &mut DbConnection, events: Vec<NewEvent>) -> Result<(
             Ok(NewEventRow {
                 kind: e.kind.as_str().to_string(),
                 ticket_id: e.ticket_id.map(|t| t.0),
-                data: serde_json::to_string(&e.data).map_err(DomainError::storage)?,
+                data: serde_json::to_string(&encoder.encode(&e.payload))
+                    .map_err(DomainError::storage)?,
                 created_at: now,
             })
         })

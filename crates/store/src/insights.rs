@@ -12,7 +12,8 @@ use crate::{events, Store};
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 use concierge_domain::analysis::{Entity, Flag};
-use concierge_domain::event::{EventKind, NewEvent};
+use concierge_domain::event::EventEncoder;
+use concierge_domain::event::NewEvent;
 use concierge_domain::page::{Page, PageRequest};
 use concierge_domain::ports::{QaReviewRepository, SummaryRepository};
 use concierge_domain::qa::{
@@ -188,7 +189,11 @@ fn current_summary(conn: &mut DbConnection, ticket_id: TicketId) -> Result<Optio
         .transpose()
 }
 
-fn replace_summary(conn: &mut DbConnection, summary: &NewSummary) -> Result<Summary, Error> {
+fn replace_summary(
+    conn: &mut DbConnection,
+    enc: &dyn EventEncoder,
+    summary: &NewSummary,
+) -> Result<Summary, Error> {
     let ticket_id = summary.ticket_id.0;
     let exists = tickets::table
         .filter(tickets::id.eq(ticket_id))
@@ -220,14 +225,7 @@ fn replace_summary(conn: &mut DbConnection, summary: &NewSummary) -> Result<Summ
         .execute(conn)?;
     let stored = current_summary(conn, summary.ticket_id)?
         .ok_or(Error::Domain(DomainError::NotFound("summary")))?;
-    events::append(
-        conn,
-        vec![NewEvent::new(
-            EventKind::SummaryReady,
-            Some(stored.ticket_id),
-            &stored,
-        )],
-    )?;
+    events::append(conn, enc, vec![NewEvent::summary_ready(&stored)])?;
     Ok(stored)
 }
 
@@ -254,7 +252,11 @@ fn review_of_message(
         .transpose()
 }
 
-fn create_review(conn: &mut DbConnection, review: &NewQaReview) -> Result<QaReview, Error> {
+fn create_review(
+    conn: &mut DbConnection,
+    enc: &dyn EventEncoder,
+    review: &NewQaReview,
+) -> Result<QaReview, Error> {
     let ticket_of_message = messages::table
         .find(review.message_id.0)
         .select(messages::ticket_id)
@@ -286,15 +288,19 @@ fn create_review(conn: &mut DbConnection, review: &NewQaReview) -> Result<QaRevi
         .returning(qa_reviews::id)
         .get_result(conn)?;
     let stored = load_review(conn, id)?.ok_or(Error::Domain(DomainError::NotFound("review")))?;
-    events::append(conn, vec![review_event(&stored)])?;
+    events::append(conn, enc, vec![review_event(&stored)])?;
     Ok(stored)
 }
 
 fn review_event(review: &QaReview) -> NewEvent {
-    NewEvent::new(EventKind::QaReviewUpdated, Some(review.ticket_id), review)
+    NewEvent::qa_review_updated(review)
 }
 
-fn decide(conn: &mut DbConnection, decision: &ReviewDecision) -> Result<QaReview, Error> {
+fn decide(
+    conn: &mut DbConnection,
+    enc: &dyn EventEncoder,
+    decision: &ReviewDecision,
+) -> Result<QaReview, Error> {
     let at = to_db(decision.decided_at);
     let n = diesel::update(
         qa_reviews::table
@@ -313,7 +319,7 @@ fn decide(conn: &mut DbConnection, decision: &ReviewDecision) -> Result<QaReview
     if n == 0 {
         return Err(already_decided(review.status).into());
     }
-    events::append(conn, vec![review_event(&review)])?;
+    events::append(conn, enc, vec![review_event(&review)])?;
     Ok(review)
 }
 
@@ -350,7 +356,7 @@ impl SummaryRepository for Store {
         for _ in 1..REPLACE_ATTEMPTS {
             let attempt = summary.clone();
             match self
-                .write_logged(move |conn| replace_summary(conn, &attempt))
+                .write_logged(move |conn, enc| replace_summary(conn, enc, &attempt))
                 .await
             {
                 // Another writer inserted the ticket's row between our delete and insert.
@@ -358,7 +364,7 @@ impl SummaryRepository for Store {
                 other => return other,
             }
         }
-        self.write_logged(move |conn| replace_summary(conn, &summary))
+        self.write_logged(move |conn, enc| replace_summary(conn, enc, &summary))
             .await
     }
 
@@ -370,8 +376,8 @@ impl SummaryRepository for Store {
 #[async_trait]
 impl QaReviewRepository for Store {
     async fn create(&self, review: NewQaReview) -> Result<QaReview> {
-        self.write_logged(move |conn| {
-            create_review(conn, &review).map_err(|err| match err {
+        self.write_logged(move |conn, enc| {
+            create_review(conn, enc, &review).map_err(|err| match err {
                 Error::Db(db) if is_unique_violation(&db, "message_id") => Error::Domain(
                     DomainError::Conflict("the message already has a review".into()),
                 ),
@@ -391,7 +397,8 @@ impl QaReviewRepository for Store {
     }
 
     async fn decide(&self, decision: ReviewDecision) -> Result<QaReview> {
-        self.write_logged(move |conn| decide(conn, &decision)).await
+        self.write_logged(move |conn, enc| decide(conn, enc, &decision))
+            .await
     }
 
     async fn list(&self, filter: ReviewFilter, page: PageRequest) -> Result<Page<QaReview>> {

@@ -12,7 +12,9 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), concierge_store::StoreError> {
 //! use concierge_store::{Store, StoreConfig};
-//! let store = Store::connect(StoreConfig::new("sqlite://data/concierge.db")).await?;
+//! // The application writes event payloads in its API's shapes (the server's `EventWire`).
+//! let encoder = std::sync::Arc::new(concierge_server::wire::EventWire);
+//! let store = Store::connect(StoreConfig::new("sqlite://data/concierge.db", encoder)).await?;
 //! store.run_migrations().await?;
 //! # Ok(()) }
 //! ```
@@ -51,6 +53,7 @@ pub use connection::{redact_url, Backend, DbConnection, DbManager, DbPool, Store
 pub use error::StoreError;
 pub use migrations::{run_migrations, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 
+use concierge_domain::event::EventEncoder;
 use concierge_domain::DomainError;
 use diesel::connection::SimpleConnection;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -69,6 +72,8 @@ pub struct Store {
     listen_url: Option<Arc<str>>,
     /// Whether [`Store::listen`] has started the listener.
     listening: Arc<AtomicBool>,
+    /// Writes event payloads as JSON (the application's API shapes).
+    encoder: Arc<dyn EventEncoder>,
     /// Where the bytes of deleted attachments are removed (see [`Store::use_blobs`]).
     blobs: Arc<std::sync::OnceLock<Arc<dyn concierge_domain::ports::BlobStore>>>,
     /// SQLite: this process's writers queue here rather than in SQLite's busy handler, which
@@ -111,6 +116,7 @@ impl Store {
     /// call [`run_migrations`](Self::run_migrations).
     pub async fn connect(config: StoreConfig) -> Result<Store, StoreError> {
         let wait = config.connect_timeout;
+        let encoder = config.event_encoder.clone();
         let (pool, target) =
             tokio::task::spawn_blocking(move || connection::build_pool(&config)).await??;
         let (written, _) = watch::channel(0);
@@ -124,6 +130,7 @@ impl Store {
                 _ => None,
             },
             listening: Arc::new(AtomicBool::new(false)),
+            encoder,
             blobs: Arc::default(),
             sqlite_writer: Arc::default(),
             permits,
@@ -256,13 +263,21 @@ impl Store {
         self.run_writing(move |conn| tx::write(conn, work)).await
     }
 
+    /// The event encoder, for writes that run their own transaction.
+    fn encoder(&self) -> Arc<dyn EventEncoder> {
+        self.encoder.clone()
+    }
+
     /// Runs `work`, which appends events, in a write transaction; wakes readers once committed.
     async fn write_logged<T, F>(&self, work: F) -> concierge_domain::Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<T, error::Error> + Send + 'static,
+        F: FnOnce(&mut DbConnection, &dyn EventEncoder) -> Result<T, error::Error> + Send + 'static,
     {
-        let value = self.run_writing(move |conn| tx::write(conn, work)).await?;
+        let encoder = self.encoder.clone();
+        let value = self
+            .run_writing(move |conn| tx::write(conn, |conn| work(conn, &*encoder)))
+            .await?;
         self.wake();
         Ok(value)
     }

@@ -9,6 +9,7 @@ use crate::{events, tickets as ticket_rows, tx, Store};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use concierge_domain::attachment::{Attachment, NewAttachment};
+use concierge_domain::event::EventEncoder;
 use concierge_domain::event::NewEvent;
 use concierge_domain::message::{Message, MessageFilter, MessageType, NewMessage, Posted};
 use concierge_domain::page::{Page, PageRequest};
@@ -85,6 +86,7 @@ pub(crate) fn insert(conn: &mut DbConnection, message: &NewMessage) -> Result<Me
 
 fn post(
     conn: &mut DbConnection,
+    enc: &dyn EventEncoder,
     message: &NewMessage,
     ticket: Option<&Ticket>,
     files: &[NewAttachment],
@@ -111,7 +113,7 @@ fn post(
     if let Some(ticket) = &saved {
         log.push(NewEvent::ticket_updated(ticket));
     }
-    events::append(conn, log)?;
+    events::append(conn, enc, log)?;
     Ok(Posted::Created(message))
 }
 
@@ -120,11 +122,12 @@ fn post(
 /// message for a ticket that does not exist fails the foreign key and is `NotFound`.
 fn post_once(
     conn: &mut DbConnection,
+    enc: &dyn EventEncoder,
     message: &NewMessage,
     ticket: Option<&Ticket>,
     files: &[NewAttachment],
 ) -> Result<Posted, Error> {
-    match tx::write(conn, |conn| post(conn, message, ticket, files)) {
+    match tx::write(conn, |conn| post(conn, enc, message, ticket, files)) {
         Err(Error::Db(err)) if is_unique_violation(&err, "client_message_id") => {
             let key = message.client_message_id.as_deref().unwrap_or_default();
             match by_client_id(conn, message.ticket_id, key)? {
@@ -197,6 +200,7 @@ fn between(
 
 fn edit(
     conn: &mut DbConnection,
+    enc: &dyn EventEncoder,
     id: MessageId,
     content: &str,
     now: DateTime<Utc>,
@@ -213,14 +217,18 @@ fn edit(
         return Err(DomainError::NotFound("message").into());
     }
     let message = load(conn, id)?.ok_or(Error::Domain(DomainError::NotFound("message")))?;
-    events::append(conn, vec![NewEvent::message_updated(&message)])?;
+    events::append(conn, enc, vec![NewEvent::message_updated(&message)])?;
     Ok(message)
 }
 
 /// Deletes a message; returns its files' keys, whose bytes go after the commit. In the same
 /// transaction its events lose their payloads, and a donor query whose description is a copy
 /// of the deleted first message loses that too (the ticket, and its events' payloads).
-fn delete(conn: &mut DbConnection, id: MessageId) -> Result<Vec<String>, Error> {
+fn delete(
+    conn: &mut DbConnection,
+    enc: &dyn EventEncoder,
+    id: MessageId,
+) -> Result<Vec<String>, Error> {
     let (ticket_id, message_type, content): (i64, String, String) = messages::table
         .find(id.0)
         .select((
@@ -247,15 +255,16 @@ fn delete(conn: &mut DbConnection, id: MessageId) -> Result<Vec<String>, Error> 
         }
         events::scrub_ticket_description(conn, ticket_id, &texts)?;
     }
-    events::append(conn, log)?;
+    events::append(conn, enc, log)?;
     Ok(keys)
 }
 
 #[async_trait]
 impl MessageRepository for Store {
     async fn post(&self, message: NewMessage, ticket: Option<Ticket>) -> Result<Posted> {
+        let enc = self.encoder();
         let posted = self
-            .run_writing(move |conn| post_once(conn, &message, ticket.as_ref(), &[]))
+            .run_writing(move |conn| post_once(conn, &*enc, &message, ticket.as_ref(), &[]))
             .await?;
         if matches!(posted, Posted::Created(_)) {
             self.wake();
@@ -314,12 +323,14 @@ impl MessageRepository for Store {
     }
 
     async fn edit(&self, id: MessageId, content: String, now: DateTime<Utc>) -> Result<Message> {
-        self.write_logged(move |conn| edit(conn, id, &content, now))
+        self.write_logged(move |conn, enc| edit(conn, enc, id, &content, now))
             .await
     }
 
     async fn delete(&self, id: MessageId) -> Result<()> {
-        let keys = self.write_logged(move |conn| delete(conn, id)).await?;
+        let keys = self
+            .write_logged(move |conn, enc| delete(conn, enc, id))
+            .await?;
         self.remove_blobs(keys).await;
         Ok(())
     }
@@ -330,8 +341,9 @@ impl MessageRepository for Store {
         ticket: Option<Ticket>,
         files: Vec<NewAttachment>,
     ) -> Result<Posted> {
+        let enc = self.encoder();
         let posted = self
-            .run_writing(move |conn| post_once(conn, &message, ticket.as_ref(), &files))
+            .run_writing(move |conn| post_once(conn, &*enc, &message, ticket.as_ref(), &files))
             .await?;
         if matches!(posted, Posted::Created(_)) {
             self.wake();
@@ -347,8 +359,8 @@ impl MessageRepository for Store {
         max_files: usize,
         now: DateTime<Utc>,
     ) -> Result<Message> {
-        self.write_logged(move |conn| {
-            crate::attachments::add(conn, id, content.as_deref(), &files, max_files, now)
+        self.write_logged(move |conn, enc| {
+            crate::attachments::add(conn, enc, id, content.as_deref(), &files, max_files, now)
         })
         .await
     }
@@ -360,7 +372,9 @@ impl MessageRepository for Store {
         now: DateTime<Utc>,
     ) -> Result<Message> {
         let (message, key) = self
-            .write_logged(move |conn| crate::attachments::remove(conn, id, attachment_id, now))
+            .write_logged(move |conn, enc| {
+                crate::attachments::remove(conn, enc, id, attachment_id, now)
+            })
             .await?;
         self.remove_blobs(vec![key]).await;
         Ok(message)

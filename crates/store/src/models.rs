@@ -7,7 +7,7 @@ use crate::schema::{events, messages, tickets, users};
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use concierge_domain::event::{EventKind, StoredEvent};
 use concierge_domain::message::{Message, NewMessage, Sender, SenderProfile, SenderType};
-use concierge_domain::ticket::{Channel, DonorInfo, NewTicket, Ticket};
+use concierge_domain::ticket::{Channel, DonorInfo, NewTicket, StoredTicket, Ticket};
 use concierge_domain::user::{NewUser, User};
 use concierge_domain::{MessageId, TicketId, UserId};
 use diesel::prelude::*;
@@ -149,7 +149,7 @@ impl TicketRow {
                 })
             }
         };
-        Ok(Ticket {
+        Ok(Ticket::restore(StoredTicket {
             id: TicketId(self.id),
             channel,
             title: self.title,
@@ -167,7 +167,7 @@ impl TicketRow {
             version: self.version,
             created_at: from_db(self.created_at),
             updated_at: from_db(self.updated_at),
-        })
+        }))
     }
 }
 
@@ -268,7 +268,7 @@ impl TicketFields {
         let base = Self {
             title: t.title.clone(),
             description: t.description.clone(),
-            status: t.status.as_str().to_string(),
+            status: t.status().as_str().to_string(),
             priority: t.priority.as_str().to_string(),
             assignee_id: t.assignee_id.map(|u| u.0),
             creator_id: t.creator_id.map(|u| u.0),

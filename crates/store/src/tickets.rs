@@ -7,6 +7,7 @@ use crate::models::{to_db, TicketFields, TicketRow};
 use crate::schema::tickets;
 use crate::{events, messages, Store};
 use async_trait::async_trait;
+use concierge_domain::event::EventEncoder;
 use concierge_domain::event::NewEvent;
 use concierge_domain::message::{Message, NewMessage};
 use concierge_domain::page::{Page, PageRequest};
@@ -37,7 +38,7 @@ pub(crate) fn save(conn: &mut DbConnection, ticket: &Ticket) -> Result<Ticket, E
     let saved: Option<TicketRow> = diesel::update(
         tickets::table
             .filter(tickets::id.eq(ticket.id.0))
-            .filter(tickets::version.eq(ticket.version)),
+            .filter(tickets::version.eq(ticket.version())),
     )
     .set((&fields, tickets::version.eq(tickets::version + 1)))
     .returning(tickets::all_columns)
@@ -170,6 +171,7 @@ fn new_donor_session() -> String {
 
 fn create(
     conn: &mut DbConnection,
+    enc: &dyn EventEncoder,
     ticket: &NewTicket,
     first_message: Option<NewMessage>,
 ) -> Result<(Ticket, Option<Message>), Error> {
@@ -192,12 +194,13 @@ fn create(
         }
         None => None,
     };
-    events::append(conn, log)?;
+    events::append(conn, enc, log)?;
     Ok((ticket, message))
 }
 
 fn update(
     conn: &mut DbConnection,
+    enc: &dyn EventEncoder,
     ticket: &Ticket,
     note: Option<NewMessage>,
 ) -> Result<Ticket, Error> {
@@ -208,13 +211,17 @@ fn update(
         let note = messages::insert(conn, &note)?;
         log.push(NewEvent::new_message(&note));
     }
-    events::append(conn, log)?;
+    events::append(conn, enc, log)?;
     Ok(saved)
 }
 
 /// Deletes a ticket; returns its files' keys, whose bytes go after the commit. Its events
 /// lose their payloads in the same transaction (see [`events::scrub_ticket`]).
-fn delete(conn: &mut DbConnection, id: TicketId) -> Result<Vec<String>, Error> {
+fn delete(
+    conn: &mut DbConnection,
+    enc: &dyn EventEncoder,
+    id: TicketId,
+) -> Result<Vec<String>, Error> {
     let keys = crate::attachments::keys_of_ticket(conn, id)?;
     // Messages (and their attachment rows) go with it (ON DELETE CASCADE).
     let n = diesel::delete(tickets::table.find(id.0)).execute(conn)?;
@@ -222,7 +229,7 @@ fn delete(conn: &mut DbConnection, id: TicketId) -> Result<Vec<String>, Error> {
         return Err(DomainError::NotFound("ticket").into());
     }
     events::scrub_ticket(conn, id)?;
-    events::append(conn, vec![NewEvent::ticket_deleted(id)])?;
+    events::append(conn, enc, vec![NewEvent::ticket_deleted(id)])?;
     Ok(keys)
 }
 
@@ -233,7 +240,7 @@ impl TicketRepository for Store {
         ticket: NewTicket,
         first_message: Option<NewMessage>,
     ) -> Result<(Ticket, Option<Message>)> {
-        self.write_logged(move |conn| create(conn, &ticket, first_message))
+        self.write_logged(move |conn, enc| create(conn, enc, &ticket, first_message))
             .await
     }
 
@@ -248,12 +255,14 @@ impl TicketRepository for Store {
     }
 
     async fn update(&self, ticket: Ticket, note: Option<NewMessage>) -> Result<Ticket> {
-        self.write_logged(move |conn| update(conn, &ticket, note))
+        self.write_logged(move |conn, enc| update(conn, enc, &ticket, note))
             .await
     }
 
     async fn delete(&self, id: TicketId) -> Result<()> {
-        let keys = self.write_logged(move |conn| delete(conn, id)).await?;
+        let keys = self
+            .write_logged(move |conn, enc| delete(conn, enc, id))
+            .await?;
         self.remove_blobs(keys).await;
         Ok(())
     }

@@ -117,7 +117,7 @@ impl CallService {
         }
         let ticket = self.ticket(actor, ticket_id).await?;
         let message = validate_note("message", message)?;
-        if ticket.status == TicketStatus::Closed {
+        if ticket.status() == TicketStatus::Closed {
             return Err(CallError::TicketClosed.into());
         }
         let request = NewCallRequest {
@@ -232,7 +232,7 @@ impl CallService {
         accepted: Option<CallRequest>,
     ) -> Result<(CallSession, JoinGrant)> {
         let (me, _) = actor.staff()?;
-        if ticket.status == TicketStatus::Closed {
+        if ticket.status() == TicketStatus::Closed {
             return Err(CallError::TicketClosed.into());
         }
         if self.calls.open_session(ticket.id).await?.is_some() {

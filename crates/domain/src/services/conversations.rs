@@ -267,10 +267,10 @@ fn is_sender(actor: &Actor, message: &Message) -> bool {
 }
 
 fn refuse_if_closed(ticket: &Ticket) -> Result<()> {
-    if ticket.status == TicketStatus::Closed {
+    if ticket.status() == TicketStatus::Closed {
         Err(TransitionError {
             action: Action::Edit,
-            from: ticket.status,
+            from: ticket.status(),
         }
         .into())
     } else {

@@ -27,7 +27,7 @@ pub enum TicketList {
 }
 
 /// A staff member as shown next to a ticket.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaffSummary {
     /// The user's id.
     pub id: UserId,
@@ -38,11 +38,9 @@ pub struct StaffSummary {
 }
 
 /// A ticket with the staff around it, for detail views.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TicketDetail {
     /// The ticket.
-    #[serde(flatten)]
     pub ticket: Ticket,
     /// Who works on it.
     pub assignee: Option<StaffSummary>,
@@ -377,10 +375,10 @@ impl TicketService {
     pub async fn remind(&self, actor: &Actor, id: TicketId) -> Result<Message> {
         let me = actor.admin()?;
         let ticket = self.get_in(actor, id, Channel::Donor).await?;
-        if ticket.status == TicketStatus::Closed {
+        if ticket.status() == TicketStatus::Closed {
             return Err(crate::ticket::TransitionError {
                 action: crate::ticket::Action::Edit,
-                from: ticket.status,
+                from: ticket.status(),
             }
             .into());
         }

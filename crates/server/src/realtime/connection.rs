@@ -277,7 +277,8 @@ impl Connection {
                     Ok(posted) => ServerFrame::Reply {
                         request_id: request_id.as_deref(),
                         ok: true,
-                        data: serde_json::to_value(posted.message()).ok(),
+                        data: serde_json::to_value(crate::wire::Message::from(posted.message()))
+                            .ok(),
                         error: None,
                     }
                     .to_text(),
@@ -524,7 +525,7 @@ impl Connection {
                     }
                 }
                 for event in replay.drain(..) {
-                    if let Some(data) = viewer.view(event.kind, &event.data) {
+                    if let Some(data) = crate::wire::events::view(viewer, event.kind, &event.data) {
                         let text = ServerFrame::Event {
                             seq: event.seq,
                             ticket_id: event.ticket_id.map(|t| t.0),

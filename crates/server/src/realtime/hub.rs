@@ -313,8 +313,7 @@ impl Hub {
                 };
                 let outbound = if sub.viewer.differs(event.kind) {
                     let made = donor.get_or_insert_with(|| {
-                        sub.viewer
-                            .view(event.kind, &event.data)
+                        crate::wire::events::view(sub.viewer, event.kind, &event.data)
                             .map(|data| item(frame(&data)))
                     });
                     match made {

@@ -3,6 +3,7 @@
 use crate::auth::Caller;
 use crate::problem::ApiError;
 use crate::state::AppState;
+use crate::wire;
 use crate::wire::{nullable, parse_enum, required, List, Paging};
 use actix_web::{get, patch, post, put, web, HttpRequest, HttpResponse};
 use concierge_domain::services::{NewAccount, Registration};
@@ -27,7 +28,7 @@ struct LoginReply {
     access_token: String,
     token_type: &'static str,
     expires_in: u64,
-    user: User,
+    user: wire::User,
 }
 
 fn login_reply(state: &AppState, user: User) -> Result<LoginReply, ApiError> {
@@ -36,7 +37,7 @@ fn login_reply(state: &AppState, user: User) -> Result<LoginReply, ApiError> {
         access_token: minted.token,
         token_type: "Bearer",
         expires_in: minted.expires_in,
-        user,
+        user: wire::User::from(user),
     })
 }
 
@@ -91,12 +92,14 @@ async fn register(
         .accounts
         .register(input, state.config.allow_signup)
         .await?;
-    Ok(HttpResponse::Created().json(user))
+    Ok(HttpResponse::Created().json(wire::User::from(user)))
 }
 
 #[get("/auth/me")]
 async fn me(state: State, caller: Caller) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(state.services.accounts.me(&caller.0).await?))
+    Ok(HttpResponse::Ok().json(wire::User::from(
+        state.services.accounts.me(&caller.0).await?,
+    )))
 }
 
 #[derive(Deserialize)]
@@ -144,7 +147,7 @@ async fn update_profile(
             body.email.as_ref().map(|e| e.as_deref()),
         )
         .await?;
-    Ok(HttpResponse::Ok().json(user))
+    Ok(HttpResponse::Ok().json(wire::User::from(user)))
 }
 
 #[derive(Deserialize)]
@@ -183,7 +186,7 @@ async fn list_users(
         .accounts
         .list(&caller.0, paging.request()?)
         .await?;
-    Ok(HttpResponse::Ok().json(List::from(page)))
+    Ok(HttpResponse::Ok().json(List::<wire::User>::of(page)))
 }
 
 #[derive(Deserialize)]
@@ -210,7 +213,7 @@ async fn create_user(
         role: parse_enum::<Role>(body.role.as_deref())?.unwrap_or(Role::Agent),
     };
     let user = state.services.accounts.create(&caller.0, input).await?;
-    Ok(HttpResponse::Created().json(user))
+    Ok(HttpResponse::Created().json(wire::User::from(user)))
 }
 
 #[get("/users/{id}")]
@@ -224,7 +227,7 @@ async fn get_user(
         .accounts
         .get(&caller.0, UserId(id.into_inner()))
         .await?;
-    Ok(HttpResponse::Ok().json(user))
+    Ok(HttpResponse::Ok().json(wire::User::from(user)))
 }
 
 #[derive(Deserialize)]
@@ -254,7 +257,7 @@ async fn update_user(
         .accounts
         .update(&caller.0, UserId(id.into_inner()), changes)
         .await?;
-    Ok(HttpResponse::Ok().json(user))
+    Ok(HttpResponse::Ok().json(wire::User::from(user)))
 }
 
 #[post("/users/me/avatar")]

@@ -5,6 +5,7 @@
 use crate::auth::Caller;
 use crate::problem::ApiError;
 use crate::state::AppState;
+use crate::wire;
 use crate::wire::{parse_enum, required, List, Paging};
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use concierge_domain::call::{CallMode, CallRequestId, CallSession, CallSessionStatus};
@@ -29,7 +30,7 @@ fn optional_body<T: DeserializeOwned + Default>(body: &web::Bytes) -> Result<T, 
 #[serde(rename_all = "camelCase")]
 struct SessionOut<'a> {
     #[serde(flatten)]
-    session: &'a CallSession,
+    session: wire::CallSession,
     /// The caller's join token (minted now, never stored).
     #[serde(skip_serializing_if = "Option::is_none")]
     token: Option<&'a str>,
@@ -43,7 +44,7 @@ struct SessionOut<'a> {
 
 fn session_out<'a>(session: &'a CallSession, join: Option<&'a JoinGrant>) -> SessionOut<'a> {
     SessionOut {
-        session,
+        session: wire::CallSession::from(session),
         token: join.map(|j| j.token.token.as_str()),
         expires_in: join.map(|j| j.token.expires_in.as_secs()),
         participant_id: join.map(|j| j.participant_id.as_str()),
@@ -104,7 +105,7 @@ async fn request_call(
             body.message.as_deref(),
         )
         .await?;
-    Ok(HttpResponse::Created().json(request))
+    Ok(HttpResponse::Created().json(wire::CallRequest::from(request)))
 }
 
 /// A ticket's requests, newest first (admins).
@@ -119,7 +120,7 @@ async fn list_requests(
         .calls
         .requests(&caller.0, TicketId(path.into_inner()), paging.request()?)
         .await?;
-    Ok(HttpResponse::Ok().json(List::from(page)))
+    Ok(HttpResponse::Ok().json(List::<wire::CallRequest>::of(page)))
 }
 
 /// An admin accepts one request: 201 the session with the admin's token.
@@ -180,7 +181,7 @@ async fn reject_request(
             body.reason.as_deref(),
         )
         .await?;
-    Ok(HttpResponse::Ok().json(request))
+    Ok(HttpResponse::Ok().json(wire::CallRequest::from(request)))
 }
 
 /// The donor withdraws its pending request (an addition to the source API).
@@ -195,7 +196,7 @@ async fn cancel_request(
         .calls
         .cancel_request(&caller.0, TicketId(query_id), CallRequestId(request_id))
         .await?;
-    Ok(HttpResponse::Ok().json(request))
+    Ok(HttpResponse::Ok().json(wire::CallRequest::from(request)))
 }
 
 /// A ticket's sessions, newest first; each open one carries the caller's join token.
@@ -210,16 +211,15 @@ async fn list_sessions(
         .calls
         .sessions(&caller.0, TicketId(path.into_inner()), paging.request()?)
         .await?;
-    let views: Vec<SessionView> = page.items;
-    let out: Vec<serde_json::Value> = views
+    let views: &[SessionView] = &page.items;
+    let out: Vec<SessionOut<'_>> = views
         .iter()
-        .map(|v| serde_json::to_value(session_out(&v.session, v.join.as_ref())))
-        .collect::<Result<_, _>>()
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+        .map(|v| session_out(&v.session, v.join.as_ref()))
+        .collect();
     Ok(
-        HttpResponse::Ok().json(List::from(concierge_domain::page::Page {
+        HttpResponse::Ok().json(List::<SessionOut<'_>>::of(concierge_domain::page::Page {
             items: out,
-            next_cursor: page.next_cursor,
+            next_cursor: page.next_cursor.clone(),
         })),
     )
 }
@@ -243,7 +243,7 @@ async fn set_status(
         "status",
     )?;
     let session = state.calls.set_status(&caller.0, &path, status).await?;
-    Ok(HttpResponse::Ok().json(session))
+    Ok(HttpResponse::Ok().json(wire::CallSession::from(session)))
 }
 
 /// A participant ends the call (and the provider's room) -> the session.
@@ -254,7 +254,7 @@ async fn end_call(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let session = state.calls.end(&caller.0, &path).await?;
-    Ok(HttpResponse::Ok().json(session))
+    Ok(HttpResponse::Ok().json(wire::CallSession::from(session)))
 }
 
 /// An admin deletes a room (ending it first when open): 204.

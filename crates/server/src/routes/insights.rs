@@ -7,6 +7,7 @@
 use crate::auth::Caller;
 use crate::problem::ApiError;
 use crate::state::AppState;
+use crate::wire;
 use crate::wire::{parse_enum, required, List, Paging};
 use actix_web::{get, post, put, web, HttpResponse};
 use concierge_domain::page::PageRequest;
@@ -147,7 +148,7 @@ async fn write_summary(
         .service
         .write_summary(&caller.0, input)
         .await?;
-    Ok(HttpResponse::Created().json(summary))
+    Ok(HttpResponse::Created().json(wire::Summary::from(summary)))
 }
 
 /// `GET /summaries/task/:taskId`: the current summary, 404 when none.
@@ -162,7 +163,7 @@ async fn get_summary(
         .service
         .summary(&caller.0, TicketId(id.into_inner()))
         .await?;
-    Ok(HttpResponse::Ok().json(summary))
+    Ok(HttpResponse::Ok().json(wire::Summary::from(summary)))
 }
 
 #[derive(Deserialize)]
@@ -206,7 +207,7 @@ async fn generate_summary(
         .map_err(|e| ApiError::Internal(Box::new(e)))?
         .clone();
     match done.as_deref() {
-        Some(Ok(summary)) => Ok(HttpResponse::Ok().json(summary)),
+        Some(Ok(summary)) => Ok(HttpResponse::Ok().json(wire::Summary::from(summary))),
         Some(Err(error)) => Err(copy_error(error).into()),
         None => Err(ApiError::Internal(
             "the generation ended without an outcome".into(),
@@ -234,9 +235,9 @@ async fn request_review(
         .request_review(&caller.0, message_id)
         .await?;
     Ok(if created {
-        HttpResponse::Created().json(review)
+        HttpResponse::Created().json(wire::QaReview::from(review))
     } else {
-        HttpResponse::Ok().json(review)
+        HttpResponse::Ok().json(wire::QaReview::from(review))
     })
 }
 
@@ -261,7 +262,7 @@ async fn list(
         .service
         .reviews(&caller.0, ReviewFilter { ticket_id, status }, page)
         .await?;
-    Ok(HttpResponse::Ok().json(List::from(page)))
+    Ok(HttpResponse::Ok().json(List::<wire::QaReview>::of(page)))
 }
 
 /// `GET /qa?status=&taskId=`: reviews, newest first.
@@ -306,7 +307,7 @@ async fn get_review(
         .service
         .review(&caller.0, id.into_inner())
         .await?;
-    Ok(HttpResponse::Ok().json(review))
+    Ok(HttpResponse::Ok().json(wire::QaReview::from(review)))
 }
 
 #[derive(Deserialize)]
@@ -337,7 +338,7 @@ async fn decide(
         .service
         .decide(&caller.0, id.into_inner(), decision)
         .await?;
-    Ok(HttpResponse::Ok().json(review))
+    Ok(HttpResponse::Ok().json(wire::QaReview::from(review)))
 }
 
 /// Registers the routes.

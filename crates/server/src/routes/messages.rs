@@ -5,9 +5,10 @@ use super::uploads::{self, FileRules};
 use crate::auth::Caller;
 use crate::problem::ApiError;
 use crate::state::AppState;
+use crate::wire;
 use crate::wire::{parse_enum, required, List, Paging};
 use actix_web::{delete, get, post, put, web, FromRequest, HttpRequest, HttpResponse};
-use concierge_domain::message::{Message, MessageFilter, MessageType, PostMessage, Posted};
+use concierge_domain::message::{MessageFilter, MessageType, PostMessage, Posted};
 use concierge_domain::page::PageRequest;
 use concierge_domain::{DomainError, MessageId, TicketId, UserId};
 use serde::{Deserialize, Serialize};
@@ -54,8 +55,8 @@ impl PostBody {
 
 fn posted(result: Posted) -> HttpResponse {
     match result {
-        Posted::Created(m) => HttpResponse::Created().json(m),
-        Posted::Existing(m) => HttpResponse::Ok().json(m),
+        Posted::Created(m) => HttpResponse::Created().json(wire::Message::from(m)),
+        Posted::Existing(m) => HttpResponse::Ok().json(wire::Message::from(m)),
     }
 }
 
@@ -159,7 +160,7 @@ async fn conversation(
         .conversations
         .list(&caller.0, filter, page)
         .await?;
-    Ok(HttpResponse::Ok().json(List::from(page)))
+    Ok(HttpResponse::Ok().json(List::<wire::Message>::of(page)))
 }
 
 #[get("/messages")]
@@ -227,8 +228,8 @@ async fn task_conversation(
 
 #[derive(Serialize)]
 struct Thread {
-    message: Message,
-    replies: Vec<Message>,
+    message: wire::Message,
+    replies: Vec<wire::Message>,
 }
 
 #[get("/messages/thread/{id}")]
@@ -242,7 +243,10 @@ async fn thread(
         .conversations
         .thread(&caller.0, MessageId(id.into_inner()))
         .await?;
-    Ok(HttpResponse::Ok().json(Thread { message, replies }))
+    Ok(HttpResponse::Ok().json(Thread {
+        message: message.into(),
+        replies: replies.into_iter().map(wire::Message::from).collect(),
+    }))
 }
 
 #[get("/messages/between/{a}/{b}")]
@@ -258,7 +262,7 @@ async fn between(
         .conversations
         .between(&caller.0, UserId(a), UserId(b), paging.request()?)
         .await?;
-    Ok(HttpResponse::Ok().json(List::from(page)))
+    Ok(HttpResponse::Ok().json(List::<wire::Message>::of(page)))
 }
 
 #[post("/messages/admin/{id}")]
@@ -292,7 +296,7 @@ async fn admin_list(
         .conversations
         .list_as_admin(&caller.0, TicketId(id.into_inner()), paging.request()?)
         .await?;
-    Ok(HttpResponse::Ok().json(List::from(page)))
+    Ok(HttpResponse::Ok().json(List::<wire::Message>::of(page)))
 }
 
 #[get("/messages/{id}")]
@@ -353,7 +357,7 @@ async fn edit(
                 .await
         })
         .await?;
-        return Ok(HttpResponse::Ok().json(message));
+        return Ok(HttpResponse::Ok().json(wire::Message::from(message)));
     }
     let body = web::Json::<EditBody>::from_request(&req, &mut payload).await?;
     let content = required(body.into_inner().content, "content")?;
@@ -363,7 +367,7 @@ async fn edit(
         .edit(&caller.0, id, &content)
         .await
         .map_err(ApiError::from)?;
-    Ok(HttpResponse::Ok().json(message))
+    Ok(HttpResponse::Ok().json(wire::Message::from(message)))
 }
 
 #[derive(Deserialize)]
@@ -385,7 +389,7 @@ async fn remove_file(
         .conversations
         .remove_file(&caller.0, MessageId(id.into_inner()), attachment_id)
         .await?;
-    Ok(HttpResponse::Ok().json(message))
+    Ok(HttpResponse::Ok().json(wire::Message::from(message)))
 }
 
 #[delete("/messages/{id}")]

@@ -3,13 +3,13 @@
 use crate::auth::{Caller, DonorIdentity};
 use crate::problem::ApiError;
 use crate::state::AppState;
+use crate::wire;
 use crate::wire::{nullable, parse_enum, required, List, Paging};
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use concierge_domain::services::TicketList;
 use concierge_domain::ticket::{
-    DonorQueryInput, Priority, QueryMode, TaskInput, Ticket, TicketChanges, TicketFilter,
-    TicketStatus,
+    DonorQueryInput, Priority, QueryMode, TaskInput, TicketChanges, TicketFilter, TicketStatus,
 };
 use concierge_domain::{Actor, DomainError, FieldError, TicketId, UserId};
 use serde::{Deserialize, Serialize};
@@ -119,7 +119,7 @@ async fn list(
         .tickets
         .list(&caller.0, list, paging.request()?)
         .await?;
-    Ok(HttpResponse::Ok().json(List::from(page)))
+    Ok(HttpResponse::Ok().json(List::<wire::Ticket>::of(page)))
 }
 
 // ---- donor queries ----
@@ -145,9 +145,9 @@ struct CreateQueryBody {
 #[serde(rename_all = "camelCase")]
 struct CreatedQuery {
     #[serde(flatten)]
-    ticket: Ticket,
+    ticket: wire::Ticket,
     donor_token: String,
-    first_message: Option<concierge_domain::message::Message>,
+    first_message: Option<wire::Message>,
 }
 
 #[post("/donor-queries")]
@@ -197,9 +197,9 @@ async fn create_query(
         .tokens
         .donor(donor_id, ticket.id, session, identity_verified)?;
     Ok(HttpResponse::Created().json(CreatedQuery {
-        ticket,
+        ticket: wire::Ticket::from(ticket),
         donor_token,
-        first_message,
+        first_message: first_message.map(wire::Message::from),
     }))
 }
 
@@ -314,7 +314,7 @@ async fn admin_detail(
         .tickets
         .detail_for_admin(&caller.0, TicketId(id.into_inner()))
         .await?;
-    Ok(HttpResponse::Ok().json(detail))
+    Ok(HttpResponse::Ok().json(wire::TicketDetail::from(detail)))
 }
 
 #[get("/donor-queries/{id}")]
@@ -328,7 +328,7 @@ async fn get_query(
         .tickets
         .get(&caller.0, TicketId(id.into_inner()))
         .await?;
-    Ok(HttpResponse::Ok().json(ticket))
+    Ok(HttpResponse::Ok().json(wire::Ticket::from(ticket)))
 }
 
 #[post("/donor-queries/{id}/donor-close")]
@@ -342,7 +342,7 @@ async fn donor_close(
         .tickets
         .close(&caller.0, TicketId(id.into_inner()))
         .await?;
-    Ok(HttpResponse::Ok().json(ticket))
+    Ok(HttpResponse::Ok().json(wire::Ticket::from(ticket)))
 }
 
 /// Field and status changes for PATCH /donor-queries/:id and PUT /tasks/:id.
@@ -397,7 +397,7 @@ async fn update(
         .tickets
         .update(&caller.0, TicketId(id), body.changes()?)
         .await?;
-    Ok(HttpResponse::Ok().json(ticket))
+    Ok(HttpResponse::Ok().json(wire::Ticket::from(ticket)))
 }
 
 /// Field and status changes (admins), or `{fcmToken}` alone (the query's donor too). The two
@@ -426,7 +426,7 @@ async fn patch_query(
         .tickets
         .set_donor_push_token(&caller.0, TicketId(id), token.as_deref())
         .await?;
-    Ok(HttpResponse::Ok().json(ticket))
+    Ok(HttpResponse::Ok().json(wire::Ticket::from(ticket)))
 }
 
 #[patch("/donor-queries/{id}/accept")]
@@ -440,7 +440,7 @@ async fn accept(
         .tickets
         .accept(&caller.0, TicketId(id.into_inner()))
         .await?;
-    Ok(HttpResponse::Ok().json(ticket))
+    Ok(HttpResponse::Ok().json(wire::Ticket::from(ticket)))
 }
 
 #[derive(Deserialize)]
@@ -469,7 +469,7 @@ async fn transfer(
             body.note.as_deref(),
         )
         .await?;
-    Ok(HttpResponse::Ok().json(ticket))
+    Ok(HttpResponse::Ok().json(wire::Ticket::from(ticket)))
 }
 
 #[patch("/donor-queries/{id}/resolve")]
@@ -483,7 +483,7 @@ async fn resolve(
         .tickets
         .resolve(&caller.0, TicketId(id.into_inner()))
         .await?;
-    Ok(HttpResponse::Ok().json(ticket))
+    Ok(HttpResponse::Ok().json(wire::Ticket::from(ticket)))
 }
 
 #[post("/donor-queries/{id}/send-reminder")]
@@ -497,7 +497,7 @@ async fn send_reminder(
         .tickets
         .remind(&caller.0, TicketId(id.into_inner()))
         .await?;
-    Ok(HttpResponse::Created().json(message))
+    Ok(HttpResponse::Created().json(wire::Message::from(message)))
 }
 
 async fn remove(state: State, caller: Caller, id: i64) -> Result<HttpResponse, ApiError> {
@@ -544,7 +544,7 @@ async fn create_task(
         assigned_to_id: body.assigned_to_id.map(UserId),
     };
     let ticket = state.services.tickets.open_task(&caller.0, input).await?;
-    Ok(HttpResponse::Created().json(ticket))
+    Ok(HttpResponse::Created().json(wire::Ticket::from(ticket)))
 }
 
 #[get("/tasks")]
@@ -573,12 +573,10 @@ async fn get_task(
         .service
         .current_summary(&caller.0, TicketId(*id))
         .await?;
-    let mut body = serde_json::to_value(detail).map_err(|e| ApiError::Internal(Box::new(e)))?;
-    if let Some(map) = body.as_object_mut() {
-        let summary = serde_json::to_value(summary).map_err(|e| ApiError::Internal(Box::new(e)))?;
-        map.insert("summary".into(), summary);
-    }
-    Ok(HttpResponse::Ok().json(body))
+    Ok(HttpResponse::Ok().json(wire::TaskDetail {
+        detail: detail.into(),
+        summary: summary.map(wire::Summary::from),
+    }))
 }
 
 #[put("/tasks/{id}")]

@@ -9,6 +9,7 @@
 use crate::auth::Caller;
 use crate::problem::ApiError;
 use crate::state::AppState;
+use crate::wire;
 use actix_multipart::Multipart;
 use actix_web::http::{header, StatusCode};
 use actix_web::web::Bytes;
@@ -441,7 +442,7 @@ pub async fn set_avatar(
         discard(&state.blobs, vec![old]).await;
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({
-        "avatarUrl": avatar.url(),
+        "avatarUrl": wire::avatar_url(&avatar.storage_key),
         "contentType": avatar.content_type,
         "size": avatar.size,
     })))

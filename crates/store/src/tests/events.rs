@@ -6,16 +6,14 @@ use concierge_domain::event::{EventKind, NewEvent, StoredEvent};
 use concierge_domain::message::Sender;
 use concierge_domain::ports::{EventLog, MessageRepository, TicketRepository};
 use concierge_domain::{DomainError, TicketId};
+use concierge_server::wire::EventWire;
 use diesel::connection::TransactionManager;
 use diesel::prelude::*;
 use std::time::Duration;
 
+/// An event the tests can tell apart by its payload's `id` (`n`).
 fn marker(n: i64) -> NewEvent {
-    NewEvent {
-        kind: EventKind::TicketUpdated,
-        ticket_id: Some(TicketId(n)),
-        data: serde_json::json!({ "marker": n }),
-    }
+    NewEvent::ticket_deleted(TicketId(n))
 }
 
 fn begin(conn: &mut DbConnection) {
@@ -76,10 +74,10 @@ async fn out_of_order_commits_are_not_skipped_postgres() {
     let mut t1 = store.pool().get().unwrap();
     let mut t2 = store.pool().get().unwrap();
     begin(&mut t1);
-    events::append(&mut t1, vec![marker(1)]).unwrap();
+    events::append(&mut t1, &EventWire, vec![marker(1)]).unwrap();
     let seq1 = last_seq(&mut t1);
     begin(&mut t2);
-    events::append(&mut t2, vec![marker(2), marker(3)]).unwrap();
+    events::append(&mut t2, &EventWire, vec![marker(2), marker(3)]).unwrap();
     let seq2 = last_seq(&mut t2);
     commit(&mut t2);
     assert!(seq1 < seq2, "T1 took its number first");
@@ -95,10 +93,7 @@ async fn out_of_order_commits_are_not_skipped_postgres() {
     commit(&mut t1);
     drop((t1, t2));
     let after = tail_until(&store, head, seq2, 100).await;
-    let markers: Vec<i64> = after
-        .iter()
-        .filter_map(|e| e.data["marker"].as_i64())
-        .collect();
+    let markers: Vec<i64> = after.iter().filter_map(|e| e.data["id"].as_i64()).collect();
     assert_eq!(markers, [1, 2, 3], "T1's event, then T2's: none skipped");
     assert_eq!(after.last().unwrap().seq, seq2);
     assert_eq!(store.head().await.unwrap(), seq2);
@@ -114,7 +109,7 @@ async fn event_log_statements_are_prepared_once_postgres() {
     let mut conn = db.store.pool().get().unwrap();
     for n in 0..3 {
         begin(&mut conn);
-        events::append(&mut conn, vec![marker(n)]).unwrap();
+        events::append(&mut conn, &EventWire, vec![marker(n)]).unwrap();
         commit(&mut conn);
         events::read_after(&mut conn, 0, None, 10).unwrap();
     }
@@ -149,7 +144,7 @@ async fn sqlite_writers_are_serialised() {
     let first = std::thread::spawn(move || {
         let mut conn = pool.get().unwrap();
         crate::tx::write(&mut conn, |conn| {
-            events::append(conn, vec![marker(1)])?;
+            events::append(conn, &EventWire, vec![marker(1)])?;
             held_tx.send(()).unwrap();
             release_rx.recv().unwrap();
             Ok(())
@@ -176,7 +171,7 @@ async fn sqlite_writers_are_serialised() {
     second.await.unwrap();
     let log = store.read_after(0, None, 10).await.unwrap();
     assert_eq!(log.len(), 2);
-    assert_eq!(log[0].data["marker"], 1);
+    assert_eq!(log[0].data["id"], 1);
     assert_eq!(log[1].kind, EventKind::TicketCreated);
 }
 
@@ -219,7 +214,7 @@ store_test!(a_transaction_may_append_at_most_4096_events, |store| {
     let result = tokio::task::spawn_blocking(move || {
         let mut conn = pool.get().unwrap();
         crate::tx::write(&mut conn, |conn| {
-            events::append(conn, (0..4097).map(marker).collect())
+            events::append(conn, &EventWire, (0..4097).map(marker).collect())
         })
     })
     .await
@@ -243,8 +238,8 @@ store_test!(
         let result = tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().unwrap();
             crate::tx::write(&mut conn, |conn| {
-                events::append(conn, vec![marker(1)])?;
-                events::append(conn, vec![marker(2)])
+                events::append(conn, &EventWire, vec![marker(1)])?;
+                events::append(conn, &EventWire, vec![marker(2)])
             })
         })
         .await

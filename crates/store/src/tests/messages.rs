@@ -197,8 +197,8 @@ store_test!(
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(saved.status, TicketStatus::PendingReply);
-        assert_eq!(saved.version, ticket.version + 1);
+        assert_eq!(saved.status(), TicketStatus::PendingReply);
+        assert_eq!(saved.version(), ticket.version() + 1);
 
         // The same change from a stale read: refused, and the message is not written either.
         assert!(matches!(
@@ -515,7 +515,7 @@ store_test!(
             .unwrap()
             .unwrap();
         assert_eq!(now.description, None);
-        assert_eq!(now.version, ticket.version + 1);
+        assert_eq!(now.version(), ticket.version() + 1);
         let events = ticket_events(&store, ticket.id).await;
         assert_eq!(
             kinds(&events),

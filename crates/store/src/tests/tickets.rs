@@ -34,7 +34,7 @@ store_test!(create_with_first_message_writes_both_events, |store| {
     let message = message.unwrap();
 
     assert_eq!(ticket.channel, Channel::Donor);
-    assert_eq!(ticket.status, TicketStatus::InProgress);
+    assert_eq!(ticket.status(), TicketStatus::InProgress);
     let session = ticket.donor.as_ref().and_then(|d| d.session.clone());
     assert!(session.is_some(), "a new query starts a donor session");
     let mut donor = new.donor.clone();
@@ -43,7 +43,7 @@ store_test!(create_with_first_message_writes_both_events, |store| {
     }
     assert_eq!(ticket.donor, donor);
     assert_eq!(ticket.description, new.description);
-    assert_eq!(ticket.version, 1);
+    assert_eq!(ticket.version(), 1);
     assert_eq!(ticket.created_at, micros(new.created_at));
     assert_eq!(
         TicketRepository::get(&store, ticket.id).await.unwrap(),
@@ -92,7 +92,7 @@ store_test!(a_stale_update_is_refused_and_writes_nothing, |store| {
     accepted.accept(ann.id, Utc::now()).unwrap();
     let note = NewMessage::system(original.id, "Accepted by Ann", Utc::now());
     let saved = store.update(accepted, Some(note)).await.unwrap();
-    assert_eq!(saved.version, original.version + 1);
+    assert_eq!(saved.version(), original.version() + 1);
     assert_eq!(saved.assignee_id, Some(ann.id));
     assert_eq!(
         TicketRepository::get(&store, original.id).await.unwrap(),
@@ -159,8 +159,8 @@ store_test!(every_field_round_trips_through_an_update, |store| {
         donor.fcm_token = None;
     }
     let saved = store.update(closed.clone(), None).await.unwrap();
-    assert_eq!(saved.version, 5);
-    assert_eq!(saved.status, TicketStatus::Closed);
+    assert_eq!(saved.version(), 5);
+    assert_eq!(saved.status(), TicketStatus::Closed);
     assert_eq!(saved.assignee_id, Some(bob.id));
     assert_eq!(saved.transferred_from_id, Some(ann.id));
     assert_eq!(saved.transfer_note.as_deref(), Some("over to you"));

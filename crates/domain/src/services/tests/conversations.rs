@@ -63,7 +63,7 @@ async fn staff_message_on_an_in_progress_ticket_moves_it_to_pending_reply() {
                 && m.created_at == now()
                 && ticket
                     .as_ref()
-                    .is_some_and(|t| t.status == PendingReply && t.version == 1)
+                    .is_some_and(|t| t.status() == PendingReply && t.version() == 1)
         })
         .times(1)
         .returning(stored);
@@ -78,11 +78,10 @@ async fn staff_message_on_an_in_progress_ticket_moves_it_to_pending_reply() {
 
 #[tokio::test]
 async fn donor_message_on_a_resolved_ticket_reopens_it() {
-    let tickets = read_only(vec![Ticket {
-        resolved_by_id: Some(ADMIN_ID),
-        resolved_at: Some(earlier()),
-        ..donor_ticket(1, DONOR_A, Resolved)
-    }]);
+    let tickets = read_only(vec![with(donor_ticket(1, DONOR_A, Resolved), |t| {
+        t.resolved_by_id = Some(ADMIN_ID);
+        t.resolved_at = Some(earlier());
+    })]);
     let mut messages = MockMessageRepository::new();
     messages
         .expect_post()
@@ -90,7 +89,9 @@ async fn donor_message_on_a_resolved_ticket_reopens_it() {
             m.sender == Sender::Donor
                 && m.message_type == MessageType::Chat
                 && ticket.as_ref().is_some_and(|t| {
-                    t.status == InProgress && t.resolved_by_id.is_none() && t.resolved_at.is_none()
+                    t.status() == InProgress
+                        && t.resolved_by_id.is_none()
+                        && t.resolved_at.is_none()
                 })
         })
         .times(1)
@@ -108,7 +109,7 @@ async fn donor_message_on_a_pending_reply_ticket_moves_it_back_to_in_progress() 
     let mut messages = MockMessageRepository::new();
     messages
         .expect_post()
-        .withf(|_, ticket| ticket.as_ref().is_some_and(|t| t.status == InProgress))
+        .withf(|_, ticket| ticket.as_ref().is_some_and(|t| t.status() == InProgress))
         .times(1)
         .returning(stored);
 
@@ -462,12 +463,7 @@ async fn post_retries_a_concurrent_ticket_update_on_a_fresh_read() {
         .expect_get()
         .times(1)
         .in_sequence(&mut reads)
-        .returning(|_| {
-            Ok(Some(Ticket {
-                version: 2,
-                ..donor_ticket(1, DONOR_A, InProgress)
-            }))
-        });
+        .returning(|_| Ok(Some(donor_ticket(1, DONOR_A, InProgress).with_version(2))));
     no_ticket_writes(&mut tickets);
     let mut messages = MockMessageRepository::new();
     let mut posts = mockall::Sequence::new();
@@ -478,7 +474,7 @@ async fn post_retries_a_concurrent_ticket_update_on_a_fresh_read() {
         .returning(|_, _| Err(DomainError::ConcurrentUpdate));
     messages
         .expect_post()
-        .withf(|_, ticket| ticket.as_ref().is_some_and(|t| t.version == 2))
+        .withf(|_, ticket| ticket.as_ref().is_some_and(|t| t.version() == 2))
         .times(1)
         .in_sequence(&mut posts)
         .returning(stored);

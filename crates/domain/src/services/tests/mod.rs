@@ -13,7 +13,7 @@ use crate::ports::{
     MockClock, MockMessageRepository, MockPasswordHasher, MockTicketRepository, MockUserRepository,
 };
 use crate::services::{AccountService, ConversationService, TicketService};
-use crate::ticket::{Channel, DonorInfo, Priority, QueryMode, Ticket, TicketStatus};
+use crate::ticket::{Channel, DonorInfo, Priority, QueryMode, StoredTicket, Ticket, TicketStatus};
 use crate::user::{Role, User};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::fmt::Debug;
@@ -95,7 +95,7 @@ pub(super) fn super_admin() -> Actor {
 
 /// A donor query of `donor_id`.
 pub(super) fn donor_ticket(id: i64, donor_id: &str, status: TicketStatus) -> Ticket {
-    Ticket {
+    Ticket::restore(StoredTicket {
         id: TicketId(id),
         channel: Channel::Donor,
         title: format!("Query from {donor_id}"),
@@ -123,18 +123,23 @@ pub(super) fn donor_ticket(id: i64, donor_id: &str, status: TicketStatus) -> Tic
         version: 1,
         created_at: earlier(),
         updated_at: earlier(),
-    }
+    })
+}
+
+/// `ticket` changed by `f` (its public fields).
+pub(super) fn with(mut ticket: Ticket, f: impl FnOnce(&mut Ticket)) -> Ticket {
+    f(&mut ticket);
+    ticket
 }
 
 /// A staff task created by the agent.
 pub(super) fn task(id: i64, status: TicketStatus) -> Ticket {
-    Ticket {
-        channel: Channel::Internal,
-        title: "Call the bank".to_string(),
-        donor: None,
-        creator_id: Some(AGENT_ID),
-        ..donor_ticket(id, "unused", status)
-    }
+    with(donor_ticket(id, "unused", status), |t| {
+        t.channel = Channel::Internal;
+        t.title = "Call the bank".to_string();
+        t.donor = None;
+        t.creator_id = Some(AGENT_ID);
+    })
 }
 
 pub(super) fn user(id: UserId, role: Role) -> User {

@@ -24,10 +24,8 @@ fn read_only(tickets: Vec<Ticket>) -> MockTicketRepository {
 
 /// Saves whatever ticket it is given, bumping its version.
 fn saved(ticket: Ticket, _note: Option<NewMessage>) -> Result<Ticket> {
-    Ok(Ticket {
-        version: ticket.version + 1,
-        ..ticket
-    })
+    let version = ticket.version() + 1;
+    Ok(ticket.with_version(version))
 }
 
 fn is_system_note(note: &Option<NewMessage>, ticket: i64, text: &str) -> bool {
@@ -560,7 +558,7 @@ async fn donor_closes_its_own_ticket_with_a_note() {
         .expect_update()
         .withf(|t, note| {
             t.id == TicketId(1)
-                && t.status == Closed
+                && t.status() == Closed
                 && t.closed_at == Some(now())
                 && is_system_note(note, 1, "Closed by the donor")
         })
@@ -572,7 +570,7 @@ async fn donor_closes_its_own_ticket_with_a_note() {
         .await
         .unwrap();
 
-    assert_eq!(ticket.status, Closed);
+    assert_eq!(ticket.status(), Closed);
 }
 
 #[tokio::test]
@@ -588,14 +586,14 @@ async fn agent_manages_internal_tasks() {
         let mut tickets = tickets_holding(vec![task(5, Open)]);
         tickets
             .expect_update()
-            .withf(move |t, _| t.id == TicketId(5) && t.status == status)
+            .withf(move |t, _| t.id == TicketId(5) && t.status() == status)
             .times(1)
             .returning(saved);
         let service = ticket_service(tickets, no_messages(), staff_users());
 
         let result = run(&service, &agent(), op.clone(), 5).await;
 
-        assert_eq!(result.unwrap().status, status, "{op:?}");
+        assert_eq!(result.unwrap().status(), status, "{op:?}");
     }
 }
 
@@ -642,14 +640,13 @@ async fn deleting_a_missing_ticket_is_not_found_and_deletes_nothing() {
 
 #[tokio::test]
 async fn admin_accepts_a_donor_query_and_becomes_its_assignee() {
-    let mut tickets = tickets_holding(vec![Ticket {
-        assignee_id: Some(OTHER_AGENT_ID),
-        ..donor_ticket(1, DONOR_A, Transferred)
-    }]);
+    let mut tickets = tickets_holding(vec![with(donor_ticket(1, DONOR_A, Transferred), |t| {
+        t.assignee_id = Some(OTHER_AGENT_ID);
+    })]);
     tickets
         .expect_update()
         .withf(|t, note| {
-            t.status == InProgress
+            t.status() == InProgress
                 && t.assignee_id == Some(ADMIN_ID)
                 && t.updated_at == now()
                 && note.is_none()
@@ -667,14 +664,13 @@ async fn admin_accepts_a_donor_query_and_becomes_its_assignee() {
 
 #[tokio::test]
 async fn transfer_hands_the_ticket_to_the_target_and_tells_the_donor_only_that_it_moved() {
-    let mut tickets = tickets_holding(vec![Ticket {
-        assignee_id: Some(ADMIN_ID),
-        ..donor_ticket(1, DONOR_A, InProgress)
-    }]);
+    let mut tickets = tickets_holding(vec![with(donor_ticket(1, DONOR_A, InProgress), |t| {
+        t.assignee_id = Some(ADMIN_ID);
+    })]);
     tickets
         .expect_update()
         .withf(|t, note| {
-            t.status == Transferred
+            t.status() == Transferred
                 && t.assignee_id == Some(OTHER_AGENT_ID)
                 && t.transferred_from_id == Some(ADMIN_ID)
                 && t.transfer_note.as_deref() == Some("please call back")
@@ -749,7 +745,7 @@ async fn resolve_records_the_resolver_with_a_system_note() {
     tickets
         .expect_update()
         .withf(|t, note| {
-            t.status == Resolved
+            t.status() == Resolved
                 && t.resolved_by_id == Some(ADMIN_ID)
                 && t.resolved_at == Some(now())
                 && is_system_note(note, 1, "Ticket resolved")
@@ -768,7 +764,7 @@ async fn staff_close_adds_a_ticket_closed_note() {
     let mut tickets = tickets_holding(vec![donor_ticket(1, DONOR_A, Resolved)]);
     tickets
         .expect_update()
-        .withf(|t, note| t.status == Closed && is_system_note(note, 1, "Ticket closed"))
+        .withf(|t, note| t.status() == Closed && is_system_note(note, 1, "Ticket closed"))
         .times(1)
         .returning(saved);
 
@@ -784,7 +780,7 @@ async fn update_moves_status_through_the_state_machine_and_changes_fields() {
     tickets
         .expect_update()
         .withf(|t, note| {
-            t.status == Resolved
+            t.status() == Resolved
                 && t.resolved_by_id == Some(ADMIN_ID)
                 && t.priority == Priority::Urgent
                 && t.title == "Refund"
@@ -892,7 +888,7 @@ fn reads_in_order(reads: Vec<Ticket>) -> MockTicketRepository {
 }
 
 fn version(ticket: Ticket, version: i32) -> Ticket {
-    Ticket { version, ..ticket }
+    ticket.with_version(version)
 }
 
 #[tokio::test]
@@ -904,13 +900,15 @@ async fn accept_retries_a_concurrent_update_on_a_fresh_read() {
     let mut attempts = mockall::Sequence::new();
     tickets
         .expect_update()
-        .withf(|t, _| t.version == 1)
+        .withf(|t, _| t.version() == 1)
         .times(1)
         .in_sequence(&mut attempts)
         .returning(|_, _| Err(DomainError::ConcurrentUpdate));
     tickets
         .expect_update()
-        .withf(|t, _| t.version == 2 && t.status == InProgress && t.assignee_id == Some(ADMIN_ID))
+        .withf(|t, _| {
+            t.version() == 2 && t.status() == InProgress && t.assignee_id == Some(ADMIN_ID)
+        })
         .times(1)
         .in_sequence(&mut attempts)
         .returning(saved);
@@ -920,7 +918,7 @@ async fn accept_retries_a_concurrent_update_on_a_fresh_read() {
         .await
         .unwrap();
 
-    assert_eq!(ticket.version, 3);
+    assert_eq!(ticket.version(), 3);
 }
 
 #[tokio::test]
@@ -956,7 +954,7 @@ async fn close_retries_a_concurrent_update_on_a_fresh_read() {
         .returning(|_, _| Err(DomainError::ConcurrentUpdate));
     tickets
         .expect_update()
-        .withf(|t, note| t.version == 2 && t.status == Closed && note.is_some())
+        .withf(|t, note| t.version() == 2 && t.status() == Closed && note.is_some())
         .times(1)
         .in_sequence(&mut attempts)
         .returning(saved);

@@ -1,11 +1,29 @@
-//! Shapes shared by the routes: list envelopes, paging parameters, optional-or-null fields.
+//! The API's wire shapes: what the routes send (one module per resource, each type deriving
+//! `Serialize` and `ToSchema` and built from its domain type with `From`), and what they share
+//! (list envelopes, paging parameters, optional-or-null fields). The same shapes are the JSON
+//! payloads of the event log ([`events::EventWire`]), so HTTP and WebSocket never disagree.
+
+mod calls;
+pub mod events;
+mod insights;
+mod messages;
+mod names;
+mod tickets;
+mod users;
+
+pub use calls::{CallRequest, CallSession};
+pub use events::EventWire;
+pub use insights::{Entity, Flag, QaReview, Summary, Verdict};
+pub use messages::{attachment_url, avatar_url, Attachment, Message, SenderProfile};
+pub use tickets::{Donor, StaffSummary, TaskDetail, Ticket, TicketDetail};
+pub use users::User;
 
 use crate::problem::ApiError;
 use concierge_domain::page::{Page, PageRequest};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// A page as the API returns it: `{data, nextCursor, hasMore}`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct List<T> {
     data: Vec<T>,
@@ -13,12 +31,16 @@ pub struct List<T> {
     has_more: bool,
 }
 
-impl<T> From<Page<T>> for List<T> {
-    fn from(page: Page<T>) -> Self {
+impl<T> List<T> {
+    /// A domain page in its wire shape.
+    pub fn of<D>(page: Page<D>) -> Self
+    where
+        T: From<D>,
+    {
         Self {
             has_more: page.has_more(),
             next_cursor: page.next_cursor,
-            data: page.items,
+            data: page.items.into_iter().map(T::from).collect(),
         }
     }
 }
