@@ -13,7 +13,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 crate::ticket::wire_enum!(
-    /// What happened.
+    /// What happened. New capabilities add kinds, so matches outside this crate need a
+    /// wildcard arm.
+    #[non_exhaustive]
     EventKind, "event" {
         /// A ticket was opened.
         TicketCreated = "ticket_created",
