@@ -160,7 +160,7 @@ struct PushTokenBody {
     summary = "Set or clear the caller's push token",
     request_body(content = S::PushTokenBody, content_type = "application/json"),
     responses(
-        (status = 200, body = S::Object, description = "`{fcmToken: bool}`: whether one is set"),
+        (status = 200, body = S::PushTokenSet, description = "`{fcmToken: bool}`: whether one is set"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -424,7 +424,7 @@ async fn update_user(
     summary = "Upload the caller's avatar (multipart image)",
     request_body(content = S::AvatarForm, content_type = "multipart/form-data"),
     responses(
-        (status = 200, body = S::Object, description = "`{avatarUrl, contentType, size}`"),
+        (status = 200, body = S::AvatarSet, description = "`{avatarUrl, contentType, size}`"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),

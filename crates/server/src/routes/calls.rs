@@ -74,7 +74,7 @@ struct StartBody {
     params(("query_id" = i64, Path, description = "The ticket (query) id.")),
     request_body(content = Option<S::StartCallBody>, content_type = "application/json"),
     responses(
-        (status = 201, body = S::Object, description = "The session with the caller's join token"),
+        (status = 201, body = S::CallSession, description = "The session with the caller's join token"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -119,7 +119,7 @@ struct RequestBody {
     params(("query_id" = i64, Path, description = "The ticket (query) id.")),
     request_body(content = S::CallRequestBody, content_type = "application/json"),
     responses(
-        (status = 201, body = S::Object, description = "The request"),
+        (status = 201, body = S::CallRequest, description = "The request"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -160,7 +160,7 @@ async fn request_call(
     summary = "A ticket's call requests (admins)",
     params(("query_id" = i64, Path, description = "The ticket (query) id."), S::Paging),
     responses(
-        (status = 200, body = S::Page<S::Object>, description = "A page of requests, newest first"),
+        (status = 200, body = S::Page<S::CallRequest>, description = "A page of requests, newest first"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -190,7 +190,7 @@ async fn list_requests(
     summary = "Accept one request (admins)",
     params(("query_id" = i64, Path, description = "The ticket (query) id."), ("request_id" = i64, Path, description = "The call request id.")),
     responses(
-        (status = 201, body = S::Object, description = "The session with the caller's join token"),
+        (status = 201, body = S::CallSession, description = "The session with the caller's join token"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -225,7 +225,7 @@ async fn accept_request(
     summary = "Accept the newest pending request (admins)",
     params(("query_id" = i64, Path, description = "The ticket (query) id.")),
     responses(
-        (status = 201, body = S::Object, description = "The session with the caller's join token"),
+        (status = 201, body = S::CallSession, description = "The session with the caller's join token"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -262,7 +262,7 @@ struct RejectBody {
     params(("query_id" = i64, Path, description = "The ticket (query) id."), ("request_id" = i64, Path, description = "The call request id.")),
     request_body(content = Option<S::RejectBody>, content_type = "application/json"),
     responses(
-        (status = 200, body = S::Object, description = "The request"),
+        (status = 200, body = S::CallRequest, description = "The request"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -302,7 +302,7 @@ async fn reject_request(
     summary = "The donor withdraws its pending request",
     params(("query_id" = i64, Path, description = "The ticket (query) id."), ("request_id" = i64, Path, description = "The call request id.")),
     responses(
-        (status = 200, body = S::Object, description = "The request"),
+        (status = 200, body = S::CallRequest, description = "The request"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -332,7 +332,7 @@ async fn cancel_request(
     summary = "A ticket's sessions (participants; open ones carry the caller's join token)",
     params(("query_id" = i64, Path, description = "The ticket (query) id."), S::Paging),
     responses(
-        (status = 200, body = S::Page<S::Object>, description = "A page of sessions, newest first"),
+        (status = 200, body = S::Page<S::CallSession>, description = "A page of sessions, newest first"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -381,7 +381,7 @@ struct StatusBody {
     params(("room_name" = String, Path, description = "The call room's name.")),
     request_body(content = S::CallStatusBody, content_type = "application/json"),
     responses(
-        (status = 200, body = S::Object, description = "The session"),
+        (status = 200, body = S::CallSession, description = "The session"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -416,7 +416,7 @@ async fn set_status(
     summary = "End a call (participants)",
     params(("room_name" = String, Path, description = "The call room's name.")),
     responses(
-        (status = 200, body = S::Object, description = "The session"),
+        (status = 200, body = S::CallSession, description = "The session"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),

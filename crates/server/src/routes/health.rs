@@ -20,7 +20,7 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
     operation_id = "health",
     summary = "Liveness with the database",
     responses(
-        (status = 200, body = S::Object, description = "Up: status, version, uptimeSeconds, database"),
+        (status = 200, body = S::Health, description = "Up: status, version, uptimeSeconds, database"),
         (status = 503, description = "The database does not answer", body = S::Problem, content_type = "application/problem+json")
     ),
     security(()),

@@ -141,7 +141,7 @@ struct WriteBody {
     summary = "Write a ticket's summary by hand",
     request_body(content = S::WriteSummaryBody, content_type = "application/json"),
     responses(
-        (status = 201, body = S::Object, description = "The summary"),
+        (status = 201, body = S::Summary, description = "The summary"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -181,7 +181,7 @@ async fn write_summary(
     summary = "A ticket's current summary",
     params(("id" = i64, Path, description = "The ticket id.")),
     responses(
-        (status = 200, body = S::Object, description = "The summary"),
+        (status = 200, body = S::Summary, description = "The summary"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -215,8 +215,8 @@ struct GenerateParams {
     summary = "Generate a summary (`?wait=true` waits)",
     params(("id" = i64, Path, description = "The ticket id."), S::WaitParam),
     responses(
-        (status = 202, body = S::Object, description = "`{status: PENDING, taskId}`; a summary_ready event follows"),
-        (status = 200, body = S::Object, description = "With wait=true: the summary"),
+        (status = 202, body = S::PendingSummary, description = "`{status: PENDING, taskId}`; a summary_ready event follows"),
+        (status = 200, body = S::Summary, description = "With wait=true: the summary"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -283,8 +283,8 @@ struct ReviewBody {
     summary = "Review a message",
     request_body(content = S::ReviewBody, content_type = "application/json"),
     responses(
-        (status = 201, body = S::Object, description = "The new review"),
-        (status = 200, body = S::Object, description = "The message's existing review"),
+        (status = 201, body = S::Review, description = "The new review"),
+        (status = 200, body = S::Review, description = "The message's existing review"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -347,7 +347,7 @@ async fn list(
     summary = "QA reviews, newest first",
     params(S::ReviewFilters, S::Paging),
     responses(
-        (status = 200, body = S::Page<S::Object>, description = "A page of reviews"),
+        (status = 200, body = S::Page<S::Review>, description = "A page of reviews"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -378,7 +378,7 @@ async fn list_reviews(
     summary = "One ticket's reviews",
     params(("id" = i64, Path, description = "The ticket id."), S::ReviewStatusParam, S::Paging),
     responses(
-        (status = 200, body = S::Page<S::Object>, description = "A page of reviews"),
+        (status = 200, body = S::Page<S::Review>, description = "A page of reviews"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -406,7 +406,7 @@ async fn list_ticket_reviews(
     summary = "One review",
     params(("id" = i64, Path, description = "The review id.")),
     responses(
-        (status = 200, body = S::Object, description = "The review"),
+        (status = 200, body = S::Review, description = "The review"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -442,7 +442,7 @@ struct DecisionBody {
     params(("id" = i64, Path, description = "The review id.")),
     request_body(content = S::DecisionBody, content_type = "application/json"),
     responses(
-        (status = 200, body = S::Object, description = "The review"),
+        (status = 200, body = S::Review, description = "The review"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
