@@ -176,6 +176,41 @@ pub struct Ticket {
     updated_at: DateTime<Utc>,
 }
 
+/// A staff member as shown next to a ticket.
+#[derive(Serialize, ToSchema)]
+pub struct StaffSummary {
+    id: i64,
+    /// The display name.
+    name: String,
+    /// The login name.
+    username: String,
+}
+
+/// A ticket with the staff around it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketDetail {
+    #[serde(flatten)]
+    ticket: Ticket,
+    /// Who works on it.
+    assignee: Option<StaffSummary>,
+    /// Who created it.
+    creator: Option<StaffSummary>,
+    /// Who resolved it.
+    resolved_by: Option<StaffSummary>,
+    /// The assignee before the last transfer.
+    transferred_from: Option<StaffSummary>,
+}
+
+/// A task with the staff around it and its current summary.
+#[derive(Serialize, ToSchema)]
+pub struct TaskDetail {
+    #[serde(flatten)]
+    detail: TicketDetail,
+    /// `null` until one is written or generated.
+    summary: Option<Summary>,
+}
+
 /// A new donor query: the ticket, the donor's token and the first message.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

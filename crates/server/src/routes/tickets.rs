@@ -370,7 +370,7 @@ async fn list_by_status(
     summary = "One query with assignment and transfer detail (admins)",
     params(("id" = i64, Path, description = "The id.")),
     responses(
-        (status = 200, body = S::Object, description = "The ticket with assignee, creator and transfer detail"),
+        (status = 200, body = S::TicketDetail, description = "The ticket with assignee, creator and transfer detail"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -795,7 +795,7 @@ async fn list_tasks(
     summary = "One task with assignee, creator and summary",
     params(("id" = i64, Path, description = "The id.")),
     responses(
-        (status = 200, body = S::Object, description = "The ticket with assignee, creator and summary"),
+        (status = 200, body = S::TaskDetail, description = "The ticket with assignee, creator and summary"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
