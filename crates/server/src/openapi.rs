@@ -172,7 +172,7 @@ impl Served {
 /// operation under its own path, operation id and summary.
 pub struct Aliases<D> {
     doc: D,
-    route: Route,
+    route: Box<dyn Fn() -> Route>,
     aliases: Vec<Alias>,
 }
 
@@ -192,7 +192,7 @@ impl<D: utoipa::Path> Aliases<D> {
     {
         Self {
             doc,
-            route: web::get().to(handler),
+            route: Box::new(move || web::get().to(handler.clone())),
             aliases: Vec::new(),
         }
     }
@@ -217,11 +217,15 @@ impl<D: utoipa::Path> HttpServiceFactory for Aliases<D> {
     fn register(self, config: &mut AppService) {
         let mut paths = vec![D::path()];
         paths.extend(self.aliases.iter().map(|a| a.path.to_string()));
-        // Guarded like `#[get]`, so other methods on these paths reach their own handlers.
-        web::resource(paths)
-            .guard(guard::Get())
-            .route(self.route)
-            .register(config);
+        // One resource per path, so each request's matched pattern (the metrics' route label)
+        // is its own path; guarded like `#[get]`, so other methods on these paths reach their
+        // own handlers.
+        for path in paths {
+            web::resource(path)
+                .guard(guard::Get())
+                .route((self.route)())
+                .register(config);
+        }
     }
 }
 
@@ -322,8 +326,8 @@ mod tests {
         params(("id" = i64, Path, description = "The id.")),
         responses((status = 200, body = String, description = "The id back"))
     )]
-    async fn thing(id: web::Path<i64>) -> String {
-        format!("thing {id}")
+    async fn thing(id: web::Path<i64>, req: actix_web::HttpRequest) -> String {
+        format!("thing {id} at {}", req.match_pattern().unwrap_or_default())
     }
 
     #[put("/things/{id}")]
@@ -346,8 +350,8 @@ mod tests {
             .split_for_parts();
         let app = actix_test::init_service(app).await;
         for (method, uri, status, body) in [
-            ("GET", "/api/things/5", 200, "thing 5"),
-            ("GET", "/api/stuff/7", 200, "thing 7"),
+            ("GET", "/api/things/5", 200, "thing 5 at /api/things/{id}"),
+            ("GET", "/api/stuff/7", 200, "thing 7 at /api/stuff/{id}"),
             // The GET guard lets other methods on an alias's path reach their own handlers.
             ("PUT", "/api/things/5", 200, "put"),
             ("POST", "/api/stuff/7", 404, ""),
