@@ -3,6 +3,7 @@
 use concierge_e2e::{e2e, TestApp, ADMIN, ADMIN_PASSWORD};
 use serde_json::json;
 
+mod aliases;
 mod attachments;
 mod bad_input;
 mod calls;

@@ -22,5 +22,5 @@ pub mod state;
 pub mod wire;
 
 pub use config::Config;
-pub use openapi::openapi_json;
+pub use startup::openapi_json;
 pub use startup::{Application, StartError};

@@ -1,18 +1,24 @@
 //! The OpenAPI 3.1 document of `/api/v1`, generated with utoipa, served at
 //! `/api/v1/openapi.json`, with a self-contained interactive page at `/api/v1/docs`.
 //!
+//! Every handler under `routes/` carries its own `#[utoipa::path]` above its actix-web route
+//! attribute, which gives the path and the method. The routes are registered through
+//! utoipa-actix-web, so the document is collected from what is actually registered (see
+//! `startup::document`); this module holds its frame (info, tags, security, the `Problem`
+//! responses, the 429 of every operation) and [`Aliases`] for one handler on several paths.
 //! The domain crate stays free of framework crates, so the wire shapes of its types are
-//! described here by mirror structs ([`schemas`]); the operations are declared by
-//! `#[utoipa::path]` items in [`paths`], one per route handler under `routes/`. A test walks
-//! the `#[get("…")]`-style attributes of the handlers and fails when a route is missing from
-//! the document (or the document names a route that does not exist).
+//! described by mirror structs ([`schemas`]). A snapshot test pins the whole document.
 
-use actix_web::{get, http::header, web, HttpResponse};
+use actix_web::dev::{AppService, HttpServiceFactory};
+use actix_web::web::Bytes;
+use actix_web::{get, guard, http::header, web, HttpResponse, Route};
+use utoipa::openapi::path::Paths;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToResponse};
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::OpenApiFactory;
 
-mod paths;
 pub mod schemas;
 
 /// The interactive page: plain HTML and JavaScript, no external asset.
@@ -133,32 +139,146 @@ impl Modify for Security {
 )]
 struct Frame;
 
-/// The OpenAPI document of `/api/v1`.
-pub fn document() -> utoipa::openapi::OpenApi {
-    let mut doc = Frame::openapi();
-    doc.merge(paths::Paths::openapi());
-    // The frame's modifier ran before the paths were merged in; run it again over them.
+/// The document's frame, into which the registered operations are collected.
+pub fn frame() -> utoipa::openapi::OpenApi {
+    Frame::openapi()
+}
+
+/// Completes a collected document: the frame's modifier ran before the operations were added,
+/// so it runs again over them (every operation may answer 429).
+pub fn complete(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     Security.modify(&mut doc);
     doc
 }
 
-/// The OpenAPI document as pretty-printed JSON (for `concierge openapi`).
-pub fn openapi_json() -> String {
-    document()
-        .to_pretty_json()
+/// The document as pretty-printed JSON.
+pub fn render(doc: &utoipa::openapi::OpenApi) -> String {
+    doc.to_pretty_json()
         .unwrap_or_else(|e| format!("{{\"error\": \"cannot render the document: {e}\"}}"))
 }
 
+/// The rendered document an app serves at `/openapi.json` (its app data).
+pub struct Served(Bytes);
+
+impl Served {
+    /// Renders `doc` once for serving.
+    pub fn new(doc: &utoipa::openapi::OpenApi) -> Self {
+        Self(Bytes::from(render(doc)))
+    }
+}
+
+/// One GET handler served on several paths: the API's alias routes. The handler's
+/// `#[utoipa::path]` documents its own path; each alias is published as a copy of that
+/// operation under its own path, operation id and summary.
+pub struct Aliases<D> {
+    doc: D,
+    route: Box<dyn Fn() -> Route>,
+    aliases: Vec<Alias>,
+}
+
+struct Alias {
+    path: &'static str,
+    operation_id: &'static str,
+    summary: &'static str,
+}
+
+impl<D: utoipa::Path> Aliases<D> {
+    /// `handler` on the path of `doc` (the `__path_` item of its `#[utoipa::path]`).
+    pub fn get<F, Args>(doc: D, handler: F) -> Self
+    where
+        F: actix_web::Handler<Args>,
+        Args: actix_web::FromRequest + 'static,
+        F::Output: actix_web::Responder + 'static,
+    {
+        Self {
+            doc,
+            route: Box::new(move || web::get().to(handler.clone())),
+            aliases: Vec::new(),
+        }
+    }
+
+    /// The handler on `path` too, published as `operation_id` with `summary`.
+    pub fn alias(
+        mut self,
+        path: &'static str,
+        operation_id: &'static str,
+        summary: &'static str,
+    ) -> Self {
+        self.aliases.push(Alias {
+            path,
+            operation_id,
+            summary,
+        });
+        self
+    }
+}
+
+impl<D: utoipa::Path> HttpServiceFactory for Aliases<D> {
+    fn register(self, config: &mut AppService) {
+        let mut paths = vec![D::path()];
+        paths.extend(self.aliases.iter().map(|a| a.path.to_string()));
+        // One resource per path, so each request's matched pattern (the metrics' route label)
+        // is its own path; guarded like `#[get]`, so other methods on these paths reach their
+        // own handlers.
+        for path in paths {
+            web::resource(path)
+                .guard(guard::Get())
+                .route((self.route)())
+                .register(config);
+        }
+    }
+}
+
+impl<D: utoipa::Path + OpenApiFactory> OpenApiFactory for Aliases<D> {
+    fn paths(&self) -> Paths {
+        let mut paths = self.doc.paths();
+        let Some(item) = paths.paths.get(&D::path()).cloned() else {
+            return paths;
+        };
+        for alias in &self.aliases {
+            let mut item = item.clone();
+            if let Some(operation) = item.get.as_mut() {
+                operation.operation_id = Some(alias.operation_id.to_string());
+                operation.summary = Some(alias.summary.to_string());
+            }
+            paths.paths.insert(alias.path.to_string(), item);
+        }
+        paths
+    }
+
+    fn schemas(&self, schemas: &mut Vec<(String, RefOr<utoipa::openapi::schema::Schema>)>) {
+        self.doc.schemas(schemas);
+    }
+}
+
 /// `GET /api/v1/openapi.json`: the document.
+#[utoipa::path(
+    tag = "meta",
+    operation_id = "openapi_document",
+    summary = "This document",
+    responses(
+        (status = 200, body = S::Object, description = "The OpenAPI 3.1 document")
+    ),
+    security(()),
+)]
 #[get("/openapi.json")]
-async fn openapi_document() -> HttpResponse {
+async fn openapi_document(doc: web::Data<Served>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .content_type("application/json")
-        .body(openapi_json())
+        .body(doc.0.clone())
 }
 
 /// `GET /api/v1/docs`: the interactive page.
+#[utoipa::path(
+    tag = "meta",
+    operation_id = "docs_page",
+    summary = "The interactive documentation page",
+    responses(
+        (status = 200, body = String, content_type = "text/html", description = "An HTML page")
+    ),
+    security(()),
+)]
 #[get("/docs")]
 async fn docs_page() -> HttpResponse {
     HttpResponse::Ok()
@@ -168,69 +288,95 @@ async fn docs_page() -> HttpResponse {
 }
 
 /// Registers `/openapi.json` and `/docs` (inside the `/api/v1` scope).
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(openapi_document).service(docs_page);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeSet;
+    use crate::startup::{document, openapi_json, with_api};
+    use actix_web::test as actix_test;
+    use actix_web::{put, App};
+    use utoipa_actix_web::AppExt;
 
-    /// `(METHOD, /api/v1/path)` of every `#[get("…")]`-style handler attribute under `src/`.
-    fn registered_routes() -> BTreeSet<(String, String)> {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
-        let mut files = vec![format!("{root}/openapi.rs")];
-        for entry in std::fs::read_dir(format!("{root}/routes")).expect("routes dir") {
-            let path = entry.expect("dir entry").path();
-            if path.extension().is_some_and(|e| e == "rs") {
-                files.push(path.to_string_lossy().into_owned());
-            }
-        }
-        let mut routes = BTreeSet::new();
-        for file in files {
-            let source = std::fs::read_to_string(&file).expect("read source");
-            for line in source.lines().map(str::trim) {
-                for method in ["get", "post", "put", "patch", "delete"] {
-                    let Some(rest) = line.strip_prefix(&format!("#[{method}(\"")) else {
-                        continue;
-                    };
-                    let path = rest.split('"').next().expect("a quoted path");
-                    routes.insert((method.to_uppercase(), format!("/api/v1{path}")));
-                }
-            }
-        }
-        routes
+    /// The document served at `/api/v1/openapi.json`, pinned: a handler whose path, parameters
+    /// or response types change fails here until the snapshot is reviewed and updated.
+    #[actix_web::test]
+    async fn the_served_document_matches_its_snapshot() {
+        let (app, doc) = with_api(App::new());
+        let app = actix_test::init_service(app.app_data(web::Data::new(Served::new(&doc)))).await;
+        let request = actix_test::TestRequest::get()
+            .uri("/api/v1/openapi.json")
+            .to_request();
+        let body = actix_test::call_and_read_body(&app, request).await;
+        let served: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(
+            served,
+            serde_json::to_value(document()).expect("the document as JSON")
+        );
+        insta::assert_json_snapshot!("openapi.json", served);
     }
 
-    fn documented_routes() -> BTreeSet<(String, String)> {
-        let doc = serde_json::to_value(document()).expect("document as JSON");
-        let mut routes = BTreeSet::new();
-        for (path, item) in doc["paths"].as_object().expect("paths") {
-            for method in ["get", "post", "put", "patch", "delete"] {
-                if item.get(method).is_some() {
-                    routes.insert((method.to_uppercase(), path.clone()));
-                }
-            }
-        }
-        routes
+    #[utoipa::path(
+        get,
+        path = "/things/{id}",
+        operation_id = "thing",
+        summary = "A thing",
+        params(("id" = i64, Path, description = "The id.")),
+        responses((status = 200, body = String, description = "The id back"))
+    )]
+    async fn thing(id: web::Path<i64>, req: actix_web::HttpRequest) -> String {
+        format!("thing {id} at {}", req.match_pattern().unwrap_or_default())
     }
 
-    #[test]
-    fn every_route_is_documented_and_every_documented_route_exists() {
-        let registered = registered_routes();
-        let documented = documented_routes();
-        assert!(registered.len() > 50, "found only {registered:?}");
-        let missing: Vec<_> = registered.difference(&documented).collect();
-        assert!(
-            missing.is_empty(),
-            "routes missing from OpenAPI: {missing:?}"
-        );
-        let extra: Vec<_> = documented.difference(&registered).collect();
-        assert!(
-            extra.is_empty(),
-            "OpenAPI names routes that do not exist: {extra:?}"
-        );
+    #[put("/things/{id}")]
+    async fn put_thing() -> &'static str {
+        "put"
+    }
+
+    #[actix_web::test]
+    async fn aliases_serve_one_handler_on_every_path_and_document_each() {
+        let (app, doc) = App::new()
+            .into_utoipa_app()
+            .service(utoipa_actix_web::scope("/api").configure(|cfg| {
+                cfg.service(Aliases::get(__path_thing, thing).alias(
+                    "/stuff/{id}",
+                    "stuff",
+                    "Stuff",
+                ))
+                .map(|cfg| cfg.service(put_thing));
+            }))
+            .split_for_parts();
+        let app = actix_test::init_service(app).await;
+        for (method, uri, status, body) in [
+            ("GET", "/api/things/5", 200, "thing 5 at /api/things/{id}"),
+            ("GET", "/api/stuff/7", 200, "thing 7 at /api/stuff/{id}"),
+            // The GET guard lets other methods on an alias's path reach their own handlers.
+            ("PUT", "/api/things/5", 200, "put"),
+            ("POST", "/api/stuff/7", 404, ""),
+        ] {
+            let request = actix_test::TestRequest::default()
+                .method(method.parse().expect("method"))
+                .uri(uri)
+                .to_request();
+            let reply = actix_test::call_service(&app, request).await;
+            assert_eq!(reply.status().as_u16(), status, "{method} {uri}");
+            assert_eq!(
+                actix_test::read_body(reply).await,
+                body.as_bytes(),
+                "{method} {uri}"
+            );
+        }
+        let doc = serde_json::to_value(doc).expect("JSON");
+        let thing = &doc["paths"]["/api/things/{id}"]["get"];
+        let stuff = &doc["paths"]["/api/stuff/{id}"]["get"];
+        assert_eq!(thing["operationId"], "thing");
+        assert_eq!(stuff["operationId"], "stuff");
+        assert_eq!(stuff["summary"], "Stuff");
+        assert_eq!(stuff["parameters"], thing["parameters"]);
+        assert_eq!(stuff["responses"], thing["responses"]);
+        assert!(thing["parameters"][0]["name"] == "id");
     }
 
     #[test]

@@ -6,12 +6,13 @@ use crate::config::Config;
 use crate::edge::{body_deadline, problems};
 use crate::middleware::{guard, trace_request};
 use crate::notifications::{Dispatcher, DispatcherStatus};
+use crate::openapi;
 use crate::password::BcryptHasher;
 use crate::problem::{json_error, no_route, path_error, query_error};
 use crate::realtime::hub::{run_tail, Hub};
 use crate::routes;
 use crate::state::{AppState, DatabaseProbe, PoolUse};
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use async_trait::async_trait;
@@ -26,6 +27,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
+use utoipa_actix_web::AppExt;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -227,8 +229,9 @@ impl Application {
                 // The optional JSON bodies some routes read as bytes: the same limit as JSON.
                 .app_data(web::PayloadConfig::new(max_json))
                 .app_data(web::QueryConfig::default().error_handler(query_error))
-                .app_data(web::PathConfig::default().error_handler(path_error))
-                .service(web::scope("/api/v1").configure(routes::api));
+                .app_data(web::PathConfig::default().error_handler(path_error));
+            let (app, doc) = with_api(app);
+            let app = app.app_data(web::Data::new(openapi::Served::new(&doc)));
             let app = if metrics_here {
                 app.route("/metrics", web::get().to(routes::health::metrics))
             } else {
@@ -304,6 +307,31 @@ impl Application {
         }
         result
     }
+}
+
+/// Registers `/api/v1` on `app` through utoipa-actix-web, which collects the OpenAPI document
+/// from the handlers' `#[utoipa::path]` as they are registered.
+pub(crate) fn with_api<T>(app: App<T>) -> (App<T>, utoipa::openapi::OpenApi)
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    let (app, doc) = app
+        .into_utoipa_app()
+        .openapi(openapi::frame())
+        .service(utoipa_actix_web::scope("/api/v1").configure(routes::api))
+        .split_for_parts();
+    (app, openapi::complete(doc))
+}
+
+/// The OpenAPI document of `/api/v1`, collected from an app with the server's routes (nothing
+/// is opened: `concierge openapi` needs no database).
+pub fn document() -> utoipa::openapi::OpenApi {
+    with_api(App::new()).1
+}
+
+/// The OpenAPI document as pretty-printed JSON (for `concierge openapi`).
+pub fn openapi_json() -> String {
+    openapi::render(&document())
 }
 
 /// A server on `addr` answering only `GET /metrics` (for a monitoring network), with one

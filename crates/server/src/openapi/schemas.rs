@@ -176,6 +176,41 @@ pub struct Ticket {
     updated_at: DateTime<Utc>,
 }
 
+/// A staff member as shown next to a ticket.
+#[derive(Serialize, ToSchema)]
+pub struct StaffSummary {
+    id: i64,
+    /// The display name.
+    name: String,
+    /// The login name.
+    username: String,
+}
+
+/// A ticket with the staff around it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketDetail {
+    #[serde(flatten)]
+    ticket: Ticket,
+    /// Who works on it.
+    assignee: Option<StaffSummary>,
+    /// Who created it.
+    creator: Option<StaffSummary>,
+    /// Who resolved it.
+    resolved_by: Option<StaffSummary>,
+    /// The assignee before the last transfer.
+    transferred_from: Option<StaffSummary>,
+}
+
+/// A task with the staff around it and its current summary.
+#[derive(Serialize, ToSchema)]
+pub struct TaskDetail {
+    #[serde(flatten)]
+    detail: TicketDetail,
+    /// `null` until one is written or generated.
+    summary: Option<Summary>,
+}
+
 /// A new donor query: the ticket, the donor's token and the first message.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -465,6 +500,206 @@ pub enum CallStatus {
 #[derive(Serialize, ToSchema)]
 pub struct CallStatusBody {
     status: Option<CallStatus>,
+}
+
+/// Where a call request is.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CallRequestStatus {
+    Pending,
+    Accepted,
+    Rejected,
+    Cancelled,
+}
+
+/// A donor's request for a call (also the payload of `call_requested` and
+/// `call_request_updated`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CallRequest {
+    id: i64,
+    ticket_id: i64,
+    mode: CallMode,
+    /// The donor's note.
+    message: Option<String>,
+    status: CallRequestStatus,
+    /// The staff user who accepted or rejected it.
+    decided_by_id: Option<i64>,
+    /// Why it was rejected.
+    reason: Option<String>,
+    decided_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// Where a call session is.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CallSessionStatus {
+    Created,
+    Active,
+    Ended,
+}
+
+/// A call session: one provider room on a ticket. Where the caller may join, it carries the
+/// caller's join token (minted for this answer, never stored).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CallSession {
+    id: i64,
+    ticket_id: i64,
+    /// The provider's room id.
+    room_id: String,
+    /// The same as `roomId`.
+    room_name: String,
+    mode: CallMode,
+    status: CallSessionStatus,
+    /// The request it answers, when it was started by accepting one.
+    request_id: Option<i64>,
+    /// The staff user who started it.
+    created_by_id: Option<i64>,
+    /// When it became `ACTIVE`.
+    started_at: Option<DateTime<Utc>>,
+    ended_at: Option<DateTime<Utc>>,
+    /// From `startedAt` (or creation) to `endedAt`, once it ended.
+    duration_seconds: Option<i64>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    /// The caller's join token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<String>,
+    /// The token's lifetime in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in: Option<u64>,
+    /// The participant id the token was minted for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    participant_id: Option<String>,
+}
+
+/// What kind of thing an entity is.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EntityKind {
+    Phone,
+    Email,
+    Url,
+    Amount,
+    Date,
+    Reference,
+}
+
+/// A fact pulled out of a conversation.
+#[derive(Serialize, ToSchema)]
+pub struct Entity {
+    kind: EntityKind,
+    /// The text as written.
+    value: String,
+}
+
+/// A ticket's summary.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    id: i64,
+    ticket_id: i64,
+    content: String,
+    key_points: Vec<String>,
+    entities: Vec<Entity>,
+    /// Where the ticket stands and what comes next.
+    next_steps: Option<String>,
+    /// Which analyzer made it: `local`, `openai` or `manual`.
+    analyzer: String,
+    /// The model, for remote analyzers.
+    model: Option<String>,
+    /// The preferred analyzer that failed, and why, when another stood in.
+    fallback_from: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+/// A generation under way: `{status: PENDING, taskId}`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingSummary {
+    /// Always `PENDING`.
+    status: String,
+    /// The ticket.
+    task_id: i64,
+}
+
+/// What a QA flag is about.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FlagKind {
+    PiiCard,
+    PiiEmail,
+    PiiPhone,
+    Abusive,
+    NegativeSentiment,
+}
+
+/// One finding, with the text that triggered it.
+#[derive(Serialize, ToSchema)]
+pub struct Flag {
+    kind: FlagKind,
+    /// The span of text (a card number masked but for its last four digits).
+    evidence: String,
+}
+
+/// An analyzer's view of one message.
+#[derive(Serialize, ToSchema)]
+pub struct Verdict {
+    flags: Vec<Flag>,
+    /// From -1 (negative) to 1 (positive).
+    sentiment: f32,
+}
+
+/// A QA review of one message.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Review {
+    id: i64,
+    message_id: i64,
+    ticket_id: i64,
+    status: ReviewStatus,
+    /// The reviewer's feedback.
+    feedback: Option<String>,
+    verdict: Verdict,
+    analyzer: String,
+    fallback_from: Option<String>,
+    /// Who decided it.
+    reviewer_id: Option<i64>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// Whether the caller now has a push token.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PushTokenSet {
+    fcm_token: bool,
+}
+
+/// The caller's new avatar.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AvatarSet {
+    /// Where it is served (`/api/v1/uploads/avatars/...`).
+    avatar_url: String,
+    content_type: String,
+    /// In bytes.
+    size: u64,
+}
+
+/// Liveness with the database.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    /// `ok`.
+    status: String,
+    version: String,
+    uptime_seconds: u64,
+    /// `up`.
+    database: String,
 }
 
 /// A summary written by hand.

@@ -1,6 +1,10 @@
 //! /auth and /users.
 
 use crate::auth::Caller;
+use crate::openapi::schemas as S;
+use crate::openapi::{
+    BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unauthorized, WrongType,
+};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
@@ -12,6 +16,7 @@ use concierge_domain::DomainError;
 use concierge_domain::UserId;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 type State = web::Data<AppState>;
 
@@ -41,6 +46,21 @@ fn login_reply(state: &AppState, user: User) -> Result<LoginReply, ApiError> {
     })
 }
 
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "login",
+    summary = "Log in (username or email)",
+    request_body(content = S::LoginBody, content_type = "application/json"),
+    responses(
+        (status = 200, body = S::LoginReply, description = "A staff token"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid)
+    ),
+    security(()),
+)]
 #[post("/auth/login")]
 async fn login(
     state: State,
@@ -74,6 +94,22 @@ struct RegisterBody {
     password: Option<String>,
 }
 
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "register",
+    summary = "Register an AGENT (when ALLOW_SIGNUP=true)",
+    request_body(content = S::RegisterBody, content_type = "application/json"),
+    responses(
+        (status = 201, body = S::User, description = "The new account"),
+        (status = 400, response = BadRequest),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid)
+    ),
+    security(()),
+)]
 #[post("/auth/register")]
 async fn register(
     state: State,
@@ -95,6 +131,18 @@ async fn register(
     Ok(HttpResponse::Created().json(wire::User::from(user)))
 }
 
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "me",
+    summary = "The current user",
+    responses(
+        (status = 200, body = S::User, description = "The caller"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/auth/me")]
 async fn me(state: State, caller: Caller) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(wire::User::from(
@@ -109,6 +157,22 @@ struct PushTokenBody {
     fcm_token: Option<Option<String>>,
 }
 
+#[utoipa::path(
+    tag = "users",
+    operation_id = "set_push_token",
+    summary = "Set or clear the caller's push token",
+    request_body(content = S::PushTokenBody, content_type = "application/json"),
+    responses(
+        (status = 200, body = S::PushTokenSet, description = "`{fcmToken: bool}`: whether one is set"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[put("/users/me/fcm-token")]
 async fn set_push_token(
     state: State,
@@ -131,6 +195,23 @@ struct ProfileBody {
     email: Option<Option<String>>,
 }
 
+#[utoipa::path(
+    tag = "users",
+    operation_id = "update_profile",
+    summary = "Change the caller's name or email",
+    request_body(content = S::ProfileBody, content_type = "application/json"),
+    responses(
+        (status = 200, body = S::User, description = "The account"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[put("/users/me/profile")]
 async fn update_profile(
     state: State,
@@ -158,6 +239,22 @@ struct PasswordBody {
 }
 
 /// Changes the password and answers with a fresh token: every older one stops working.
+#[utoipa::path(
+    tag = "users",
+    operation_id = "change_password",
+    summary = "Change the caller's password; older tokens stop working",
+    request_body(content = S::PasswordBody, content_type = "application/json"),
+    responses(
+        (status = 200, body = S::LoginReply, description = "A fresh token"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[put("/users/me/password")]
 async fn change_password(
     state: State,
@@ -175,6 +272,20 @@ async fn change_password(
     Ok(HttpResponse::Ok().json(login_reply(&state, user)?))
 }
 
+#[utoipa::path(
+    tag = "users",
+    operation_id = "list_users",
+    summary = "Staff accounts (admins)",
+    params(S::Paging),
+    responses(
+        (status = 200, body = S::Page<S::User>, description = "A page of accounts"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/users")]
 async fn list_users(
     state: State,
@@ -198,6 +309,23 @@ struct CreateUserBody {
     role: Option<String>,
 }
 
+#[utoipa::path(
+    tag = "users",
+    operation_id = "create_user",
+    summary = "Create a staff account (admins)",
+    request_body(content = S::CreateUserBody, content_type = "application/json"),
+    responses(
+        (status = 201, body = S::User, description = "The new account"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[post("/users")]
 async fn create_user(
     state: State,
@@ -216,6 +344,20 @@ async fn create_user(
     Ok(HttpResponse::Created().json(wire::User::from(user)))
 }
 
+#[utoipa::path(
+    tag = "users",
+    operation_id = "get_user",
+    summary = "One staff account (admins)",
+    params(("id" = i64, Path, description = "The id.")),
+    responses(
+        (status = 200, body = S::User, description = "The account"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/users/{id}")]
 async fn get_user(
     state: State,
@@ -238,6 +380,25 @@ struct PatchUserBody {
     name: Option<String>,
 }
 
+#[utoipa::path(
+    tag = "users",
+    operation_id = "update_user",
+    summary = "Change role, activity or name (admins)",
+    params(("id" = i64, Path, description = "The id.")),
+    request_body(content = S::PatchUserBody, content_type = "application/json"),
+    responses(
+        (status = 200, body = S::User, description = "The account"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[patch("/users/{id}")]
 async fn update_user(
     state: State,
@@ -260,6 +421,22 @@ async fn update_user(
     Ok(HttpResponse::Ok().json(wire::User::from(user)))
 }
 
+#[utoipa::path(
+    tag = "users",
+    operation_id = "set_avatar",
+    summary = "Upload the caller's avatar (multipart image)",
+    request_body(content = S::AvatarForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, body = S::AvatarSet, description = "`{avatarUrl, contentType, size}`"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[post("/users/me/avatar")]
 async fn set_avatar(
     state: State,
@@ -271,7 +448,7 @@ async fn set_avatar(
 }
 
 /// Registers the routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(login)
         .service(register)
         .service(me)

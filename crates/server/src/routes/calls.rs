@@ -3,6 +3,11 @@
 //! provider answers 503 when it is not configured, after the permission checks (403 first).
 
 use crate::auth::Caller;
+use crate::openapi::schemas as S;
+use crate::openapi::{
+    BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unauthorized, Unavailable,
+    WrongType,
+};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
@@ -13,6 +18,7 @@ use concierge_domain::services::{JoinGrant, SessionView};
 use concierge_domain::TicketId;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 type State = web::Data<AppState>;
 
@@ -62,6 +68,26 @@ struct StartBody {
 }
 
 /// An admin starts a call on a ticket: `{mode?}` -> 201 the session with the admin's token.
+#[utoipa::path(
+    tag = "calls",
+    operation_id = "start_call",
+    summary = "Start a call (admins)",
+    params(("query_id" = i64, Path, description = "The ticket (query) id.")),
+    request_body(content = Option<S::StartCallBody>, content_type = "application/json"),
+    responses(
+        (status = 201, body = S::CallSession, description = "The session with the caller's join token"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable)
+    ),
+    security(("bearer" = [])),
+)]
 #[post("/communication/call/{query_id}")]
 async fn start_call(
     state: State,
@@ -87,6 +113,26 @@ struct RequestBody {
 }
 
 /// The ticket's donor asks for a call: `{mode, message?}` -> 201 the request.
+#[utoipa::path(
+    tag = "calls",
+    operation_id = "request_call",
+    summary = "The donor asks for a call",
+    params(("query_id" = i64, Path, description = "The ticket (query) id.")),
+    request_body(content = S::CallRequestBody, content_type = "application/json"),
+    responses(
+        (status = 201, body = S::CallRequest, description = "The request"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable)
+    ),
+    security(("bearer" = [])),
+)]
 #[post("/communication/call/{query_id}/request")]
 async fn request_call(
     state: State,
@@ -109,6 +155,21 @@ async fn request_call(
 }
 
 /// A ticket's requests, newest first (admins).
+#[utoipa::path(
+    tag = "calls",
+    operation_id = "list_requests",
+    summary = "A ticket's call requests (admins)",
+    params(("query_id" = i64, Path, description = "The ticket (query) id."), S::Paging),
+    responses(
+        (status = 200, body = S::Page<S::CallRequest>, description = "A page of requests, newest first"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/communication/call/{query_id}/requests")]
 async fn list_requests(
     state: State,
@@ -124,6 +185,22 @@ async fn list_requests(
 }
 
 /// An admin accepts one request: 201 the session with the admin's token.
+#[utoipa::path(
+    tag = "calls",
+    operation_id = "accept_request",
+    summary = "Accept one request (admins)",
+    params(("query_id" = i64, Path, description = "The ticket (query) id."), ("request_id" = i64, Path, description = "The call request id.")),
+    responses(
+        (status = 201, body = S::CallSession, description = "The session with the caller's join token"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 503, response = Unavailable)
+    ),
+    security(("bearer" = [])),
+)]
 #[post("/communication/call/{query_id}/accept-request/{request_id}")]
 async fn accept_request(
     state: State,
@@ -143,6 +220,22 @@ async fn accept_request(
 }
 
 /// An admin accepts the newest pending request.
+#[utoipa::path(
+    tag = "calls",
+    operation_id = "accept_newest",
+    summary = "Accept the newest pending request (admins)",
+    params(("query_id" = i64, Path, description = "The ticket (query) id.")),
+    responses(
+        (status = 201, body = S::CallSession, description = "The session with the caller's join token"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 503, response = Unavailable)
+    ),
+    security(("bearer" = [])),
+)]
 #[post("/communication/call/{query_id}/accept-request")]
 async fn accept_newest(
     state: State,
@@ -163,6 +256,25 @@ struct RejectBody {
 }
 
 /// An admin rejects a request: `{reason?}` -> the request.
+#[utoipa::path(
+    tag = "calls",
+    operation_id = "reject_request",
+    summary = "Reject a request (admins)",
+    params(("query_id" = i64, Path, description = "The ticket (query) id."), ("request_id" = i64, Path, description = "The call request id.")),
+    request_body(content = Option<S::RejectBody>, content_type = "application/json"),
+    responses(
+        (status = 200, body = S::CallRequest, description = "The request"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[post("/communication/call/{query_id}/reject-request/{request_id}")]
 async fn reject_request(
     state: State,
@@ -185,6 +297,21 @@ async fn reject_request(
 }
 
 /// The donor withdraws its pending request (an addition to the source API).
+#[utoipa::path(
+    tag = "calls",
+    operation_id = "cancel_request",
+    summary = "The donor withdraws its pending request",
+    params(("query_id" = i64, Path, description = "The ticket (query) id."), ("request_id" = i64, Path, description = "The call request id.")),
+    responses(
+        (status = 200, body = S::CallRequest, description = "The request"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict)
+    ),
+    security(("bearer" = [])),
+)]
 #[post("/communication/call/{query_id}/cancel-request/{request_id}")]
 async fn cancel_request(
     state: State,
@@ -200,6 +327,22 @@ async fn cancel_request(
 }
 
 /// A ticket's sessions, newest first; each open one carries the caller's join token.
+#[utoipa::path(
+    tag = "calls",
+    operation_id = "list_sessions",
+    summary = "A ticket's sessions (participants; open ones carry the caller's join token)",
+    params(("query_id" = i64, Path, description = "The ticket (query) id."), S::Paging),
+    responses(
+        (status = 200, body = S::Page<S::CallSession>, description = "A page of sessions, newest first"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/communication/calls/{query_id}")]
 async fn list_sessions(
     state: State,
@@ -231,6 +374,26 @@ struct StatusBody {
 }
 
 /// A participant sets the status: `{status: ACTIVE | ENDED}` -> the session.
+#[utoipa::path(
+    tag = "calls",
+    operation_id = "set_call_status",
+    summary = "Set a session's status (participants)",
+    params(("room_name" = String, Path, description = "The call room's name.")),
+    request_body(content = S::CallStatusBody, content_type = "application/json"),
+    responses(
+        (status = 200, body = S::CallSession, description = "The session"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable)
+    ),
+    security(("bearer" = [])),
+)]
 #[put("/communication/call/{room_name}/status")]
 async fn set_status(
     state: State,
@@ -247,6 +410,23 @@ async fn set_status(
 }
 
 /// A participant ends the call (and the provider's room) -> the session.
+#[utoipa::path(
+    tag = "calls",
+    operation_id = "end_call",
+    summary = "End a call (participants)",
+    params(("room_name" = String, Path, description = "The call room's name.")),
+    responses(
+        (status = 200, body = S::CallSession, description = "The session"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable)
+    ),
+    security(("bearer" = [])),
+)]
 #[post("/communication/call/{room_name}/end")]
 async fn end_call(
     state: State,
@@ -258,6 +438,22 @@ async fn end_call(
 }
 
 /// An admin deletes a room (ending it first when open): 204.
+#[utoipa::path(
+    tag = "calls",
+    operation_id = "delete_call",
+    summary = "Delete a room (admins)",
+    params(("room_name" = String, Path, description = "The call room's name.")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable)
+    ),
+    security(("bearer" = [])),
+)]
 #[delete("/communication/call/{room_name}")]
 async fn delete_call(
     state: State,
@@ -269,7 +465,7 @@ async fn delete_call(
 }
 
 /// Registers the routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(request_call)
         .service(list_requests)
         .service(accept_request)

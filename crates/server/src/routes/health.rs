@@ -1,17 +1,30 @@
 //! /health, /health/ping, /health/advanced.
 
 use crate::auth::Caller;
+use crate::openapi::schemas as S;
+use crate::openapi::{Forbidden, Unauthorized};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde_json::json;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 type State = web::Data<AppState>;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Liveness with the database: 503 when it does not answer.
+#[utoipa::path(
+    tag = "health",
+    operation_id = "health",
+    summary = "Liveness with the database",
+    responses(
+        (status = 200, body = S::Health, description = "Up: status, version, uptimeSeconds, database"),
+        (status = 503, description = "The database does not answer", body = S::Problem, content_type = "application/problem+json")
+    ),
+    security(()),
+)]
 #[get("/health")]
 async fn health(state: State) -> HttpResponse {
     let uptime = state.started.elapsed().as_secs();
@@ -33,12 +46,32 @@ async fn health(state: State) -> HttpResponse {
 }
 
 /// Touches nothing.
+#[utoipa::path(
+    tag = "health",
+    operation_id = "ping",
+    summary = "Touches nothing",
+    responses(
+        (status = 200, body = String, content_type = "text/plain", description = "pong")
+    ),
+    security(()),
+)]
 #[get("/health/ping")]
 async fn ping() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("pong")
 }
 
 /// Details for admins: database latency and pool, event log head, adapters, memory.
+#[utoipa::path(
+    tag = "health",
+    operation_id = "health_advanced",
+    summary = "Details for admins",
+    responses(
+        (status = 200, body = S::Object, description = "Database, event log, adapters, push, memory"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/health/advanced")]
 async fn advanced(state: State, caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.0.admin()?;
@@ -120,6 +153,6 @@ fn same_secret(given: &str, expected: &str) -> bool {
 }
 
 /// Registers the routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health).service(ping).service(advanced);
 }

@@ -5,6 +5,11 @@
 //! request while one is running joins it instead of starting another.
 
 use crate::auth::Caller;
+use crate::openapi::schemas as S;
+use crate::openapi::{
+    BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unauthorized, Unavailable,
+    WrongType,
+};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
@@ -20,6 +25,7 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::watch;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 type State = web::Data<AppState>;
 
@@ -130,6 +136,24 @@ struct WriteBody {
 }
 
 /// `POST /summaries`: a summary written by hand, replacing the current one.
+#[utoipa::path(
+    tag = "insights",
+    operation_id = "write_summary",
+    summary = "Write a ticket's summary by hand",
+    request_body(content = S::WriteSummaryBody, content_type = "application/json"),
+    responses(
+        (status = 201, body = S::Summary, description = "The summary"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[post("/summaries")]
 async fn write_summary(
     state: State,
@@ -152,6 +176,20 @@ async fn write_summary(
 }
 
 /// `GET /summaries/task/:taskId`: the current summary, 404 when none.
+#[utoipa::path(
+    tag = "insights",
+    operation_id = "get_summary",
+    summary = "A ticket's current summary",
+    params(("id" = i64, Path, description = "The ticket id.")),
+    responses(
+        (status = 200, body = S::Summary, description = "The summary"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/summaries/task/{id}")]
 async fn get_summary(
     state: State,
@@ -172,6 +210,24 @@ struct GenerateParams {
 }
 
 /// `POST /summaries/generate/:taskId[?wait=true]`.
+#[utoipa::path(
+    tag = "insights",
+    operation_id = "generate_summary",
+    summary = "Generate a summary (`?wait=true` waits)",
+    params(("id" = i64, Path, description = "The ticket id."), S::WaitParam),
+    responses(
+        (status = 202, body = S::PendingSummary, description = "`{status: PENDING, taskId}`; a summary_ready event follows"),
+        (status = 200, body = S::Summary, description = "With wait=true: the summary"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable)
+    ),
+    security(("bearer" = [])),
+)]
 #[post("/summaries/generate/{id}")]
 async fn generate_summary(
     state: State,
@@ -222,6 +278,26 @@ struct ReviewBody {
 }
 
 /// `POST /qa {messageId}`: 201 with the new review, 200 with the message's existing one.
+#[utoipa::path(
+    tag = "insights",
+    operation_id = "request_review",
+    summary = "Review a message",
+    request_body(content = S::ReviewBody, content_type = "application/json"),
+    responses(
+        (status = 201, body = S::Review, description = "The new review"),
+        (status = 200, body = S::Review, description = "The message's existing review"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable)
+    ),
+    security(("bearer" = [])),
+)]
 #[post("/qa")]
 async fn request_review(
     state: State,
@@ -266,6 +342,20 @@ async fn list(
 }
 
 /// `GET /qa?status=&taskId=`: reviews, newest first.
+#[utoipa::path(
+    tag = "insights",
+    operation_id = "list_reviews",
+    summary = "QA reviews, newest first",
+    params(S::ReviewFilters, S::Paging),
+    responses(
+        (status = 200, body = S::Page<S::Review>, description = "A page of reviews"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/qa")]
 async fn list_reviews(
     state: State,
@@ -283,6 +373,21 @@ async fn list_reviews(
 }
 
 /// `GET /qa/task/:taskId?status=`: one ticket's reviews, newest first.
+#[utoipa::path(
+    tag = "insights",
+    operation_id = "list_ticket_reviews",
+    summary = "One ticket's reviews",
+    params(("id" = i64, Path, description = "The ticket id."), S::ReviewStatusParam, S::Paging),
+    responses(
+        (status = 200, body = S::Page<S::Review>, description = "A page of reviews"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/qa/task/{id}")]
 async fn list_ticket_reviews(
     state: State,
@@ -296,6 +401,20 @@ async fn list_ticket_reviews(
 }
 
 /// `GET /qa/:id`: one review.
+#[utoipa::path(
+    tag = "insights",
+    operation_id = "get_review",
+    summary = "One review",
+    params(("id" = i64, Path, description = "The review id.")),
+    responses(
+        (status = 200, body = S::Review, description = "The review"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/qa/{id}")]
 async fn get_review(
     state: State,
@@ -317,6 +436,25 @@ struct DecisionBody {
 }
 
 /// `PUT /qa/:id {status: APPROVED|REJECTED, feedback?}`: admins, only while PENDING (else 409).
+#[utoipa::path(
+    tag = "insights",
+    operation_id = "decide_review",
+    summary = "Approve or reject a pending review (admins)",
+    params(("id" = i64, Path, description = "The review id.")),
+    request_body(content = S::DecisionBody, content_type = "application/json"),
+    responses(
+        (status = 200, body = S::Review, description = "The review"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[put("/qa/{id}")]
 async fn decide(
     state: State,
@@ -342,7 +480,7 @@ async fn decide(
 }
 
 /// Registers the routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(write_summary)
         .service(get_summary)
         .service(generate_summary)

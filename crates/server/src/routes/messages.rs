@@ -3,6 +3,10 @@
 
 use super::uploads::{self, FileRules};
 use crate::auth::Caller;
+use crate::openapi::schemas as S;
+use crate::openapi::{
+    Aliases, BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unauthorized, WrongType,
+};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
@@ -13,6 +17,7 @@ use concierge_domain::page::PageRequest;
 use concierge_domain::{DomainError, MessageId, TicketId, UserId};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 type State = web::Data<AppState>;
 
@@ -91,6 +96,25 @@ fn file_rules(state: &AppState, max_files: usize) -> FileRules {
     }
 }
 
+#[utoipa::path(
+    tag = "messages",
+    operation_id = "post_message",
+    summary = "Post a message (JSON, or multipart with `files`)",
+    request_body(content((S::PostBody = "application/json"), (S::PostForm = "multipart/form-data"))),
+    responses(
+        (status = 201, body = S::Message, description = "The new message"),
+        (status = 200, body = S::Message, description = "A repeated clientMessageId: the first message"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[post("/messages")]
 async fn post_message(
     state: State,
@@ -163,6 +187,21 @@ async fn conversation(
     Ok(HttpResponse::Ok().json(List::<wire::Message>::of(page)))
 }
 
+#[utoipa::path(
+    tag = "messages",
+    operation_id = "list_messages",
+    summary = "Messages (a donor must name its ticket)",
+    params(S::MessageFilters, S::Paging),
+    responses(
+        (status = 200, body = S::Page<S::Message>, description = "A page of messages, oldest first"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/messages")]
 async fn list_messages(
     state: State,
@@ -194,44 +233,26 @@ fn ticket_filter(id: i64) -> MessageFilter {
     }
 }
 
-#[get("/messages/query/{id}")]
-async fn query_conversation(
-    state: State,
-    caller: Caller,
-    id: web::Path<i64>,
-    paging: web::Query<Paging>,
-) -> Result<HttpResponse, ApiError> {
-    conversation(
-        &state,
-        &caller,
-        ticket_filter(id.into_inner()),
-        paging.request()?,
-    )
-    .await
-}
-
-#[get("/messages/task/{id}")]
-async fn task_conversation(
-    state: State,
-    caller: Caller,
-    id: web::Path<i64>,
-    paging: web::Query<Paging>,
-) -> Result<HttpResponse, ApiError> {
-    conversation(
-        &state,
-        &caller,
-        ticket_filter(id.into_inner()),
-        paging.request()?,
-    )
-    .await
-}
-
 #[derive(Serialize)]
 struct Thread {
     message: wire::Message,
     replies: Vec<wire::Message>,
 }
 
+#[utoipa::path(
+    tag = "messages",
+    operation_id = "thread",
+    summary = "A message and its replies",
+    params(("id" = i64, Path, description = "The message id.")),
+    responses(
+        (status = 200, body = S::Thread, description = "The thread"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/messages/thread/{id}")]
 async fn thread(
     state: State,
@@ -249,6 +270,21 @@ async fn thread(
     }))
 }
 
+#[utoipa::path(
+    tag = "messages",
+    operation_id = "between",
+    summary = "Direct messages between two staff members",
+    params(("a" = i64, Path, description = "A user id."), ("b" = i64, Path, description = "The other user id."), S::Paging),
+    responses(
+        (status = 200, body = S::Page<S::Message>, description = "A page of messages, oldest first"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/messages/between/{a}/{b}")]
 async fn between(
     state: State,
@@ -265,6 +301,26 @@ async fn between(
     Ok(HttpResponse::Ok().json(List::<wire::Message>::of(page)))
 }
 
+#[utoipa::path(
+    tag = "messages",
+    operation_id = "admin_post",
+    summary = "Send as staff (admins)",
+    params(("id" = i64, Path, description = "The ticket id.")),
+    request_body(content = S::PostBody, content_type = "application/json"),
+    responses(
+        (status = 201, body = S::Message, description = "The new message"),
+        (status = 200, body = S::Message, description = "A repeated clientMessageId: the first message"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[post("/messages/admin/{id}")]
 async fn admin_post(
     state: State,
@@ -284,6 +340,21 @@ async fn admin_post(
     ))
 }
 
+#[utoipa::path(
+    tag = "messages",
+    operation_id = "admin_list",
+    summary = "A conversation, staff view (admins)",
+    params(("id" = i64, Path, description = "The ticket id."), S::Paging),
+    responses(
+        (status = 200, body = S::Page<S::Message>, description = "A page of messages, oldest first"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/messages/admin/{id}")]
 async fn admin_list(
     state: State,
@@ -299,7 +370,25 @@ async fn admin_list(
     Ok(HttpResponse::Ok().json(List::<wire::Message>::of(page)))
 }
 
-#[get("/messages/{id}")]
+/// A ticket's conversation, also on `/messages/query/{id}` and `/messages/task/{id}` (see
+/// [`routes`]).
+#[utoipa::path(
+    get,
+    path = "/messages/{id}",
+    tag = "messages",
+    operation_id = "ticket_conversation",
+    summary = "A ticket's conversation",
+    params(("id" = i64, Path, description = "The ticket id."), S::Paging),
+    responses(
+        (status = 200, body = S::Page<S::Message>, description = "A page of messages, oldest first"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 async fn ticket_conversation(
     state: State,
     caller: Caller,
@@ -320,6 +409,25 @@ struct EditBody {
     content: Option<String>,
 }
 
+#[utoipa::path(
+    tag = "messages",
+    operation_id = "edit",
+    summary = "Edit a message (its sender; multipart adds files)",
+    params(("id" = i64, Path, description = "The message id.")),
+    request_body(content((S::EditBody = "application/json"), (S::EditForm = "multipart/form-data"))),
+    responses(
+        (status = 200, body = S::Message, description = "The message"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[put("/messages/{id}")]
 async fn edit(
     state: State,
@@ -376,6 +484,25 @@ struct RemoveFileBody {
     attachment_id: Option<i64>,
 }
 
+#[utoipa::path(
+    tag = "messages",
+    operation_id = "remove_file",
+    summary = "Remove a file from a message",
+    params(("id" = i64, Path, description = "The message id.")),
+    request_body(content = S::RemoveFileBody, content_type = "application/json"),
+    responses(
+        (status = 200, body = S::Message, description = "The message"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[delete("/messages/{id}/attachment")]
 async fn remove_file(
     state: State,
@@ -392,6 +519,21 @@ async fn remove_file(
     Ok(HttpResponse::Ok().json(wire::Message::from(message)))
 }
 
+#[utoipa::path(
+    tag = "messages",
+    operation_id = "remove_message",
+    summary = "Delete a message with its files",
+    params(("id" = i64, Path, description = "The message id.")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict)
+    ),
+    security(("bearer" = [])),
+)]
 #[delete("/messages/{id}")]
 async fn remove(
     state: State,
@@ -407,16 +549,26 @@ async fn remove(
 }
 
 /// Registers the routes; fixed paths before `{id}` ones.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(post_message)
         .service(list_messages)
-        .service(query_conversation)
-        .service(task_conversation)
         .service(thread)
         .service(between)
         .service(admin_post)
         .service(admin_list)
-        .service(ticket_conversation)
+        .service(
+            Aliases::get(__path_ticket_conversation, ticket_conversation)
+                .alias(
+                    "/messages/query/{id}",
+                    "query_conversation",
+                    "A donor query's conversation",
+                )
+                .alias(
+                    "/messages/task/{id}",
+                    "task_conversation",
+                    "A task's conversation",
+                ),
+        )
         .service(edit)
         .service(remove_file)
         .service(remove);

@@ -10,10 +10,10 @@ mod tickets;
 mod uploads;
 mod ws;
 
-use actix_web::web;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Registers every route of `/api/v1`.
-pub fn api(cfg: &mut web::ServiceConfig) {
+pub fn api(cfg: &mut ServiceConfig) {
     cfg.configure(health::routes)
         .configure(accounts::routes)
         .configure(tickets::routes)

@@ -1,6 +1,10 @@
 //! Donor queries (the donor-support face) and tasks (the team-desk face): both are tickets.
 
 use crate::auth::{Caller, DonorIdentity};
+use crate::openapi::schemas as S;
+use crate::openapi::{
+    Aliases, BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unauthorized, WrongType,
+};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
@@ -13,6 +17,7 @@ use concierge_domain::ticket::{
 };
 use concierge_domain::{Actor, DomainError, FieldError, TicketId, UserId};
 use serde::{Deserialize, Serialize};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 type State = web::Data<AppState>;
 
@@ -150,6 +155,22 @@ struct CreatedQuery {
     first_message: Option<wire::Message>,
 }
 
+#[utoipa::path(
+    tag = "donor-queries",
+    operation_id = "create_query",
+    summary = "Open a donor query (no login)",
+    description = "A donor token in Authorization joins the new query to that token's donor session.",
+    request_body(content = S::CreateQueryBody, content_type = "application/json"),
+    responses(
+        (status = 201, body = S::CreatedQuery, description = "The query, its donor token and first message"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid)
+    ),
+    security((), ("bearer" = [])),
+)]
 #[post("/donor-queries")]
 async fn create_query(
     state: State,
@@ -217,6 +238,20 @@ fn vouched_for(state: &AppState, donor_id: &str, hash: Option<&str>) -> Result<b
     }
 }
 
+#[utoipa::path(
+    tag = "donor-queries",
+    operation_id = "list_queries",
+    summary = "All donor queries (admins)",
+    params(S::TicketFilters, S::Paging),
+    responses(
+        (status = 200, body = S::Page<S::Ticket>, description = "A page of tickets"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/donor-queries")]
 async fn list_queries(
     state: State,
@@ -235,6 +270,21 @@ struct DonorParam {
     paging: Paging,
 }
 
+#[utoipa::path(
+    tag = "donor-queries",
+    operation_id = "list_donor_queries",
+    summary = "A donor's queries",
+    description = "Staff list any donorId. A donor token lists the queries of its donor session, or every query of its donorId when the app vouched for it (donorIdHash).",
+    params(S::DonorParams, S::Paging),
+    responses(
+        (status = 200, body = S::Page<S::Ticket>, description = "A page of tickets"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/donor-queries/user")]
 async fn list_donor_queries(
     state: State,
@@ -249,6 +299,20 @@ async fn list_donor_queries(
     list(&state, &caller, TicketList::Donor(donor_id), &query.paging).await
 }
 
+#[utoipa::path(
+    tag = "donor-queries",
+    operation_id = "list_general",
+    summary = "Active queries (a donor sees only its own)",
+    params(S::TicketFilters, S::Paging),
+    responses(
+        (status = 200, body = S::Page<S::Ticket>, description = "A page of tickets"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/donor-queries/general")]
 async fn list_general(
     state: State,
@@ -259,12 +323,36 @@ async fn list_general(
     list(&state, &caller, list_of, &filters.paging).await
 }
 
+/// Donor queries of one status, named by the path's last segment: `/donor-queries/in-progress`,
+/// `/resolved` or `/transferred` (see [`routes`]).
+#[utoipa::path(
+    get,
+    path = "/donor-queries/in-progress",
+    tag = "donor-queries",
+    operation_id = "list_in_progress",
+    summary = "Donor queries that are in progress (admins)",
+    params(S::TicketFilters, S::Paging),
+    responses(
+        (status = 200, body = S::Page<S::Ticket>, description = "A page of tickets"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 async fn list_by_status(
     state: State,
     caller: Caller,
+    req: actix_web::HttpRequest,
     filters: web::Query<Filters>,
-    status: TicketStatus,
 ) -> Result<HttpResponse, ApiError> {
+    let status = match req.path().rsplit('/').next() {
+        Some("in-progress") => TicketStatus::InProgress,
+        Some("resolved") => TicketStatus::Resolved,
+        Some("transferred") => TicketStatus::Transferred,
+        _ => return Err(ApiError::NoRoute),
+    };
     let mut filter = filters.filter()?;
     filter.statuses = vec![status];
     list(
@@ -276,33 +364,20 @@ async fn list_by_status(
     .await
 }
 
-#[get("/donor-queries/in-progress")]
-async fn list_in_progress(
-    state: State,
-    caller: Caller,
-    filters: web::Query<Filters>,
-) -> Result<HttpResponse, ApiError> {
-    list_by_status(state, caller, filters, TicketStatus::InProgress).await
-}
-
-#[get("/donor-queries/resolved")]
-async fn list_resolved(
-    state: State,
-    caller: Caller,
-    filters: web::Query<Filters>,
-) -> Result<HttpResponse, ApiError> {
-    list_by_status(state, caller, filters, TicketStatus::Resolved).await
-}
-
-#[get("/donor-queries/transferred")]
-async fn list_transferred(
-    state: State,
-    caller: Caller,
-    filters: web::Query<Filters>,
-) -> Result<HttpResponse, ApiError> {
-    list_by_status(state, caller, filters, TicketStatus::Transferred).await
-}
-
+#[utoipa::path(
+    tag = "donor-queries",
+    operation_id = "admin_detail",
+    summary = "One query with assignment and transfer detail (admins)",
+    params(("id" = i64, Path, description = "The id.")),
+    responses(
+        (status = 200, body = S::TicketDetail, description = "The ticket with assignee, creator and transfer detail"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/donor-queries/admin/{id}")]
 async fn admin_detail(
     state: State,
@@ -317,6 +392,20 @@ async fn admin_detail(
     Ok(HttpResponse::Ok().json(wire::TicketDetail::from(detail)))
 }
 
+#[utoipa::path(
+    tag = "donor-queries",
+    operation_id = "get_query",
+    summary = "One query (its donor, staff)",
+    params(("id" = i64, Path, description = "The id.")),
+    responses(
+        (status = 200, body = S::Ticket, description = "The ticket"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/donor-queries/{id}")]
 async fn get_query(
     state: State,
@@ -331,6 +420,21 @@ async fn get_query(
     Ok(HttpResponse::Ok().json(wire::Ticket::from(ticket)))
 }
 
+#[utoipa::path(
+    tag = "donor-queries",
+    operation_id = "donor_close",
+    summary = "The donor closes its query",
+    params(("id" = i64, Path, description = "The id.")),
+    responses(
+        (status = 200, body = S::Ticket, description = "The closed ticket"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict)
+    ),
+    security(("bearer" = [])),
+)]
 #[post("/donor-queries/{id}/donor-close")]
 async fn donor_close(
     state: State,
@@ -402,6 +506,25 @@ async fn update(
 
 /// Field and status changes (admins), or `{fcmToken}` alone (the query's donor too). The two
 /// are separate requests, so a refused change never leaves half of a request written.
+#[utoipa::path(
+    tag = "donor-queries",
+    operation_id = "patch_query",
+    summary = "Change fields or status (admins; `{fcmToken}` alone also its donor)",
+    params(("id" = i64, Path, description = "The id.")),
+    request_body(content = S::ChangesBody, content_type = "application/json"),
+    responses(
+        (status = 200, body = S::Ticket, description = "The ticket"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[patch("/donor-queries/{id}")]
 async fn patch_query(
     state: State,
@@ -429,6 +552,21 @@ async fn patch_query(
     Ok(HttpResponse::Ok().json(wire::Ticket::from(ticket)))
 }
 
+#[utoipa::path(
+    tag = "donor-queries",
+    operation_id = "accept",
+    summary = "Assign to the caller (admins)",
+    params(("id" = i64, Path, description = "The id.")),
+    responses(
+        (status = 200, body = S::Ticket, description = "The ticket"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict)
+    ),
+    security(("bearer" = [])),
+)]
 #[patch("/donor-queries/{id}/accept")]
 async fn accept(
     state: State,
@@ -450,6 +588,25 @@ struct TransferBody {
     note: Option<String>,
 }
 
+#[utoipa::path(
+    tag = "donor-queries",
+    operation_id = "transfer",
+    summary = "Transfer to another staff member (admins)",
+    params(("id" = i64, Path, description = "The id.")),
+    request_body(content = S::TransferBody, content_type = "application/json"),
+    responses(
+        (status = 200, body = S::Ticket, description = "The ticket"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[patch("/donor-queries/{id}/transfer")]
 async fn transfer(
     state: State,
@@ -472,6 +629,21 @@ async fn transfer(
     Ok(HttpResponse::Ok().json(wire::Ticket::from(ticket)))
 }
 
+#[utoipa::path(
+    tag = "donor-queries",
+    operation_id = "resolve",
+    summary = "Resolve (admins)",
+    params(("id" = i64, Path, description = "The id.")),
+    responses(
+        (status = 200, body = S::Ticket, description = "The ticket"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict)
+    ),
+    security(("bearer" = [])),
+)]
 #[patch("/donor-queries/{id}/resolve")]
 async fn resolve(
     state: State,
@@ -486,6 +658,21 @@ async fn resolve(
     Ok(HttpResponse::Ok().json(wire::Ticket::from(ticket)))
 }
 
+#[utoipa::path(
+    tag = "donor-queries",
+    operation_id = "send_reminder",
+    summary = "Remind the donor: push and a REMINDER message (admins)",
+    params(("id" = i64, Path, description = "The id.")),
+    responses(
+        (status = 201, body = S::Message, description = "The reminder message"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict)
+    ),
+    security(("bearer" = [])),
+)]
 #[post("/donor-queries/{id}/send-reminder")]
 async fn send_reminder(
     state: State,
@@ -509,6 +696,20 @@ async fn remove(state: State, caller: Caller, id: i64) -> Result<HttpResponse, A
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(
+    tag = "donor-queries",
+    operation_id = "delete_query",
+    summary = "Delete with messages, calls and files (admins)",
+    params(("id" = i64, Path, description = "The id.")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = [])),
+)]
 #[delete("/donor-queries/{id}")]
 async fn delete_query(
     state: State,
@@ -530,6 +731,23 @@ struct CreateTaskBody {
     assigned_to_id: Option<i64>,
 }
 
+#[utoipa::path(
+    tag = "tasks",
+    operation_id = "create_task",
+    summary = "Open a task",
+    request_body(content = S::CreateTaskBody, content_type = "application/json"),
+    responses(
+        (status = 201, body = S::Ticket, description = "The task"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[post("/tasks")]
 async fn create_task(
     state: State,
@@ -547,6 +765,20 @@ async fn create_task(
     Ok(HttpResponse::Created().json(wire::Ticket::from(ticket)))
 }
 
+#[utoipa::path(
+    tag = "tasks",
+    operation_id = "list_tasks",
+    summary = "Tasks",
+    params(S::TicketFilters, S::Paging),
+    responses(
+        (status = 200, body = S::Page<S::Ticket>, description = "A page of tickets"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/tasks")]
 async fn list_tasks(
     state: State,
@@ -557,6 +789,20 @@ async fn list_tasks(
     list(&state, &caller, list_of, &filters.paging).await
 }
 
+#[utoipa::path(
+    tag = "tasks",
+    operation_id = "get_task",
+    summary = "One task with assignee, creator and summary",
+    params(("id" = i64, Path, description = "The id.")),
+    responses(
+        (status = 200, body = S::TaskDetail, description = "The ticket with assignee, creator and summary"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/tasks/{id}")]
 async fn get_task(
     state: State,
@@ -579,6 +825,25 @@ async fn get_task(
     }))
 }
 
+#[utoipa::path(
+    tag = "tasks",
+    operation_id = "update_task",
+    summary = "Change fields or status",
+    params(("id" = i64, Path, description = "The id.")),
+    request_body(content = S::ChangesBody, content_type = "application/json"),
+    responses(
+        (status = 200, body = S::Ticket, description = "The ticket"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = WrongType),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[put("/tasks/{id}")]
 async fn update_task(
     state: State,
@@ -589,6 +854,20 @@ async fn update_task(
     update(state, caller, id.into_inner(), body.into_inner()).await
 }
 
+#[utoipa::path(
+    tag = "tasks",
+    operation_id = "delete_task",
+    summary = "Delete (admins)",
+    params(("id" = i64, Path, description = "The id.")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = [])),
+)]
 #[delete("/tasks/{id}")]
 async fn delete_task(
     state: State,
@@ -599,14 +878,24 @@ async fn delete_task(
 }
 
 /// Registers the routes; fixed paths before `{id}` ones.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(create_query)
         .service(list_queries)
         .service(list_donor_queries)
         .service(list_general)
-        .service(list_in_progress)
-        .service(list_resolved)
-        .service(list_transferred)
+        .service(
+            Aliases::get(__path_list_by_status, list_by_status)
+                .alias(
+                    "/donor-queries/resolved",
+                    "list_resolved",
+                    "Donor queries that are resolved (admins)",
+                )
+                .alias(
+                    "/donor-queries/transferred",
+                    "list_transferred",
+                    "Donor queries that are transferred (admins)",
+                ),
+        )
         .service(admin_detail)
         .service(get_query)
         .service(donor_close)

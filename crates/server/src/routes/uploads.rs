@@ -7,6 +7,7 @@
 //! way).
 
 use crate::auth::Caller;
+use crate::openapi::{BadRequest, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
@@ -23,6 +24,7 @@ use concierge_domain::DomainError;
 use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::sync::Arc;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The most text fields a form may have.
 const MAX_TEXT_FIELDS: usize = 16;
@@ -345,6 +347,21 @@ async fn serve(
     Ok(builder.streaming(body_stream(reader)))
 }
 
+#[utoipa::path(
+    tag = "messages",
+    operation_id = "message_file",
+    summary = "A message's file (readers of the ticket)",
+    params(("filename" = String, Path, description = "The stored file name.")),
+    responses(
+        (status = 200, body = Vec<u8>, content_type = "application/octet-stream", description = "The file, with its stored content type"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/uploads/messages/{filename}")]
 async fn message_file(
     state: web::Data<AppState>,
@@ -368,6 +385,21 @@ async fn message_file(
     .await
 }
 
+#[utoipa::path(
+    tag = "users",
+    operation_id = "avatar_file",
+    summary = "A staff avatar (any signed-in caller)",
+    params(("filename" = String, Path, description = "The stored file name.")),
+    responses(
+        (status = 200, body = Vec<u8>, content_type = "application/octet-stream", description = "The image"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid)
+    ),
+    security(("bearer" = [])),
+)]
 #[get("/uploads/avatars/{filename}")]
 async fn avatar_file(
     state: web::Data<AppState>,
@@ -449,7 +481,7 @@ pub async fn set_avatar(
 }
 
 /// Registers the file routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(message_file).service(avatar_file);
 }
 

@@ -1,13 +1,26 @@
 //! `GET /api/v1/ws`: the upgrade to the real-time gateway.
 
 use crate::auth::{bearer, session_for_token};
+use crate::openapi::{BadRequest, Unauthorized};
 use crate::problem::ApiError;
 use crate::realtime::connection;
 use crate::state::AppState;
 use actix_web::{get, web, HttpRequest, HttpResponse};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Upgrades to a WebSocket. A bearer token on the upgrade request authenticates at once (and a
 /// bad one is refused with 401 before upgrading); otherwise the first frame must be `auth`.
+#[utoipa::path(
+    tag = "meta",
+    operation_id = "websocket",
+    summary = "The WebSocket upgrade (protocol in API.md)",
+    responses(
+        (status = 101, description = "Switching protocols"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized)
+    ),
+    security((), ("bearer" = [])),
+)]
 #[get("/ws")]
 async fn upgrade(
     state: web::Data<AppState>,
@@ -25,6 +38,6 @@ async fn upgrade(
 }
 
 /// Registers the route.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(upgrade);
 }
