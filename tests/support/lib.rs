@@ -1,6 +1,7 @@
 //! The end-to-end harness: starts the real server (`concierge_server::Application`) on a random
-//! port with its own database — a temporary SQLite file, or a fresh PostgreSQL database when
-//! `TEST_POSTGRES_URL` is set — and its own upload directory, and drives it over HTTP.
+//! port with its own database — a copy of a pre-migrated SQLite file, or a PostgreSQL database
+//! created from a pre-migrated template when `TEST_POSTGRES_URL` is set (see [`template`]) —
+//! and its own upload directory, and drives it over HTTP.
 //!
 //! [`e2e!`] writes one test per backend: `name::sqlite` always, `name::postgres` when
 //! PostgreSQL is configured. With `CONCIERGE_REQUIRE_POSTGRES=1` a missing `TEST_POSTGRES_URL`
@@ -12,6 +13,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
+
+mod template;
 
 /// The super admin every test app starts with.
 pub const ADMIN: &str = "admin";
@@ -162,18 +165,21 @@ impl TestApp {
         let given = extra.iter().find(|(k, _)| *k == "DATABASE_URL");
         let (database_url, postgres) = match backend {
             _ if given.is_some() => (given.map(|(_, v)| v.to_string()).unwrap_or_default(), None),
-            Backend::Sqlite => (
-                format!("sqlite://{}/concierge.db", dir.path().display()),
-                None,
-            ),
+            Backend::Sqlite => {
+                let file = dir.path().join("concierge.db");
+                let to = file.clone();
+                tokio::task::spawn_blocking(move || template::copy_sqlite(&to))
+                    .await
+                    .expect("copying the SQLite template");
+                (format!("sqlite://{}", file.display()), None)
+            }
             Backend::Postgres => {
                 let admin_url = postgres_url()?;
                 let name = format!("concierge_e2e_{:016x}", rand::random::<u64>());
-                let mut conn = PgConnection::establish(&admin_url)
-                    .unwrap_or_else(|e| panic!("cannot reach TEST_POSTGRES_URL: {e}"));
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .expect("create test database");
+                let (url, db) = (admin_url.clone(), name.clone());
+                tokio::task::spawn_blocking(move || template::create_postgres(&url, &db))
+                    .await
+                    .expect("creating the test database");
                 let url = with_database(&admin_url, &name);
                 (url, Some(PostgresDb { admin_url, name }))
             }
