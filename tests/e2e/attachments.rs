@@ -1,7 +1,7 @@
 //! Files in messages and avatars, over real HTTP with a real multipart client, on both
 //! databases. Each app stores its uploads in a temporary directory the test can look into.
 
-use concierge_e2e::{Backend, TestApp};
+use concierge_e2e::{e2e, TestApp};
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -10,44 +10,6 @@ use tokio::io::AsyncWriteExt;
 
 const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
-
-/// Writes `name::sqlite` and `name::postgres`, each with its own upload directory.
-macro_rules! files_test {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                run(Backend::Sqlite, $body).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                run(Backend::Postgres, $body).await;
-            }
-        }
-    };
-}
-
-async fn run<F, Fut>(backend: Backend, body: F)
-where
-    F: FnOnce(TestApp, PathBuf) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().expect("temp dir");
-    let uploads = dir.path().join("uploads");
-    let upload_dir = uploads.to_str().expect("utf-8 path").to_string();
-    let extra = [
-        ("UPLOAD_DIR", upload_dir.as_str()),
-        ("MAX_FILE_BYTES", "10485760"),
-    ];
-    match TestApp::spawn_with(backend, &extra).await {
-        Some(app) => body(app, uploads).await,
-        None => eprintln!("skipped: TEST_POSTGRES_URL is not set"),
-    }
-}
 
 /// Every file name in the upload directory (none when it does not exist yet).
 async fn stored(dir: &Path) -> Vec<String> {
@@ -142,7 +104,7 @@ async fn download(app: &TestApp, url: &str, token: &str) -> reqwest::Response {
         .expect("download sent")
 }
 
-files_test!(
+e2e!(
     png_renamed_pdf_is_stored_and_served_as_png,
     |app: TestApp, dir: PathBuf| async move {
         let (ticket, donor) = app.donor_query("donor-a", "hello").await;
@@ -228,7 +190,7 @@ files_test!(
     }
 );
 
-files_test!(
+e2e!(
     an_executable_renamed_jpg_is_refused,
     |app: TestApp, dir: PathBuf| async move {
         let (ticket, donor) = app.donor_query("donor-a", "hello").await;
@@ -260,7 +222,7 @@ files_test!(
     }
 );
 
-files_test!(
+e2e!(
     a_sixth_file_or_an_11_mb_file_is_refused_and_nothing_is_stored,
     |app: TestApp, dir: PathBuf| async move {
         let (ticket, donor) = app.donor_query("donor-a", "hello").await;
@@ -308,7 +270,7 @@ files_test!(
     }
 );
 
-files_test!(
+e2e!(
     hostile_file_names_are_only_display_names,
     |app: TestApp, dir: PathBuf| async move {
         let (ticket, donor) = app.donor_query("donor-a", "hello").await;
@@ -370,7 +332,7 @@ files_test!(
     }
 );
 
-files_test!(
+e2e!(
     svg_is_only_ever_a_download,
     |app: TestApp, _dir: PathBuf| async move {
         let (ticket, donor) = app.donor_query("donor-a", "hello").await;
@@ -398,7 +360,7 @@ files_test!(
     }
 );
 
-files_test!(
+e2e!(
     deleting_removes_the_bytes,
     |app: TestApp, dir: PathBuf| async move {
         let (ticket, donor) = app.donor_query("donor-a", "hello").await;
@@ -449,7 +411,7 @@ files_test!(
     }
 );
 
-files_test!(
+e2e!(
     a_request_cut_off_mid_upload_leaves_nothing,
     |app: TestApp, dir: PathBuf| async move {
         let (ticket, donor) = app.donor_query("donor-a", "hello").await;
@@ -491,7 +453,7 @@ files_test!(
     }
 );
 
-files_test!(
+e2e!(
     avatars_are_images_only,
     |app: TestApp, dir: PathBuf| async move {
         let form = Form::new().part("avatar", file(PNG, "me.png", "image/png"));

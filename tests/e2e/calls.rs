@@ -45,23 +45,6 @@ async fn app_with_video(backend: Backend, videosdk: &MockServer) -> Option<TestA
     .await
 }
 
-/// Writes `name::sqlite` and `name::postgres` running `body(backend)`.
-macro_rules! video_e2e {
-    ($name:ident, $body:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$body(concierge_e2e::Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$body(concierge_e2e::Backend::Postgres).await;
-            }
-        }
-    };
-}
-
 /// The next event called `name` on the socket, skipping other frames and events.
 async fn next_event(ws: &mut Ws, name: &str) -> Value {
     loop {
@@ -93,9 +76,9 @@ async fn hits(videosdk: &MockServer, on: &str) -> Vec<Value> {
         .collect()
 }
 
-video_e2e!(
+e2e!(
     donor_requests_admin_accepts_both_join_and_the_donor_ends,
-    full_flow
+    backend = full_flow
 );
 
 async fn full_flow(backend: Backend) {
@@ -227,7 +210,10 @@ async fn full_flow(backend: Backend) {
     assert!(sessions.data()[0].get("token").is_none());
 }
 
-video_e2e!(refused_call_changes_leave_the_database_unchanged, refusals);
+e2e!(
+    refused_call_changes_leave_the_database_unchanged,
+    backend = refusals
+);
 
 async fn refusals(backend: Backend) {
     let videosdk = videosdk().await;
@@ -426,9 +412,9 @@ async fn refusals(backend: Backend) {
     .expect_problem(404);
 }
 
-video_e2e!(
+e2e!(
     provider_failures_answer_503_and_store_no_session,
-    provider_failures
+    backend = provider_failures
 );
 
 async fn provider_failures(backend: Backend) {

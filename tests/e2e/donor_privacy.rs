@@ -3,50 +3,13 @@
 //! one else's queries (donor sessions, and the app's word through `donorIdHash`).
 
 use concierge_domain::ports::EventLog;
-use concierge_e2e::{Backend, Reply, TestApp};
+use concierge_e2e::{e2e, Reply, TestApp};
 use concierge_server::auth::DonorIdentity;
 use concierge_store::{Store, StoreConfig};
 use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};
 
 const IDENTITY_SECRET: &str = "donor-identity-secret-for-the-e2e-tests";
-
-/// Writes `name::sqlite` and `name::postgres`, each app with its own upload directory and the
-/// extra variables given.
-macro_rules! privacy_test {
-    ($name:ident, $vars:expr, $body:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                run(Backend::Sqlite, $vars, $body).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                run(Backend::Postgres, $vars, $body).await;
-            }
-        }
-    };
-}
-
-async fn run<F, Fut>(backend: Backend, vars: &[(&str, &str)], body: F)
-where
-    F: FnOnce(TestApp) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().expect("temp dir");
-    let uploads = dir.path().join("uploads");
-    let upload_dir = uploads.to_str().expect("utf-8 path").to_string();
-    let mut extra = vec![("UPLOAD_DIR", upload_dir.as_str())];
-    extra.extend_from_slice(vars);
-    match TestApp::spawn_with(backend, &extra).await {
-        Some(app) => body(app).await,
-        None => eprintln!("skipped: TEST_POSTGRES_URL is not set"),
-    }
-}
 
 const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
@@ -133,9 +96,8 @@ fn assert_none_of(what: &str, text: &str, secrets: &[&str]) {
     }
 }
 
-privacy_test!(
+e2e!(
     a_deleted_message_is_never_replayed_afterwards,
-    &[],
     |app: TestApp| async move {
         let opened = open(&app, None, query("d-erase", "my IBAN is DE89 0001")).await;
         let opened = opened.expect(201);
@@ -248,9 +210,8 @@ privacy_test!(
     }
 );
 
-privacy_test!(
+e2e!(
     a_deleted_ticket_leaves_none_of_its_content_in_the_event_log,
-    &[],
     |app: TestApp| async move {
         let (agent, _) = app.staff("erin", "AGENT").await;
         let opened = open(&app, None, query("d-gone", "my address is 12 Elm Street"))
@@ -300,9 +261,8 @@ privacy_test!(
     }
 );
 
-privacy_test!(
+e2e!(
     donors_see_a_transfer_but_never_its_note_or_staff_ids,
-    &[],
     |app: TestApp| async move {
         let (agent, agent_token) = app.staff("tobias", "AGENT").await;
         let (id, donor) = app.donor_query("d-note", "where is my receipt?").await;
@@ -420,9 +380,8 @@ privacy_test!(
     }
 );
 
-privacy_test!(
+e2e!(
     a_donor_id_alone_lists_no_one_elses_queries,
-    &[],
     |app: TestApp| async move {
         let shared = "donor-4711";
         // The real donor opens a query, then a second one from the same session.
@@ -483,9 +442,9 @@ privacy_test!(
     }
 );
 
-privacy_test!(
+e2e!(
     an_app_vouched_donor_id_opens_every_query_of_that_donor,
-    &[("DONOR_IDENTITY_SECRET", IDENTITY_SECRET)],
+    [("DONOR_IDENTITY_SECRET", IDENTITY_SECRET)],
     |app: TestApp| async move {
         let identity = DonorIdentity::new(IDENTITY_SECRET).expect("a key");
         let donor = "member-77";
@@ -537,9 +496,8 @@ privacy_test!(
     }
 );
 
-privacy_test!(
+e2e!(
     without_the_identity_secret_a_donor_id_hash_is_ignored,
-    &[],
     |app: TestApp| async move {
         let mine = app.donor_query("member-9", "first").await.0;
         let mut body = query("member-9", "second");

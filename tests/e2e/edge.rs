@@ -5,7 +5,7 @@
 //! answer problem+json when it is exceeded; a body that arrives too slowly gets 408.
 
 use super::*;
-use concierge_e2e::{encode, Backend};
+use concierge_e2e::encode;
 use reqwest::Method;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -272,43 +272,6 @@ e2e!(
 
 // ---- slow bodies ----
 
-/// Runs `body` on an app whose bodies must arrive within one second.
-async fn with_short_body_timeout<F, Fut>(backend: Backend, body: F)
-where
-    F: FnOnce(TestApp) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().expect("temp dir");
-    let uploads = dir.path().join("uploads");
-    let upload_dir = uploads.to_str().expect("utf-8 path").to_string();
-    let extra = [
-        ("BODY_READ_TIMEOUT", "1s"),
-        ("UPLOAD_DIR", upload_dir.as_str()),
-    ];
-    match TestApp::spawn_with(backend, &extra).await {
-        Some(app) => body(app).await,
-        None => eprintln!("skipped: TEST_POSTGRES_URL is not set"),
-    }
-}
-
-/// Writes `name::sqlite` and `name::postgres` running `body(app)` with a one-second body bound.
-macro_rules! slow_e2e {
-    ($name:ident, $body:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::with_short_body_timeout(concierge_e2e::Backend::Sqlite, super::$body).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::with_short_body_timeout(concierge_e2e::Backend::Postgres, super::$body)
-                    .await;
-            }
-        }
-    };
-}
-
 /// What a raw client got: the whole answer until the server closed, and when it came.
 struct Answer {
     text: String,
@@ -440,8 +403,9 @@ async fn slow_bodies_get_408_problem_and_the_connection_closes(app: TestApp) {
     app.expect_head(head, "bodies that came too late").await;
     app.get("/health/ping", None).await.expect(200);
 }
-slow_e2e!(
+e2e!(
     slow_bodies_get_408_problem_and_the_connection_closes,
+    [("BODY_READ_TIMEOUT", "1s")],
     slow_bodies_get_408_problem_and_the_connection_closes
 );
 
@@ -460,7 +424,8 @@ async fn a_body_that_arrives_in_time_is_read(app: TestApp) {
     .await;
     assert!(answer.text.starts_with("HTTP/1.1 201"), "{}", answer.text);
 }
-slow_e2e!(
+e2e!(
     a_body_that_arrives_in_time_is_read,
+    [("BODY_READ_TIMEOUT", "1s")],
     a_body_that_arrives_in_time_is_read
 );

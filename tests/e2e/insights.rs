@@ -374,19 +374,10 @@ async fn broken_remote_falls_back(backend: Backend) {
     assert!(!asked.is_empty(), "the remote analyzer was asked first");
 }
 
-mod a_broken_remote_analyzer_falls_back_to_local {
-    use super::*;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        broken_remote_falls_back(Backend::Sqlite).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        broken_remote_falls_back(Backend::Postgres).await;
-    }
-}
+e2e!(
+    a_broken_remote_analyzer_falls_back_to_local,
+    backend = broken_remote_falls_back
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_summary_is_generated_after_every_n_messages_when_configured() {

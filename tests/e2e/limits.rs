@@ -9,32 +9,6 @@ use reqwest::Method;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-/// Like `e2e!`, on an app started with extra configuration.
-macro_rules! e2e_with {
-    ($name:ident, $vars:expr, $body:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let app = TestApp::spawn_with(Backend::Sqlite, &$vars)
-                    .await
-                    .expect("sqlite app");
-                ($body)(app).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                match TestApp::spawn_with(Backend::Postgres, &$vars).await {
-                    Some(app) => ($body)(app).await,
-                    None => eprintln!("skipped: TEST_POSTGRES_URL is not set"),
-                }
-            }
-        }
-    };
-}
-
 fn metrics_url(port: u16) -> String {
     format!("http://127.0.0.1:{port}/metrics")
 }
@@ -79,7 +53,7 @@ e2e!(
     }
 );
 
-e2e_with!(
+e2e!(
     metrics_are_not_served_unless_configured,
     [("METRICS_TOKEN", "")],
     |app: TestApp| async move {
@@ -131,19 +105,10 @@ async fn metrics_on_their_own_address(backend: Backend) {
     assert_eq!(other.status(), 404);
 }
 
-mod metrics_can_have_their_own_address {
-    use super::*;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        metrics_on_their_own_address(Backend::Sqlite).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        metrics_on_their_own_address(Backend::Postgres).await;
-    }
-}
+e2e!(
+    metrics_can_have_their_own_address,
+    backend = metrics_on_their_own_address
+);
 
 /// Sends `count` requests with made-up methods to made-up and real paths.
 async fn made_up_requests(app: &TestApp, tag: &str, count: usize) {
@@ -234,7 +199,7 @@ async fn login_from(app: &TestApp, ip: &str, username: &str, password: &str) -> 
     (reply.status().as_u16(), started.elapsed())
 }
 
-e2e_with!(
+e2e!(
     an_attacker_locks_only_itself_out_of_an_account_and_its_owner_gets_in_slowed,
     [
         ("TRUSTED_PROXIES", "127.0.0.1"),
@@ -270,7 +235,7 @@ e2e_with!(
     }
 );
 
-e2e_with!(
+e2e!(
     a_megabyte_login_name_is_an_ordinary_failed_login,
     [
         ("TRUSTED_PROXIES", "127.0.0.1"),

@@ -121,15 +121,10 @@ async fn donor_message_reaches_the_assignee_once(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_donor_message_pushes_once_to_the_assignee_sqlite() {
-    donor_message_reaches_the_assignee_once(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_donor_message_pushes_once_to_the_assignee_postgres() {
-    donor_message_reaches_the_assignee_once(Backend::Postgres).await;
-}
+e2e!(
+    a_donor_message_pushes_once_to_the_assignee,
+    backend = donor_message_reaches_the_assignee_once
+);
 
 e2e!(
     the_donor_sets_its_own_push_token,

@@ -205,25 +205,6 @@ fn exactly_once(fcm: &FakeFcm, expected: &HashMap<String, String>) {
     assert_eq!(taken.len(), expected.len(), "nothing else: {taken:?}");
 }
 
-/// Runs `$body(backend)` on SQLite and on PostgreSQL.
-macro_rules! on_both {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                ($body)(Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                ($body)(Backend::Postgres).await;
-            }
-        }
-    };
-}
-
 /// Two instances; FCM goes down for 4 s; the leading instance is killed in the middle of it.
 async fn outage_with_a_kill(backend: Backend, retry_after: Option<u64>) {
     let (server, fcm) = FakeFcm::start().await;
@@ -299,14 +280,14 @@ async fn outage_with_a_kill(backend: Backend, retry_after: Option<u64>) {
     exactly_once(&fcm, &expected);
 }
 
-on_both!(
+e2e!(
     an_fcm_outage_with_a_kill_mid_way_loses_nothing_and_sends_nothing_twice,
-    |backend| outage_with_a_kill(backend, None)
+    backend = |backend| outage_with_a_kill(backend, None)
 );
 
-on_both!(
+e2e!(
     an_outage_answering_retry_after_with_a_kill_mid_way_loses_nothing_and_sends_nothing_twice,
-    |backend| outage_with_a_kill(backend, Some(1))
+    backend = |backend| outage_with_a_kill(backend, Some(1))
 );
 
 /// One phone's sends fail (503, `Retry-After: 1`) while another's go through.
@@ -359,9 +340,9 @@ async fn a_failing_device_waits_alone(backend: Backend) {
     exactly_once(&fcm, &expected);
 }
 
-on_both!(
+e2e!(
     a_failing_device_does_not_hold_up_a_healthy_one,
-    a_failing_device_waits_alone
+    backend = a_failing_device_waits_alone
 );
 
 /// A phone that never recovers is tried for PUSH_RETRY_FOR (3 s here), then given up on.
@@ -413,9 +394,9 @@ async fn given_up_after_retry_for(backend: Backend) {
     assert_eq!(fcm.refused("dead-phone"), tried, "and not after");
 }
 
-on_both!(
+e2e!(
     a_notification_is_retried_for_push_retry_for_then_given_up,
-    given_up_after_retry_for
+    backend = given_up_after_retry_for
 );
 
 /// An instance that stops gracefully gives its lease up: another one sends at once, even with
@@ -440,7 +421,7 @@ async fn a_graceful_stop_hands_over(backend: Backend) {
     wait_for("the reply, through B", 5, || fcm.took(&message)).await;
 }
 
-on_both!(
+e2e!(
     a_gracefully_stopped_instance_hands_the_lease_over_at_once,
-    a_graceful_stop_hands_over
+    backend = a_graceful_stop_hands_over
 );

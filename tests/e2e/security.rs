@@ -4,7 +4,7 @@
 //! deactivation, half-created donor queries, and responses without a request id.
 
 use super::*;
-use concierge_e2e::{base64url, Backend, Reply};
+use concierge_e2e::{base64url, Reply};
 use jsonwebtoken::{encode as sign_jwt, Algorithm, EncodingKey, Header};
 use reqwest::Method;
 use serde_json::Value;
@@ -158,25 +158,11 @@ async fn register_makes_an_agent(app: TestApp) {
     assert_eq!(users.data().len(), 2, "{}", users.text);
 }
 
-mod register_makes_an_agent_whatever_role_is_asked {
-    use super::*;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        let app = TestApp::spawn_with(Backend::Sqlite, SIGNUP)
-            .await
-            .expect("sqlite app");
-        register_makes_an_agent(app).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        match TestApp::spawn_with(Backend::Postgres, SIGNUP).await {
-            Some(app) => register_makes_an_agent(app).await,
-            None => eprintln!("skipped: TEST_POSTGRES_URL is not set"),
-        }
-    }
-}
+e2e!(
+    register_makes_an_agent_whatever_role_is_asked,
+    vars = SIGNUP,
+    register_makes_an_agent
+);
 
 e2e!(
     unknown_account_and_wrong_password_look_the_same,

@@ -1,16 +1,20 @@
 //! The end-to-end harness: starts the real server (`concierge_server::Application`) on a random
-//! port with its own database — a temporary SQLite file, or a fresh PostgreSQL database when
-//! `TEST_POSTGRES_URL` is set — and drives it over HTTP.
+//! port with its own database — a copy of a pre-migrated SQLite file, or a PostgreSQL database
+//! created from a pre-migrated template when `TEST_POSTGRES_URL` is set (see [`template`]) —
+//! and its own upload directory, and drives it over HTTP.
 //!
-//! `e2e!(name, |app| async move { ... })` writes one test per backend: `name::sqlite` always,
-//! `name::postgres` when PostgreSQL is configured. With `CONCIERGE_REQUIRE_POSTGRES=1` a missing
-//! `TEST_POSTGRES_URL` fails the PostgreSQL tests instead of skipping them.
+//! [`e2e!`] writes one test per backend: `name::sqlite` always, `name::postgres` when
+//! PostgreSQL is configured. With `CONCIERGE_REQUIRE_POSTGRES=1` a missing `TEST_POSTGRES_URL`
+//! fails the PostgreSQL tests instead of skipping them.
 
 use concierge_server::{Application, Config};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::path::PathBuf;
+
+mod template;
 
 /// The super admin every test app starts with.
 pub const ADMIN: &str = "admin";
@@ -42,6 +46,8 @@ pub struct TestApp {
     pub port: u16,
     /// The app's `DATABASE_URL`, for tests that look at what it stored.
     pub database_url: String,
+    /// The app's `UPLOAD_DIR` (shared with its siblings).
+    pub uploads: PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _dir: tempfile::TempDir,
@@ -159,22 +165,26 @@ impl TestApp {
         let given = extra.iter().find(|(k, _)| *k == "DATABASE_URL");
         let (database_url, postgres) = match backend {
             _ if given.is_some() => (given.map(|(_, v)| v.to_string()).unwrap_or_default(), None),
-            Backend::Sqlite => (
-                format!("sqlite://{}/concierge.db", dir.path().display()),
-                None,
-            ),
+            Backend::Sqlite => {
+                let file = dir.path().join("concierge.db");
+                let to = file.clone();
+                tokio::task::spawn_blocking(move || template::copy_sqlite(&to))
+                    .await
+                    .expect("copying the SQLite template");
+                (format!("sqlite://{}", file.display()), None)
+            }
             Backend::Postgres => {
                 let admin_url = postgres_url()?;
                 let name = format!("concierge_e2e_{:016x}", rand::random::<u64>());
-                let mut conn = PgConnection::establish(&admin_url)
-                    .unwrap_or_else(|e| panic!("cannot reach TEST_POSTGRES_URL: {e}"));
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .expect("create test database");
+                let (url, db) = (admin_url.clone(), name.clone());
+                tokio::task::spawn_blocking(move || template::create_postgres(&url, &db))
+                    .await
+                    .expect("creating the test database");
                 let url = with_database(&admin_url, &name);
                 (url, Some(PostgresDb { admin_url, name }))
             }
         };
+        let default_uploads = dir.path().join("uploads");
         let mut vars: HashMap<String, String> = [
             ("HOST", "127.0.0.1"),
             ("PORT", "0"),
@@ -194,9 +204,11 @@ impl TestApp {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         vars.insert("DATABASE_URL".into(), database_url.clone());
+        vars.insert("UPLOAD_DIR".into(), default_uploads.display().to_string());
         for (k, v) in extra {
             vars.insert(k.to_string(), v.to_string());
         }
+        let uploads = PathBuf::from(&vars["UPLOAD_DIR"]);
         let config = Config::from_vars(vars).expect("test configuration");
         let app = Application::build(config).await.expect("server starts");
         let port = app.port();
@@ -211,6 +223,7 @@ impl TestApp {
             backend,
             port,
             database_url,
+            uploads,
             stop: Some(stop),
             server: Some(server),
             _dir: dir,
@@ -252,9 +265,12 @@ impl TestApp {
         self.sibling_with(&[]).await
     }
 
-    /// Starts a second server on the same database with extra configuration variables.
+    /// Starts a second server on the same database and upload directory with extra
+    /// configuration variables.
     pub async fn sibling_with(&self, extra: &[(&str, &str)]) -> TestApp {
-        let mut vars = extra.to_vec();
+        let uploads = self.uploads.display().to_string();
+        let mut vars = vec![("UPLOAD_DIR", uploads.as_str())];
+        vars.extend_from_slice(extra);
         vars.push(("DATABASE_URL", self.database_url.as_str()));
         Box::pin(Self::spawn_with(self.backend, &vars))
             .await
@@ -466,35 +482,98 @@ impl Drop for Killable {
     }
 }
 
-/// Writes `name::sqlite` and `name::postgres` tests running `body` on a fresh app;
-/// `e2e!(name, [("VAR", "value"), ...], body)` also sets configuration variables.
+/// Writes a test module `name` with two tests, `name::sqlite` and `name::postgres` (skipped
+/// unless PostgreSQL is configured), each on a runtime with two worker threads. The body is a
+/// closure or the name of an async function:
+///
+/// - `e2e!(name, |app: TestApp| async move { .. })`: a fresh app on each database;
+/// - `e2e!(name, |app: TestApp, uploads: PathBuf| async move { .. })`: with its `UPLOAD_DIR`;
+/// - `e2e!(name, vars = EXPR, body)`: the app starts with these configuration variables
+///   (`EXPR` borrows as `&[(&str, &str)]`); `e2e!(name, [("VAR", "value"), ..], body)` is
+///   short for a list written out;
+/// - `e2e!(name, backend = body)`: `body(Backend)` starts its own apps (after a mock, say, or
+///   killable ones) and skips when [`TestApp::spawn`] answers `None`.
+///
+/// One of them runs with `cargo test -p concierge-e2e --test e2e -- file::name::sqlite --exact`
+/// (`file` is the test's file in tests/e2e, e.g. `limits`).
 #[macro_export]
 macro_rules! e2e {
-    ($name:ident, $body:expr) => {
-        $crate::e2e!($name, [], $body);
-    };
-    ($name:ident, [$(($key:expr, $value:expr)),* $(,)?], $body:expr) => {
+    ($name:ident, backend = $body:expr $(,)?) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let app = $crate::TestApp::spawn_with($crate::Backend::Sqlite, &[$(($key, $value)),*])
-                    .await
-                    .expect("sqlite app");
-                ($body)(app).await;
+                ($body)($crate::Backend::Sqlite).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                match $crate::TestApp::spawn_with($crate::Backend::Postgres, &[$(($key, $value)),*]).await {
-                    Some(app) => ($body)(app).await,
-                    None => eprintln!("skipped: TEST_POSTGRES_URL is not set"),
-                }
+                ($body)($crate::Backend::Postgres).await;
             }
         }
     };
+    ($name:ident, vars = $vars:expr, $body:expr $(,)?) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $crate::run_app($crate::Backend::Sqlite, &$vars, $body).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $crate::run_app($crate::Backend::Postgres, &$vars, $body).await;
+            }
+        }
+    };
+    ($name:ident, [$($vars:tt)*], $body:expr $(,)?) => {
+        $crate::e2e!($name, vars = [$($vars)*], $body);
+    };
+    ($name:ident, $body:expr $(,)?) => {
+        $crate::e2e!($name, vars = [], $body);
+    };
+}
+
+/// A test body [`e2e!`] can run on an app: an async closure or function taking the app, or the
+/// app and its upload directory.
+pub trait AppTest<Args> {
+    /// Runs the body on `app`.
+    fn run(self, app: TestApp) -> impl std::future::Future<Output = ()>;
+}
+
+impl<F, Fut> AppTest<(TestApp,)> for F
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    fn run(self, app: TestApp) -> impl std::future::Future<Output = ()> {
+        self(app)
+    }
+}
+
+impl<F, Fut> AppTest<(TestApp, PathBuf)> for F
+where
+    F: FnOnce(TestApp, PathBuf) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    fn run(self, app: TestApp) -> impl std::future::Future<Output = ()> {
+        let uploads = app.uploads.clone();
+        self(app, uploads)
+    }
+}
+
+/// Starts an app on `backend` with `vars` and runs `body` on it; skips when PostgreSQL is not
+/// configured. What [`e2e!`] runs.
+#[doc(hidden)]
+pub async fn run_app<Args>(backend: Backend, vars: &[(&str, &str)], body: impl AppTest<Args>) {
+    match TestApp::spawn_with(backend, vars).await {
+        Some(app) => body.run(app).await,
+        None => eprintln!("skipped: TEST_POSTGRES_URL is not set"),
+    }
 }
 
 // ---- helpers for the bad-input, security and permission tests ----
