@@ -395,7 +395,10 @@ fn delete_session(conn: &mut DbConnection, id: CallSessionId) -> Result<(), Erro
         return Err(DomainError::ConcurrentUpdate.into());
     }
     let mut data = serde_json::to_value(&session).map_err(DomainError::storage)?;
-    data["deleted"] = json!(true);
+    // A session serialises to an object.
+    if let Some(fields) = data.as_object_mut() {
+        fields.insert("deleted".into(), json!(true));
+    }
     events::append(
         conn,
         vec![NewEvent {
