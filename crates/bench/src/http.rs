@@ -123,7 +123,7 @@ async fn send(
     if !status.is_success() {
         bail!(
             "{status}: {}",
-            String::from_utf8_lossy(&body[..body.len().min(200)])
+            String::from_utf8_lossy(body.get(..200).unwrap_or(&body))
         );
     }
     Ok(())
@@ -249,8 +249,8 @@ pub async fn login(client: &reqwest::Client, base: &str, user: &str, pass: &str)
         &json!({"username": user, "password": pass}),
     )
     .await?;
-    v["accessToken"]
-        .as_str()
+    v.get("accessToken")
+        .and_then(serde_json::Value::as_str)
         .map(str::to_string)
         .context("no accessToken in the login reply")
 }
@@ -286,9 +286,13 @@ pub async fn seed_queries(
                     }),
                 )
                 .await?;
-                let id = v["id"].as_i64().context("no id")?;
-                let token = v["donorToken"]
-                    .as_str()
+                let id = v
+                    .get("id")
+                    .and_then(serde_json::Value::as_i64)
+                    .context("no id")?;
+                let token = v
+                    .get("donorToken")
+                    .and_then(serde_json::Value::as_str)
                     .context("no donorToken")?
                     .to_string();
                 made.push((i, id, token));
@@ -361,8 +365,8 @@ pub async fn deep_cursor(
         };
         let v = get_json(client, &url, token).await?;
         cursor = Some(
-            v["nextCursor"]
-                .as_str()
+            v.get("nextCursor")
+                .and_then(serde_json::Value::as_str)
                 .context("the list ended before the deep page")?
                 .to_string(),
         );

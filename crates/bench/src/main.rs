@@ -2,6 +2,9 @@
 //! runs pgbench for the ceiling, and prints (or writes) a Markdown report. `just bench` runs it.
 //! Every request goes to 127.0.0.1; every loop is bounded in count and time.
 
+// Panicking shortcuts stay in tests; elsewhere a failure is an error the caller sees.
+#![cfg_attr(not(test), deny(clippy::expect_used, clippy::indexing_slicing))]
+
 mod http;
 mod pg;
 mod report;

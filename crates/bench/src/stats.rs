@@ -68,7 +68,7 @@ pub fn percentile(sorted: &[u64], p: f64) -> u64 {
     let rank =
         usize::try_from((permille * sorted.len() as u128).div_ceil(1000)).unwrap_or(usize::MAX);
     let index = rank.clamp(1, sorted.len()) - 1;
-    sorted[index]
+    sorted.get(index).copied().unwrap_or(0)
 }
 
 /// Percentiles of one measurement.

@@ -31,7 +31,7 @@ async fn expect(ws: &mut Ws, want: &str) -> Result<()> {
             .context("the socket closed")??;
         if let Message::Text(text) = frame {
             let v: serde_json::Value = serde_json::from_str(text.as_str())?;
-            match v["type"].as_str() {
+            match v.get("type").and_then(serde_json::Value::as_str) {
                 Some(t) if t == want => return Ok(()),
                 Some("error") => bail!("error frame: {text}"),
                 _ => {}
@@ -194,12 +194,11 @@ pub async fn fanout(
                     continue;
                 }
                 if let Some((i, sent)) = parse_mark(text) {
-                    if let Some(slot) = seen.get_mut(i) {
+                    if let (Some(slot), Some(at)) = (seen.get_mut(i), arrived.get_mut(i)) {
                         *slot = slot.saturating_add(1);
                         if *slot == 1 {
                             unique += 1;
-                            arrived[i] =
-                                u64::try_from(now).unwrap_or(u64::MAX).saturating_sub(sent);
+                            *at = u64::try_from(now).unwrap_or(u64::MAX).saturating_sub(sent);
                         }
                     }
                 }
@@ -237,7 +236,9 @@ pub async fn fanout(
             match r {
                 Ok(Ok(_)) => {
                     if let Ok(mut ok) = ok.lock() {
-                        ok[i] = true;
+                        if let Some(slot) = ok.get_mut(i) {
+                            *slot = true;
+                        }
                     }
                 }
                 _ => {
@@ -263,22 +264,26 @@ pub async fn fanout(
     for r in readers {
         let (seen, arrived, dropped) = r.await?;
         dropped_clients += u64::from(dropped);
-        for (i, (&n, &micros)) in seen.iter().zip(&arrived).enumerate() {
-            if ok[i] && n == 0 {
+        let per_message = seen
+            .iter()
+            .zip(&arrived)
+            .zip(first.iter_mut().zip(last.iter_mut()));
+        for (i, ((&n, &micros), (first, last))) in per_message.enumerate() {
+            if ok.get(i) == Some(&true) && n == 0 {
                 lost += 1;
             }
             duplicated += u64::from(n.saturating_sub(1));
             if micros != u64::MAX {
                 all.push_micros(micros);
-                first[i] = first[i].min(micros);
-                last[i] = last[i].max(micros);
+                *first = (*first).min(micros);
+                *last = (*last).max(micros);
             }
         }
     }
     let per_message = |values: &[u64]| {
         let mut samples = Samples::with_capacity(total);
-        for (i, &v) in values.iter().enumerate() {
-            if first[i] != u64::MAX {
+        for (&v, &earliest) in values.iter().zip(&first) {
+            if earliest != u64::MAX {
                 samples.push_micros(v);
             }
         }

@@ -214,8 +214,8 @@ impl Sniffer {
     pub fn feed(&mut self, chunk: &[u8]) {
         self.size += chunk.len() as u64;
         if self.head.len() < SNIFF_BYTES {
-            let take = (SNIFF_BYTES - self.head.len()).min(chunk.len());
-            self.head.extend_from_slice(&chunk[..take]);
+            let room = SNIFF_BYTES - self.head.len();
+            self.head.extend(chunk.iter().take(room));
         }
         if self.not_text {
             return;
@@ -229,7 +229,8 @@ impl Sniffer {
         match std::str::from_utf8(&joined) {
             Ok(_) => {}
             Err(e) if e.error_len().is_none() => {
-                self.carry = joined[e.valid_up_to()..].to_vec();
+                // Keep the incomplete character's bytes for the next chunk.
+                self.carry = joined.split_off(e.valid_up_to());
             }
             Err(_) => self.not_text = true,
         }
@@ -295,7 +296,7 @@ fn sniff(head: &[u8], text: bool, file_name: &str) -> std::result::Result<FileKi
     if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
         return Ok(GIF);
     }
-    if head.len() >= 12 && head.starts_with(b"RIFF") && &head[8..12] == b"WEBP" {
+    if head.starts_with(b"RIFF") && head.get(8..12) == Some(b"WEBP".as_slice()) {
         return Ok(WEBP);
     }
     if head.starts_with(b"%PDF-") {

@@ -81,7 +81,7 @@ pub enum Payload {
 /// message's `ticketId`, `content`, `senderType` and `messageType`; a QA review's `messageId`;
 /// a ticket's `status`, `title`, `description` and `assigneeId`; a call request's `status` and
 /// `message`.
-pub trait EventEncoder: Send + Sync {
+pub trait EventEncoder: Send + Sync + std::fmt::Debug {
     /// The payload as JSON.
     fn encode(&self, payload: &Payload) -> Value;
 }
@@ -111,6 +111,22 @@ pub struct StoredEvent {
     pub data: Value,
     /// When it was written.
     pub created_at: DateTime<Utc>,
+}
+
+impl Payload {
+    /// The changed object's id.
+    pub fn object_id(&self) -> i64 {
+        match self {
+            Payload::Ticket(t) => t.id.0,
+            Payload::TicketDeleted(id) => id.0,
+            Payload::Message(m) => m.id.0,
+            Payload::MessageDeleted { message_id, .. } => message_id.0,
+            Payload::CallRequest(r) => r.id.0,
+            Payload::CallSession(s) | Payload::CallSessionDeleted(s) => s.id.0,
+            Payload::Summary(s) => s.id,
+            Payload::QaReview(r) => r.id,
+        }
+    }
 }
 
 impl NewEvent {

@@ -15,6 +15,12 @@
 //!
 //! Another service can depend on this crate alone and bring its own adapters: build a
 //! [`services::Services`] from `Arc<dyn Port>` values and call its methods with an [`Actor`].
+//! With the `memory` feature, `memory::MemoryStore` implements the storage ports in memory,
+//! for tests and examples; `examples/ticket_lifecycle.rs` runs a ticket through its life on it.
+
+#![warn(missing_docs)]
+// Panicking shortcuts stay in tests; elsewhere a failure is an error the caller sees.
+#![cfg_attr(not(test), deny(clippy::expect_used, clippy::indexing_slicing))]
 
 pub mod actor;
 pub mod analysis;
@@ -23,6 +29,8 @@ pub mod call;
 pub mod error;
 pub mod event;
 pub mod ids;
+#[cfg(feature = "memory")]
+pub mod memory;
 pub mod message;
 pub mod notification;
 pub mod page;
@@ -34,6 +42,11 @@ pub mod ticket;
 pub mod user;
 pub mod validate;
 pub mod video;
+
+/// The README's example, run as a doc test so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExample;
 
 pub use actor::Actor;
 pub use error::{DomainError, FieldError, Result};

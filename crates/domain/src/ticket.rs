@@ -785,7 +785,7 @@ impl Ticket {
     }
 }
 
-#[cfg(test)]
+#[cfg(any(test, feature = "memory"))]
 impl Ticket {
     /// The ticket as a store would return it at `version`.
     pub(crate) fn with_version(mut self, version: i32) -> Self {

@@ -24,6 +24,9 @@
 //! [`MessageRepository`]: concierge_domain::ports::MessageRepository
 //! [`EventLog`]: concierge_domain::ports::EventLog
 
+// Panicking shortcuts stay in tests; elsewhere a failure is an error the caller sees.
+#![cfg_attr(not(test), deny(clippy::expect_used, clippy::indexing_slicing))]
+
 mod attachments;
 pub mod blobs;
 mod calls;

@@ -37,6 +37,58 @@ pub struct NewAccount {
 }
 
 /// Accounts and authentication.
+///
+/// The operator creates an account; its user logs in; a wrong password and an unknown name
+/// get the same answer. (Hashing here is a `mockall` mock of the `mock` feature.)
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> concierge_domain::Result<()> {
+/// use concierge_domain::memory::MemoryStore;
+/// use concierge_domain::ports::{MockPasswordHasher, SystemClock};
+/// use concierge_domain::services::{AccountService, NewAccount};
+/// use concierge_domain::user::Role;
+/// use concierge_domain::{Actor, DomainError};
+/// use std::sync::Arc;
+///
+/// // Stores passwords as they are: for an example only.
+/// let mut hasher = MockPasswordHasher::new();
+/// hasher.expect_hash().returning(|p| Ok(format!("plain:{p}")));
+/// hasher.expect_verify().returning(|p, hash| Ok(hash == format!("plain:{p}")));
+/// hasher.expect_verify_absent().returning(|_| Ok(()));
+///
+/// let accounts = AccountService::new(
+///     Arc::new(MemoryStore::new()),
+///     Arc::new(hasher),
+///     Arc::new(SystemClock),
+/// );
+/// let account = NewAccount {
+///     username: "amira".into(),
+///     email: Some("amira@example.org".into()),
+///     name: "Amira Haddad".into(),
+///     password: "correct horse battery".into(),
+///     role: Role::Agent,
+/// };
+/// let created = accounts.create(&Actor::System, account).await?;
+///
+/// // Username or email, any case.
+/// let user = accounts.login("Amira@Example.org", "correct horse battery").await?;
+/// assert_eq!(user.id, created.id);
+/// assert!(matches!(
+///     accounts.login("amira", "wrong password").await,
+///     Err(DomainError::Unauthenticated)
+/// ));
+/// assert!(matches!(
+///     accounts.login("nobody", "correct horse battery").await,
+///     Err(DomainError::Unauthenticated)
+/// ));
+///
+/// // A token carries the user's id and token version.
+/// let same = accounts.authenticate(user.id, user.token_version).await?;
+/// assert_eq!(same.username, "amira");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct AccountService {
     users: Arc<dyn UserRepository>,

@@ -14,6 +14,58 @@ use crate::ticket::{Action, Ticket, TicketStatus, TransitionError};
 use std::sync::Arc;
 
 /// Conversations.
+///
+/// Staff answer a donor query and its status follows (IN_PROGRESS becomes PENDING_REPLY); a
+/// send repeated with the same `client_message_id` returns the first message.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> concierge_domain::Result<()> {
+/// use concierge_domain::memory::MemoryStore;
+/// use concierge_domain::message::{MessageFilter, PostMessage, Posted};
+/// use concierge_domain::page::PageRequest;
+/// use concierge_domain::ports::SystemClock;
+/// use concierge_domain::services::{ConversationService, TicketService};
+/// use concierge_domain::ticket::{DonorQueryInput, TicketStatus};
+/// use concierge_domain::user::Role;
+/// use concierge_domain::{Actor, UserId};
+/// use std::sync::Arc;
+///
+/// let store = Arc::new(MemoryStore::new());
+/// let clock = Arc::new(SystemClock);
+/// let tickets = TicketService::new(store.clone(), store.clone(), store.clone(), clock.clone());
+/// let conversations = ConversationService::new(store.clone(), store, clock);
+///
+/// let input = DonorQueryInput {
+///     donor: "Dana".into(),
+///     donor_id: "donor-42".into(),
+///     message: Some("Where is my receipt?".into()),
+///     ..Default::default()
+/// };
+/// let (query, _) = tickets.open_donor_query(input).await?;
+///
+/// let admin = Actor::Staff { user_id: UserId(1), role: Role::Admin };
+/// let reply = PostMessage {
+///     ticket_id: query.id,
+///     content: "It is on its way.".into(),
+///     reply_to_id: None,
+///     client_message_id: Some("reply-1".into()),
+/// };
+/// let first = conversations.post(&admin, reply.clone()).await?;
+/// assert!(matches!(first, Posted::Created(_)));
+/// assert_eq!(tickets.get(&admin, query.id).await?.status(), TicketStatus::PendingReply);
+///
+/// // The same send again stores nothing new.
+/// let again = conversations.post(&admin, reply).await?;
+/// assert!(matches!(again, Posted::Existing(ref m) if m.id == first.message().id));
+///
+/// let filter = MessageFilter { ticket_id: Some(query.id), ..Default::default() };
+/// let page = conversations.list(&admin, filter, PageRequest::default()).await?;
+/// let texts: Vec<&str> = page.items.iter().map(|m| m.content.as_str()).collect();
+/// assert_eq!(texts, ["Where is my receipt?", "It is on its way."]);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct ConversationService {
     tickets: Arc<dyn TicketRepository>,

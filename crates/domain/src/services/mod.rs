@@ -41,6 +41,24 @@ pub struct Ports {
 }
 
 /// Every service, built from one set of ports.
+///
+/// ```
+/// use concierge_domain::memory::MemoryStore;
+/// use concierge_domain::ports::{MockPasswordHasher, SystemClock};
+/// use concierge_domain::services::{Ports, Services};
+/// use std::sync::Arc;
+///
+/// let store = Arc::new(MemoryStore::new());
+/// let services = Services::new(Ports {
+///     users: store.clone(),
+///     tickets: store.clone(),
+///     messages: store.clone(),
+///     events: store,
+///     hasher: Arc::new(MockPasswordHasher::new()),
+///     clock: Arc::new(SystemClock),
+/// });
+/// # let _ = services;
+/// ```
 #[derive(Clone)]
 pub struct Services {
     /// Login, tokens' users, profiles, user administration.

@@ -59,6 +59,57 @@ pub const MAX_TRANSFER_NOTE: usize = 1000;
 pub const TRANSFER_NOTICE: &str = "This query was transferred to another team member.";
 
 /// Tickets and their lifecycle.
+///
+/// A donor opens a query; an admin accepts and resolves it; its donor closes it. (This example
+/// and the ones on the other services run on the in-memory adapters of the `memory` feature.)
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> concierge_domain::Result<()> {
+/// use concierge_domain::memory::MemoryStore;
+/// use concierge_domain::ports::SystemClock;
+/// use concierge_domain::services::TicketService;
+/// use concierge_domain::ticket::{DonorQueryInput, TicketStatus};
+/// use concierge_domain::user::Role;
+/// use concierge_domain::{Actor, DomainError, UserId};
+/// use std::sync::Arc;
+///
+/// let store = Arc::new(MemoryStore::new());
+/// let tickets = TicketService::new(store.clone(), store.clone(), store, Arc::new(SystemClock));
+///
+/// let input = DonorQueryInput {
+///     donor: "Dana".into(),
+///     donor_id: "donor-42".into(),
+///     message: Some("My receipt shows the wrong amount.".into()),
+///     ..Default::default()
+/// };
+/// let (query, first_message) = tickets.open_donor_query(input).await?;
+/// assert_eq!(query.status(), TicketStatus::InProgress);
+/// assert!(first_message.is_some());
+///
+/// // Donor queries are managed by admins; an agent is refused.
+/// let agent = Actor::Staff { user_id: UserId(7), role: Role::Agent };
+/// assert!(matches!(tickets.accept(&agent, query.id).await, Err(DomainError::Forbidden(_))));
+///
+/// let admin = Actor::Staff { user_id: UserId(1), role: Role::Admin };
+/// let accepted = tickets.accept(&admin, query.id).await?;
+/// assert_eq!(accepted.assignee_id, Some(UserId(1)));
+/// let resolved = tickets.resolve(&admin, query.id).await?;
+/// assert_eq!(resolved.status(), TicketStatus::Resolved);
+///
+/// // The donor token names the query and its donor session.
+/// let donor = Actor::Donor {
+///     donor_id: "donor-42".into(),
+///     ticket_id: query.id,
+///     session: query.donor.and_then(|d| d.session).unwrap_or_default(),
+///     identity_verified: false,
+/// };
+/// let closed = tickets.close(&donor, query.id).await?;
+/// assert_eq!(closed.status(), TicketStatus::Closed);
+/// assert_eq!(closed.assignee_id, None, "a donor never sees staff ids");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct TicketService {
     tickets: Arc<dyn TicketRepository>,
