@@ -26,7 +26,7 @@ pub struct VideoSdkConfig {
     /// Attempts per operation: a 5xx, a 429, a timeout or a connection error is retried until
     /// this many attempts were made. `0` is treated as `1`.
     pub max_attempts: u32,
-    /// Pause before the first retry; the n-th retry waits n times this (capped at 2 s).
+    /// Pause before the first retry, doubled for each further one (capped at 2 s).
     pub retry_backoff: Duration,
     /// Lifetime of the participant (join) tokens handed to clients.
     pub join_token_ttl: Duration,
