@@ -906,6 +906,9 @@ e2e!(
         "https://desk.example.org, https://app.example.org/"
     )],
     |app: TestApp| async move {
+        // Hold the whole app: a block using only some of its fields would capture just those,
+        // and the rest (the server's stop handle, the database) would be dropped at once.
+        let app = &app;
         let request = |method: Method, path: &str, origin: &str| {
             app.client
                 .request(method, format!("{}{path}", app.api))
