@@ -46,6 +46,8 @@ impl fmt::Debug for VideoSdkProvider {
 struct Reply {
     status: StatusCode,
     body: String,
+    /// Attempts made to get it.
+    attempts: u32,
 }
 
 /// An attempt worth repeating (a retryable answer, or none), or a token that cannot be signed.
@@ -154,7 +156,7 @@ impl VideoSdkProvider {
         .await;
         let attempts = attempt.load(Ordering::Relaxed);
         match outcome {
-            Ok(reply) | Err(Failed::Status { reply, .. }) => Ok(reply),
+            Ok(reply) | Err(Failed::Status { reply, .. }) => Ok(Reply { attempts, ..reply }),
             Err(Failed::Signing(err)) => Err(err),
             Err(Failed::Transport(err)) => {
                 let reason = if err.is_timeout() {
@@ -213,7 +215,11 @@ impl VideoSdkProvider {
             .text()
             .await
             .map_err(|err| Failed::Transport(err.without_url()))?;
-        let reply = Reply { status, body };
+        let reply = Reply {
+            status,
+            body,
+            attempts: 1,
+        };
         if is_retryable(status) {
             Err(Failed::Status { reply, asked })
         } else {
@@ -236,8 +242,8 @@ impl VideoSdkProvider {
         } else if is_retryable(reply.status) {
             format!(
                 "video provider unavailable: VideoSDK is failing ({what}: HTTP {status} after {} attempt{}: {detail})",
-                self.config.max_attempts,
-                if self.config.max_attempts == 1 { "" } else { "s" }
+                reply.attempts,
+                if reply.attempts == 1 { "" } else { "s" }
             )
         } else {
             format!(
@@ -393,6 +399,7 @@ mod tests {
         Reply {
             status: StatusCode::from_u16(status).expect("status"),
             body: body.to_owned(),
+            attempts: 1,
         }
     }
 
