@@ -884,3 +884,120 @@ e2e!(
         assert_eq!(me.get("role"), "AGENT");
     }
 );
+
+e2e!(
+    cors_serves_only_the_configured_origins,
+    [(
+        "CORS_ORIGINS",
+        "https://desk.example.org, https://app.example.org/"
+    )],
+    |app: TestApp| async move {
+        // Hold the whole app: a block using only some of its fields would capture just those,
+        // and the rest (the server's stop handle, the database) would be dropped at once.
+        let app = &app;
+        let request = |method: Method, path: &str, origin: &str| {
+            app.client
+                .request(method, format!("{}{path}", app.api))
+                .header("origin", origin)
+        };
+        // An allowed origin (a trailing slash in the setting is dropped) is echoed, with the
+        // headers a browser script may read.
+        for origin in ["https://desk.example.org", "https://app.example.org"] {
+            let reply = request(Method::GET, "/health/ping", origin)
+                .send()
+                .await
+                .expect("sent");
+            assert_eq!(reply.headers()["access-control-allow-origin"], origin);
+            let exposed = reply.headers()["access-control-expose-headers"]
+                .to_str()
+                .expect("ascii")
+                .to_ascii_lowercase();
+            assert!(exposed.contains("x-request-id") && exposed.contains("retry-after"));
+            assert!(reply.headers().get_all("vary").iter().any(|v| v
+                .to_str()
+                .is_ok_and(|v| v.to_ascii_lowercase().contains("origin"))));
+        }
+        let preflight = request(Method::OPTIONS, "/tasks", "https://desk.example.org")
+            .header("access-control-request-method", "PATCH")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type, x-request-id",
+            )
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(preflight.status(), 204);
+        assert!(preflight.headers().contains_key("x-request-id"));
+        let header = |name: &str| {
+            preflight.headers()[name]
+                .to_str()
+                .expect("ascii")
+                .to_ascii_lowercase()
+        };
+        for method in ["get", "post", "put", "patch", "delete"] {
+            assert!(header("access-control-allow-methods").contains(method));
+        }
+        for allowed in ["authorization", "content-type", "x-request-id"] {
+            assert!(header("access-control-allow-headers").contains(allowed));
+        }
+        assert_eq!(header("access-control-max-age"), "600");
+        // Another origin gets no CORS headers, and its preflight is refused as a problem.
+        let refused = request(Method::GET, "/health/ping", "https://evil.example.com")
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(refused.status(), 200);
+        assert!(refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none());
+        let refused = request(Method::OPTIONS, "/tasks", "https://evil.example.com")
+            .header("access-control-request-method", "POST")
+            .send()
+            .await
+            .expect("sent");
+        assert!(refused.status().is_client_error(), "{}", refused.status());
+        assert!(refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none());
+        assert!(refused.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("application/problem+json"));
+        assert_eq!(refused.headers()["x-frame-options"], "DENY");
+    }
+);
+
+e2e!(
+    security_headers_are_on_every_answer,
+    |app: TestApp| async move {
+        let root = app.api.trim_end_matches("/api/v1").to_string();
+        let mut replies = vec![
+            app.get("/health/ping", None).await.headers,
+            app.get("/tasks", None).await.headers,
+            app.get("/tasks", Some(&app.admin_token)).await.headers,
+            app.get("/no-such-route", None).await.headers,
+        ];
+        let odd = app
+            .client
+            .request(
+                Method::from_bytes(b"BREW").expect("method"),
+                format!("{root}/"),
+            )
+            .send()
+            .await
+            .expect("sent");
+        replies.push(odd.headers().clone());
+        for headers in &replies {
+            assert_eq!(headers["x-content-type-options"], "nosniff");
+            assert_eq!(headers["x-frame-options"], "DENY");
+            assert_eq!(headers["referrer-policy"], "no-referrer");
+            assert_eq!(headers["cache-control"], "no-store");
+            assert!(headers.contains_key("x-request-id"));
+        }
+        // A handler's own caching is kept.
+        let docs = app.get("/openapi.json", None).await;
+        assert_eq!(docs.headers["cache-control"], "no-cache");
+    }
+);

@@ -1,6 +1,7 @@
 //! What the server logs: never a password, a password hash or a token. Every log line of the
 //! server is captured (at the most verbose level, as JSON) while a login, a donor query, a donor
-//! message and a password change happen, then searched for the secrets they carried.
+//! message and a password change happen, then searched for the secrets they carried. A request's
+//! lines carry its id.
 
 use concierge_e2e::{Backend, TestApp, ADMIN, ADMIN_PASSWORD};
 use serde_json::json;
@@ -74,6 +75,15 @@ async fn logs_hold_no_password_hash_or_token() {
         .expect("token")
         .to_string();
     app.get("/auth/me", Some(&new_token)).await.expect(200);
+    // A caller's request id is on the request's log lines; the query string is not logged.
+    let traced = app
+        .client
+        .get(format!("{}/health/ping?token=query-secret-xyz", app.api))
+        .header("x-request-id", "log-trace-42")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(traced.headers()["x-request-id"], "log-trace-42");
 
     let logs = String::from_utf8(capture.0.lock().expect("log buffer").clone()).expect("utf-8");
     assert!(
@@ -81,7 +91,16 @@ async fn logs_hold_no_password_hash_or_token() {
         "the capture works: {} bytes",
         logs.len()
     );
+    let handled = logs
+        .lines()
+        .find(|line| line.contains("log-trace-42") && line.contains("handled"))
+        .expect("a `handled` line with the caller's request id");
+    let line: serde_json::Value = serde_json::from_str(handled).expect("a JSON line");
+    assert_eq!(line["span"]["request_id"], "log-trace-42", "{line}");
+    assert_eq!(line["span"]["path"], "/api/v1/health/ping", "{line}");
+    assert_eq!(line["fields"]["status"], 200, "{line}");
     for secret in [
+        "query-secret-xyz",
         ADMIN_PASSWORD,
         "not-the-password-xyz",
         "a-brand-new-password",

@@ -5,7 +5,7 @@
 //! | `OPENAI_API_KEY` | bearer key; unset for local servers (Ollama, vLLM, llama.cpp) | none |
 //! | `OPENAI_BASE_URL` | API root, the part before `/chat/completions` | `https://api.openai.com/v1` |
 //! | `OPENAI_MODEL` | model name | `gpt-4o-mini` |
-//! | `OPENAI_TIMEOUT` | seconds per request (`30` or `30s`) | 30 |
+//! | `OPENAI_TIMEOUT` | per request, a duration (`30s`, `2m`) | `30s` |
 //! | `OPENAI_MAX_ATTEMPTS` | tries per analysis, counting the first | 3 |
 //! | `OPENAI_TOKEN_BUDGET` | approximate tokens of transcript per request | 6000 |
 //!
@@ -66,14 +66,20 @@ impl std::fmt::Debug for OpenAiConfig {
     }
 }
 
-/// A configuration variable that cannot be read.
-#[derive(Debug, thiserror::Error)]
-#[error("{name}: cannot read {value:?}")]
-pub struct AiConfigError {
-    /// The variable.
-    pub name: &'static str,
-    /// Its value.
-    pub value: String,
+/// A configuration variable that cannot be read (its name and what is wrong).
+pub use concierge_settings::SettingError as AiConfigError;
+
+/// The `OPENAI_*` variables, read with `concierge-settings`.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct Env {
+    openai_api_key: Option<String>,
+    openai_base_url: Option<String>,
+    openai_model: Option<String>,
+    #[serde(deserialize_with = "concierge_settings::duration")]
+    openai_timeout: Option<Duration>,
+    openai_max_attempts: Option<u32>,
+    openai_token_budget: Option<usize>,
 }
 
 impl OpenAiConfig {
@@ -83,49 +89,35 @@ impl OpenAiConfig {
     }
 
     /// Reads the given variables. `None` when neither `OPENAI_API_KEY` nor `OPENAI_BASE_URL`
-    /// is set (blank counts as unset): then only the local analyzer runs.
+    /// is set (blank counts as unset): then only the local analyzer runs. Numbers and the
+    /// timeout must be more than zero.
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Option<Self>, AiConfigError> {
-        let get = |name: &str| {
-            vars.get(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let api_key = get("OPENAI_API_KEY");
-        let base_url = get("OPENAI_BASE_URL");
-        if api_key.is_none() && base_url.is_none() {
+        let env: Env = concierge_settings::load(vars)?;
+        if env.openai_api_key.is_none() && env.openai_base_url.is_none() {
             return Ok(None);
         }
         let defaults = Self::default();
-        let number = |name: &'static str, default: u64| -> Result<u64, AiConfigError> {
-            match get(name) {
-                None => Ok(default),
-                Some(raw) => raw
-                    .strip_suffix('s')
-                    .unwrap_or(&raw)
-                    .parse()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or(AiConfigError { name, value: raw }),
+        let positive = |name: &str, zero: bool| {
+            if zero {
+                Err(AiConfigError::new(name, "must be more than 0"))
+            } else {
+                Ok(())
             }
         };
+        positive("OPENAI_TIMEOUT", env.openai_timeout == Some(Duration::ZERO))?;
+        positive("OPENAI_MAX_ATTEMPTS", env.openai_max_attempts == Some(0))?;
+        positive("OPENAI_TOKEN_BUDGET", env.openai_token_budget == Some(0))?;
         Ok(Some(Self {
-            api_key,
-            base_url: base_url
+            api_key: env.openai_api_key,
+            base_url: env
+                .openai_base_url
                 .map(|url| url.trim_end_matches('/').to_string())
                 .unwrap_or(defaults.base_url),
-            model: get("OPENAI_MODEL").unwrap_or(defaults.model),
-            timeout: Duration::from_secs(number("OPENAI_TIMEOUT", defaults.timeout.as_secs())?),
-            max_attempts: u32::try_from(number(
-                "OPENAI_MAX_ATTEMPTS",
-                u64::from(defaults.max_attempts),
-            )?)
-            .unwrap_or(u32::MAX),
+            model: env.openai_model.unwrap_or(defaults.model),
+            timeout: env.openai_timeout.unwrap_or(defaults.timeout),
+            max_attempts: env.openai_max_attempts.unwrap_or(defaults.max_attempts),
             max_retry_wait: defaults.max_retry_wait,
-            token_budget: usize::try_from(number(
-                "OPENAI_TOKEN_BUDGET",
-                defaults.token_budget as u64,
-            )?)
-            .unwrap_or(usize::MAX),
+            token_budget: env.openai_token_budget.unwrap_or(defaults.token_budget),
         }))
     }
 }
@@ -184,12 +176,17 @@ mod tests {
             ("OPENAI_API_KEY", "k"),
             ("OPENAI_MAX_ATTEMPTS", "many"),
         ]));
-        assert!(matches!(
-            err,
-            Err(AiConfigError {
-                name: "OPENAI_MAX_ATTEMPTS",
-                ..
-            })
-        ));
+        assert_eq!(
+            err.map_err(|e| e.name),
+            Err("OPENAI_MAX_ATTEMPTS".to_string())
+        );
+        for (name, bad) in [
+            ("OPENAI_TIMEOUT", "30"),
+            ("OPENAI_TIMEOUT", "0s"),
+            ("OPENAI_MAX_ATTEMPTS", "0"),
+        ] {
+            let err = OpenAiConfig::from_vars(&vars(&[("OPENAI_API_KEY", "k"), (name, bad)]));
+            assert_eq!(err.map_err(|e| e.name), Err(name.to_string()), "{bad}");
+        }
     }
 }

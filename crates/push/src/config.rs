@@ -1,6 +1,7 @@
 //! Settings of the FCM notifier, from code or from the environment.
 
 use crate::error::FcmConfigError;
+use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -28,12 +29,28 @@ pub const ENV_PRIVATE_KEY: &str = "FIREBASE_PRIVATE_KEY";
 pub const ENV_FCM_BASE_URL: &str = "FCM_BASE_URL";
 /// Environment variable: the OAuth 2.0 token endpoint (default [`DEFAULT_TOKEN_URL`]).
 pub const ENV_TOKEN_URL: &str = "FCM_TOKEN_URL";
-/// Environment variable (optional): per-request timeout in milliseconds.
+/// Environment variable (optional): per-request timeout, a duration (`1500ms`, `10s`; the name
+/// is kept from when it was a number of milliseconds).
 pub const ENV_TIMEOUT_MS: &str = "FCM_TIMEOUT_MS";
 /// Environment variable (optional): attempts per send for transient failures.
 pub const ENV_MAX_ATTEMPTS: &str = "FCM_MAX_ATTEMPTS";
 /// Environment variable (optional): the Android notification channel to post to.
 pub const ENV_ANDROID_CHANNEL_ID: &str = "FCM_ANDROID_CHANNEL_ID";
+
+/// The variables, read with `concierge-settings` (a field is its variable in lower case).
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct Env {
+    firebase_project_id: Option<String>,
+    firebase_client_email: Option<String>,
+    firebase_private_key: Option<String>,
+    fcm_base_url: Option<String>,
+    fcm_token_url: Option<String>,
+    #[serde(deserialize_with = "concierge_settings::duration")]
+    fcm_timeout_ms: Option<Duration>,
+    fcm_max_attempts: Option<u32>,
+    fcm_android_channel_id: Option<String>,
+}
 
 /// How to reach FCM and as whom. `Debug` never prints the private key.
 #[derive(Clone)]
@@ -98,26 +115,24 @@ impl FcmConfig {
         }
     }
 
-    /// Reads the process environment; see [`FcmConfig::from_lookup`].
+    /// Reads the process environment; see [`FcmConfig::from_vars`].
     pub fn from_env() -> Result<Option<Self>, FcmConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_vars(&std::env::vars().collect())
     }
 
-    /// Reads the settings through `lookup` (a variable name to its value). `Ok(None)` when none
-    /// of `FIREBASE_PROJECT_ID`, `FIREBASE_CLIENT_EMAIL`, `FIREBASE_PRIVATE_KEY` is set (blank
+    /// Reads the given variables with `concierge-settings`. `Ok(None)` when none of
+    /// `FIREBASE_PROJECT_ID`, `FIREBASE_CLIENT_EMAIL`, `FIREBASE_PRIVATE_KEY` is set (blank
     /// counts as unset): the server then uses the [`LogNotifier`](crate::LogNotifier). Setting
     /// only some of them is an error rather than a silent fallback. The optional variables are
-    /// `FCM_BASE_URL`, `FCM_TOKEN_URL`, `FCM_TIMEOUT_MS`, `FCM_MAX_ATTEMPTS` and
-    /// `FCM_ANDROID_CHANNEL_ID`. The result is not validated yet.
-    pub fn from_lookup(
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Option<Self>, FcmConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let project_id = get(ENV_PROJECT_ID);
-        let client_email = get(ENV_CLIENT_EMAIL);
-        let private_key = get(ENV_PRIVATE_KEY);
-        let (project_id, client_email, private_key) = match (project_id, client_email, private_key)
-        {
+    /// `FCM_BASE_URL`, `FCM_TOKEN_URL`, `FCM_TIMEOUT_MS` (a duration, e.g. `1500ms` or `10s`),
+    /// `FCM_MAX_ATTEMPTS` and `FCM_ANDROID_CHANNEL_ID`. The result is not validated yet.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Option<Self>, FcmConfigError> {
+        let env: Env = concierge_settings::load(vars)?;
+        let (project_id, client_email, private_key) = match (
+            env.firebase_project_id,
+            env.firebase_client_email,
+            env.firebase_private_key,
+        ) {
             (None, None, None) => return Ok(None),
             (Some(p), Some(c), Some(k)) => (p, c, k),
             (p, c, _) => {
@@ -132,32 +147,19 @@ impl FcmConfig {
             }
         };
         let mut config = Self::new(project_id, client_email, private_key);
-        if let Some(url) = get(ENV_FCM_BASE_URL) {
-            config.fcm_base_url = url.trim().to_owned();
+        if let Some(url) = env.fcm_base_url {
+            config.fcm_base_url = url;
         }
-        if let Some(url) = get(ENV_TOKEN_URL) {
-            config.token_url = url.trim().to_owned();
+        if let Some(url) = env.fcm_token_url {
+            config.token_url = url;
         }
-        if let Some(ms) = get(ENV_TIMEOUT_MS) {
-            let ms: u64 = ms
-                .trim()
-                .parse()
-                .map_err(|_| FcmConfigError::InvalidNumber {
-                    name: ENV_TIMEOUT_MS,
-                    value: ms.clone(),
-                })?;
-            config.timeout = Duration::from_millis(ms);
+        if let Some(timeout) = env.fcm_timeout_ms {
+            config.timeout = timeout;
         }
-        if let Some(n) = get(ENV_MAX_ATTEMPTS) {
-            config.max_attempts = n
-                .trim()
-                .parse()
-                .map_err(|_| FcmConfigError::InvalidNumber {
-                    name: ENV_MAX_ATTEMPTS,
-                    value: n.clone(),
-                })?;
+        if let Some(n) = env.fcm_max_attempts {
+            config.max_attempts = n;
         }
-        config.android_channel_id = get(ENV_ANDROID_CHANNEL_ID).map(|c| c.trim().to_owned());
+        config.android_channel_id = env.fcm_android_channel_id;
         Ok(Some(config))
     }
 
@@ -223,14 +225,11 @@ pub fn normalize_private_key(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
-    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = vars
-            .iter()
+    fn lookup(vars: &[(&str, &str)]) -> HashMap<String, String> {
+        vars.iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |name| map.get(name).cloned()
+            .collect()
     }
 
     #[test]
@@ -248,17 +247,17 @@ mod tests {
 
     #[test]
     fn nothing_set_means_no_fcm() {
-        assert!(FcmConfig::from_lookup(lookup(&[]))
+        assert!(FcmConfig::from_vars(&lookup(&[]))
             .expect("no error")
             .is_none());
-        assert!(FcmConfig::from_lookup(lookup(&[(ENV_PROJECT_ID, "  ")]))
+        assert!(FcmConfig::from_vars(&lookup(&[(ENV_PROJECT_ID, "  ")]))
             .expect("blank is unset")
             .is_none());
     }
 
     #[test]
     fn partial_settings_are_an_error() {
-        let err = FcmConfig::from_lookup(lookup(&[(ENV_PROJECT_ID, "p"), (ENV_PRIVATE_KEY, "k")]))
+        let err = FcmConfig::from_vars(&lookup(&[(ENV_PROJECT_ID, "p"), (ENV_PRIVATE_KEY, "k")]))
             .expect_err("incomplete");
         assert!(matches!(
             err,
@@ -271,7 +270,7 @@ mod tests {
 
     #[test]
     fn all_settings_are_read() {
-        let config = FcmConfig::from_lookup(lookup(&[
+        let config = FcmConfig::from_vars(&lookup(&[
             (ENV_PROJECT_ID, "proj"),
             (ENV_CLIENT_EMAIL, "sa@proj.iam.gserviceaccount.com"),
             (
@@ -280,7 +279,7 @@ mod tests {
             ),
             (ENV_FCM_BASE_URL, "http://127.0.0.1:9/"),
             (ENV_TOKEN_URL, "http://127.0.0.1:9/token"),
-            (ENV_TIMEOUT_MS, "1500"),
+            (ENV_TIMEOUT_MS, "1500ms"),
             (ENV_MAX_ATTEMPTS, "3"),
             (ENV_ANDROID_CHANNEL_ID, "tickets"),
         ]))
@@ -306,14 +305,27 @@ mod tests {
 
     #[test]
     fn bad_numbers_and_urls_are_reported() {
-        let err = FcmConfig::from_lookup(lookup(&[
+        let err = FcmConfig::from_vars(&lookup(&[
             (ENV_PROJECT_ID, "p"),
             (ENV_CLIENT_EMAIL, "e"),
             (ENV_PRIVATE_KEY, "k"),
             (ENV_TIMEOUT_MS, "soon"),
         ]))
-        .expect_err("bad number");
+        .expect_err("bad duration");
         assert!(err.to_string().contains("FCM_TIMEOUT_MS"));
+        for (name, bad) in [(ENV_TIMEOUT_MS, "1500"), (ENV_MAX_ATTEMPTS, "two")] {
+            let err = FcmConfig::from_vars(&lookup(&[
+                (ENV_PROJECT_ID, "p"),
+                (ENV_CLIENT_EMAIL, "e"),
+                (ENV_PRIVATE_KEY, "k"),
+                (name, bad),
+            ]))
+            .expect_err("refused");
+            assert!(
+                matches!(&err, FcmConfigError::Setting(e) if e.name == name),
+                "{err}"
+            );
+        }
         let mut config = FcmConfig::new("p", "e", "k");
         config.token_url = "not a url".into();
         assert!(matches!(

@@ -30,14 +30,9 @@ pub enum FcmConfigError {
         /// What it was set to.
         value: String,
     },
-    /// A number setting does not parse.
-    #[error("{name} is not a valid number: {value}")]
-    InvalidNumber {
-        /// The setting's name.
-        name: &'static str,
-        /// What it was set to.
-        value: String,
-    },
+    /// A variable cannot be read (a number or a duration); the error names it.
+    #[error(transparent)]
+    Setting(#[from] concierge_settings::SettingError),
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Http(String),

@@ -19,8 +19,10 @@ use crate::http::{describe, redact_token, retry_after, truncate};
 use async_trait::async_trait;
 use concierge_domain::notification::{PushMessage, PushOutcome};
 use concierge_domain::ports::PushNotifier;
+use concierge_retry::Retryable;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -136,6 +138,59 @@ impl FcmNotifier {
         outcome
     }
 
+    /// One FCM call (two when the access token is refused once: a 401 is not counted as an
+    /// attempt, and a send renews its token at most once).
+    async fn attempt(&self, body: &Value, renewed_token: &AtomicBool) -> Result<(), Failure> {
+        loop {
+            let access_token = match self.tokens.get().await {
+                Ok(token) => token,
+                Err(TokenError::Rejected(reason)) => {
+                    let outcome = PushOutcome::Rejected {
+                        reason: reason.clone(),
+                    };
+                    return Err(Failure::Final(outcome, reason));
+                }
+                Err(TokenError::Unavailable { after, reason }) => {
+                    return Err(Failure::Final(PushOutcome::RetryLater { after }, reason));
+                }
+            };
+            return match self.post(&access_token, body).await {
+                Verdict::Delivered => Ok(()),
+                Verdict::InvalidToken(reason) => {
+                    Err(Failure::Final(PushOutcome::InvalidToken, reason))
+                }
+                Verdict::Rejected(reason) => {
+                    let outcome = PushOutcome::Rejected {
+                        reason: reason.clone(),
+                    };
+                    Err(Failure::Final(outcome, reason))
+                }
+                Verdict::Unauthenticated(reason) => {
+                    self.tokens.invalidate(&access_token).await;
+                    if renewed_token.swap(true, Ordering::Relaxed) {
+                        let reason =
+                            format!("{reason} (again with a freshly fetched access token)");
+                        let outcome = PushOutcome::Rejected {
+                            reason: reason.clone(),
+                        };
+                        return Err(Failure::Final(outcome, reason));
+                    }
+                    tracing::info!("FCM refused the access token; fetching a new one");
+                    continue;
+                }
+                Verdict::Transient {
+                    after,
+                    reason,
+                    retry_inline,
+                } => Err(Failure::Transient {
+                    after,
+                    reason,
+                    retry_inline,
+                }),
+            };
+        }
+    }
+
     /// One POST to FCM with `access_token`.
     async fn post(&self, access_token: &str, body: &Value) -> Verdict {
         let response = match self
@@ -176,65 +231,36 @@ fn transport_verdict(error: &reqwest::Error) -> Verdict {
 impl PushNotifier for FcmNotifier {
     async fn send(&self, message: PushMessage) -> PushOutcome {
         let body = message_body(&message, self.android_channel_id.as_deref());
-        let mut attempt: u32 = 0;
-        let mut renewed_token = false;
-        loop {
-            let access_token = match self.tokens.get().await {
-                Ok(token) => token,
-                Err(TokenError::Rejected(reason)) => {
-                    let outcome = PushOutcome::Rejected {
-                        reason: reason.clone(),
-                    };
-                    return self.finish(&message, outcome, &reason);
-                }
-                Err(TokenError::Unavailable { after, reason }) => {
-                    return self.finish(&message, PushOutcome::RetryLater { after }, &reason);
-                }
-            };
-            attempt += 1;
-            match self.post(&access_token, &body).await {
-                Verdict::Delivered => return self.finish(&message, PushOutcome::Delivered, ""),
-                Verdict::InvalidToken(reason) => {
-                    return self.finish(&message, PushOutcome::InvalidToken, &reason)
-                }
-                Verdict::Rejected(reason) => {
-                    let outcome = PushOutcome::Rejected {
-                        reason: reason.clone(),
-                    };
-                    return self.finish(&message, outcome, &reason);
-                }
-                Verdict::Unauthenticated(reason) => {
-                    self.tokens.invalidate(&access_token).await;
-                    if renewed_token {
-                        let reason =
-                            format!("{reason} (again with a freshly fetched access token)");
-                        let outcome = PushOutcome::Rejected {
-                            reason: reason.clone(),
-                        };
-                        return self.finish(&message, outcome, &reason);
+        let renewed_token = AtomicBool::new(false);
+        let policy =
+            concierge_retry::backoff(self.retry_backoff, MAX_INLINE_BACKOFF, self.max_attempts);
+        let sent = (|| self.attempt(&body, &renewed_token))
+            .retry(policy)
+            .when(|failure: &Failure| {
+                matches!(
+                    failure,
+                    Failure::Transient {
+                        after: None,
+                        retry_inline: true,
+                        ..
                     }
-                    tracing::info!("FCM refused the access token; fetching a new one");
-                    renewed_token = true;
-                    // The 401 does not count against the transient-failure budget.
-                    attempt -= 1;
-                }
-                Verdict::Transient {
-                    after,
-                    reason,
-                    retry_inline,
-                } => {
-                    if !retry_inline || after.is_some() || attempt >= self.max_attempts {
-                        return self.finish(&message, PushOutcome::RetryLater { after }, &reason);
-                    }
-                    let pause = backoff(self.retry_backoff, attempt);
+                )
+            })
+            .notify(|failure, pause| {
+                if let Failure::Transient { reason, .. } = failure {
                     tracing::debug!(
-                        attempt,
                         pause_ms = pause.as_millis() as u64,
                         reason,
                         "FCM failed transiently; retrying once more in this call"
                     );
-                    tokio::time::sleep(pause).await;
                 }
+            })
+            .await;
+        match sent {
+            Ok(()) => self.finish(&message, PushOutcome::Delivered, ""),
+            Err(Failure::Final(outcome, reason)) => self.finish(&message, outcome, &reason),
+            Err(Failure::Transient { after, reason, .. }) => {
+                self.finish(&message, PushOutcome::RetryLater { after }, &reason)
             }
         }
     }
@@ -242,12 +268,6 @@ impl PushNotifier for FcmNotifier {
     fn name(&self) -> &'static str {
         "fcm"
     }
-}
-
-/// The pause after the `attempt`-th failed call: `base * 2^(attempt - 1)`, at most two seconds.
-fn backoff(base: Duration, attempt: u32) -> Duration {
-    let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(16));
-    base.saturating_mul(factor).min(MAX_INLINE_BACKOFF)
 }
 
 /// The JSON body of `messages:send` for one message.
@@ -286,6 +306,19 @@ pub(crate) fn message_body(message: &PushMessage, android_channel_id: Option<&st
         body["message"]["data"] = json!(message.data);
     }
     body
+}
+
+/// How a send's attempt ended when it did not deliver.
+enum Failure {
+    /// Nothing more to try in this call: the outcome and its reason.
+    Final(PushOutcome, String),
+    /// A transient failure; another call in this send helps only when `retry_inline` and the
+    /// server did not ask for a wait.
+    Transient {
+        after: Option<Duration>,
+        reason: String,
+        retry_inline: bool,
+    },
 }
 
 /// What one FCM answer means for the send loop.
@@ -566,11 +599,13 @@ mod tests {
 
     #[test]
     fn backoff_doubles_and_is_capped() {
-        let base = Duration::from_millis(250);
-        assert_eq!(backoff(base, 1), Duration::from_millis(250));
-        assert_eq!(backoff(base, 2), Duration::from_millis(500));
-        assert_eq!(backoff(base, 10), MAX_INLINE_BACKOFF);
-        assert_eq!(backoff(base, u32::MAX), MAX_INLINE_BACKOFF);
+        use concierge_retry::BackoffBuilder;
+        let pauses: Vec<_> =
+            concierge_retry::backoff(Duration::from_millis(250), MAX_INLINE_BACKOFF, 6)
+                .build()
+                .collect();
+        let ms = Duration::from_millis;
+        assert_eq!(pauses, [ms(250), ms(500), ms(1000), ms(2000), ms(2000)]);
     }
 
     #[test]

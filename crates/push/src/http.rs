@@ -3,15 +3,10 @@
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use std::time::Duration;
 
-/// The `Retry-After` header as a duration: delay-seconds, or an HTTP date in the future.
+/// The `Retry-After` header as a duration (read by `concierge-retry`): delay-seconds, or an
+/// HTTP date (a past one is no wait).
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let wait = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(wait.to_std().unwrap_or(Duration::ZERO))
+    concierge_retry::retry_after_bytes(headers.get(RETRY_AFTER)?.as_bytes())
 }
 
 /// A transport error in a few words, without the request's body.
@@ -64,7 +59,9 @@ mod tests {
             HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
         assert_eq!(retry_after(&headers), Some(Duration::ZERO));
-        let later = (chrono::Utc::now() + chrono::Duration::seconds(120)).to_rfc2822();
+        let later = (chrono::Utc::now() + chrono::Duration::seconds(120))
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
         headers.insert(
             RETRY_AFTER,
             HeaderValue::from_str(&later).expect("header value"),

@@ -1,5 +1,6 @@
-//! Configuration from the environment (and a `.env` file, loaded by `main`). Names follow
-//! ../shared/DESIGN.md; docs/operations.md lists every variable.
+//! Configuration from the environment (and a `.env` file, loaded by `main`), read with
+//! `concierge-settings` like every other crate's. Names follow ../shared/DESIGN.md;
+//! docs/operations.md lists every variable.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -61,7 +62,8 @@ pub struct Config {
     pub realtime: crate::realtime::RealtimeConfig,
     /// Rate limits (RATE_LIMIT_*, TRUSTED_PROXIES).
     pub limits: crate::limits::LimitConfig,
-    /// Origins allowed to call from a browser (CORS_ORIGINS, else FRONTEND_URL).
+    /// Origins allowed to call from a browser (CORS_ORIGINS, else FRONTEND_URL), checked to be
+    /// `scheme://host[:port]` or `*`.
     pub cors_origins: Vec<String>,
     /// JSON log lines (LOG_FORMAT=json; the default in production).
     pub json_logs: bool,
@@ -107,25 +109,104 @@ impl std::fmt::Debug for Config {
     }
 }
 
-/// A configuration value that cannot be used.
-#[derive(Debug, thiserror::Error)]
-#[error("{name}: {message}")]
-pub struct ConfigError {
-    /// The variable.
-    pub name: &'static str,
-    /// What is wrong.
-    pub message: String,
-}
+pub use concierge_settings::SettingError as ConfigError;
 
-fn err(name: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        name,
-        message: message.into(),
-    }
+fn err(name: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::new(name, message)
 }
 
 /// The shortest JWT secret accepted in production, in bytes.
 pub const MIN_SECRET_BYTES: usize = 32;
+
+/// The server's variables, as `concierge-settings` reads them (a field is its variable in lower
+/// case; durations are humantime's: `500ms`, `30s`, `15m`, `24h`, `30d`).
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct Env {
+    concierge_env: Option<String>,
+    app_env: Option<String>,
+    host: Option<String>,
+    port: Option<u16>,
+    database_url: Option<String>,
+    db_pool_size: Option<u32>,
+    #[serde(deserialize_with = "concierge_settings::duration")]
+    db_connect_timeout: Option<Duration>,
+    jwt_secret: Option<String>,
+    #[serde(deserialize_with = "concierge_settings::duration")]
+    jwt_expiration: Option<Duration>,
+    #[serde(deserialize_with = "concierge_settings::duration")]
+    donor_token_expiration: Option<Duration>,
+    #[serde(deserialize_with = "concierge_settings::duration")]
+    session_cache_ttl: Option<Duration>,
+    bcrypt_cost: Option<u32>,
+    super_admin_username: Option<String>,
+    super_admin_password: Option<String>,
+    admin_username: Option<String>,
+    admin_password: Option<String>,
+    allow_signup: Option<bool>,
+    max_json_bytes: Option<usize>,
+    #[serde(deserialize_with = "concierge_settings::duration")]
+    body_read_timeout: Option<Duration>,
+    workers: Option<usize>,
+    log_level: Option<String>,
+    log_format: Option<String>,
+    summary_every_n_messages: Option<u32>,
+    cors_origins: Option<String>,
+    frontend_url: Option<String>,
+    upload_dir: Option<String>,
+    max_files_per_message: Option<usize>,
+    max_file_bytes: Option<u64>,
+    donor_identity_secret: Option<String>,
+    metrics_token: Option<String>,
+    metrics_addr: Option<String>,
+    #[serde(deserialize_with = "concierge_settings::duration")]
+    push_lease: Option<Duration>,
+    #[serde(deserialize_with = "concierge_settings::duration")]
+    push_retry_for: Option<Duration>,
+    #[serde(deserialize_with = "concierge_settings::duration")]
+    push_retry_backoff: Option<Duration>,
+    #[serde(deserialize_with = "concierge_settings::duration")]
+    push_retry_max_backoff: Option<Duration>,
+    trusted_proxies: Option<String>,
+    rate_limit_login_ip: Option<u32>,
+    rate_limit_login_account_ip: Option<u32>,
+    rate_limit_login_account: Option<u32>,
+    #[serde(deserialize_with = "concierge_settings::duration")]
+    rate_limit_login_delay_max: Option<Duration>,
+    rate_limit_register: Option<u32>,
+    rate_limit_donor_queries: Option<u32>,
+    rate_limit_requests: Option<u32>,
+    #[serde(deserialize_with = "concierge_settings::duration")]
+    ws_auth_timeout: Option<Duration>,
+    #[serde(deserialize_with = "concierge_settings::duration")]
+    ws_ping_interval: Option<Duration>,
+    #[serde(deserialize_with = "concierge_settings::duration")]
+    ws_idle_timeout: Option<Duration>,
+    ws_queue_capacity: Option<usize>,
+    #[serde(deserialize_with = "concierge_settings::duration")]
+    ws_send_timeout: Option<Duration>,
+    ws_max_frame_bytes: Option<usize>,
+    #[serde(deserialize_with = "concierge_settings::duration")]
+    event_poll_interval: Option<Duration>,
+    #[serde(deserialize_with = "concierge_settings::duration")]
+    ws_join_grace: Option<Duration>,
+    ws_messages_per_second: Option<u32>,
+    ws_replay_events_per_second: Option<u32>,
+    ws_relays_per_second: Option<u32>,
+}
+
+/// A duration that must not be zero: `value`, else `default`.
+fn positive(
+    name: &str,
+    value: Option<Duration>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    match value {
+        Some(Duration::ZERO) => Err(err(name, "must be more than 0")),
+        Some(value) => Ok(value),
+        None => Ok(default),
+    }
+}
 
 impl Config {
     /// Reads the process environment.
@@ -135,16 +216,15 @@ impl Config {
 
     /// Reads the given variables (tests pass their own).
     pub fn from_vars(vars: HashMap<String, String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            vars.get(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let env: Env = concierge_settings::load(&vars)?;
+        let realtime = realtime(&env)?;
+        let limits = limits(&env)?;
+        let push = push(&env)?;
         let production = matches!(
-            get("CONCIERGE_ENV").or_else(|| get("APP_ENV")).as_deref(),
+            env.concierge_env.as_deref().or(env.app_env.as_deref()),
             Some("production" | "prod")
         );
-        let (jwt_secret, jwt_secret_generated) = match get("JWT_SECRET") {
+        let (jwt_secret, jwt_secret_generated) = match env.jwt_secret {
             Some(secret) if production && secret.len() < MIN_SECRET_BYTES => {
                 return Err(err(
                     "JWT_SECRET",
@@ -155,7 +235,7 @@ impl Config {
             None if production => return Err(err("JWT_SECRET", "must be set in production")),
             None => (random_secret(), true),
         };
-        let donor_identity_secret = get("DONOR_IDENTITY_SECRET");
+        let donor_identity_secret = env.donor_identity_secret;
         if production
             && donor_identity_secret
                 .as_ref()
@@ -166,64 +246,67 @@ impl Config {
                 format!("must be at least {MIN_SECRET_BYTES} bytes in production"),
             ));
         }
-        let metrics_token = get("METRICS_TOKEN");
+        let metrics_token = env.metrics_token;
         if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
             return Err(err("METRICS_TOKEN", "must be at least 16 characters"));
         }
-        let bcrypt_cost = parse(&get, "BCRYPT_COST", 12u32)?;
+        let bcrypt_cost = env.bcrypt_cost.unwrap_or(12);
         if !(4..=31).contains(&bcrypt_cost) {
             return Err(err("BCRYPT_COST", "must be between 4 and 31"));
         }
+        let cors_origins = match (&env.cors_origins, &env.frontend_url) {
+            (Some(list), _) => origins("CORS_ORIGINS", list)?,
+            (None, Some(url)) => origins("FRONTEND_URL", url)?,
+            (None, None) => vec![],
+        };
         Ok(Self {
-            host: get("HOST").unwrap_or_else(|| "0.0.0.0".to_string()),
-            port: parse(&get, "PORT", 3000u16)?,
-            database_url: get("DATABASE_URL")
+            host: env.host.unwrap_or_else(|| "0.0.0.0".to_string()),
+            port: env.port.unwrap_or(3000),
+            database_url: env
+                .database_url
                 .unwrap_or_else(|| "sqlite://data/concierge.db".to_string()),
-            db_pool_size: parse(&get, "DB_POOL_SIZE", 10u32)?.max(1),
-            db_connect_timeout: duration(&get, "DB_CONNECT_TIMEOUT", Duration::from_secs(5))?,
+            db_pool_size: env.db_pool_size.unwrap_or(10).max(1),
+            db_connect_timeout: positive(
+                "DB_CONNECT_TIMEOUT",
+                env.db_connect_timeout,
+                Duration::from_secs(5),
+            )?,
             jwt_secret,
             jwt_secret_generated,
-            jwt_expiration: duration(&get, "JWT_EXPIRATION", Duration::from_secs(24 * 3600))?,
-            donor_token_expiration: duration(
-                &get,
+            jwt_expiration: positive(
+                "JWT_EXPIRATION",
+                env.jwt_expiration,
+                Duration::from_secs(24 * 3600),
+            )?,
+            donor_token_expiration: positive(
                 "DONOR_TOKEN_EXPIRATION",
+                env.donor_token_expiration,
                 Duration::from_secs(30 * 24 * 3600),
             )?,
-            session_cache_ttl: match get("SESSION_CACHE_TTL").as_deref() {
-                Some("0") => Duration::ZERO,
-                _ => duration(&get, "SESSION_CACHE_TTL", Duration::from_secs(2))?,
-            },
+            // 0 is allowed here: the user is read on every request.
+            session_cache_ttl: env.session_cache_ttl.unwrap_or(Duration::from_secs(2)),
             bcrypt_cost,
-            super_admin_username: get("SUPER_ADMIN_USERNAME").unwrap_or_else(|| "admin".into()),
-            super_admin_password: get("SUPER_ADMIN_PASSWORD"),
-            admin_username: get("ADMIN_USERNAME").unwrap_or_else(|| "manager".into()),
-            admin_password: get("ADMIN_PASSWORD"),
-            allow_signup: parse(&get, "ALLOW_SIGNUP", false)?,
-            max_json_bytes: parse(&get, "MAX_JSON_BYTES", 1024 * 1024usize)?,
-            body_read_timeout: duration(
-                &get,
+            super_admin_username: env.super_admin_username.unwrap_or_else(|| "admin".into()),
+            super_admin_password: env.super_admin_password,
+            admin_username: env.admin_username.unwrap_or_else(|| "manager".into()),
+            admin_password: env.admin_password,
+            allow_signup: env.allow_signup.unwrap_or(false),
+            max_json_bytes: env.max_json_bytes.unwrap_or(1024 * 1024),
+            body_read_timeout: positive(
                 "BODY_READ_TIMEOUT",
+                env.body_read_timeout,
                 crate::edge::DEFAULT_BODY_READ_TIMEOUT,
             )?,
-            workers: parse(&get, "WORKERS", 0usize)?,
+            workers: env.workers.unwrap_or(0),
             production,
-            video: video(&get)?,
-            log_level: get("LOG_LEVEL").unwrap_or_else(|| "info".to_string()),
-            openai: concierge_ai::OpenAiConfig::from_vars(&vars)
-                .map_err(|e| err(e.name, e.to_string()))?,
-            summary_every_n_messages: parse(&get, "SUMMARY_EVERY_N_MESSAGES", 0u32)?,
-            realtime: realtime(&get)?,
-            limits: limits(&get)?,
-            cors_origins: get("CORS_ORIGINS")
-                .or_else(|| get("FRONTEND_URL"))
-                .map(|v| {
-                    v.split(',')
-                        .map(|o| o.trim().trim_end_matches('/').to_string())
-                        .filter(|o| !o.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
-            json_logs: match get("LOG_FORMAT").as_deref() {
+            video: concierge_video::VideoSdkConfig::from_vars(&vars)?,
+            log_level: env.log_level.unwrap_or_else(|| "info".to_string()),
+            openai: concierge_ai::OpenAiConfig::from_vars(&vars)?,
+            summary_every_n_messages: env.summary_every_n_messages.unwrap_or(0),
+            realtime,
+            limits,
+            cors_origins,
+            json_logs: match env.log_format.as_deref() {
                 Some("json") => true,
                 Some("text" | "pretty") => false,
                 Some(other) => {
@@ -231,64 +314,75 @@ impl Config {
                 }
                 None => production,
             },
-            upload_dir: get("UPLOAD_DIR")
+            upload_dir: env
+                .upload_dir
                 .unwrap_or_else(|| "data/uploads".to_string())
                 .into(),
-            max_files_per_message: parse(
-                &get,
-                "MAX_FILES_PER_MESSAGE",
-                concierge_domain::attachment::MAX_FILES_PER_MESSAGE,
-            )?
-            .max(1),
-            max_file_bytes: parse(
-                &get,
-                "MAX_FILE_BYTES",
-                concierge_domain::attachment::MAX_FILE_BYTES,
-            )?
-            .max(1),
+            max_files_per_message: env
+                .max_files_per_message
+                .unwrap_or(concierge_domain::attachment::MAX_FILES_PER_MESSAGE)
+                .max(1),
+            max_file_bytes: env
+                .max_file_bytes
+                .unwrap_or(concierge_domain::attachment::MAX_FILE_BYTES)
+                .max(1),
             donor_identity_secret,
-            push: push(&get)?,
-            fcm: concierge_push::FcmConfig::from_lookup(get).map_err(|e| ConfigError {
-                name: "FIREBASE_*",
-                message: e.to_string(),
+            push,
+            fcm: concierge_push::FcmConfig::from_vars(&vars).map_err(|e| match e {
+                concierge_push::FcmConfigError::Setting(e) => e,
+                other => err("FIREBASE_*", other.to_string()),
             })?,
             metrics_token,
-            metrics_addr: get("METRICS_ADDR"),
+            metrics_addr: env.metrics_addr,
         })
     }
 }
 
-/// VideoSDK's settings when VIDEOSDK_API_KEY and VIDEOSDK_SECRET_KEY are set, with
-/// VIDEOSDK_BASE_URL, VIDEOSDK_TIMEOUT (per attempt), VIDEOSDK_MAX_ATTEMPTS and
-/// VIDEOSDK_TOKEN_TTL (join tokens' lifetime).
-fn video(
-    get: &impl Fn(&str) -> Option<String>,
-) -> Result<Option<concierge_video::VideoSdkConfig>, ConfigError> {
-    let Some(mut video) = concierge_video::VideoSdkConfig::from_lookup(get) else {
-        return Ok(None);
-    };
-    video.timeout = duration(get, "VIDEOSDK_TIMEOUT", video.timeout)?;
-    video.max_attempts = parse(get, "VIDEOSDK_MAX_ATTEMPTS", video.max_attempts)?.max(1);
-    video.join_token_ttl = duration(get, "VIDEOSDK_TOKEN_TTL", video.join_token_ttl)?;
-    Ok(Some(video))
+/// A comma-separated list of origins (`scheme://host[:port]`, or `*` for any); a trailing
+/// slash is dropped.
+fn origins(name: &str, list: &str) -> Result<Vec<String>, ConfigError> {
+    list.split(',')
+        .map(|o| o.trim().trim_end_matches('/'))
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let uri: Option<actix_web::http::Uri> = origin.parse().ok();
+            let fine = origin == "*"
+                || uri.is_some_and(|u| {
+                    matches!(u.scheme_str(), Some("http" | "https"))
+                        && u.host().is_some()
+                        && u.path_and_query()
+                            .is_none_or(|p| p.as_str().is_empty() || p.as_str() == "/")
+                });
+            if fine {
+                Ok(origin.to_string())
+            } else {
+                Err(err(
+                    name,
+                    format!("{origin:?} is not an origin like https://desk.example.org"),
+                ))
+            }
+        })
+        .collect()
 }
 
 /// PUSH_LEASE (at most an hour), PUSH_RETRY_FOR (at most 30 days), PUSH_RETRY_BACKOFF and
 /// PUSH_RETRY_MAX_BACKOFF (at least the backoff).
-fn push(
-    get: &impl Fn(&str) -> Option<String>,
-) -> Result<crate::notifications::PushSettings, ConfigError> {
+fn push(env: &Env) -> Result<crate::notifications::PushSettings, ConfigError> {
     let d = crate::notifications::PushSettings::default();
-    let lease = duration(get, "PUSH_LEASE", d.lease)?;
+    let lease = positive("PUSH_LEASE", env.push_lease, d.lease)?;
     if lease > Duration::from_secs(3600) {
         return Err(err("PUSH_LEASE", "must be at most 1h"));
     }
-    let retry_for = duration(get, "PUSH_RETRY_FOR", d.retry_for)?;
+    let retry_for = positive("PUSH_RETRY_FOR", env.push_retry_for, d.retry_for)?;
     if retry_for > Duration::from_secs(30 * 86_400) {
         return Err(err("PUSH_RETRY_FOR", "must be at most 30d"));
     }
-    let backoff = duration(get, "PUSH_RETRY_BACKOFF", d.backoff)?;
-    let max_backoff = duration(get, "PUSH_RETRY_MAX_BACKOFF", d.max_backoff.max(backoff))?;
+    let backoff = positive("PUSH_RETRY_BACKOFF", env.push_retry_backoff, d.backoff)?;
+    let max_backoff = positive(
+        "PUSH_RETRY_MAX_BACKOFF",
+        env.push_retry_max_backoff,
+        d.max_backoff.max(backoff),
+    )?;
     if max_backoff < backoff {
         return Err(err(
             "PUSH_RETRY_MAX_BACKOFF",
@@ -303,11 +397,9 @@ fn push(
     })
 }
 
-fn limits(
-    get: &impl Fn(&str) -> Option<String>,
-) -> Result<crate::limits::LimitConfig, ConfigError> {
+fn limits(env: &Env) -> Result<crate::limits::LimitConfig, ConfigError> {
     let d = crate::limits::LimitConfig::default();
-    let trusted_proxies = match get("TRUSTED_PROXIES") {
+    let trusted_proxies = match &env.trusted_proxies {
         None => vec![],
         Some(list) => list
             .split(',')
@@ -320,101 +412,57 @@ fn limits(
             .collect::<Result<_, _>>()?,
     };
     Ok(crate::limits::LimitConfig {
-        login_failures_per_ip: parse(get, "RATE_LIMIT_LOGIN_IP", d.login_failures_per_ip)?,
-        login_failures_per_account_ip: parse(
-            get,
-            "RATE_LIMIT_LOGIN_ACCOUNT_IP",
-            d.login_failures_per_account_ip,
+        login_failures_per_ip: env.rate_limit_login_ip.unwrap_or(d.login_failures_per_ip),
+        login_failures_per_account_ip: env
+            .rate_limit_login_account_ip
+            .unwrap_or(d.login_failures_per_account_ip),
+        login_failures_per_account: env
+            .rate_limit_login_account
+            .unwrap_or(d.login_failures_per_account),
+        login_delay_max: positive(
+            "RATE_LIMIT_LOGIN_DELAY_MAX",
+            env.rate_limit_login_delay_max,
+            d.login_delay_max,
         )?,
-        login_failures_per_account: parse(
-            get,
-            "RATE_LIMIT_LOGIN_ACCOUNT",
-            d.login_failures_per_account,
-        )?,
-        login_delay_max: duration(get, "RATE_LIMIT_LOGIN_DELAY_MAX", d.login_delay_max)?,
-        registrations_per_ip: parse(get, "RATE_LIMIT_REGISTER", d.registrations_per_ip)?,
-        donor_queries_per_ip: parse(get, "RATE_LIMIT_DONOR_QUERIES", d.donor_queries_per_ip)?,
-        requests_per_ip: parse(get, "RATE_LIMIT_REQUESTS", d.requests_per_ip)?,
+        registrations_per_ip: env.rate_limit_register.unwrap_or(d.registrations_per_ip),
+        donor_queries_per_ip: env
+            .rate_limit_donor_queries
+            .unwrap_or(d.donor_queries_per_ip),
+        requests_per_ip: env.rate_limit_requests.unwrap_or(d.requests_per_ip),
         trusted_proxies,
     })
 }
 
-fn realtime(
-    get: &impl Fn(&str) -> Option<String>,
-) -> Result<crate::realtime::RealtimeConfig, ConfigError> {
+fn realtime(env: &Env) -> Result<crate::realtime::RealtimeConfig, ConfigError> {
     let d = crate::realtime::RealtimeConfig::default();
     Ok(crate::realtime::RealtimeConfig {
-        auth_timeout: duration(get, "WS_AUTH_TIMEOUT", d.auth_timeout)?,
-        ping_interval: duration(get, "WS_PING_INTERVAL", d.ping_interval)?,
-        idle_timeout: duration(get, "WS_IDLE_TIMEOUT", d.idle_timeout)?,
-        queue_capacity: parse(get, "WS_QUEUE_CAPACITY", d.queue_capacity)?.max(1),
-        send_timeout: duration(get, "WS_SEND_TIMEOUT", d.send_timeout)?,
-        max_frame_bytes: parse(get, "WS_MAX_FRAME_BYTES", d.max_frame_bytes)?.max(256),
-        poll_interval: duration(get, "EVENT_POLL_INTERVAL", d.poll_interval)?,
-        join_grace: duration(get, "WS_JOIN_GRACE", d.join_grace)?,
+        auth_timeout: positive("WS_AUTH_TIMEOUT", env.ws_auth_timeout, d.auth_timeout)?,
+        ping_interval: positive("WS_PING_INTERVAL", env.ws_ping_interval, d.ping_interval)?,
+        idle_timeout: positive("WS_IDLE_TIMEOUT", env.ws_idle_timeout, d.idle_timeout)?,
+        queue_capacity: env.ws_queue_capacity.unwrap_or(d.queue_capacity).max(1),
+        send_timeout: positive("WS_SEND_TIMEOUT", env.ws_send_timeout, d.send_timeout)?,
+        max_frame_bytes: env.ws_max_frame_bytes.unwrap_or(d.max_frame_bytes).max(256),
+        poll_interval: positive(
+            "EVENT_POLL_INTERVAL",
+            env.event_poll_interval,
+            d.poll_interval,
+        )?,
+        join_grace: positive("WS_JOIN_GRACE", env.ws_join_grace, d.join_grace)?,
         limits: crate::realtime::limits::SocketLimits {
-            messages_per_second: parse(
-                get,
-                "WS_MESSAGES_PER_SECOND",
-                d.limits.messages_per_second,
-            )?
-            .max(1),
-            replay_events_per_second: parse(
-                get,
-                "WS_REPLAY_EVENTS_PER_SECOND",
-                d.limits.replay_events_per_second,
-            )?
-            .max(1),
-            relays_per_second: parse(get, "WS_RELAYS_PER_SECOND", d.limits.relays_per_second)?
+            messages_per_second: env
+                .ws_messages_per_second
+                .unwrap_or(d.limits.messages_per_second)
+                .max(1),
+            replay_events_per_second: env
+                .ws_replay_events_per_second
+                .unwrap_or(d.limits.replay_events_per_second)
+                .max(1),
+            relays_per_second: env
+                .ws_relays_per_second
+                .unwrap_or(d.limits.relays_per_second)
                 .max(1),
         },
     })
-}
-
-fn parse<T: std::str::FromStr>(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: T,
-) -> Result<T, ConfigError> {
-    match get(name) {
-        None => Ok(default),
-        Some(raw) => raw
-            .parse()
-            .map_err(|_| err(name, format!("cannot read {raw:?}"))),
-    }
-}
-
-/// Reads `250ms`, `90`, `90s`, `15m`, `24h` or `7d`.
-fn duration(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: Duration,
-) -> Result<Duration, ConfigError> {
-    let Some(raw) = get(name) else {
-        return Ok(default);
-    };
-    let (digits, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| err(name, format!("cannot read {raw:?} as a duration")))?;
-    let millis = match unit {
-        "ms" => Some(n),
-        "" | "s" => n.checked_mul(1000),
-        "m" => n.checked_mul(60_000),
-        "h" => n.checked_mul(3_600_000),
-        "d" => n.checked_mul(86_400_000),
-        _ => {
-            return Err(err(
-                name,
-                format!("unknown unit in {raw:?} (use ms, s, m, h or d)"),
-            ))
-        }
-    }
-    .ok_or_else(|| err(name, format!("{raw:?} is too long")))?;
-    if millis == 0 {
-        return Err(err(name, "must be positive"));
-    }
-    Ok(Duration::from_millis(millis))
 }
 
 fn random_secret() -> String {
@@ -526,6 +574,108 @@ mod tests {
         ]))
         .expect_err("refused");
         assert_eq!(e.name, "PUSH_RETRY_MAX_BACKOFF");
+    }
+
+    /// Every duration variable of every crate, read through the server's configuration.
+    const DURATIONS: [&str; 20] = [
+        "DB_CONNECT_TIMEOUT",
+        "JWT_EXPIRATION",
+        "DONOR_TOKEN_EXPIRATION",
+        "SESSION_CACHE_TTL",
+        "BODY_READ_TIMEOUT",
+        "PUSH_LEASE",
+        "PUSH_RETRY_FOR",
+        "PUSH_RETRY_BACKOFF",
+        "PUSH_RETRY_MAX_BACKOFF",
+        "RATE_LIMIT_LOGIN_DELAY_MAX",
+        "WS_AUTH_TIMEOUT",
+        "WS_PING_INTERVAL",
+        "WS_IDLE_TIMEOUT",
+        "WS_SEND_TIMEOUT",
+        "EVENT_POLL_INTERVAL",
+        "WS_JOIN_GRACE",
+        "VIDEOSDK_TIMEOUT",
+        "VIDEOSDK_TOKEN_TTL",
+        "OPENAI_TIMEOUT",
+        "FCM_TIMEOUT_MS",
+    ];
+
+    /// The adapters' variables, so that their settings are read too.
+    fn with_adapters<'a>(pairs: &[(&'a str, &'a str)]) -> HashMap<String, String> {
+        let mut all = vec![
+            ("VIDEOSDK_API_KEY", "key"),
+            ("VIDEOSDK_SECRET_KEY", "secret"),
+            ("OPENAI_API_KEY", "sk"),
+            ("FIREBASE_PROJECT_ID", "p"),
+            ("FIREBASE_CLIENT_EMAIL", "e"),
+            ("FIREBASE_PRIVATE_KEY", "k"),
+        ];
+        all.extend_from_slice(pairs);
+        vars(&all)
+    }
+
+    #[test]
+    fn every_duration_is_written_one_way_and_a_bad_one_is_named() {
+        for name in DURATIONS {
+            let c = Config::from_vars(with_adapters(&[(name, "1500ms")]));
+            assert!(c.is_ok(), "{name}: {:?}", c.err());
+            for bad in ["15", "soon", "3 parsecs"] {
+                let e = Config::from_vars(with_adapters(&[(name, bad)])).expect_err(bad);
+                assert_eq!(e.name, name, "{bad}: {e}");
+                assert!(e.to_string().starts_with(name), "{e}");
+            }
+        }
+        let c = Config::from_vars(with_adapters(&[
+            ("OPENAI_TIMEOUT", "2m"),
+            ("FCM_TIMEOUT_MS", "1500ms"),
+            ("VIDEOSDK_TOKEN_TTL", "1h 30m"),
+        ]))
+        .unwrap();
+        let openai = c.openai.unwrap();
+        assert_eq!(openai.timeout, Duration::from_secs(120));
+        assert_eq!(c.fcm.unwrap().timeout, Duration::from_millis(1500));
+        assert_eq!(c.video.unwrap().join_token_ttl, Duration::from_secs(5400));
+    }
+
+    #[test]
+    fn numbers_flags_and_zero_durations_are_checked() {
+        for (name, bad) in [
+            ("PORT", "eighty"),
+            ("PORT", "70000"),
+            ("ALLOW_SIGNUP", "yes"),
+            ("WS_QUEUE_CAPACITY", "-1"),
+            ("RATE_LIMIT_REQUESTS", "lots"),
+            ("JWT_EXPIRATION", "0"),
+            ("EVENT_POLL_INTERVAL", "0s"),
+            ("VIDEOSDK_MAX_ATTEMPTS", "x"),
+            ("FCM_MAX_ATTEMPTS", "x"),
+        ] {
+            let e = Config::from_vars(with_adapters(&[(name, bad)])).expect_err(bad);
+            assert_eq!(e.name, name, "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn cors_origins_are_checked() {
+        let c = Config::from_vars(vars(&[(
+            "CORS_ORIGINS",
+            "https://desk.example.org/, http://localhost:5173,*",
+        )]))
+        .unwrap();
+        assert_eq!(
+            c.cors_origins,
+            ["https://desk.example.org", "http://localhost:5173", "*"]
+        );
+        let c = Config::from_vars(vars(&[("FRONTEND_URL", "https://app.example.org")])).unwrap();
+        assert_eq!(c.cors_origins, ["https://app.example.org"]);
+        for bad in [
+            "desk.example.org",
+            "https://desk.example.org/app",
+            "ftp://x.org",
+        ] {
+            let e = Config::from_vars(vars(&[("CORS_ORIGINS", bad)])).expect_err(bad);
+            assert_eq!(e.name, "CORS_ORIGINS", "{bad}");
+        }
     }
 
     #[test]

@@ -1,143 +1,199 @@
-//! What wraps every request: its id and log line, metrics, the general rate limit, CORS and
-//! security headers.
+//! What wraps every request: its span and id (tracing-actix-web), metrics, the general rate
+//! limit, CORS (actix-cors) and the security headers (actix-web's `DefaultHeaders`).
 
 use crate::state::AppState;
+use actix_cors::Cors;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::http::Method;
-use actix_web::middleware::Next;
-use actix_web::{web, Error, HttpResponse, ResponseError};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::{DefaultHeaders, Next};
+use actix_web::{web, Error, HttpMessage, ResponseError};
 use std::time::Instant;
+use tracing::Span;
+use tracing_actix_web::{RootSpanBuilder, TracingLogger};
 
 /// The header carrying the request id, both ways.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Keeps a caller's sane `X-Request-Id` or makes one.
-fn request_id(req: &ServiceRequest) -> String {
-    req.headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 64
-                && v.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        })
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()))
+/// The methods a browser may use across origins.
+const CORS_METHODS: [Method; 5] = [
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+];
+
+/// How long a browser may keep a preflight's answer, in seconds.
+const CORS_MAX_AGE: usize = 600;
+
+/// A request's id (a caller's sane `X-Request-Id`, else tracing-actix-web's UUID) and when it
+/// started; kept in the request's extensions.
+#[derive(Clone)]
+struct Stamp {
+    id: String,
+    started: Instant,
 }
 
-/// Gives every request an id, logs it with its outcome, counts it in the metrics, and returns
-/// the id in the response. The query string is not logged: it is the client's, and may hold
-/// anything (headers and bodies are never logged either).
-pub async fn trace_request(
+/// Whether a caller's `X-Request-Id` may be kept: 1 to 64 letters, digits, `-` or `_`.
+fn sane_request_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The request span: `request_id`, `method` and `path` (never the query string, headers or
+/// body: they are the client's and may hold anything), then `status` and a `handled` line
+/// with `elapsed_ms` when the answer is ready.
+pub struct RequestSpan;
+
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let id = request
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| sane_request_id(v))
+            .map(str::to_string)
+            .or_else(|| {
+                request
+                    .extensions()
+                    .get::<tracing_actix_web::RequestId>()
+                    .map(ToString::to_string)
+            })
+            .unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()));
+        let span = tracing::info_span!(
+            "request",
+            request_id = %id,
+            method = %request.method(),
+            path = %request.path(),
+            status = tracing::field::Empty,
+        );
+        request.extensions_mut().insert(Stamp {
+            id,
+            started: Instant::now(),
+        });
+        span
+    }
+
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        match outcome {
+            Ok(res) => {
+                let elapsed_ms = res
+                    .request()
+                    .extensions()
+                    .get::<Stamp>()
+                    .map_or(0.0, |s| s.started.elapsed().as_secs_f64() * 1000.0);
+                let status = res.status().as_u16();
+                span.record("status", status);
+                span.in_scope(|| tracing::info!(status, elapsed_ms, "handled"));
+            }
+            Err(err) => span.in_scope(|| tracing::warn!(error = %err, "failed")),
+        }
+    }
+}
+
+/// The request span and id (see [`RequestSpan`]).
+pub fn request_span() -> TracingLogger<RequestSpan> {
+    TracingLogger::<RequestSpan>::new()
+}
+
+/// Puts the request id on the response and counts the request in the metrics (by method
+/// label, matched route pattern and status). Runs inside [`request_span`].
+pub async fn stamp(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let id = request_id(&req);
-    let method = req.method().clone();
-    let path = req.path().to_string();
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    let started = Instant::now();
-    let span = tracing::info_span!("request", request_id = %id, %method, %path);
-    let result = tracing::Instrument::instrument(next.call(req), span.clone()).await;
-    let elapsed = started.elapsed();
-    let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
-    match result {
-        Ok(mut res) => {
-            let status = res.status().as_u16();
-            span.in_scope(|| tracing::info!(status, elapsed_ms, "handled"));
-            if let Some(state) = state {
-                let route = res.request().match_pattern();
-                let route = route.as_deref().unwrap_or("unmatched");
-                state.metrics.observe(&method, route, res.status(), elapsed);
-            }
-            if let Ok(value) = HeaderValue::from_str(&id) {
-                res.headers_mut().insert(REQUEST_ID, value);
-            }
-            Ok(res)
-        }
-        Err(err) => {
-            span.in_scope(|| tracing::warn!(error = %err, elapsed_ms, "failed"));
-            Err(err)
-        }
+    let stamp = req.extensions().get::<Stamp>().cloned();
+    let preflight = is_preflight(&req);
+    let mut res = next.call(req).await?;
+    // actix-cors answers an accepted preflight 200; it has no body, so say so.
+    if preflight && res.status() == StatusCode::OK {
+        *res.response_mut().status_mut() = StatusCode::NO_CONTENT;
     }
+    let Some(stamp) = stamp else {
+        return Ok(res);
+    };
+    if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+        let route = res.request().match_pattern();
+        let route = route.as_deref().unwrap_or("unmatched");
+        state.metrics.observe(
+            res.request().method(),
+            route,
+            res.status(),
+            stamp.started.elapsed(),
+        );
+    }
+    if let Ok(value) = HeaderValue::from_str(&stamp.id) {
+        res.headers_mut().insert(REQUEST_ID, value);
+    }
+    Ok(res)
 }
 
-fn allowed_origin(state: &AppState, origin: &str) -> bool {
-    state
-        .config
-        .cors_origins
-        .iter()
-        .any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
+fn is_preflight(req: &ServiceRequest) -> bool {
+    req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
 }
 
-/// The general per-IP limit, CORS (preflights answered here, before routing) and the security
-/// headers every response carries. An origin that is not allowed gets no CORS headers.
-pub async fn guard(
+/// CORS for the configured origins (`*` allows any, echoed back). An origin that is not allowed
+/// gets no CORS headers (and its preflight a 400). Origins are checked by the configuration.
+pub fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(CORS_METHODS)
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, REQUEST_ID])
+        .expose_headers([REQUEST_ID, header::RETRY_AFTER])
+        .max_age(CORS_MAX_AGE)
+        .block_on_origin_mismatch(false);
+    for origin in origins {
+        cors = if origin == "*" {
+            cors.allow_any_origin()
+        } else {
+            cors.allowed_origin(origin)
+        };
+    }
+    cors
+}
+
+/// The security headers on every response (`Cache-Control: no-store` unless the handler chose
+/// its own caching).
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::CACHE_CONTROL, "no-store"))
+}
+
+/// The general per-IP request limit: 429 problem+json over it.
+pub async fn rate_limit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_boxed_body);
-    };
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|o| o.to_str().ok())
-        .filter(|o| allowed_origin(&state, o))
-        .map(str::to_string);
-    let authenticated = req.headers().contains_key(header::AUTHORIZATION);
-    let preflight = req.method() == Method::OPTIONS
-        && req
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    let ip = state.limits.client_ip(req.request());
-    let mut res = if preflight {
-        req.into_response(HttpResponse::NoContent().finish())
-    } else if let Err(err) = state.limits.request(ip) {
-        req.into_response(err.error_response())
-    } else {
-        next.call(req).await?.map_into_boxed_body()
-    };
-    let headers = res.headers_mut();
-    if let Some(origin) = origin.and_then(|o| HeaderValue::from_str(&o).ok()) {
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        headers.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("x-request-id, retry-after"),
-        );
-        if preflight {
-            headers.insert(
-                header::ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE"),
-            );
-            headers.insert(
-                header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static("authorization, content-type, x-request-id"),
-            );
-            headers.insert(
-                header::ACCESS_CONTROL_MAX_AGE,
-                HeaderValue::from_static("600"),
-            );
+    if let Some(state) = req.app_data::<web::Data<AppState>>().cloned() {
+        let ip = state.limits.client_ip(req.request());
+        if let Err(err) = state.limits.request(ip) {
+            return Ok(req.into_response(err.error_response()));
         }
     }
-    headers.append(header::VARY, HeaderValue::from_static("origin"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    if authenticated && !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_boxed_body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_short_plain_ids_are_kept() {
+        assert!(sane_request_id("trace-abc_123"));
+        for odd in ["", "has space", "semi;colon", "<script>", &"x".repeat(65)] {
+            assert!(!sane_request_id(odd), "{odd:?}");
+        }
     }
-    Ok(res)
 }

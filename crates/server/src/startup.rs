@@ -4,7 +4,7 @@
 use crate::auth::Tokens;
 use crate::config::Config;
 use crate::edge::{body_deadline, problems};
-use crate::middleware::{guard, trace_request};
+use crate::middleware::{cors, rate_limit, request_span, security_headers, stamp};
 use crate::notifications::{Dispatcher, DispatcherStatus};
 use crate::openapi;
 use crate::password::BcryptHasher;
@@ -214,12 +214,19 @@ impl Application {
             Some(addr) => Some(metrics_server(addr, state.clone())?),
             None => None,
         };
+        let cors_origins = config.cors_origins.clone();
         let mut server = HttpServer::new(move || {
+            // Outermost last: span and id, security headers, CORS (its refusals as
+            // problem+json), the rate limit, the body deadline, problem+json for the rest.
             let app = App::new()
                 .wrap(from_fn(problems))
                 .wrap(from_fn(body_deadline))
-                .wrap(from_fn(guard))
-                .wrap(from_fn(trace_request))
+                .wrap(from_fn(rate_limit))
+                .wrap(cors(&cors_origins))
+                .wrap(from_fn(problems))
+                .wrap(security_headers())
+                .wrap(from_fn(stamp))
+                .wrap(request_span())
                 .app_data(state.clone())
                 .app_data(
                     web::JsonConfig::default()

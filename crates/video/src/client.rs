@@ -6,10 +6,12 @@ use async_trait::async_trait;
 use concierge_domain::ports::VideoProvider;
 use concierge_domain::video::{JoinToken, Participant, VideoRoom};
 use concierge_domain::{DomainError, Result};
-use reqwest::header::{HeaderValue, AUTHORIZATION};
+use concierge_retry::Retryable;
+use reqwest::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 /// Path of "create a room" (`POST`, body may carry `customRoomId`, answers `{roomId, ...}`).
@@ -44,6 +46,18 @@ impl fmt::Debug for VideoSdkProvider {
 struct Reply {
     status: StatusCode,
     body: String,
+    /// Attempts made to get it.
+    attempts: u32,
+}
+
+/// An attempt worth repeating (a retryable answer, or none), or a token that cannot be signed.
+enum Failed {
+    Status {
+        reply: Reply,
+        asked: Option<Duration>,
+    },
+    Transport(reqwest::Error),
+    Signing(DomainError),
 }
 
 /// The answer to "create a room"; other fields are ignored.
@@ -102,83 +116,115 @@ impl VideoSdkProvider {
     }
 
     /// POSTs `body` to `path`, retrying 5xx, 429, timeouts and connection errors up to
-    /// `max_attempts` times. Returns the last answer (which may still be an error status), or
-    /// `Unavailable` when no answer came at all.
+    /// `max_attempts` times (backoff from `concierge-retry`; a `Retry-After` of at most
+    /// [`MAX_BACKOFF`] is waited out, a longer one ends the retries). Returns the last answer
+    /// (which may still be an error status), or `Unavailable` when no answer came at all.
     async fn post(&self, what: &str, path: &str, body: &serde_json::Value) -> Result<Reply> {
         let url = format!("{}{}", self.config.base_url, path);
         let max_attempts = self.config.max_attempts;
-        let mut attempt: u32 = 0;
-        loop {
-            attempt += 1;
-            let mut auth =
-                HeaderValue::from_str(&self.signer.server_token(self.config.server_token_ttl)?)
-                    .map_err(|_| {
-                        DomainError::Unavailable("could not sign a VideoSDK token".to_owned())
-                    })?;
-            auth.set_sensitive(true);
-            let sent = self
-                .http
-                .post(&url)
-                .header(AUTHORIZATION, auth)
-                .json(body)
-                .send()
-                .await;
-            let outcome = match sent {
-                Ok(response) => {
-                    let status = response.status();
-                    response.text().await.map(|body| Reply { status, body })
-                }
-                Err(err) => Err(err),
-            };
-            match outcome {
-                Ok(reply) if is_retryable(reply.status) && attempt < max_attempts => {
-                    tracing::warn!(
-                        operation = what,
-                        status = reply.status.as_u16(),
-                        attempt,
-                        max_attempts,
-                        "VideoSDK answered with a retryable status; retrying"
-                    );
-                }
-                Ok(reply) => return Ok(reply),
-                Err(err) if attempt < max_attempts => {
-                    tracing::warn!(
-                        operation = what,
-                        error = %err.without_url(),
-                        attempt,
-                        max_attempts,
-                        "VideoSDK request failed; retrying"
-                    );
-                }
-                Err(err) => {
-                    let reason = if err.is_timeout() {
-                        format!("did not answer within {:?}", self.config.timeout)
-                    } else if err.is_connect() {
-                        "could not be reached".to_owned()
-                    } else {
-                        "request failed".to_owned()
-                    };
-                    tracing::warn!(
-                        operation = what,
-                        error = %err.without_url(),
-                        attempts = attempt,
-                        "VideoSDK request failed; giving up"
-                    );
-                    return Err(DomainError::Unavailable(format!(
-                        "video provider unavailable: VideoSDK {reason} ({what}, {attempt} attempt{})",
-                        if attempt == 1 { "" } else { "s" }
-                    )));
-                }
+        let policy = concierge_retry::backoff(self.config.retry_backoff, MAX_BACKOFF, max_attempts);
+        let attempt = AtomicU32::new(0);
+        let outcome = (|| {
+            attempt.fetch_add(1, Ordering::Relaxed);
+            self.attempt(&url, body)
+        })
+        .retry(policy)
+        .when(|failed: &Failed| !matches!(failed, Failed::Signing(_)))
+        .adjust(|failed, next| match failed {
+            Failed::Status {
+                asked: Some(asked), ..
+            } if next.is_some() => (*asked <= MAX_BACKOFF).then_some(*asked),
+            _ => next,
+        })
+        .notify(|failed, _| match failed {
+            Failed::Status { reply, .. } => tracing::warn!(
+                operation = what,
+                status = reply.status.as_u16(),
+                attempt = attempt.load(Ordering::Relaxed),
+                max_attempts,
+                "VideoSDK answered with a retryable status; retrying"
+            ),
+            Failed::Transport(err) => tracing::warn!(
+                operation = what,
+                error = %err,
+                attempt = attempt.load(Ordering::Relaxed),
+                max_attempts,
+                "VideoSDK request failed; retrying"
+            ),
+            Failed::Signing(_) => {}
+        })
+        .await;
+        let attempts = attempt.load(Ordering::Relaxed);
+        match outcome {
+            Ok(reply) | Err(Failed::Status { reply, .. }) => Ok(Reply { attempts, ..reply }),
+            Err(Failed::Signing(err)) => Err(err),
+            Err(Failed::Transport(err)) => {
+                let reason = if err.is_timeout() {
+                    format!("did not answer within {:?}", self.config.timeout)
+                } else if err.is_connect() {
+                    "could not be reached".to_owned()
+                } else {
+                    "request failed".to_owned()
+                };
+                tracing::warn!(
+                    operation = what,
+                    error = %err,
+                    attempts,
+                    "VideoSDK request failed; giving up"
+                );
+                Err(DomainError::Unavailable(format!(
+                    "video provider unavailable: VideoSDK {reason} ({what}, {attempts} attempt{})",
+                    if attempts == 1 { "" } else { "s" }
+                )))
             }
-            tokio::time::sleep(self.backoff(attempt)).await;
         }
     }
 
-    fn backoff(&self, attempt: u32) -> Duration {
-        self.config
-            .retry_backoff
-            .saturating_mul(attempt)
-            .min(MAX_BACKOFF)
+    /// One attempt: a non-retryable answer is `Ok`, a retryable one or no answer is `Err`.
+    async fn attempt(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+    ) -> std::result::Result<Reply, Failed> {
+        let mut auth = HeaderValue::from_str(
+            &self
+                .signer
+                .server_token(self.config.server_token_ttl)
+                .map_err(Failed::Signing)?,
+        )
+        .map_err(|_| {
+            Failed::Signing(DomainError::Unavailable(
+                "could not sign a VideoSDK token".to_owned(),
+            ))
+        })?;
+        auth.set_sensitive(true);
+        let response = self
+            .http
+            .post(url)
+            .header(AUTHORIZATION, auth)
+            .json(body)
+            .send()
+            .await
+            .map_err(|err| Failed::Transport(err.without_url()))?;
+        let status = response.status();
+        let asked = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| concierge_retry::retry_after_bytes(v.as_bytes()));
+        let body = response
+            .text()
+            .await
+            .map_err(|err| Failed::Transport(err.without_url()))?;
+        let reply = Reply {
+            status,
+            body,
+            attempts: 1,
+        };
+        if is_retryable(status) {
+            Err(Failed::Status { reply, asked })
+        } else {
+            Ok(reply)
+        }
     }
 
     /// The error for a final non-success answer.
@@ -196,8 +242,8 @@ impl VideoSdkProvider {
         } else if is_retryable(reply.status) {
             format!(
                 "video provider unavailable: VideoSDK is failing ({what}: HTTP {status} after {} attempt{}: {detail})",
-                self.config.max_attempts,
-                if self.config.max_attempts == 1 { "" } else { "s" }
+                reply.attempts,
+                if reply.attempts == 1 { "" } else { "s" }
             )
         } else {
             format!(
@@ -353,6 +399,7 @@ mod tests {
         Reply {
             status: StatusCode::from_u16(status).expect("status"),
             body: body.to_owned(),
+            attempts: 1,
         }
     }
 

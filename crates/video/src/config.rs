@@ -1,5 +1,7 @@
 //! Settings of the VideoSDK client.
 
+use concierge_settings::SettingError;
+use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -26,7 +28,7 @@ pub struct VideoSdkConfig {
     /// Attempts per operation: a 5xx, a 429, a timeout or a connection error is retried until
     /// this many attempts were made. `0` is treated as `1`.
     pub max_attempts: u32,
-    /// Pause before the first retry; the n-th retry waits n times this (capped at 2 s).
+    /// Pause before the first retry, doubled for each further one (capped at 2 s).
     pub retry_backoff: Duration,
     /// Lifetime of the participant (join) tokens handed to clients.
     pub join_token_ttl: Duration,
@@ -68,27 +70,56 @@ impl VideoSdkConfig {
         self
     }
 
-    /// Reads [`ENV_API_KEY`], [`ENV_SECRET_KEY`] and [`ENV_BASE_URL`] from the process
-    /// environment. `None` when the key or the secret is missing or blank: the caller then uses
-    /// its fallback (calls unavailable).
-    pub fn from_env() -> Option<Self> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+    /// Reads the process environment; see [`VideoSdkConfig::from_vars`].
+    pub fn from_env() -> Result<Option<Self>, SettingError> {
+        Self::from_vars(&std::env::vars().collect())
     }
 
-    /// Like [`VideoSdkConfig::from_env`], with the variables read through `lookup` (a `.env`
-    /// file, clap, a test's map).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Option<Self> {
-        let present = |name: &str| {
-            lookup(name)
-                .map(|value| value.trim().to_owned())
-                .filter(|value| !value.is_empty())
+    /// Reads [`ENV_API_KEY`], [`ENV_SECRET_KEY`], [`ENV_BASE_URL`], `VIDEOSDK_TIMEOUT` (per
+    /// attempt), `VIDEOSDK_MAX_ATTEMPTS` and `VIDEOSDK_TOKEN_TTL` (join tokens' lifetime) with
+    /// `concierge-settings`. `None` when the key or the secret is missing or blank: the caller
+    /// then uses its fallback (calls unavailable). A value that cannot be read is an error
+    /// naming its variable.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Option<Self>, SettingError> {
+        let env: Env = concierge_settings::load(vars)?;
+        let (Some(api_key), Some(secret_key)) = (env.videosdk_api_key, env.videosdk_secret_key)
+        else {
+            return Ok(None);
         };
-        let config = Self::new(present(ENV_API_KEY)?, present(ENV_SECRET_KEY)?);
-        Some(match present(ENV_BASE_URL) {
-            Some(base_url) => config.with_base_url(base_url),
-            None => config,
-        })
+        let mut config = Self::new(api_key, secret_key);
+        if let Some(base_url) = env.videosdk_base_url {
+            config = config.with_base_url(base_url);
+        }
+        for (name, value) in [
+            ("VIDEOSDK_TIMEOUT", env.videosdk_timeout),
+            ("VIDEOSDK_TOKEN_TTL", env.videosdk_token_ttl),
+        ] {
+            if value == Some(Duration::ZERO) {
+                return Err(SettingError::new(name, "must be more than 0"));
+            }
+        }
+        config.timeout = env.videosdk_timeout.unwrap_or(config.timeout);
+        config.join_token_ttl = env.videosdk_token_ttl.unwrap_or(config.join_token_ttl);
+        config.max_attempts = env
+            .videosdk_max_attempts
+            .unwrap_or(config.max_attempts)
+            .max(1);
+        Ok(Some(config))
     }
+}
+
+/// The `VIDEOSDK_*` variables (a field is its variable in lower case).
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct Env {
+    videosdk_api_key: Option<String>,
+    videosdk_secret_key: Option<String>,
+    videosdk_base_url: Option<String>,
+    #[serde(deserialize_with = "concierge_settings::duration")]
+    videosdk_timeout: Option<Duration>,
+    videosdk_max_attempts: Option<u32>,
+    #[serde(deserialize_with = "concierge_settings::duration")]
+    videosdk_token_ttl: Option<Duration>,
 }
 
 impl fmt::Debug for VideoSdkConfig {
@@ -109,14 +140,11 @@ impl fmt::Debug for VideoSdkConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
-    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = vars
-            .iter()
+    fn lookup(vars: &[(&str, &str)]) -> HashMap<String, String> {
+        vars.iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |name| map.get(name).cloned()
+            .collect()
     }
 
     #[test]
@@ -130,12 +158,19 @@ mod tests {
 
     #[test]
     fn reads_the_environment_names() {
-        let config = VideoSdkConfig::from_lookup(lookup(&[
+        let config = VideoSdkConfig::from_vars(&lookup(&[
             ("VIDEOSDK_API_KEY", "key"),
             ("VIDEOSDK_SECRET_KEY", "secret"),
             ("VIDEOSDK_BASE_URL", "http://127.0.0.1:9/"),
+            ("VIDEOSDK_TIMEOUT", "1500ms"),
+            ("VIDEOSDK_MAX_ATTEMPTS", "5"),
+            ("VIDEOSDK_TOKEN_TTL", "30m"),
         ]))
+        .expect("readable")
         .expect("configured");
+        assert_eq!(config.timeout, Duration::from_millis(1500));
+        assert_eq!(config.max_attempts, 5);
+        assert_eq!(config.join_token_ttl, Duration::from_secs(1800));
         assert_eq!(config.api_key, "key");
         assert_eq!(config.secret_key, "secret");
         assert_eq!(config.base_url, "http://127.0.0.1:9");
@@ -143,19 +178,42 @@ mod tests {
 
     #[test]
     fn missing_or_blank_keys_mean_not_configured() {
-        assert!(VideoSdkConfig::from_lookup(lookup(&[("VIDEOSDK_API_KEY", "key")])).is_none());
-        assert!(VideoSdkConfig::from_lookup(lookup(&[
+        assert!(
+            VideoSdkConfig::from_vars(&lookup(&[("VIDEOSDK_API_KEY", "key")]))
+                .expect("readable")
+                .is_none()
+        );
+        assert!(VideoSdkConfig::from_vars(&lookup(&[
             ("VIDEOSDK_API_KEY", "key"),
             ("VIDEOSDK_SECRET_KEY", "  "),
         ]))
+        .expect("readable")
         .is_none());
-        let config = VideoSdkConfig::from_lookup(lookup(&[
+        let config = VideoSdkConfig::from_vars(&lookup(&[
             ("VIDEOSDK_API_KEY", "key"),
             ("VIDEOSDK_SECRET_KEY", "secret"),
             ("VIDEOSDK_BASE_URL", ""),
         ]))
+        .expect("readable")
         .expect("configured");
         assert_eq!(config.base_url, VideoSdkConfig::DEFAULT_BASE_URL);
+    }
+
+    #[test]
+    fn unreadable_values_name_their_variable() {
+        for (name, bad) in [
+            ("VIDEOSDK_TIMEOUT", "10"),
+            ("VIDEOSDK_TOKEN_TTL", "0"),
+            ("VIDEOSDK_MAX_ATTEMPTS", "many"),
+        ] {
+            let err = VideoSdkConfig::from_vars(&lookup(&[
+                ("VIDEOSDK_API_KEY", "key"),
+                ("VIDEOSDK_SECRET_KEY", "secret"),
+                (name, bad),
+            ]))
+            .expect_err("refused");
+            assert_eq!(err.name, name, "{err}");
+        }
     }
 
     #[test]

@@ -471,3 +471,40 @@ async fn the_disabled_provider_says_calls_are_not_configured() {
     ));
     disabled.end_room("a-b-c").await.expect("nothing to end");
 }
+
+#[tokio::test]
+async fn a_short_retry_after_is_waited_out_and_a_long_one_ends_the_retries() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/rooms"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/rooms"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"roomId": "r-1"})))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    let started = std::time::Instant::now();
+    let room = provider(&server)
+        .create_room()
+        .await
+        .expect("after the wait");
+    assert_eq!(room.room_id, "r-1");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After was honoured"
+    );
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/rooms"))
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "120"))
+        .mount(&server)
+        .await;
+    let message = unavailable_message(provider(&server).create_room().await.expect_err("busy"));
+    assert!(message.contains("HTTP 503 after 1 attempt:"), "{message}");
+    assert_eq!(server.received_requests().await.expect("recorded").len(), 1);
+}

@@ -1,17 +1,17 @@
-//! One Chat Completions call with bounded retries: 429 and 5xx answers (and refused
-//! connections) are tried again after the wait the server asks for, or an exponential backoff,
-//! never longer than the configured maximum.
+//! One Chat Completions call with bounded retries (backon, through `concierge-retry`): 429 and
+//! 5xx answers (and refused connections) are tried again after the wait the server asks for, or
+//! an exponential backoff, never longer than the configured maximum.
 
-use super::retry::{backoff, requested_wait};
+use super::retry::{requested_wait, BASE_BACKOFF};
 use crate::config::OpenAiConfig;
 use crate::error::AiError;
 use crate::redact::redact_secrets;
 use crate::sentences::shorten;
-use chrono::Utc;
+use concierge_retry::Retryable;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// The parts of a chat completion that are used. Other fields are ignored, so providers that
 /// add their own still work.
@@ -77,65 +77,90 @@ impl ChatClient {
 
     /// Sends `body` and returns the first choice's content, trying again when allowed.
     pub(crate) async fn complete(&self, body: &Value) -> Result<Answer, AiError> {
-        let attempts = self.config.max_attempts.max(1);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let last = attempt >= attempts;
-            let mut request = self.http.post(&self.endpoint).json(body);
-            if let Some(key) = &self.config.api_key {
-                request = request.bearer_auth(key);
-            }
-            let response = match request.send().await {
-                Ok(response) => response,
-                Err(err) if err.is_timeout() => return Err(AiError::Timeout),
-                Err(err) if err.is_connect() && !last => {
-                    tracing::warn!(attempt, error = %err, "chat completion: cannot connect, trying again");
-                    tokio::time::sleep(backoff(attempt).min(self.config.max_retry_wait)).await;
-                    continue;
+        let max_wait = self.config.max_retry_wait;
+        let policy = concierge_retry::backoff(BASE_BACKOFF, max_wait, self.config.max_attempts);
+        (|| self.attempt(body))
+            .retry(policy)
+            .when(|failed: &Failed| failed.retryable)
+            .adjust(|failed, next| match (failed.asked, next) {
+                (_, None) => None,
+                (Some(asked), Some(_)) if asked > max_wait => {
+                    tracing::warn!(
+                        wait = ?asked,
+                        "chat completion: server asks to wait longer than allowed"
+                    );
+                    None
                 }
-                Err(err) => return Err(AiError::Transport(shorten(&err.to_string(), 200))),
-            };
-            let status = response.status();
-            if status.is_success() {
-                let text = response.text().await.map_err(|e| {
-                    if e.is_timeout() {
-                        AiError::Timeout
-                    } else {
-                        AiError::Transport(shorten(&e.to_string(), 200))
-                    }
-                })?;
-                return first_choice(&text);
+                (Some(asked), Some(_)) => Some(asked),
+                (None, next) => next,
+            })
+            .notify(|failed, wait| {
+                tracing::warn!(error = %failed.error, ?wait, "chat completion: trying again");
+            })
+            .await
+            .map_err(|failed| failed.error)
+    }
+
+    /// One try.
+    async fn attempt(&self, body: &Value) -> Result<Answer, Failed> {
+        let mut request = self.http.post(&self.endpoint).json(body);
+        if let Some(key) = &self.config.api_key {
+            request = request.bearer_auth(key);
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(err) if err.is_timeout() => return Err(Failed::last(AiError::Timeout)),
+            Err(err) => {
+                return Err(Failed {
+                    // A refused connection never reached the server: safe to repeat.
+                    retryable: err.is_connect(),
+                    error: AiError::Transport(shorten(&err.to_string(), 200)),
+                    asked: None,
+                });
             }
-            let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
-            let asked = requested_wait(response.headers(), Utc::now());
-            let detail = error_detail(response.text().await.unwrap_or_default());
-            let failure = if status == StatusCode::TOO_MANY_REQUESTS {
-                AiError::RateLimited { retry_after: asked }
-            } else {
-                AiError::Status {
-                    status: status.as_u16(),
-                    detail,
-                }
-            };
-            if !retryable || last {
-                return Err(failure);
+        };
+        let status = response.status();
+        if status.is_success() {
+            let text = response.text().await.map_err(|e| {
+                Failed::last(if e.is_timeout() {
+                    AiError::Timeout
+                } else {
+                    AiError::Transport(shorten(&e.to_string(), 200))
+                })
+            })?;
+            return first_choice(&text).map_err(Failed::last);
+        }
+        let asked = requested_wait(response.headers(), SystemTime::now());
+        let detail = error_detail(response.text().await.unwrap_or_default());
+        let error = if status == StatusCode::TOO_MANY_REQUESTS {
+            AiError::RateLimited { retry_after: asked }
+        } else {
+            AiError::Status {
+                status: status.as_u16(),
+                detail,
             }
-            let wait = asked.unwrap_or_else(|| backoff(attempt));
-            if wait > self.config.max_retry_wait {
-                tracing::warn!(
-                    ?wait,
-                    "chat completion: server asks to wait longer than allowed"
-                );
-                return Err(failure);
-            }
-            tracing::warn!(
-                attempt,
-                status = status.as_u16(),
-                ?wait,
-                "chat completion: trying again"
-            );
-            tokio::time::sleep(wait).await;
+        };
+        Err(Failed {
+            error,
+            retryable: status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error(),
+            asked,
+        })
+    }
+}
+
+/// A failed try: the error, whether another try may help, and the wait the server asked for.
+struct Failed {
+    error: AiError,
+    retryable: bool,
+    asked: Option<Duration>,
+}
+
+impl Failed {
+    fn last(error: AiError) -> Self {
+        Self {
+            error,
+            retryable: false,
+            asked: None,
         }
     }
 }

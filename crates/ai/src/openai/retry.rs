@@ -1,17 +1,16 @@
 //! How long to wait before trying a rate-limited or failed request again: the server's
-//! `retry-after-ms`, `retry-after` (seconds or an HTTP date) or
-//! `x-ratelimit-reset-requests` / `x-ratelimit-reset-tokens` (`20ms`, `1s`, `6m0s`), else an
+//! `retry-after-ms`, `retry-after` (seconds or an HTTP date, read by `concierge-retry`) or
+//! `x-ratelimit-reset-requests` / `x-ratelimit-reset-tokens` (`20ms`, `1s`, `6m0s`); else the
 //! exponential backoff.
 
-use chrono::{DateTime, Utc};
 use reqwest::header::HeaderMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// The first wait of the exponential backoff, doubled on each further try.
-const BASE_BACKOFF: Duration = Duration::from_millis(500);
+pub(crate) const BASE_BACKOFF: Duration = Duration::from_millis(500);
 
 /// The wait the server asked for, if it said.
-pub(crate) fn requested_wait(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+pub(crate) fn requested_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let text = |name: &str| {
         headers
             .get(name)
@@ -21,24 +20,13 @@ pub(crate) fn requested_wait(headers: &HeaderMap, now: DateTime<Utc>) -> Option<
     if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
         return seconds(ms / 1000.0);
     }
-    if let Some(value) = text("retry-after") {
-        if let Ok(secs) = value.parse::<f64>() {
-            return seconds(secs);
-        }
-        if let Ok(at) = DateTime::parse_from_rfc2822(value) {
-            let wait = at.with_timezone(&Utc) - now;
-            return Some(wait.to_std().unwrap_or(Duration::ZERO));
-        }
+    if let Some(wait) = text("retry-after").and_then(|v| concierge_retry::retry_after(v, now)) {
+        return Some(wait);
     }
     ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"]
         .into_iter()
         .filter_map(|name| text(name).and_then(parse_reset))
         .max()
-}
-
-/// The backoff before try number `attempt + 1`, when the server said nothing.
-pub(crate) fn backoff(attempt: u32) -> Duration {
-    BASE_BACKOFF.saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
 }
 
 fn seconds(secs: f64) -> Option<Duration> {
@@ -89,7 +77,7 @@ mod tests {
 
     #[test]
     fn reads_retry_after_in_seconds_and_milliseconds() {
-        let now = Utc::now();
+        let now = SystemTime::now();
         assert_eq!(
             requested_wait(&headers(&[("retry-after", "2")]), now),
             Some(Duration::from_secs(2))
@@ -105,9 +93,8 @@ mod tests {
 
     #[test]
     fn reads_retry_after_as_an_http_date() {
-        let now = DateTime::parse_from_rfc3339("2026-11-21T07:28:00Z")
-            .map(|d| d.with_timezone(&Utc))
-            .unwrap_or_default();
+        // 2026-11-21T07:28:00Z
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_246_080);
         let wait = requested_wait(
             &headers(&[("retry-after", "Sat, 21 Nov 2026 07:28:05 GMT")]),
             now,
@@ -117,7 +104,7 @@ mod tests {
 
     #[test]
     fn reads_openai_reset_durations() {
-        let now = Utc::now();
+        let now = SystemTime::now();
         assert_eq!(
             requested_wait(&headers(&[("x-ratelimit-reset-requests", "20ms")]), now),
             Some(Duration::from_millis(20))
@@ -134,11 +121,5 @@ mod tests {
         );
         assert_eq!(parse_reset("1.5s"), Some(Duration::from_millis(1500)));
         assert_eq!(parse_reset("soon"), None);
-    }
-
-    #[test]
-    fn backoff_doubles() {
-        assert_eq!(backoff(1), Duration::from_millis(500));
-        assert_eq!(backoff(3), Duration::from_secs(2));
     }
 }
