@@ -153,6 +153,13 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
+/// A test body that reads only some fields of its app (`app.client`, say) would capture just
+/// those, dropping the rest — the server's stop handle and database with it — as the body
+/// starts. A `Drop` impl makes the app move whole.
+impl Drop for TestApp {
+    fn drop(&mut self) {}
+}
+
 impl TestApp {
     /// Starts a server on `backend`; `None` when PostgreSQL is asked for and not configured.
     pub async fn spawn(backend: Backend) -> Option<Self> {
