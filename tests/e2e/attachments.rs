@@ -554,3 +554,86 @@ files_test!(
         assert_eq!(answer.status, 403, "{}", answer.text);
     }
 );
+
+/// Every entry under the upload directory at this moment, and whether the directory exists.
+async fn upload_dir_state(dir: &Path) -> (bool, Vec<String>) {
+    (tokio::fs::metadata(dir).await.is_ok(), stored(dir).await)
+}
+
+concierge_e2e::e2e!(
+    a_caller_who_may_not_write_to_the_ticket_leaves_no_byte_on_disk,
+    |app: TestApp| async move {
+        let dir = app.upload_dir().to_path_buf();
+        let (ticket, owner) = app.donor_query("donor-a", "hello").await;
+        let (_, stranger) = app.donor_query("donor-b", "mine").await;
+        let (_, same_donor_other_ticket) = app.donor_query("donor-a", "again").await;
+        let mut big = PNG.to_vec();
+        big.resize(2 * 1024 * 1024, 7);
+
+        // Someone watches the directory the whole time the refused uploads run.
+        let watching = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let watcher = tokio::spawn({
+            let (dir, watching) = (dir.clone(), watching.clone());
+            async move {
+                let mut seen = Vec::new();
+                while watching.load(std::sync::atomic::Ordering::SeqCst) {
+                    let (exists, names) = upload_dir_state(&dir).await;
+                    if exists || !names.is_empty() {
+                        seen.push(format!("exists={exists} {names:?}"));
+                    }
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                seen
+            }
+        });
+        for token in [&stranger, &same_donor_other_ticket] {
+            let answer = post_files(
+                &app,
+                token,
+                ticket,
+                vec![
+                    file(&big, "a.png", "image/png"),
+                    file(PNG, "b.png", "image/png"),
+                ],
+            )
+            .await;
+            assert_eq!(answer.status, 404, "{}", answer.text);
+            assert_eq!(answer.body["status"], 404);
+        }
+        // Staff may post, but only its sender adds files to a message.
+        let answer = post_files(&app, &owner, ticket, vec![]).await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        let id = answer.body["id"].as_i64().expect("id");
+        let form = Form::new().part("files", file(&big, "c.png", "image/png"));
+        let answer = send(
+            &app,
+            reqwest::Method::PUT,
+            &format!("/messages/{id}"),
+            &app.admin_token,
+            form,
+        )
+        .await;
+        assert_eq!(answer.status, 403, "{}", answer.text);
+        // A ticket the donor closed takes no message, and no file.
+        app.post(
+            &format!("/donor-queries/{ticket}/donor-close"),
+            Some(&owner),
+            serde_json::json!({}),
+        )
+        .await
+        .expect(200);
+        let answer = post_files(&app, &owner, ticket, vec![file(&big, "d.png", "image/png")]).await;
+        assert_eq!(answer.status, 409, "{}", answer.text);
+
+        watching.store(false, std::sync::atomic::Ordering::SeqCst);
+        let seen = watcher.await.expect("watcher");
+        assert!(seen.is_empty(), "bytes were stored: {seen:?}");
+        assert_eq!(upload_dir_state(&dir).await, (false, vec![]));
+
+        // The same upload by the ticket's donor is stored, in the directory watched above.
+        let (open, donor) = app.donor_query("donor-a", "open one").await;
+        let answer = post_files(&app, &donor, open, vec![file(&big, "a.png", "image/png")]).await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        expect_files(&dir, 1, "the donor's own upload").await;
+    }
+);

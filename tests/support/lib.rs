@@ -42,6 +42,8 @@ pub struct TestApp {
     pub port: u16,
     /// The app's `DATABASE_URL`, for tests that look at what it stored.
     pub database_url: String,
+    /// The app's `UPLOAD_DIR` (in the test's temporary directory unless a test sets one).
+    upload_dir: std::path::PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _dir: tempfile::TempDir,
@@ -194,9 +196,12 @@ impl TestApp {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         vars.insert("DATABASE_URL".into(), database_url.clone());
+        let uploads = dir.path().join("uploads");
+        vars.insert("UPLOAD_DIR".into(), uploads.to_string_lossy().into_owned());
         for (k, v) in extra {
             vars.insert(k.to_string(), v.to_string());
         }
+        let upload_dir = std::path::PathBuf::from(&vars["UPLOAD_DIR"]);
         let config = Config::from_vars(vars).expect("test configuration");
         let app = Application::build(config).await.expect("server starts");
         let port = app.port();
@@ -211,6 +216,7 @@ impl TestApp {
             backend,
             port,
             database_url,
+            upload_dir,
             stop: Some(stop),
             server: Some(server),
             _dir: dir,
@@ -218,6 +224,11 @@ impl TestApp {
         };
         test_app.admin_token = test_app.login(ADMIN, ADMIN_PASSWORD).await;
         Some(test_app)
+    }
+
+    /// Where the app stores file bytes (`UPLOAD_DIR`), for tests that look at what it kept.
+    pub fn upload_dir(&self) -> &std::path::Path {
+        &self.upload_dir
     }
 
     /// Stops the server gracefully (as on SIGTERM) and waits until it has stopped.

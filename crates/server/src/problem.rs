@@ -1,10 +1,12 @@
-//! The one place errors become HTTP responses: `application/problem+json` (RFC 9457).
+//! The one place problem responses are built: `application/problem+json` (RFC 9457), for
+//! errors ([`ApiError`]) and for the few handlers that answer a problem themselves ([`Problem`]).
 //!
 //! Policy: domain errors map to 4xx by kind; bad JSON is 400, a body of the wrong content type
 //! 415, too large 413; anything unexpected is a 500 whose cause chain is logged and never sent.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{error, HttpRequest, HttpResponse, ResponseError};
+use concierge_domain::attachment::FileError;
 use concierge_domain::{DomainError, FieldError};
 use serde::Serialize;
 
@@ -43,15 +45,72 @@ pub enum ApiError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// A problem+json body (RFC 9457): the one place such bodies are built, for errors
+/// ([`ApiError`]) and for handlers that answer a problem with extra members (`/health`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
     #[serde(rename = "type")]
-    kind: &'a str,
-    title: &'a str,
+    kind: &'static str,
+    title: &'static str,
     status: u16,
     detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<&'a [FieldError]>,
+    errors: Option<Vec<FieldError>>,
+    /// Extension members, beside the standard ones.
+    #[serde(flatten)]
+    extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Problem {
+    /// A problem with this status, title and detail.
+    pub fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            kind: "about:blank",
+            title,
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: None,
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    /// Adds an extension member.
+    pub fn with(mut self, name: &str, value: impl Serialize) -> Self {
+        let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+        self.extra.insert(name.to_string(), value);
+        self
+    }
+
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// The response: the status, `Content-Type: application/problem+json`, the body.
+    pub fn response(&self) -> HttpResponse {
+        self.respond(HttpResponse::build(self.status_code()))
+    }
+
+    fn respond(&self, mut builder: actix_web::HttpResponseBuilder) -> HttpResponse {
+        builder.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        builder.json(self)
+    }
+}
+
+/// Refused files: 413 for too many or too large, 415 for a refused type, 400 for a form that
+/// cannot be read; the title is the status's reason phrase.
+impl From<FileError> for ApiError {
+    fn from(err: FileError) -> Self {
+        let status = match &err {
+            FileError::Domain(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            FileError::TooMany(_) | FileError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            FileError::Refused(_) | FileError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            FileError::Unreadable(_) => StatusCode::BAD_REQUEST,
+        };
+        match err {
+            FileError::Domain(e) => ApiError::Domain(e),
+            other => ApiError::Http(status, other.to_string()),
+        }
+    }
 }
 
 impl ApiError {
@@ -84,7 +143,7 @@ impl ApiError {
 }
 
 impl ApiError {
-    fn problem(&self) -> (StatusCode, Problem<'_>) {
+    fn problem(&self) -> Problem {
         let (status, title) = self.parts();
         let detail = if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
             log_chain(self);
@@ -92,24 +151,17 @@ impl ApiError {
         } else {
             self.to_string()
         };
-        let errors = match self {
-            ApiError::Domain(DomainError::Invalid(errors)) => Some(errors.as_slice()),
-            _ => None,
-        };
-        let body = Problem {
-            kind: "about:blank",
-            title,
-            status: status.as_u16(),
-            detail,
-            errors,
-        };
-        (status, body)
+        let mut problem = Problem::new(status, title, detail);
+        if let ApiError::Domain(DomainError::Invalid(errors)) = self {
+            problem.errors = Some(errors.clone());
+        }
+        problem
     }
 }
 
 /// The problem object of an error, for WebSocket `error` frames and replies.
 pub fn problem_value(err: &ApiError) -> serde_json::Value {
-    serde_json::to_value(err.problem().1).unwrap_or(serde_json::Value::Null)
+    serde_json::to_value(err.problem()).unwrap_or(serde_json::Value::Null)
 }
 
 impl ResponseError for ApiError {
@@ -118,16 +170,16 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let (status, body) = self.problem();
+        let problem = self.problem();
+        let status = problem.status_code();
         let mut response = HttpResponse::build(status);
-        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         if let ApiError::TooManyRequests(seconds) = self {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         if status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        response.json(body)
+        problem.respond(response)
     }
 }
 

@@ -69,8 +69,6 @@ pub struct Store {
     listen_url: Option<Arc<str>>,
     /// Whether [`Store::listen`] has started the listener.
     listening: Arc<AtomicBool>,
-    /// Where the bytes of deleted attachments are removed (see [`Store::use_blobs`]).
-    blobs: Arc<std::sync::OnceLock<Arc<dyn concierge_domain::ports::BlobStore>>>,
     /// SQLite: this process's writers queue here rather than in SQLite's busy handler, which
     /// sleeps in growing steps while the write lock is taken (long tails under load).
     sqlite_writer: Arc<std::sync::Mutex<()>>,
@@ -124,7 +122,6 @@ impl Store {
                 _ => None,
             },
             listening: Arc::new(AtomicBool::new(false)),
-            blobs: Arc::default(),
             sqlite_writer: Arc::default(),
             permits,
             wait,

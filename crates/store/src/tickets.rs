@@ -212,7 +212,8 @@ fn update(
     Ok(saved)
 }
 
-/// Deletes a ticket; returns its files' keys, whose bytes go after the commit. Its events
+/// Deletes a ticket; returns its files' keys (the caller removes their bytes after the
+/// commit). Its events
 /// lose their payloads in the same transaction (see [`events::scrub_ticket`]).
 fn delete(conn: &mut DbConnection, id: TicketId) -> Result<Vec<String>, Error> {
     let keys = crate::attachments::keys_of_ticket(conn, id)?;
@@ -252,10 +253,8 @@ impl TicketRepository for Store {
             .await
     }
 
-    async fn delete(&self, id: TicketId) -> Result<()> {
-        let keys = self.write_logged(move |conn| delete(conn, id)).await?;
-        self.remove_blobs(keys).await;
-        Ok(())
+    async fn delete(&self, id: TicketId) -> Result<Vec<String>> {
+        self.write_logged(move |conn| delete(conn, id)).await
     }
 }
 

@@ -10,7 +10,8 @@ use crate::ids::{MessageId, TicketId, UserId};
 use crate::message::{Message, MessageType, Sender};
 use crate::page::Page;
 use crate::ports::{
-    MockClock, MockMessageRepository, MockPasswordHasher, MockTicketRepository, MockUserRepository,
+    MockBlobStore, MockClock, MockMessageRepository, MockPasswordHasher, MockTicketRepository,
+    MockUserRepository,
 };
 use crate::services::{AccountService, ConversationService, TicketService};
 use crate::ticket::{Channel, DonorInfo, Priority, QueryMode, Ticket, TicketStatus};
@@ -30,6 +31,7 @@ macro_rules! assert_err {
 }
 
 mod accounts;
+mod attachments;
 mod conversations;
 mod notifications;
 mod tickets;
@@ -249,6 +251,7 @@ pub(super) fn ticket_service(
         Arc::new(tickets),
         Arc::new(messages),
         Arc::new(users),
+        Arc::new(MockBlobStore::new()),
         clock(),
     )
 }
@@ -257,7 +260,12 @@ pub(super) fn conversation_service(
     tickets: MockTicketRepository,
     messages: MockMessageRepository,
 ) -> ConversationService {
-    ConversationService::new(Arc::new(tickets), Arc::new(messages), clock())
+    ConversationService::new(
+        Arc::new(tickets),
+        Arc::new(messages),
+        Arc::new(MockBlobStore::new()),
+        clock(),
+    )
 }
 
 // ---- assertions --------------------------------------------------------------------------
