@@ -637,3 +637,28 @@ concierge_e2e::e2e!(
         expect_files(&dir, 1, "the donor's own upload").await;
     }
 );
+
+concierge_e2e::e2e!(
+    text_fields_after_a_file_are_refused_and_nothing_is_kept,
+    |app: TestApp| async move {
+        let dir = app.upload_dir().to_path_buf();
+        let (ticket, donor) = app.donor_query("donor-a", "hello").await;
+        let before = message_count(&app, &donor, ticket).await;
+        let late = Form::new()
+            .text("queryId", ticket.to_string())
+            .text("content", "see the file")
+            .part("files", file(PNG, "a.png", "image/png"))
+            .text("clientMessageId", "too-late");
+        let answer = send(&app, reqwest::Method::POST, "/messages", &donor, late).await;
+        assert_eq!(answer.status, 400, "{}", answer.text);
+        assert_eq!(answer.body["status"], 400);
+        // Fields after the first file are not read: here the post names no ticket.
+        let unnamed = Form::new()
+            .part("files", file(PNG, "a.png", "image/png"))
+            .text("queryId", ticket.to_string());
+        let answer = send(&app, reqwest::Method::POST, "/messages", &donor, unnamed).await;
+        assert_eq!(answer.status, 422, "{}", answer.text);
+        expect_files(&dir, 0, "refused forms").await;
+        assert_eq!(message_count(&app, &donor, ticket).await, before);
+    }
+);

@@ -220,3 +220,69 @@ pub fn path_error(err: error::PathError, _req: &HttpRequest) -> error::Error {
 pub async fn no_route() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::NoRoute)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use concierge_domain::attachment::Refusal;
+
+    fn body(response: HttpResponse) -> serde_json::Value {
+        let bytes = actix_web::body::to_bytes(response.into_body())
+            .now_or_never()
+            .expect("a ready body")
+            .expect("a body");
+        serde_json::from_slice(&bytes).expect("JSON")
+    }
+
+    use futures_util::FutureExt;
+
+    #[test]
+    fn a_problem_carries_its_extension_members() {
+        let response = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service unavailable",
+            "the database does not answer",
+        )
+        .with("database", "down")
+        .with("uptimeSeconds", 7)
+        .response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers().get(header::CONTENT_TYPE).unwrap(),
+            "application/problem+json"
+        );
+        assert_eq!(
+            body(response),
+            serde_json::json!({"type": "about:blank", "title": "Service unavailable",
+                "status": 503, "detail": "the database does not answer",
+                "database": "down", "uptimeSeconds": 7})
+        );
+    }
+
+    #[test]
+    fn refused_files_keep_their_statuses_and_titles() {
+        for (err, status, title) in [
+            (FileError::TooMany(5), 413, "Payload Too Large"),
+            (FileError::TooLarge(10), 413, "Payload Too Large"),
+            (
+                FileError::Refused(Refusal::Executable),
+                415,
+                "Unsupported Media Type",
+            ),
+            (FileError::Unreadable("x".into()), 400, "Bad Request"),
+            (
+                FileError::Domain(DomainError::Forbidden("staff only")),
+                403,
+                "Forbidden",
+            ),
+        ] {
+            let detail = err.to_string();
+            let value = body(ApiError::from(err).error_response());
+            assert_eq!(value["status"], status, "{value}");
+            assert_eq!(value["title"], title, "{value}");
+            if status != 403 {
+                assert_eq!(value["detail"], detail.as_str());
+            }
+        }
+    }
+}

@@ -320,13 +320,17 @@ impl AttachmentService {
             name.clone(),
         ));
         let put = self.blobs.put(spec, stream.fuse().boxed()).await;
-        let mut check = check.lock().unwrap_or_else(PoisonError::into_inner);
-        match (put, check.problem.take()) {
+        let (problem, size, sha256) = {
+            let mut check = check.lock().unwrap_or_else(PoisonError::into_inner);
+            let sha256 = hex(&std::mem::take(&mut check.hasher).finalize());
+            (check.problem.take(), check.size, sha256)
+        };
+        match (put, problem) {
             (Ok(key), None) => Ok(NewAttachment {
                 file_name: name,
                 content_type: kind.content_type.to_string(),
-                size: i64::try_from(check.size).unwrap_or(i64::MAX),
-                sha256: hex(&std::mem::take(&mut check.hasher).finalize()),
+                size: i64::try_from(size).unwrap_or(i64::MAX),
+                sha256,
                 storage_key: key,
             }),
             // A store that kept a blob whose stream failed breaks the port's contract; the blob

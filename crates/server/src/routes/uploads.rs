@@ -65,16 +65,15 @@ fn file_name_of(field: &Field) -> Option<String> {
 }
 
 /// A form's files, not yet read.
-enum Rest {
-    /// The body is not a multipart form.
-    NotMultipart,
-    /// The form, and the file part where reading stopped (if any).
-    Form {
-        multipart: Multipart,
-        first: Option<(String, Field)>,
-        done: bool,
-        text_fields: usize,
-    },
+struct Rest {
+    /// The form; `None` when the body is not a multipart form.
+    multipart: Option<Multipart>,
+    /// The file part where reading stopped.
+    first: Option<(String, Field)>,
+    /// Whether the form has no more parts.
+    done: bool,
+    /// Text fields read so far.
+    text_fields: usize,
 }
 
 /// A multipart form read up to its first file.
@@ -112,8 +111,8 @@ pub async fn read_fields(
     let mut text_fields = 0;
     loop {
         let Some(field) = multipart.next().await else {
-            let rest = Rest::Form {
-                multipart,
+            let rest = Rest {
+                multipart: Some(multipart),
                 first: None,
                 done: true,
                 text_fields,
@@ -122,8 +121,8 @@ pub async fn read_fields(
         };
         let mut field = field.map_err(unreadable)?;
         if let Some(file_name) = file_name_of(&field) {
-            let rest = Rest::Form {
-                multipart,
+            let rest = Rest {
+                multipart: Some(multipart),
                 first: Some((file_name, field)),
                 done: false,
                 text_fields,
@@ -139,15 +138,11 @@ pub async fn read_fields(
 /// A form none of which is read yet (every text field is skipped); a body that is not a
 /// multipart form yields one error, `415`.
 pub fn unread_form(req: &HttpRequest, payload: actix_web::dev::Payload) -> Form {
-    let rest = if is_multipart(req) {
-        Rest::Form {
-            multipart: Multipart::new(req.headers(), payload),
-            first: None,
-            done: false,
-            text_fields: 0,
-        }
-    } else {
-        Rest::NotMultipart
+    let rest = Rest {
+        multipart: is_multipart(req).then(|| Multipart::new(req.headers(), payload)),
+        first: None,
+        done: false,
+        text_fields: 0,
     };
     Form {
         fields: HashMap::new(),
@@ -196,18 +191,16 @@ fn file_stream(rx: mpsc::Receiver<Next>) -> FileStream {
 /// listening. With `skip_text`, text fields after the first file are read and dropped;
 /// otherwise one is an error.
 async fn pump(rest: Rest, files: mpsc::Sender<Next>, skip_text: bool) {
-    let (mut multipart, mut next, done, mut text_fields) = match rest {
-        Rest::NotMultipart => {
-            let refused = FileError::Unsupported("expected a multipart/form-data body");
-            let _ = files.send(Err(refused)).await;
-            return;
-        }
-        Rest::Form {
-            multipart,
-            first,
-            done,
-            text_fields,
-        } => (multipart, first, done, text_fields),
+    let Rest {
+        multipart,
+        first: mut next,
+        done,
+        mut text_fields,
+    } = rest;
+    let Some(mut multipart) = multipart else {
+        let refused = FileError::Unsupported("expected a multipart/form-data body");
+        let _ = files.send(Err(refused)).await;
+        return;
     };
     if done {
         let _ = files.send(Ok(None)).await;

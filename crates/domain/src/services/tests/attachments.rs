@@ -71,13 +71,15 @@ fn no_blobs() -> MockBlobStore {
 
 /// A blob store that keeps what it is given (refusing a stream that fails, as the port says)
 /// and records every key it deletes.
+type Kept = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 struct Recorder {
-    stored: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    stored: Kept,
     deleted: Arc<Mutex<Vec<String>>>,
 }
 
 fn recording_blobs() -> (MockBlobStore, Recorder) {
-    let stored = Arc::new(Mutex::new(Vec::new()));
+    let stored: Kept = Arc::new(Mutex::new(Vec::new()));
     let deleted = Arc::new(Mutex::new(Vec::new()));
     let mut blobs = MockBlobStore::new();
     let kept = stored.clone();
