@@ -662,3 +662,62 @@ concierge_e2e::e2e!(
         assert_eq!(message_count(&app, &donor, ticket).await, before);
     }
 );
+
+concierge_e2e::e2e!(
+    a_client_gone_after_its_first_file_leaves_nothing,
+    |app: TestApp| async move {
+        let dir = app.upload_dir().to_path_buf();
+        let (ticket, donor) = app.donor_query("donor-a", "hello").await;
+        let before = message_count(&app, &donor, ticket).await;
+        let boundary = "gonehalfway5678";
+        // A whole first file, then a second that never ends.
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"queryId\"\r\n\r\n{ticket}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"content\"\r\n\r\ntwo\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.png\"\r\n\
+             Content-Type: image/png\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(PNG);
+        body.extend_from_slice(
+            format!(
+                "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; \
+                 filename=\"b.png\"\r\nContent-Type: image/png\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(PNG);
+        body.extend(vec![1u8; 256 * 1024]);
+        let head = format!(
+            "POST /api/v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {donor}\r\n\
+             Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
+            body.len() + 5 * 1024 * 1024
+        );
+        let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+            .await
+            .expect("connect");
+        socket.write_all(head.as_bytes()).await.unwrap();
+        socket.write_all(&body).await.unwrap();
+        socket.flush().await.unwrap();
+        // The first file is stored and the second is under way.
+        let mut seen = false;
+        for _ in 0..200 {
+            let names = stored(&dir).await;
+            if names.iter().any(|n| n.ends_with(".png"))
+                && names.iter().any(|n| n.starts_with(".tmp-"))
+            {
+                seen = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            seen,
+            "the uploads never got there: {:?}",
+            stored(&dir).await
+        );
+        drop(socket);
+        expect_files(&dir, 0, "a client gone half way").await;
+        assert_eq!(message_count(&app, &donor, ticket).await, before);
+    }
+);
