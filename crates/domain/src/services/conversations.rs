@@ -59,7 +59,7 @@ impl ConversationService {
     /// [`AttachmentService`](super::AttachmentService)); the message, its attachment rows and
     /// its events are one transaction. On [`Posted::Existing`] the
     /// files were not used and their bytes are the caller's to remove.
-    pub async fn post_with_files(
+    pub(crate) async fn post_with_files(
         &self,
         actor: &Actor,
         input: PostMessage,
@@ -316,7 +316,7 @@ impl ConversationService {
     /// Checks that the actor may add files to a message (as for an edit: its sender, a CHAT or
     /// QUERY message, not on a closed ticket) and returns it, so a route can refuse before it
     /// takes any bytes.
-    pub async fn attachable(&self, actor: &Actor, id: MessageId) -> Result<Message> {
+    pub(crate) async fn attachable(&self, actor: &Actor, id: MessageId) -> Result<Message> {
         let (message, ticket) = self.readable_message(actor, id).await?;
         if !matches!(message.message_type, MessageType::Chat | MessageType::Query) {
             return Err(DomainError::Conflict(format!(
@@ -335,7 +335,7 @@ impl ConversationService {
     /// [`AttachmentService`](super::AttachmentService)) to a message, and replaces its text when `content`
     /// is given; the message may then carry at most `max_files`. The same rules as
     /// [`edit`](Self::edit).
-    pub async fn add_files(
+    pub(crate) async fn add_files(
         &self,
         actor: &Actor,
         id: MessageId,
@@ -388,7 +388,7 @@ impl ConversationService {
 
     /// The attachment stored under `key`, for whoever may read its ticket; `NotFound` for
     /// anyone else (another donor never learns the file exists).
-    pub async fn file(&self, actor: &Actor, key: &str) -> Result<Attachment> {
+    pub(crate) async fn file(&self, actor: &Actor, key: &str) -> Result<Attachment> {
         crate::validate::lookup_name("filename", key)?;
         let (attachment, ticket_id) = self
             .messages
