@@ -516,3 +516,170 @@ e2e!(
         assert_eq!(answer.status, 403, "{}", answer.text);
     }
 );
+
+/// Every entry under the upload directory at this moment, and whether the directory exists.
+async fn upload_dir_state(dir: &Path) -> (bool, Vec<String>) {
+    (tokio::fs::metadata(dir).await.is_ok(), stored(dir).await)
+}
+
+concierge_e2e::e2e!(
+    a_caller_who_may_not_write_to_the_ticket_leaves_no_byte_on_disk,
+    |app: TestApp| async move {
+        let dir = app.uploads.clone();
+        let (ticket, owner) = app.donor_query("donor-a", "hello").await;
+        let (_, stranger) = app.donor_query("donor-b", "mine").await;
+        let (_, same_donor_other_ticket) = app.donor_query("donor-a", "again").await;
+        let mut big = PNG.to_vec();
+        big.resize(2 * 1024 * 1024, 7);
+
+        // Someone watches the directory the whole time the refused uploads run.
+        let watching = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let watcher = tokio::spawn({
+            let (dir, watching) = (dir.clone(), watching.clone());
+            async move {
+                let mut seen = Vec::new();
+                while watching.load(std::sync::atomic::Ordering::SeqCst) {
+                    let (exists, names) = upload_dir_state(&dir).await;
+                    if exists || !names.is_empty() {
+                        seen.push(format!("exists={exists} {names:?}"));
+                    }
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                seen
+            }
+        });
+        for token in [&stranger, &same_donor_other_ticket] {
+            let answer = post_files(
+                &app,
+                token,
+                ticket,
+                vec![
+                    file(&big, "a.png", "image/png"),
+                    file(PNG, "b.png", "image/png"),
+                ],
+            )
+            .await;
+            assert_eq!(answer.status, 404, "{}", answer.text);
+            assert_eq!(answer.body["status"], 404);
+        }
+        // Staff may post, but only its sender adds files to a message.
+        let answer = post_files(&app, &owner, ticket, vec![]).await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        let id = answer.body["id"].as_i64().expect("id");
+        let form = Form::new().part("files", file(&big, "c.png", "image/png"));
+        let answer = send(
+            &app,
+            reqwest::Method::PUT,
+            &format!("/messages/{id}"),
+            &app.admin_token,
+            form,
+        )
+        .await;
+        assert_eq!(answer.status, 403, "{}", answer.text);
+        // A ticket the donor closed takes no message, and no file.
+        app.post(
+            &format!("/donor-queries/{ticket}/donor-close"),
+            Some(&owner),
+            serde_json::json!({}),
+        )
+        .await
+        .expect(200);
+        let answer = post_files(&app, &owner, ticket, vec![file(&big, "d.png", "image/png")]).await;
+        assert_eq!(answer.status, 409, "{}", answer.text);
+
+        watching.store(false, std::sync::atomic::Ordering::SeqCst);
+        let seen = watcher.await.expect("watcher");
+        assert!(seen.is_empty(), "bytes were stored: {seen:?}");
+        assert_eq!(upload_dir_state(&dir).await, (false, vec![]));
+
+        // The same upload by the ticket's donor is stored, in the directory watched above.
+        let (open, donor) = app.donor_query("donor-a", "open one").await;
+        let answer = post_files(&app, &donor, open, vec![file(&big, "a.png", "image/png")]).await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        expect_files(&dir, 1, "the donor's own upload").await;
+    }
+);
+
+concierge_e2e::e2e!(
+    text_fields_after_a_file_are_refused_and_nothing_is_kept,
+    |app: TestApp| async move {
+        let dir = app.uploads.clone();
+        let (ticket, donor) = app.donor_query("donor-a", "hello").await;
+        let before = message_count(&app, &donor, ticket).await;
+        let late = Form::new()
+            .text("queryId", ticket.to_string())
+            .text("content", "see the file")
+            .part("files", file(PNG, "a.png", "image/png"))
+            .text("clientMessageId", "too-late");
+        let answer = send(&app, reqwest::Method::POST, "/messages", &donor, late).await;
+        assert_eq!(answer.status, 400, "{}", answer.text);
+        assert_eq!(answer.body["status"], 400);
+        // Fields after the first file are not read: here the post names no ticket.
+        let unnamed = Form::new()
+            .part("files", file(PNG, "a.png", "image/png"))
+            .text("queryId", ticket.to_string());
+        let answer = send(&app, reqwest::Method::POST, "/messages", &donor, unnamed).await;
+        assert_eq!(answer.status, 422, "{}", answer.text);
+        expect_files(&dir, 0, "refused forms").await;
+        assert_eq!(message_count(&app, &donor, ticket).await, before);
+    }
+);
+
+concierge_e2e::e2e!(
+    a_client_gone_after_its_first_file_leaves_nothing,
+    |app: TestApp| async move {
+        let dir = app.uploads.clone();
+        let (ticket, donor) = app.donor_query("donor-a", "hello").await;
+        let before = message_count(&app, &donor, ticket).await;
+        let boundary = "gonehalfway5678";
+        // A whole first file, then a second that never ends.
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"queryId\"\r\n\r\n{ticket}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"content\"\r\n\r\ntwo\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.png\"\r\n\
+             Content-Type: image/png\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(PNG);
+        body.extend_from_slice(
+            format!(
+                "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; \
+                 filename=\"b.png\"\r\nContent-Type: image/png\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(PNG);
+        body.extend(vec![1u8; 256 * 1024]);
+        let head = format!(
+            "POST /api/v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {donor}\r\n\
+             Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
+            body.len() + 5 * 1024 * 1024
+        );
+        let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+            .await
+            .expect("connect");
+        socket.write_all(head.as_bytes()).await.unwrap();
+        socket.write_all(&body).await.unwrap();
+        socket.flush().await.unwrap();
+        // The first file is stored and the second is under way.
+        let mut seen = false;
+        for _ in 0..200 {
+            let names = stored(&dir).await;
+            if names.iter().any(|n| n.ends_with(".png"))
+                && names.iter().any(|n| n.starts_with(".tmp-"))
+            {
+                seen = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            seen,
+            "the uploads never got there: {:?}",
+            stored(&dir).await
+        );
+        drop(socket);
+        expect_files(&dir, 0, "a client gone half way").await;
+        assert_eq!(message_count(&app, &donor, ticket).await, before);
+    }
+);

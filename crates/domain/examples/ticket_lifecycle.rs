@@ -58,6 +58,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
         messages: store.clone(),
         events: store.clone(),
         hasher: Arc::new(plain_hasher()),
+        avatars: store.clone(),
+        blobs: store.clone(),
         clock: clock.clone(),
     });
     let minute = || clock.advance(Duration::minutes(1));

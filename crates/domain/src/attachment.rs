@@ -5,10 +5,10 @@
 //! `Content-Type` or file extension. The extension only picks among types the bytes already
 //! allow (CSV versus plain text; which legacy Office format an OLE container is).
 
-use crate::error::Result;
 use crate::ids::MessageId;
-use async_trait::async_trait;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use futures_util::stream::BoxStream;
 
 /// The most files one message carries (the default of `MAX_FILES_PER_MESSAGE`).
 pub const MAX_FILES_PER_MESSAGE: usize = 5;
@@ -69,36 +69,85 @@ pub struct Avatar {
     pub sha256: String,
 }
 
-/// What a finished blob write produced.
+/// Bytes streamed in chunks, memory staying flat. An `Err` item means the bytes are broken (a
+/// client that went away, a limit the domain enforces): a reader stops there and keeps nothing.
+pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
+
+/// What a [`BlobStore`](crate::ports::BlobStore) is told about bytes before they arrive.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredBlob {
-    /// The key it is stored under (random; never derived from the client's file name).
-    pub key: String,
-    /// Bytes written.
+pub struct BlobSpec {
+    /// The type decided by the bytes (an object store's `Content-Type`).
+    pub content_type: String,
+    /// The extension the new key ends in (`png`), without the dot.
+    pub extension: String,
+}
+
+/// A stored blob being read.
+pub struct BlobContent {
+    /// Its size in bytes (what the stream yields, unless the blob changes under it).
     pub size: u64,
-    /// SHA-256 of the bytes, lower-case hex, computed while streaming.
-    pub sha256: String,
+    /// The bytes.
+    pub body: ByteStream,
 }
 
-/// A blob being written, chunk by chunk. Until [`commit`](Self::commit) nothing is visible
-/// under a key; dropping or aborting it removes what was written.
-#[async_trait]
-pub trait BlobUpload: Send {
-    /// Appends bytes.
-    async fn write(&mut self, chunk: &[u8]) -> Result<()>;
-    /// Makes the bytes durable and visible under a fresh key ending in `.extension`.
-    async fn commit(self: Box<Self>, extension: &str) -> Result<StoredBlob>;
-    /// Throws the bytes away.
-    async fn abort(self: Box<Self>);
+impl std::fmt::Debug for BlobContent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobContent")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
 }
 
-/// A stored blob being read, chunk by chunk.
-#[async_trait]
-pub trait BlobRead: Send {
-    /// Its size in bytes.
-    fn size(&self) -> u64;
-    /// The next chunk; `None` at the end.
-    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>>;
+/// A file as a client sent it, not yet checked.
+pub struct IncomingFile {
+    /// The client's file name (sanitised by the service; only ever a display name).
+    pub file_name: String,
+    /// The bytes.
+    pub body: ByteStream,
+}
+
+/// The files of one form, in the order sent. An `Err` item ends it: the form could not be read.
+pub type FileStream = BoxStream<'static, std::result::Result<IncomingFile, FileError>>;
+
+/// Why files were refused; the HTTP layer maps each to its status.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// More files than allowed.
+    #[error("at most {0} files per message")]
+    TooMany(usize),
+    /// A file over the size limit, in bytes.
+    #[error("a file is larger than {0} bytes")]
+    TooLarge(u64),
+    /// A type that is not accepted.
+    #[error("{0}")]
+    Refused(Refusal),
+    /// A type this use does not take (an avatar that is not an image).
+    #[error("{0}")]
+    Unsupported(&'static str),
+    /// The bytes or the form could not be read (the text says why).
+    #[error("{0}")]
+    Unreadable(String),
+    /// A domain rule or a port failed.
+    #[error(transparent)]
+    Domain(#[from] crate::error::DomainError),
+}
+
+/// How many files, how large.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileLimits {
+    /// The most files a message carries.
+    pub max_files: usize,
+    /// The largest file in bytes.
+    pub max_bytes: u64,
+}
+
+impl Default for FileLimits {
+    fn default() -> Self {
+        Self {
+            max_files: MAX_FILES_PER_MESSAGE,
+            max_bytes: MAX_FILE_BYTES,
+        }
+    }
 }
 
 /// How a type may be shown by a browser.
@@ -239,6 +288,13 @@ impl Sniffer {
     /// Whether the head already shows a program, so the upload can stop early.
     pub fn is_executable(&self) -> bool {
         is_executable(&self.head)
+    }
+
+    /// The type the bytes seen so far allow (text if they are text so far). Once the head is
+    /// full (or the file ended) only [`finish`](Self::finish) can still refuse: a file that
+    /// turns out not to be UTF-8 text; it never picks another type.
+    pub fn kind_so_far(&self, file_name: &str) -> std::result::Result<FileKind, Refusal> {
+        sniff(&self.head, !self.not_text, file_name)
     }
 
     /// The type, once every byte was fed. `file_name` (sanitised) only picks among the types

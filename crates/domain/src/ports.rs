@@ -59,8 +59,9 @@ pub trait TicketRepository: Send + Sync {
     /// Saves a changed ticket if its stored version is still `ticket.version`, with an
     /// optional SYSTEM note for the conversation. Returns the saved ticket (new version).
     async fn update(&self, ticket: Ticket, note: Option<NewMessage>) -> Result<Ticket>;
-    /// Deletes a ticket with its conversation. `NotFound` when it does not exist.
-    async fn delete(&self, id: TicketId) -> Result<()>;
+    /// Deletes a ticket with its conversation. `NotFound` when it does not exist. Returns the
+    /// storage keys of the files that went with it: their bytes are the caller's to remove.
+    async fn delete(&self, id: TicketId) -> Result<Vec<String>>;
 }
 
 /// Conversations.
@@ -98,9 +99,9 @@ pub trait MessageRepository: Send + Sync {
     async fn between(&self, a: UserId, b: UserId, page: PageRequest) -> Result<Page<Message>>;
     /// Replaces a message's text and sets `edited_at`.
     async fn edit(&self, id: MessageId, content: String, now: DateTime<Utc>) -> Result<Message>;
-    /// Deletes a message; replies to it keep their text and lose the link. Its files' bytes
-    /// are removed after the commit.
-    async fn delete(&self, id: MessageId) -> Result<()>;
+    /// Deletes a message; replies to it keep their text and lose the link. Returns the storage
+    /// keys of its files: their bytes are the caller's to remove.
+    async fn delete(&self, id: MessageId) -> Result<Vec<String>>;
     /// Like [`post`](Self::post), storing the message's attachment rows (their bytes are
     /// already in the blob store) in the same transaction.
     async fn post_with_files(
@@ -129,14 +130,15 @@ pub trait MessageRepository: Send + Sync {
     ) -> Result<Message> {
         Err(crate::DomainError::Unavailable("attachments".into()))
     }
-    /// Removes one attachment of a message, appending `message_updated`; its bytes are removed
-    /// after the commit. `NotFound` when the message has no such attachment.
+    /// Removes one attachment of a message, appending `message_updated`; returns the message
+    /// and the file's storage key (its bytes are the caller's to remove). `NotFound` when the
+    /// message has no such attachment.
     async fn remove_file(
         &self,
         _id: MessageId,
         _attachment_id: i64,
         _now: DateTime<Utc>,
-    ) -> Result<Message> {
+    ) -> Result<(Message, String)> {
         Err(crate::DomainError::NotFound("attachment"))
     }
     /// The attachment stored under `key`, with its message's ticket.
@@ -402,19 +404,22 @@ pub trait CallRepository: Send + Sync {
     async fn delete_session(&self, id: crate::call::CallSessionId) -> Result<()>;
 }
 
-/// File bytes by key (`concierge-store`: the local file system). Keys are chosen by the
-/// adapter (random), never derived from a client's file name.
+/// File bytes by key (`concierge-store`: the local file system; an object store fits the same
+/// shape). Keys are chosen by the adapter (random, ending in the given extension), never derived
+/// from a client's file name. Bytes stream in and out; no method holds a whole file in memory.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait BlobStore: Send + Sync {
-    /// Starts a streamed write; nothing is visible under a key until it is committed, and an
-    /// upload dropped or aborted half way leaves nothing behind.
-    async fn begin(&self) -> Result<Box<dyn crate::attachment::BlobUpload>>;
-    /// Stores bytes held in memory under a fresh key ending in `.extension`.
-    async fn put(&self, bytes: Vec<u8>, extension: String)
-        -> Result<crate::attachment::StoredBlob>;
+    /// Streams `body` into a new blob and returns its key. Nothing is visible under the key
+    /// until the body's last chunk is stored; when the body yields an error, or the write
+    /// fails (or the future is dropped), what was written is removed and an error returned.
+    async fn put(
+        &self,
+        spec: crate::attachment::BlobSpec,
+        body: crate::attachment::ByteStream,
+    ) -> Result<String>;
     /// Opens the bytes under `key` for streaming; `None` when there are none.
-    async fn get(&self, key: String) -> Result<Option<Box<dyn crate::attachment::BlobRead>>>;
+    async fn get(&self, key: String) -> Result<Option<crate::attachment::BlobContent>>;
     /// Removes the bytes under `key`; removing what is not there is not an error.
     async fn delete(&self, key: String) -> Result<()>;
 }

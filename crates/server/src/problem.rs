@@ -1,10 +1,12 @@
-//! The one place errors become HTTP responses: `application/problem+json` (RFC 9457).
+//! The one place problem responses are built: `application/problem+json` (RFC 9457), for
+//! errors ([`ApiError`]) and for the few handlers that answer a problem themselves ([`Problem`]).
 //!
 //! Policy: domain errors map to 4xx by kind; bad JSON is 400, a body of the wrong content type
 //! 415, too large 413; anything unexpected is a 500 whose cause chain is logged and never sent.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{error, HttpRequest, HttpResponse, ResponseError};
+use concierge_domain::attachment::FileError;
 use concierge_domain::{DomainError, FieldError};
 use serde::Serialize;
 
@@ -43,29 +45,86 @@ pub enum ApiError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// A problem+json body (RFC 9457): the one place such bodies are built, for errors
+/// ([`ApiError`]) and for handlers that answer a problem with extra members (`/health`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
     #[serde(rename = "type")]
-    kind: &'a str,
-    title: &'a str,
+    kind: &'static str,
+    title: &'static str,
     status: u16,
     detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<Vec<Invalid<'a>>>,
+    errors: Option<Vec<Invalid>>,
+    /// Extension members, beside the standard ones.
+    #[serde(flatten)]
+    extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// One invalid field of a 422.
-#[derive(Serialize)]
-struct Invalid<'a> {
-    field: &'a str,
-    message: &'a str,
+#[derive(Debug, Clone, Serialize)]
+struct Invalid {
+    field: String,
+    message: String,
 }
 
-impl<'a> From<&'a FieldError> for Invalid<'a> {
-    fn from(e: &'a FieldError) -> Self {
+impl From<&FieldError> for Invalid {
+    fn from(e: &FieldError) -> Self {
         Self {
-            field: &e.field,
-            message: &e.message,
+            field: e.field.clone(),
+            message: e.message.clone(),
+        }
+    }
+}
+
+impl Problem {
+    /// A problem with this status, title and detail.
+    pub fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            kind: "about:blank",
+            title,
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: None,
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    /// Adds an extension member.
+    pub fn with(mut self, name: &str, value: impl Serialize) -> Self {
+        let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+        self.extra.insert(name.to_string(), value);
+        self
+    }
+
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// The response: the status, `Content-Type: application/problem+json`, the body.
+    pub fn response(&self) -> HttpResponse {
+        self.respond(HttpResponse::build(self.status_code()))
+    }
+
+    fn respond(&self, mut builder: actix_web::HttpResponseBuilder) -> HttpResponse {
+        builder.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        builder.json(self)
+    }
+}
+
+/// Refused files: 413 for too many or too large, 415 for a refused type, 400 for a form that
+/// cannot be read; the title is the status's reason phrase.
+impl From<FileError> for ApiError {
+    fn from(err: FileError) -> Self {
+        let status = match &err {
+            FileError::Domain(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            FileError::TooMany(_) | FileError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            FileError::Refused(_) | FileError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            FileError::Unreadable(_) => StatusCode::BAD_REQUEST,
+        };
+        match err {
+            FileError::Domain(e) => ApiError::Domain(e),
+            other => ApiError::Http(status, other.to_string()),
         }
     }
 }
@@ -100,7 +159,7 @@ impl ApiError {
 }
 
 impl ApiError {
-    fn problem(&self) -> (StatusCode, Problem<'_>) {
+    fn problem(&self) -> Problem {
         let (status, title) = self.parts();
         let detail = if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
             log_chain(self);
@@ -108,26 +167,17 @@ impl ApiError {
         } else {
             self.to_string()
         };
-        let errors = match self {
-            ApiError::Domain(DomainError::Invalid(errors)) => {
-                Some(errors.iter().map(Invalid::from).collect())
-            }
-            _ => None,
-        };
-        let body = Problem {
-            kind: "about:blank",
-            title,
-            status: status.as_u16(),
-            detail,
-            errors,
-        };
-        (status, body)
+        let mut problem = Problem::new(status, title, detail);
+        if let ApiError::Domain(DomainError::Invalid(errors)) = self {
+            problem.errors = Some(errors.iter().map(Invalid::from).collect());
+        }
+        problem
     }
 }
 
 /// The problem object of an error, for WebSocket `error` frames and replies.
 pub fn problem_value(err: &ApiError) -> serde_json::Value {
-    serde_json::to_value(err.problem().1).unwrap_or(serde_json::Value::Null)
+    serde_json::to_value(err.problem()).unwrap_or(serde_json::Value::Null)
 }
 
 impl ResponseError for ApiError {
@@ -136,16 +186,16 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let (status, body) = self.problem();
+        let problem = self.problem();
+        let status = problem.status_code();
         let mut response = HttpResponse::build(status);
-        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         if let ApiError::TooManyRequests(seconds) = self {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         if status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        response.json(body)
+        problem.respond(response)
     }
 }
 
@@ -185,4 +235,70 @@ pub fn path_error(err: error::PathError, _req: &HttpRequest) -> error::Error {
 /// The answer for unknown routes.
 pub async fn no_route() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::NoRoute)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use concierge_domain::attachment::Refusal;
+
+    fn body(response: HttpResponse) -> serde_json::Value {
+        let bytes = actix_web::body::to_bytes(response.into_body())
+            .now_or_never()
+            .expect("a ready body")
+            .expect("a body");
+        serde_json::from_slice(&bytes).expect("JSON")
+    }
+
+    use futures_util::FutureExt;
+
+    #[test]
+    fn a_problem_carries_its_extension_members() {
+        let response = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service unavailable",
+            "the database does not answer",
+        )
+        .with("database", "down")
+        .with("uptimeSeconds", 7)
+        .response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers().get(header::CONTENT_TYPE).unwrap(),
+            "application/problem+json"
+        );
+        assert_eq!(
+            body(response),
+            serde_json::json!({"type": "about:blank", "title": "Service unavailable",
+                "status": 503, "detail": "the database does not answer",
+                "database": "down", "uptimeSeconds": 7})
+        );
+    }
+
+    #[test]
+    fn refused_files_keep_their_statuses_and_titles() {
+        for (err, status, title) in [
+            (FileError::TooMany(5), 413, "Payload Too Large"),
+            (FileError::TooLarge(10), 413, "Payload Too Large"),
+            (
+                FileError::Refused(Refusal::Executable),
+                415,
+                "Unsupported Media Type",
+            ),
+            (FileError::Unreadable("x".into()), 400, "Bad Request"),
+            (
+                FileError::Domain(DomainError::Forbidden("staff only")),
+                403,
+                "Forbidden",
+            ),
+        ] {
+            let detail = err.to_string();
+            let value = body(ApiError::from(err).error_response());
+            assert_eq!(value["status"], status, "{value}");
+            assert_eq!(value["title"], title, "{value}");
+            if status != 403 {
+                assert_eq!(value["detail"], detail.as_str());
+            }
+        }
+    }
 }

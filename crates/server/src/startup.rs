@@ -16,6 +16,7 @@ use actix_web::dev::{Server, ServiceFactory, ServiceRequest};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use async_trait::async_trait;
+use concierge_domain::attachment::FileLimits;
 use concierge_domain::ports::PushNotifier;
 use concierge_domain::ports::SystemClock;
 use concierge_domain::services::NotificationService;
@@ -81,11 +82,17 @@ fn domain_services(store: &Store, config: &Config) -> Services {
         users: store.clone(),
         tickets: store.clone(),
         messages: store.clone(),
+        avatars: store.clone(),
         events: store,
         hasher: Arc::new(BcryptHasher::new(config.bcrypt_cost)),
+        blobs: Arc::new(concierge_store::LocalBlobs::new(&config.upload_dir)),
         clock: Arc::new(SystemClock),
     });
     services.accounts = services.accounts.with_session_ttl(config.session_cache_ttl);
+    services.attachments = services.attachments.with_limits(FileLimits {
+        max_files: config.max_files_per_message,
+        max_bytes: config.max_file_bytes,
+    });
     services
 }
 
@@ -125,13 +132,14 @@ impl Application {
         store
             .listen()
             .map_err(|e| StartError::Database(format!("listening for other instances: {e}")))?;
-        let blobs = Arc::new(concierge_store::LocalBlobs::new(&config.upload_dir));
-        match blobs.sweep().await {
+        match concierge_store::LocalBlobs::new(&config.upload_dir)
+            .sweep()
+            .await
+        {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "removed unfinished uploads"),
             Err(e) => tracing::warn!(error = %e, "cannot sweep the upload directory"),
         }
-        store.use_blobs(blobs.clone());
         let services = domain_services(&store, &config);
         let insight_store = Arc::new(store.clone());
         let insights =
@@ -184,8 +192,6 @@ impl Application {
                 config.jwt_expiration,
                 config.donor_token_expiration,
             ),
-            blobs,
-            avatars: Arc::new(store.clone()),
             database: Arc::new(StoreProbe(store)),
             config: Arc::new(config.clone()),
             started: Instant::now(),

@@ -62,8 +62,4 @@ pub struct AppState {
     pub insights: Arc<crate::routes::insights::Insights>,
     /// Becomes `true` when the server shuts down; sockets then close with 1001.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
-    /// File bytes (attachments, avatars).
-    pub blobs: Arc<dyn concierge_domain::ports::BlobStore>,
-    /// Staff avatars.
-    pub avatars: Arc<dyn concierge_domain::ports::AvatarRepository>,
 }

@@ -1,6 +1,7 @@
 //! Attachment and avatar rows. Messages get their attachments in one extra query per page
-//! ([`fill`]); the bytes live in the [`BlobStore`] the server hands the store with
-//! [`Store::use_blobs`], and are removed after a commit that deleted their rows.
+//! ([`fill`]). The bytes live in the domain's `BlobStore`, which this crate never calls: a
+//! write that deletes rows returns their keys, and the domain service removes the bytes after
+//! the commit.
 
 use crate::connection::DbConnection;
 use crate::error::Error;
@@ -14,11 +15,10 @@ use concierge_domain::attachment::{Attachment, Avatar, NewAttachment};
 use concierge_domain::event::EventEncoder;
 use concierge_domain::event::NewEvent;
 use concierge_domain::message::Message;
-use concierge_domain::ports::{AvatarRepository, BlobStore};
+use concierge_domain::ports::AvatarRepository;
 use concierge_domain::{DomainError, MessageId, Result, TicketId, UserId};
 use diesel::prelude::*;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = attachments)]
@@ -237,29 +237,6 @@ fn set_avatar(
         ))
         .execute(conn)?;
     Ok(old)
-}
-
-impl Store {
-    /// Gives the store the blob store whose bytes it removes after a commit that deleted
-    /// their rows (a message, a ticket, one attachment). Without one, bytes stay.
-    pub fn use_blobs(&self, blobs: Arc<dyn BlobStore>) {
-        if self.blobs.set(blobs).is_err() {
-            tracing::warn!("the store's blob store was set already");
-        }
-    }
-
-    /// Removes the bytes of rows a committed transaction deleted; failures are logged (the
-    /// rows are gone, so nothing can reach the bytes any more).
-    pub(crate) async fn remove_blobs(&self, keys: Vec<String>) {
-        let Some(blobs) = self.blobs.get() else {
-            return;
-        };
-        for key in keys {
-            if let Err(e) = blobs.delete(key.clone()).await {
-                tracing::warn!(error = %e, %key, "file bytes not removed");
-            }
-        }
-    }
 }
 
 #[async_trait]

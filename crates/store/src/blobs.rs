@@ -1,20 +1,21 @@
 //! [`BlobStore`] on the local file system: one flat directory of files named by random keys
 //! (`<32 hex digits>.<ext>`), never by a client's file name.
 //!
-//! A write goes to a temporary file (`.tmp-<random>`) in the same directory, hashed (SHA-256)
-//! and counted while it streams; on commit it is flushed and `fsync`ed, renamed to its key (an
+//! A put streams to a temporary file (`.tmp-<random>`) in the same directory, one chunk at a
+//! time; when the stream ends cleanly the file is flushed and `fsync`ed, renamed to its key (an
 //! atomic step on one file system), and the directory is `fsync`ed so the rename survives a
-//! crash. An upload that is dropped or aborted half way removes its temporary file, and
-//! [`LocalBlobs::sweep`] removes the ones a crash left. All file I/O is `tokio::fs` (which runs
-//! on blocking threads), never on the async workers.
+//! crash. A stream that ends with an error, or a put dropped half way, removes its temporary
+//! file, and [`LocalBlobs::sweep`] removes the ones a crash left. All file I/O is `tokio::fs`
+//! (which runs on blocking threads), never on the async workers.
 
 use async_trait::async_trait;
-use concierge_domain::attachment::{BlobRead, BlobUpload, StoredBlob};
+use concierge_domain::attachment::{BlobContent, BlobSpec, ByteStream};
 use concierge_domain::ports::BlobStore;
 use concierge_domain::{DomainError, Result};
-use sha2::{Digest, Sha256};
+use futures_util::StreamExt;
 use std::path::{Path, PathBuf};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_util::io::{ReaderStream, StreamReader};
 
 /// The prefix of temporary files.
 const TEMP_PREFIX: &str = ".tmp-";
@@ -93,40 +94,11 @@ impl LocalBlobs {
     }
 }
 
-/// A write in progress (see the module docs).
-struct LocalUpload {
-    dir: PathBuf,
-    temp: PathBuf,
-    file: Option<tokio::fs::File>,
-    hasher: Sha256,
-    size: u64,
-    done: bool,
-}
-
-impl LocalUpload {
-    async fn finish(&mut self, extension: &str) -> Result<StoredBlob> {
-        if !valid_extension(extension) {
-            return Err(DomainError::invalid("files", "bad extension"));
-        }
-        let mut file = self
-            .file
-            .take()
-            .ok_or_else(|| DomainError::Unavailable("the upload was already finished".into()))?;
-        file.flush().await.map_err(io)?;
-        file.sync_all().await.map_err(io)?;
-        drop(file);
-        let key = format!("{}.{}", random_hex(), extension.to_ascii_lowercase());
-        tokio::fs::rename(&self.temp, self.dir.join(&key))
-            .await
-            .map_err(io)?;
-        self.done = true;
-        sync_dir(self.dir.clone()).await;
-        Ok(StoredBlob {
-            key,
-            size: self.size,
-            sha256: hex(&std::mem::take(&mut self.hasher).finalize()),
-        })
-    }
+/// A temporary file that is removed when dropped unless it was renamed to its key (an upload
+/// whose future is dropped half way leaves nothing).
+struct TempFile {
+    path: PathBuf,
+    kept: bool,
 }
 
 /// `fsync`s a directory so a rename in it is durable; a failure is logged (the bytes are
@@ -140,118 +112,111 @@ async fn sync_dir(dir: PathBuf) {
     }
 }
 
-fn remove_later(path: PathBuf) {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) => {
-            handle.spawn(async move {
-                if let Err(e) = tokio::fs::remove_file(&path).await {
-                    if e.kind() != std::io::ErrorKind::NotFound {
-                        tracing::warn!(error = %e, path = %path.display(), "temporary upload not removed");
-                    }
-                }
-            });
-        }
-        // No runtime (a drop at process exit): nothing else runs on this thread any more.
-        Err(_) => {
-            let _ = std::fs::remove_file(&path);
-        }
-    }
-}
-
-impl Drop for LocalUpload {
+impl Drop for TempFile {
     fn drop(&mut self) {
-        if !self.done {
-            self.file.take();
-            remove_later(self.temp.clone());
+        if self.kept {
+            return;
+        }
+        let path = std::mem::take(&mut self.path);
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                handle.spawn(async move {
+                    if let Err(e) = tokio::fs::remove_file(&path).await {
+                        if e.kind() != std::io::ErrorKind::NotFound {
+                            tracing::warn!(error = %e, path = %path.display(), "temporary upload not removed");
+                        }
+                    }
+                });
+            }
+            // No runtime (a drop at process exit): nothing else runs on this thread any more.
+            Err(_) => {
+                let _ = std::fs::remove_file(&path);
+            }
         }
     }
 }
 
-#[async_trait]
-impl BlobUpload for LocalUpload {
-    async fn write(&mut self, chunk: &[u8]) -> Result<()> {
-        let file = self
-            .file
-            .as_mut()
-            .ok_or_else(|| DomainError::Unavailable("the upload was already finished".into()))?;
-        file.write_all(chunk).await.map_err(io)?;
-        self.hasher.update(chunk);
-        self.size += chunk.len() as u64;
-        Ok(())
-    }
-
-    async fn commit(mut self: Box<Self>, extension: &str) -> Result<StoredBlob> {
-        // On failure the drop removes the temporary file.
-        self.finish(extension).await
-    }
-
-    async fn abort(mut self: Box<Self>) {
-        self.file.take();
-        if let Err(e) = tokio::fs::remove_file(&self.temp).await {
-            tracing::warn!(error = %e, "temporary upload not removed");
-        }
-        self.done = true;
+impl LocalBlobs {
+    /// Streams `body` into `temp` and renames it to a fresh key; see the module docs.
+    async fn write(
+        &self,
+        temp: &mut TempFile,
+        extension: &str,
+        body: ByteStream,
+    ) -> Result<String> {
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp.path)
+            .await
+            .map_err(io)?;
+        let mut reader = StreamReader::new(body);
+        tokio::io::copy(&mut reader, &mut file).await.map_err(io)?;
+        file.flush().await.map_err(io)?;
+        file.sync_all().await.map_err(io)?;
+        drop(file);
+        let key = format!("{}.{}", random_hex(), extension.to_ascii_lowercase());
+        tokio::fs::rename(&temp.path, self.dir.join(&key))
+            .await
+            .map_err(io)?;
+        temp.kept = true;
+        sync_dir(self.dir.clone()).await;
+        Ok(key)
     }
 }
 
-/// A stored file being read.
-struct LocalRead {
-    file: tokio::fs::File,
-    size: u64,
-    left: u64,
-}
-
-#[async_trait]
-impl BlobRead for LocalRead {
-    fn size(&self) -> u64 {
-        self.size
-    }
-
-    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>> {
-        if self.left == 0 {
-            return Ok(None);
-        }
-        let want = READ_CHUNK.min(usize::try_from(self.left).unwrap_or(READ_CHUNK));
-        let mut buf = vec![0; want];
-        let n = self.file.read(&mut buf).await.map_err(io)?;
-        if n == 0 {
-            // The file shrank under us: stop at what the length promised.
-            return Err(DomainError::Unavailable("the file was truncated".into()));
-        }
-        buf.truncate(n);
-        self.left -= n as u64;
-        Ok(Some(buf))
-    }
+/// Streams a file of `size` bytes; a file that turns out shorter ends with an error, so a
+/// reader never takes a truncated file for a whole one.
+fn read_stream(file: tokio::fs::File, size: u64) -> ByteStream {
+    let reader = ReaderStream::with_capacity(file.take(size), READ_CHUNK);
+    Box::pin(futures_util::stream::unfold(
+        Some((reader, size)),
+        |state| async move {
+            let (mut reader, left) = state?;
+            match reader.next().await {
+                Some(Ok(chunk)) => {
+                    let left = left.saturating_sub(chunk.len() as u64);
+                    Some((Ok(chunk), Some((reader, left))))
+                }
+                Some(Err(e)) => Some((Err(e), None)),
+                None if left > 0 => Some((
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the file was truncated",
+                    )),
+                    None,
+                )),
+                None => None,
+            }
+        },
+    ))
 }
 
 #[async_trait]
 impl BlobStore for LocalBlobs {
-    async fn begin(&self) -> Result<Box<dyn BlobUpload>> {
+    async fn put(&self, spec: BlobSpec, body: ByteStream) -> Result<String> {
+        if !valid_extension(&spec.extension) {
+            return Err(DomainError::invalid("files", "bad extension"));
+        }
         tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
-        let temp = self.dir.join(format!("{TEMP_PREFIX}{}", random_hex()));
-        let file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-            .await
-            .map_err(io)?;
-        Ok(Box::new(LocalUpload {
-            dir: self.dir.clone(),
-            temp,
-            file: Some(file),
-            hasher: Sha256::new(),
-            size: 0,
-            done: false,
-        }))
+        let mut temp = TempFile {
+            path: self.dir.join(format!("{TEMP_PREFIX}{}", random_hex())),
+            kept: false,
+        };
+        let result = self.write(&mut temp, &spec.extension, body).await;
+        if result.is_err() {
+            // Removed now rather than by the drop, so the caller finds the directory clean.
+            if let Err(e) = tokio::fs::remove_file(&temp.path).await {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(error = %e, "temporary upload not removed");
+                }
+            }
+            temp.kept = true;
+        }
+        result
     }
 
-    async fn put(&self, bytes: Vec<u8>, extension: String) -> Result<StoredBlob> {
-        let mut upload = self.begin().await?;
-        upload.write(&bytes).await?;
-        upload.commit(&extension).await
-    }
-
-    async fn get(&self, key: String) -> Result<Option<Box<dyn BlobRead>>> {
+    async fn get(&self, key: String) -> Result<Option<BlobContent>> {
         let Ok(path) = self.path_of(&key) else {
             return Ok(None);
         };
@@ -261,11 +226,10 @@ impl BlobStore for LocalBlobs {
             Err(e) => return Err(io(e)),
         };
         let size = file.metadata().await.map_err(io)?.len();
-        Ok(Some(Box::new(LocalRead {
-            file,
+        Ok(Some(BlobContent {
             size,
-            left: size,
-        })))
+            body: read_stream(file, size),
+        }))
     }
 
     async fn delete(&self, key: String) -> Result<()> {
@@ -283,6 +247,7 @@ impl BlobStore for LocalBlobs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     async fn files_in(dir: &Path) -> Vec<String> {
         let mut names = vec![];
@@ -295,47 +260,61 @@ mod tests {
         names
     }
 
-    async fn read_all(blobs: &LocalBlobs, key: &str) -> Option<Vec<u8>> {
-        let mut reader = blobs.get(key.to_string()).await.unwrap()?;
-        let mut all = vec![];
-        while let Some(chunk) = reader.next_chunk().await.unwrap() {
-            all.extend(chunk);
+    fn spec(extension: &str) -> BlobSpec {
+        BlobSpec {
+            content_type: "text/plain".into(),
+            extension: extension.into(),
         }
-        assert_eq!(all.len() as u64, reader.size());
+    }
+
+    fn chunks(parts: Vec<std::io::Result<&'static [u8]>>) -> ByteStream {
+        futures_util::stream::iter(parts.into_iter().map(|p| p.map(Bytes::from_static))).boxed()
+    }
+
+    async fn read_all(blobs: &LocalBlobs, key: &str) -> Option<Vec<u8>> {
+        let content = blobs.get(key.to_string()).await.unwrap()?;
+        let mut all = vec![];
+        let mut body = content.body;
+        while let Some(chunk) = body.next().await {
+            all.extend(chunk.unwrap());
+        }
+        assert_eq!(all.len() as u64, content.size);
         Some(all)
     }
 
     #[tokio::test]
-    async fn a_committed_upload_is_readable_under_a_random_key_with_its_hash() {
+    async fn a_streamed_put_is_readable_under_a_random_key() {
         let dir = tempfile::tempdir().unwrap();
         let blobs = LocalBlobs::new(dir.path().join("uploads"));
-        let mut upload = blobs.begin().await.unwrap();
-        upload.write(b"hello ").await.unwrap();
-        upload.write(b"world").await.unwrap();
-        let stored = upload.commit("txt").await.unwrap();
-        assert_eq!(stored.size, 11);
-        assert_eq!(
-            stored.sha256,
-            "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
-        );
-        assert!(is_valid_key(&stored.key) && stored.key.ends_with(".txt"));
-        assert_eq!(files_in(blobs.dir()).await, vec![stored.key.clone()]);
-        assert_eq!(read_all(&blobs, &stored.key).await.unwrap(), b"hello world");
-        blobs.delete(stored.key.clone()).await.unwrap();
-        blobs.delete(stored.key.clone()).await.unwrap();
-        assert!(read_all(&blobs, &stored.key).await.is_none());
+        let key = blobs
+            .put(spec("txt"), chunks(vec![Ok(b"hello "), Ok(b"world")]))
+            .await
+            .unwrap();
+        assert!(is_valid_key(&key) && key.ends_with(".txt"));
+        assert_eq!(files_in(blobs.dir()).await, vec![key.clone()]);
+        assert_eq!(read_all(&blobs, &key).await.unwrap(), b"hello world");
+        blobs.delete(key.clone()).await.unwrap();
+        blobs.delete(key.clone()).await.unwrap();
+        assert!(read_all(&blobs, &key).await.is_none());
         assert!(files_in(blobs.dir()).await.is_empty());
     }
 
     #[tokio::test]
-    async fn dropped_and_aborted_uploads_leave_nothing() {
+    async fn a_stream_that_fails_or_a_dropped_put_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let blobs = LocalBlobs::new(dir.path());
-        let mut upload = blobs.begin().await.unwrap();
-        upload.write(b"half").await.unwrap();
-        drop(upload);
-        let upload = blobs.begin().await.unwrap();
-        upload.abort().await;
+        let broken = chunks(vec![Ok(b"half"), Err(std::io::Error::other("cut off"))]);
+        assert!(blobs.put(spec("txt"), broken).await.is_err());
+        assert!(files_in(dir.path()).await.is_empty());
+
+        // A put whose future is dropped while it waits for more bytes.
+        let pending = chunks(vec![Ok(b"half")]).chain(futures_util::stream::pending());
+        let put = blobs.put(spec("txt"), pending.boxed());
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(100), put)
+                .await
+                .is_err()
+        );
         for _ in 0..50 {
             if files_in(dir.path()).await.is_empty() {
                 break;
@@ -358,6 +337,7 @@ mod tests {
             blobs.delete(key.to_string()).await.unwrap();
         }
         assert!(dir.path().join("secret").exists());
+        assert!(blobs.put(spec("../x"), chunks(vec![])).await.is_err());
     }
 
     #[tokio::test]
@@ -367,9 +347,12 @@ mod tests {
         tokio::fs::write(dir.path().join(".tmp-crashed"), b"x")
             .await
             .unwrap();
-        let kept = blobs.put(b"%PDF-".to_vec(), "pdf".into()).await.unwrap();
+        let kept = blobs
+            .put(spec("pdf"), chunks(vec![Ok(b"%PDF-")]))
+            .await
+            .unwrap();
         assert_eq!(blobs.sweep().await.unwrap(), 1);
-        assert_eq!(files_in(dir.path()).await, vec![kept.key]);
+        assert_eq!(files_in(dir.path()).await, vec![kept]);
         assert_eq!(
             LocalBlobs::new(dir.path().join("none"))
                 .sweep()

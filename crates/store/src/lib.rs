@@ -77,8 +77,6 @@ pub struct Store {
     listening: Arc<AtomicBool>,
     /// Writes event payloads as JSON (the application's API shapes).
     encoder: Arc<dyn EventEncoder>,
-    /// Where the bytes of deleted attachments are removed (see [`Store::use_blobs`]).
-    blobs: Arc<std::sync::OnceLock<Arc<dyn concierge_domain::ports::BlobStore>>>,
     /// SQLite: this process's writers queue here rather than in SQLite's busy handler, which
     /// sleeps in growing steps while the write lock is taken (long tails under load).
     sqlite_writer: Arc<std::sync::Mutex<()>>,
@@ -134,7 +132,6 @@ impl Store {
             },
             listening: Arc::new(AtomicBool::new(false)),
             encoder,
-            blobs: Arc::default(),
             sqlite_writer: Arc::default(),
             permits,
             wait,

@@ -221,7 +221,8 @@ fn edit(
     Ok(message)
 }
 
-/// Deletes a message; returns its files' keys, whose bytes go after the commit. In the same
+/// Deletes a message; returns its files' keys (the caller removes their bytes after the
+/// commit). In the same
 /// transaction its events lose their payloads, and a donor query whose description is a copy
 /// of the deleted first message loses that too (the ticket, and its events' payloads).
 fn delete(
@@ -327,12 +328,9 @@ impl MessageRepository for Store {
             .await
     }
 
-    async fn delete(&self, id: MessageId) -> Result<()> {
-        let keys = self
-            .write_logged(move |conn, enc| delete(conn, enc, id))
-            .await?;
-        self.remove_blobs(keys).await;
-        Ok(())
+    async fn delete(&self, id: MessageId) -> Result<Vec<String>> {
+        self.write_logged(move |conn, enc| delete(conn, enc, id))
+            .await
     }
 
     async fn post_with_files(
@@ -370,14 +368,11 @@ impl MessageRepository for Store {
         id: MessageId,
         attachment_id: i64,
         now: DateTime<Utc>,
-    ) -> Result<Message> {
-        let (message, key) = self
-            .write_logged(move |conn, enc| {
-                crate::attachments::remove(conn, enc, id, attachment_id, now)
-            })
-            .await?;
-        self.remove_blobs(vec![key]).await;
-        Ok(message)
+    ) -> Result<(Message, String)> {
+        self.write_logged(move |conn, enc| {
+            crate::attachments::remove(conn, enc, id, attachment_id, now)
+        })
+        .await
     }
 
     async fn file_by_key(&self, key: String) -> Result<Option<(Attachment, TicketId)>> {

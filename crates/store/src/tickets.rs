@@ -215,7 +215,8 @@ fn update(
     Ok(saved)
 }
 
-/// Deletes a ticket; returns its files' keys, whose bytes go after the commit. Its events
+/// Deletes a ticket; returns its files' keys (the caller removes their bytes after the
+/// commit). Its events
 /// lose their payloads in the same transaction (see [`events::scrub_ticket`]).
 fn delete(
     conn: &mut DbConnection,
@@ -259,12 +260,9 @@ impl TicketRepository for Store {
             .await
     }
 
-    async fn delete(&self, id: TicketId) -> Result<()> {
-        let keys = self
-            .write_logged(move |conn, enc| delete(conn, enc, id))
-            .await?;
-        self.remove_blobs(keys).await;
-        Ok(())
+    async fn delete(&self, id: TicketId) -> Result<Vec<String>> {
+        self.write_logged(move |conn, enc| delete(conn, enc, id))
+            .await
     }
 }
 

@@ -9,7 +9,7 @@ use crate::message::{
     self, Message, MessageFilter, MessageType, NewMessage, PostMessage, Posted, Sender, MAX_THREAD,
 };
 use crate::page::{Page, PageRequest};
-use crate::ports::{Clock, MessageRepository, TicketRepository};
+use crate::ports::{BlobStore, Clock, MessageRepository, TicketRepository};
 use crate::ticket::{Action, Ticket, TicketStatus, TransitionError};
 use std::sync::Arc;
 
@@ -33,8 +33,10 @@ use std::sync::Arc;
 ///
 /// let store = Arc::new(MemoryStore::new());
 /// let clock = Arc::new(SystemClock);
-/// let tickets = TicketService::new(store.clone(), store.clone(), store.clone(), clock.clone());
-/// let conversations = ConversationService::new(store.clone(), store, clock);
+/// let tickets = TicketService::new(
+///     store.clone(), store.clone(), store.clone(), store.clone(), clock.clone(),
+/// );
+/// let conversations = ConversationService::new(store.clone(), store.clone(), store, clock);
 ///
 /// let input = DonorQueryInput {
 ///     donor: "Dana".into(),
@@ -70,6 +72,8 @@ use std::sync::Arc;
 pub struct ConversationService {
     tickets: Arc<dyn TicketRepository>,
     messages: Arc<dyn MessageRepository>,
+    /// Where the bytes of deleted files are removed.
+    blobs: Arc<dyn BlobStore>,
     clock: Arc<dyn Clock>,
 }
 
@@ -78,11 +82,13 @@ impl ConversationService {
     pub fn new(
         tickets: Arc<dyn TicketRepository>,
         messages: Arc<dyn MessageRepository>,
+        blobs: Arc<dyn BlobStore>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             tickets,
             messages,
+            blobs,
             clock,
         }
     }
@@ -103,21 +109,18 @@ impl ConversationService {
         self.post_with_files(actor, input, Vec::new()).await
     }
 
-    /// Posts a message with files whose bytes are already in the blob store; the message,
-    /// its attachment rows and its events are one transaction. On [`Posted::Existing`] the
+    /// Posts a message with files whose bytes are already in the blob store (see
+    /// [`AttachmentService`](super::AttachmentService)); the message, its attachment rows and
+    /// its events are one transaction. On [`Posted::Existing`] the
     /// files were not used and their bytes are the caller's to remove.
-    pub async fn post_with_files(
+    pub(crate) async fn post_with_files(
         &self,
         actor: &Actor,
         input: PostMessage,
         files: Vec<NewAttachment>,
     ) -> Result<Posted> {
         let input = input.validated()?;
-        let sender = match actor {
-            Actor::Donor { .. } => Sender::Donor,
-            Actor::Staff { user_id, .. } => Sender::Staff(*user_id),
-            Actor::System => return Err(DomainError::Forbidden("the system does not chat")),
-        };
+        let sender = sender_of(actor)?;
         for _ in 0..WRITE_ATTEMPTS {
             let mut ticket = self.readable_ticket(actor, input.ticket_id).await?;
             let now = self.clock.now();
@@ -161,6 +164,28 @@ impl ConversationService {
             }
         }
         Err(DomainError::ConcurrentUpdate)
+    }
+
+    /// Checks, writing nothing, that the actor may post `input` now: the rules of
+    /// [`post`](Self::post) (valid input, a readable ticket, a reply link into it, a status
+    /// that takes the message). `Some(first)` when the ticket already holds a message under
+    /// `clientMessageId`: that message is the answer to a repeated send.
+    pub async fn check_post(&self, actor: &Actor, input: &PostMessage) -> Result<Option<Message>> {
+        let input = input.clone().validated()?;
+        let sender = sender_of(actor)?;
+        let mut ticket = self.readable_ticket(actor, input.ticket_id).await?;
+        if let Some(key) = &input.client_message_id {
+            if let Some(first) = self
+                .messages
+                .find_by_client_id(ticket.id, key.clone())
+                .await?
+            {
+                return Ok(Some(first));
+            }
+        }
+        self.apply(&input, &sender, &mut ticket, self.clock.now())
+            .await?;
+        Ok(None)
     }
 
     /// Checks the reply link and moves the ticket as the sender's message would; `true` when
@@ -290,7 +315,9 @@ impl ConversationService {
             }
             refuse_if_closed(&ticket)?;
         }
-        self.messages.delete(id).await
+        let keys = self.messages.delete(id).await?;
+        super::attachments::remove_blobs(self.blobs.as_ref(), keys).await;
+        Ok(())
     }
 
     async fn readable_message(&self, actor: &Actor, id: MessageId) -> Result<(Message, Ticket)> {
@@ -307,6 +334,14 @@ impl ConversationService {
                 other => other,
             })?;
         Ok((message, ticket))
+    }
+}
+
+fn sender_of(actor: &Actor) -> Result<Sender> {
+    match actor {
+        Actor::Donor { .. } => Ok(Sender::Donor),
+        Actor::Staff { user_id, .. } => Ok(Sender::Staff(*user_id)),
+        Actor::System => Err(DomainError::Forbidden("the system does not chat")),
     }
 }
 
@@ -335,7 +370,7 @@ impl ConversationService {
     /// Checks that the actor may add files to a message (as for an edit: its sender, a CHAT or
     /// QUERY message, not on a closed ticket) and returns it, so a route can refuse before it
     /// takes any bytes.
-    pub async fn attachable(&self, actor: &Actor, id: MessageId) -> Result<Message> {
+    pub(crate) async fn attachable(&self, actor: &Actor, id: MessageId) -> Result<Message> {
         let (message, ticket) = self.readable_message(actor, id).await?;
         if !matches!(message.message_type, MessageType::Chat | MessageType::Query) {
             return Err(DomainError::Conflict(format!(
@@ -350,10 +385,11 @@ impl ConversationService {
         Ok(message)
     }
 
-    /// Adds files (bytes already stored) to a message, and replaces its text when `content`
+    /// Adds files (bytes already stored, see
+    /// [`AttachmentService`](super::AttachmentService)) to a message, and replaces its text when `content`
     /// is given; the message may then carry at most `max_files`. The same rules as
     /// [`edit`](Self::edit).
-    pub async fn add_files(
+    pub(crate) async fn add_files(
         &self,
         actor: &Actor,
         id: MessageId,
@@ -396,14 +432,17 @@ impl ConversationService {
         if !message.attachments.iter().any(|a| a.id == attachment_id) {
             return Err(DomainError::NotFound("attachment"));
         }
-        self.messages
+        let (message, key) = self
+            .messages
             .remove_file(id, attachment_id, self.clock.now())
-            .await
+            .await?;
+        super::attachments::remove_blobs(self.blobs.as_ref(), vec![key]).await;
+        Ok(message)
     }
 
     /// The attachment stored under `key`, for whoever may read its ticket; `NotFound` for
     /// anyone else (another donor never learns the file exists).
-    pub async fn file(&self, actor: &Actor, key: &str) -> Result<Attachment> {
+    pub(crate) async fn file(&self, actor: &Actor, key: &str) -> Result<Attachment> {
         crate::validate::lookup_name("filename", key)?;
         let (attachment, ticket_id) = self
             .messages

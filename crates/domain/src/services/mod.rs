@@ -2,6 +2,7 @@
 //! what it may do before it touches a port.
 
 mod accounts;
+mod attachments;
 mod calls;
 pub use calls::{CallService, JoinGrant, SessionView};
 mod conversations;
@@ -14,12 +15,14 @@ mod sessions;
 mod tickets;
 
 pub use accounts::{AccountService, NewAccount, Registration};
+pub use attachments::{AttachmentService, StoredFile};
 pub use conversations::ConversationService;
 pub use notifications::{DeliveryReport, Directory, Notification, NotificationService, Settled};
 pub use tickets::{StaffSummary, TicketDetail, TicketList, TicketService, TRANSFER_NOTICE};
 
 use crate::ports::{
-    Clock, EventLog, MessageRepository, PasswordHasher, TicketRepository, UserRepository,
+    AvatarRepository, BlobStore, Clock, EventLog, MessageRepository, PasswordHasher,
+    TicketRepository, UserRepository,
 };
 use std::sync::Arc;
 
@@ -36,6 +39,10 @@ pub struct Ports {
     pub events: Arc<dyn EventLog>,
     /// Password hashing.
     pub hasher: Arc<dyn PasswordHasher>,
+    /// Staff avatars.
+    pub avatars: Arc<dyn AvatarRepository>,
+    /// File bytes.
+    pub blobs: Arc<dyn BlobStore>,
     /// Time.
     pub clock: Arc<dyn Clock>,
 }
@@ -53,8 +60,10 @@ pub struct Ports {
 ///     users: store.clone(),
 ///     tickets: store.clone(),
 ///     messages: store.clone(),
-///     events: store,
+///     events: store.clone(),
 ///     hasher: Arc::new(MockPasswordHasher::new()),
+///     avatars: store.clone(),
+///     blobs: store,
 ///     clock: Arc::new(SystemClock),
 /// });
 /// # let _ = services;
@@ -67,6 +76,8 @@ pub struct Services {
     pub tickets: TicketService,
     /// Messages.
     pub conversations: ConversationService,
+    /// Files in messages, and avatars.
+    pub attachments: AttachmentService,
     /// The event log, for readers.
     pub events: Arc<dyn EventLog>,
 }
@@ -74,6 +85,12 @@ pub struct Services {
 impl Services {
     /// Wires the services to the ports.
     pub fn new(ports: Ports) -> Self {
+        let conversations = ConversationService::new(
+            ports.tickets.clone(),
+            ports.messages.clone(),
+            ports.blobs.clone(),
+            ports.clock.clone(),
+        );
         Self {
             accounts: AccountService::new(
                 ports.users.clone(),
@@ -84,9 +101,16 @@ impl Services {
                 ports.tickets.clone(),
                 ports.messages.clone(),
                 ports.users.clone(),
+                ports.blobs.clone(),
                 ports.clock.clone(),
             ),
-            conversations: ConversationService::new(ports.tickets, ports.messages, ports.clock),
+            attachments: AttachmentService::new(
+                conversations.clone(),
+                ports.avatars,
+                ports.blobs,
+                ports.clock,
+            ),
+            conversations,
             events: ports.events,
         }
     }

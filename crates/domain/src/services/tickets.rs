@@ -6,7 +6,7 @@ use crate::error::{DomainError, Result};
 use crate::ids::{TicketId, UserId};
 use crate::message::{Message, MessageType, NewMessage, Sender};
 use crate::page::{Page, PageRequest};
-use crate::ports::{Clock, MessageRepository, TicketRepository, UserRepository};
+use crate::ports::{BlobStore, Clock, MessageRepository, TicketRepository, UserRepository};
 use crate::ticket::{
     Channel, DonorQueryInput, TaskInput, Ticket, TicketChanges, TicketFilter, TicketStatus,
 };
@@ -75,7 +75,9 @@ pub const TRANSFER_NOTICE: &str = "This query was transferred to another team me
 /// use std::sync::Arc;
 ///
 /// let store = Arc::new(MemoryStore::new());
-/// let tickets = TicketService::new(store.clone(), store.clone(), store, Arc::new(SystemClock));
+/// let tickets = TicketService::new(
+///     store.clone(), store.clone(), store.clone(), store, Arc::new(SystemClock),
+/// );
 ///
 /// let input = DonorQueryInput {
 ///     donor: "Dana".into(),
@@ -115,6 +117,8 @@ pub struct TicketService {
     tickets: Arc<dyn TicketRepository>,
     messages: Arc<dyn MessageRepository>,
     users: Arc<dyn UserRepository>,
+    /// Where the bytes of a deleted ticket's files are removed.
+    blobs: Arc<dyn BlobStore>,
     clock: Arc<dyn Clock>,
 }
 
@@ -124,12 +128,14 @@ impl TicketService {
         tickets: Arc<dyn TicketRepository>,
         messages: Arc<dyn MessageRepository>,
         users: Arc<dyn UserRepository>,
+        blobs: Arc<dyn BlobStore>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             tickets,
             messages,
             users,
+            blobs,
             clock,
         }
     }
@@ -446,11 +452,14 @@ impl TicketService {
         Ok(posted.into_message())
     }
 
-    /// Deletes a ticket with its whole conversation. Admins only.
+    /// Deletes a ticket with its whole conversation. Admins only. Its files' bytes are removed
+    /// once the delete has committed.
     pub async fn delete(&self, actor: &Actor, id: TicketId) -> Result<()> {
         actor.admin()?;
         self.read(actor, id).await?;
-        self.tickets.delete(id).await
+        let keys = self.tickets.delete(id).await?;
+        super::attachments::remove_blobs(self.blobs.as_ref(), keys).await;
+        Ok(())
     }
 
     /// Loads a ticket the actor may manage, applies `f`, and saves it with the note `f`

@@ -443,7 +443,7 @@ async fn set_avatar(
     caller: Caller,
     req: actix_web::HttpRequest,
     payload: web::Payload,
-) -> Result<HttpResponse, super::uploads::FileError> {
+) -> Result<HttpResponse, crate::problem::ApiError> {
     super::uploads::set_avatar(&state, &caller, &req, payload.into_inner()).await
 }
 

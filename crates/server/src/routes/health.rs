@@ -3,9 +3,9 @@
 use crate::auth::Caller;
 use crate::openapi::schemas as S;
 use crate::openapi::{Forbidden, Unauthorized};
-use crate::problem::ApiError;
+use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde_json::json;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -34,13 +34,15 @@ async fn health(state: State) -> HttpResponse {
         })),
         Err(err) => {
             tracing::warn!(error = %err, "health check: database down");
-            HttpResponse::ServiceUnavailable()
-                .content_type("application/problem+json")
-                .json(json!({
-                    "type": "about:blank", "title": "Service unavailable", "status": 503,
-                    "detail": "the database does not answer",
-                    "version": VERSION, "uptimeSeconds": uptime, "database": "down",
-                }))
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service unavailable",
+                "the database does not answer",
+            )
+            .with("version", VERSION)
+            .with("uptimeSeconds", uptime)
+            .with("database", "down")
+            .response()
         }
     }
 }

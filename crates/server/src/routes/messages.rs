@@ -1,7 +1,7 @@
 //! /messages: a ticket's conversation. POST and PUT take JSON, or a multipart form with the
 //! same fields and `files` (see [`super::uploads`]).
 
-use super::uploads::{self, FileRules};
+use super::uploads;
 use crate::auth::Caller;
 use crate::openapi::schemas as S;
 use crate::openapi::{
@@ -88,14 +88,6 @@ impl PostBody {
     }
 }
 
-fn file_rules(state: &AppState, max_files: usize) -> FileRules {
-    FileRules {
-        max_files,
-        max_bytes: state.config.max_file_bytes,
-        images_only: false,
-    }
-}
-
 #[utoipa::path(
     tag = "messages",
     operation_id = "post_message",
@@ -135,28 +127,15 @@ async fn post_message(
                 .map_err(ApiError::from)?,
         ));
     }
-    let rules = file_rules(&state, state.config.max_files_per_message);
-    let form = uploads::read_form(&state.blobs, &req, payload, rules).await?;
+    // The ticket is named before the files, so the service checks the caller first.
+    let form = uploads::read_fields(&req, payload).await?;
     let input = PostBody::from_fields(&form.fields)?.into_input(None)?;
-    let files = uploads::commit(&state.blobs, form.files).await?;
-    let services = state.services.clone();
+    let service = state.services.attachments.clone();
     let actor = caller.0.clone();
-    let rows = files.clone();
-    let result = uploads::store_rows(state.blobs.clone(), &files, async move {
-        services
-            .conversations
-            .post_with_files(&actor, input, rows)
-            .await
+    let result = uploads::with_files(form, false, move |files| async move {
+        service.post(&actor, input, files).await
     })
     .await?;
-    if matches!(result, Posted::Existing(_)) {
-        // The first send's message is the answer; this send's files are not used.
-        uploads::discard(
-            &state.blobs,
-            files.into_iter().map(|f| f.storage_key).collect(),
-        )
-        .await;
-    }
     Ok(posted(result))
 }
 
@@ -439,30 +418,12 @@ async fn edit(
     let mut payload = payload.into_inner();
     let id = MessageId(id.into_inner());
     if uploads::is_multipart(&req) {
-        // Refuse before taking any bytes: only its sender, an editable message, an open ticket.
-        let message = state
-            .services
-            .conversations
-            .attachable(&caller.0, id)
-            .await
-            .map_err(ApiError::from)?;
-        let room = state
-            .config
-            .max_files_per_message
-            .saturating_sub(message.attachments.len());
-        let form =
-            uploads::read_form(&state.blobs, &req, payload, file_rules(&state, room)).await?;
+        let form = uploads::read_fields(&req, payload).await?;
         let content = form.fields.get("content").cloned();
-        let files = uploads::commit(&state.blobs, form.files).await?;
-        let services = state.services.clone();
+        let service = state.services.attachments.clone();
         let actor = caller.0.clone();
-        let rows = files.clone();
-        let max_files = state.config.max_files_per_message;
-        let message = uploads::store_rows(state.blobs.clone(), &files, async move {
-            services
-                .conversations
-                .add_files(&actor, id, content.as_deref(), rows, max_files)
-                .await
+        let message = uploads::with_files(form, false, move |files| async move {
+            service.add_files(&actor, id, content, files).await
         })
         .await?;
         return Ok(HttpResponse::Ok().json(wire::Message::from(message)));

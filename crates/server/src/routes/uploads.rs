@@ -1,116 +1,40 @@
-//! Files: reading multipart forms whose files stream straight into the blob store, and
+//! Files: reading multipart forms and handing their files to the domain's
+//! [`AttachmentService`](concierge_domain::services::AttachmentService) as streams, and
 //! serving stored files (`GET /uploads/messages/:filename`, `GET /uploads/avatars/:filename`).
 //!
-//! A file's type is decided by its bytes ([`Sniffer`]); a file that is too large, one too many,
-//! or of a refused type stops the request before anything is stored: the files written so far
-//! are temporary and removed when the form is dropped (also when the client goes away half
-//! way).
+//! This module only parses. Permission, limits, type sniffing, storage and compensation are the
+//! service's. A form's text fields come before its files ([`read_fields`]); the files then
+//! stream to the service ([`with_files`]) through bounded channels (a few chunks in flight, so
+//! memory stays flat), and the service pulls the first byte only once the caller may write.
+//! The service runs on a task of its own: a client that goes away ends the file stream with an
+//! error, so the service still removes whatever it had stored.
 
 use crate::auth::Caller;
 use crate::openapi::{BadRequest, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
-use actix_multipart::Multipart;
-use actix_web::http::{header, StatusCode};
+use actix_multipart::{Field, Multipart};
+use actix_web::http::header;
 use actix_web::web::Bytes;
-use actix_web::{get, web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use concierge_domain::attachment::{
-    disposition, sanitize_file_name, Attachment, Avatar, BlobRead, BlobUpload, Disposition,
-    FileKind, NewAttachment, Refusal, Sniffer,
+    disposition, ByteStream, Disposition, FileError, FileStream, IncomingFile,
 };
-use concierge_domain::ports::BlobStore;
-use concierge_domain::DomainError;
+use concierge_domain::services::StoredFile;
+use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::future::Future;
+use tokio::sync::mpsc;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The most text fields a form may have.
 const MAX_TEXT_FIELDS: usize = 16;
 /// The largest text field, in bytes.
 const MAX_TEXT_BYTES: usize = 64 * 1024;
-
-/// Why a form or file was refused, as problem+json.
-#[derive(Debug, thiserror::Error)]
-pub enum FileError {
-    /// More files than allowed.
-    #[error("at most {0} files per message")]
-    TooMany(usize),
-    /// A file (or text field) over the limit.
-    #[error("a file is larger than {0} bytes")]
-    TooLarge(u64),
-    /// A type that is not accepted.
-    #[error("{0}")]
-    Refused(Refusal),
-    /// A type the route does not take (an avatar that is not an image).
-    #[error("{0}")]
-    Unsupported(&'static str),
-    /// The body is not a readable multipart form.
-    #[error("cannot read the multipart form: {0}")]
-    Malformed(String),
-    /// Anything else.
-    #[error(transparent)]
-    Api(#[from] ApiError),
-}
-
-impl From<DomainError> for FileError {
-    fn from(e: DomainError) -> Self {
-        FileError::Api(e.into())
-    }
-}
-
-impl ResponseError for FileError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            FileError::TooMany(_) | FileError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            FileError::Refused(_) | FileError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            FileError::Malformed(_) => StatusCode::BAD_REQUEST,
-            FileError::Api(e) => e.status_code(),
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        if let FileError::Api(e) = self {
-            return e.error_response();
-        }
-        let status = self.status_code();
-        HttpResponse::build(status)
-            .insert_header((header::CONTENT_TYPE, "application/problem+json"))
-            .json(serde_json::json!({
-                "type": "about:blank",
-                "title": status.canonical_reason().unwrap_or("Error"),
-                "status": status.as_u16(),
-                "detail": self.to_string(),
-            }))
-    }
-}
-
-/// How many files of which kinds a form may carry.
-#[derive(Debug, Clone, Copy)]
-pub struct FileRules {
-    /// The most files.
-    pub max_files: usize,
-    /// The largest file in bytes.
-    pub max_bytes: u64,
-    /// Raster images only (avatars).
-    pub images_only: bool,
-}
-
-/// A file written to a temporary blob, not yet committed. Dropping it removes the bytes.
-pub struct StagedFile {
-    upload: Box<dyn BlobUpload>,
-    name: String,
-    kind: FileKind,
-}
-
-/// A read multipart form: its text fields and its staged files.
-pub struct Form {
-    /// Text fields by name (the last one wins).
-    pub fields: HashMap<String, String>,
-    /// Files, in order.
-    pub files: Vec<StagedFile>,
-}
+/// Chunks of one file read ahead of the service.
+const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// Whether the request carries a multipart form.
 pub fn is_multipart(req: &HttpRequest) -> bool {
@@ -124,138 +48,241 @@ pub fn is_multipart(req: &HttpRequest) -> bool {
         })
 }
 
-fn malformed(e: impl std::fmt::Display) -> FileError {
-    FileError::Malformed(e.to_string())
+fn unreadable(e: impl std::fmt::Display) -> FileError {
+    FileError::Unreadable(format!("cannot read the multipart form: {e}"))
 }
 
-/// Reads a multipart form; every part with a file name (or named `files`, `file`, `avatar`) is
-/// a file and streams into the blob store chunk by chunk.
-pub async fn read_form(
-    blobs: &Arc<dyn BlobStore>,
+/// The client's file name of a file part: every part with a file name, or named `files`,
+/// `file` or `avatar`, is a file; `None` for a text field.
+fn file_name_of(field: &Field) -> Option<String> {
+    let file_name = field
+        .content_disposition()
+        .and_then(|cd| cd.get_filename())
+        .map(str::to_string);
+    let named_as_file = matches!(field.name(), Some("files" | "file" | "avatar"));
+    if file_name.is_some() || named_as_file {
+        Some(file_name.unwrap_or_default())
+    } else {
+        None
+    }
+}
+
+/// A form's files, not yet read.
+struct Rest {
+    /// The form; `None` when the body is not a multipart form.
+    multipart: Option<Multipart>,
+    /// The file part where reading stopped.
+    first: Option<(String, Field)>,
+    /// Whether the form has no more parts.
+    done: bool,
+    /// Text fields read so far.
+    text_fields: usize,
+}
+
+/// A multipart form read up to its first file.
+pub struct Form {
+    /// Text fields before the first file, by name (the last one wins).
+    pub fields: HashMap<String, String>,
+    rest: Rest,
+}
+
+/// Reads one text field, within the limits.
+async fn read_text(field: &mut Field, text_fields: &mut usize) -> Result<String, FileError> {
+    *text_fields += 1;
+    if *text_fields > MAX_TEXT_FIELDS {
+        return Err(unreadable("too many fields"));
+    }
+    let mut value = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(unreadable)?;
+        if value.len() + chunk.len() > MAX_TEXT_BYTES {
+            return Err(FileError::TooLarge(MAX_TEXT_BYTES as u64));
+        }
+        value.extend_from_slice(&chunk);
+    }
+    let name = field.name().unwrap_or_default().to_string();
+    String::from_utf8(value).map_err(|_| unreadable(format!("the field {name} is not UTF-8")))
+}
+
+/// Reads a multipart form's text fields, up to its first file part.
+pub async fn read_fields(
     req: &HttpRequest,
     payload: actix_web::dev::Payload,
-    rules: FileRules,
-) -> Result<Form, FileError> {
+) -> Result<Form, ApiError> {
     let mut multipart = Multipart::new(req.headers(), payload);
-    let mut form = Form {
-        fields: HashMap::new(),
-        files: Vec::new(),
-    };
+    let mut fields = HashMap::new();
     let mut text_fields = 0;
-    while let Some(field) = multipart.next().await {
-        let mut field = field.map_err(malformed)?;
+    loop {
+        let Some(field) = multipart.next().await else {
+            let rest = Rest {
+                multipart: Some(multipart),
+                first: None,
+                done: true,
+                text_fields,
+            };
+            return Ok(Form { fields, rest });
+        };
+        let mut field = field.map_err(unreadable)?;
+        if let Some(file_name) = file_name_of(&field) {
+            let rest = Rest {
+                multipart: Some(multipart),
+                first: Some((file_name, field)),
+                done: false,
+                text_fields,
+            };
+            return Ok(Form { fields, rest });
+        }
         let name = field.name().unwrap_or_default().to_string();
-        let file_name = field
-            .content_disposition()
-            .and_then(|cd| cd.get_filename())
-            .map(str::to_string);
-        let is_file = file_name.is_some() || matches!(name.as_str(), "files" | "file" | "avatar");
-        if !is_file {
-            text_fields += 1;
-            if text_fields > MAX_TEXT_FIELDS {
-                return Err(malformed("too many fields"));
-            }
-            let mut value = Vec::new();
-            while let Some(chunk) = field.next().await {
-                let chunk = chunk.map_err(malformed)?;
-                if value.len() + chunk.len() > MAX_TEXT_BYTES {
-                    return Err(FileError::TooLarge(MAX_TEXT_BYTES as u64));
+        let value = read_text(&mut field, &mut text_fields).await?;
+        fields.insert(name, value);
+    }
+}
+
+/// A form none of which is read yet (every text field is skipped); a body that is not a
+/// multipart form yields one error, `415`.
+pub fn unread_form(req: &HttpRequest, payload: actix_web::dev::Payload) -> Form {
+    let rest = Rest {
+        multipart: is_multipart(req).then(|| Multipart::new(req.headers(), payload)),
+        first: None,
+        done: false,
+        text_fields: 0,
+    };
+    Form {
+        fields: HashMap::new(),
+        rest,
+    }
+}
+
+/// One step of a file's bytes: `Some` chunk, `None` at its end, `Err` when it broke.
+type Chunk = Result<Option<Bytes>, String>;
+/// One step of a form's files: `Some` file, `None` at the end of the form.
+type Next = Result<Option<IncomingFile>, FileError>;
+
+fn ended_half_way() -> String {
+    "cannot read the multipart form: the request ended half way".to_string()
+}
+
+/// The bytes of one file; a channel closed before the end marker is an error, never an end.
+fn body_stream(rx: mpsc::Receiver<Chunk>) -> ByteStream {
+    futures_util::stream::unfold(Some(rx), |rx| async move {
+        let mut rx = rx?;
+        match rx.recv().await {
+            Some(Ok(Some(bytes))) => Some((Ok(bytes), Some(rx))),
+            Some(Ok(None)) => None,
+            Some(Err(why)) => Some((Err(std::io::Error::other(why)), None)),
+            None => Some((Err(std::io::Error::other(ended_half_way())), None)),
+        }
+    })
+    .boxed()
+}
+
+/// The files of a form; a channel closed before the end marker is an error.
+fn file_stream(rx: mpsc::Receiver<Next>) -> FileStream {
+    futures_util::stream::unfold(Some(rx), |rx| async move {
+        let mut rx = rx?;
+        match rx.recv().await {
+            Some(Ok(Some(file))) => Some((Ok(file), Some(rx))),
+            Some(Ok(None)) => None,
+            Some(Err(e)) => Some((Err(e), None)),
+            None => Some((Err(FileError::Unreadable(ended_half_way())), None)),
+        }
+    })
+    .boxed()
+}
+
+/// Feeds the rest of a form into `files`, one part at a time; stops when the service stops
+/// listening. With `skip_text`, text fields after the first file are read and dropped;
+/// otherwise one is an error.
+async fn pump(rest: Rest, files: mpsc::Sender<Next>, skip_text: bool) {
+    let Rest {
+        multipart,
+        first: mut next,
+        done,
+        mut text_fields,
+    } = rest;
+    let Some(mut multipart) = multipart else {
+        let refused = FileError::Unsupported("expected a multipart/form-data body");
+        let _ = files.send(Err(refused)).await;
+        return;
+    };
+    if done {
+        let _ = files.send(Ok(None)).await;
+        return;
+    }
+    loop {
+        let (file_name, mut field) = match next.take() {
+            Some(part) => part,
+            None => match multipart.next().await {
+                None => {
+                    let _ = files.send(Ok(None)).await;
+                    return;
                 }
-                value.extend_from_slice(&chunk);
+                Some(Err(e)) => {
+                    let _ = files.send(Err(unreadable(e))).await;
+                    return;
+                }
+                Some(Ok(mut field)) => match file_name_of(&field) {
+                    Some(file_name) => (file_name, field),
+                    None if skip_text => match read_text(&mut field, &mut text_fields).await {
+                        Ok(_) => continue,
+                        Err(e) => {
+                            let _ = files.send(Err(e)).await;
+                            return;
+                        }
+                    },
+                    None => {
+                        let late = unreadable("text fields must come before the files");
+                        let _ = files.send(Err(late)).await;
+                        return;
+                    }
+                },
+            },
+        };
+        let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
+        let file = IncomingFile {
+            file_name,
+            body: body_stream(rx),
+        };
+        if files.send(Ok(Some(file))).await.is_err() {
+            return;
+        }
+        loop {
+            let chunk: Chunk = match field.next().await {
+                Some(Ok(bytes)) => Ok(Some(bytes)),
+                Some(Err(e)) => Err(format!("cannot read the multipart form: {e}")),
+                None => Ok(None),
+            };
+            let more = matches!(chunk, Ok(Some(_)));
+            let broken = chunk.is_err();
+            // A send that fails: the service stopped reading this file (it refused it).
+            if tx.send(chunk).await.is_err() || broken {
+                return;
             }
-            let value = String::from_utf8(value)
-                .map_err(|_| malformed(format!("the field {name} is not UTF-8")))?;
-            form.fields.insert(name, value);
-            continue;
-        }
-        if form.files.len() >= rules.max_files {
-            return Err(FileError::TooMany(rules.max_files));
-        }
-        let display = sanitize_file_name(file_name.as_deref().unwrap_or_default());
-        let mut upload = blobs.begin().await?;
-        let mut sniffer = Sniffer::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(malformed)?;
-            if sniffer.size() + chunk.len() as u64 > rules.max_bytes {
-                return Err(FileError::TooLarge(rules.max_bytes));
+            if !more {
+                break;
             }
-            sniffer.feed(&chunk);
-            if sniffer.is_executable() {
-                return Err(FileError::Refused(Refusal::Executable));
-            }
-            upload.write(&chunk).await?;
-        }
-        let kind = sniffer.finish(&display).map_err(FileError::Refused)?;
-        if rules.images_only && !kind.is_raster_image() {
-            return Err(FileError::Unsupported(
-                "an avatar must be a JPEG, PNG, GIF or WebP image",
-            ));
-        }
-        form.files.push(StagedFile {
-            upload,
-            name: display,
-            kind,
-        });
-    }
-    Ok(form)
-}
-
-/// Commits staged files under fresh keys. When one fails, the ones committed before it are
-/// removed and nothing is left.
-pub async fn commit(
-    blobs: &Arc<dyn BlobStore>,
-    files: Vec<StagedFile>,
-) -> Result<Vec<NewAttachment>, FileError> {
-    let mut done: Vec<NewAttachment> = Vec::with_capacity(files.len());
-    for file in files {
-        match file.upload.commit(file.kind.extension).await {
-            Ok(stored) => done.push(NewAttachment {
-                file_name: file.name,
-                content_type: file.kind.content_type.to_string(),
-                size: i64::try_from(stored.size).unwrap_or(i64::MAX),
-                sha256: stored.sha256,
-                storage_key: stored.key,
-            }),
-            Err(e) => {
-                discard(blobs, done.into_iter().map(|f| f.storage_key).collect()).await;
-                return Err(e.into());
-            }
-        }
-    }
-    Ok(done)
-}
-
-/// Removes committed blobs nothing refers to (a failed or repeated post).
-pub async fn discard(blobs: &Arc<dyn BlobStore>, keys: Vec<String>) {
-    for key in keys {
-        if let Err(e) = blobs.delete(key.clone()).await {
-            tracing::warn!(error = %e, %key, "unused upload not removed");
         }
     }
 }
 
-/// Runs `work` (which stores rows referring to `files`) on a task of its own, so a client
-/// that goes away cannot cancel it half way; when it fails, the files' bytes are removed.
-pub async fn store_rows<T, F>(
-    blobs: Arc<dyn BlobStore>,
-    files: &[NewAttachment],
-    work: F,
-) -> Result<T, FileError>
+/// Runs `call` (a service use case given the form's files) on a task of its own while the
+/// form's files stream into it; answers what the use case answers.
+pub async fn with_files<T, F, Fut>(form: Form, skip_text: bool, call: F) -> Result<T, ApiError>
 where
     T: 'static,
-    F: std::future::Future<Output = Result<T, DomainError>> + 'static,
+    F: FnOnce(FileStream) -> Fut,
+    Fut: Future<Output = Result<T, FileError>> + 'static,
 {
-    let keys: Vec<String> = files.iter().map(|f| f.storage_key.clone()).collect();
-    let task = actix_web::rt::spawn(async move {
-        let result = work.await;
-        if result.is_err() {
-            discard(&blobs, keys).await;
-        }
-        result
-    });
-    match task.await {
+    let (tx, rx) = mpsc::channel(1);
+    let task = actix_web::rt::spawn(call(file_stream(rx)));
+    let pump = std::pin::pin!(pump(form.rest, tx, skip_text));
+    let joined = match select(task, pump).await {
+        Either::Left((joined, _)) => joined,
+        Either::Right(((), task)) => task.await,
+    };
+    match joined {
         Ok(result) => Ok(result?),
-        Err(e) => Err(FileError::Api(ApiError::Internal(Box::new(e)))),
+        Err(e) => Err(ApiError::Internal(Box::new(e))),
     }
 }
 
@@ -286,29 +313,9 @@ fn disposition_header(kind: Disposition, name: &str) -> String {
     format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
-fn body_stream(
-    reader: Box<dyn BlobRead>,
-) -> impl futures_util::Stream<Item = Result<Bytes, actix_web::Error>> {
-    futures_util::stream::unfold(Some(reader), |reader| async move {
-        let mut reader = reader?;
-        match reader.next_chunk().await {
-            Ok(Some(chunk)) => Some((Ok(Bytes::from(chunk)), Some(reader))),
-            Ok(None) => None,
-            Err(e) => Some((Err(ApiError::from(e).into()), None)),
-        }
-    })
-}
-
 /// Streams a stored file with its type, disposition, length and ETag (the SHA-256).
-async fn serve(
-    state: &AppState,
-    req: &HttpRequest,
-    key: &str,
-    content_type: &str,
-    sha256: &str,
-    file_name: &str,
-) -> Result<HttpResponse, FileError> {
-    let etag = format!("\"{sha256}\"");
+async fn serve(req: &HttpRequest, file: StoredFile) -> Result<HttpResponse, ApiError> {
+    let etag = format!("\"{}\"", file.sha256);
     let common = |builder: &mut actix_web::HttpResponseBuilder| {
         builder
             .insert_header((header::ETAG, etag.clone()))
@@ -329,22 +336,17 @@ async fn serve(
         common(&mut builder);
         return Ok(builder.finish());
     }
-    let reader = state
-        .blobs
-        .get(key.to_string())
-        .await?
-        .ok_or(DomainError::NotFound("file"))?;
-    let size = reader.size();
+    let content = file.open().await?;
     let mut builder = HttpResponse::Ok();
     common(&mut builder);
     builder
-        .insert_header((header::CONTENT_TYPE, content_type.to_string()))
+        .insert_header((header::CONTENT_TYPE, file.content_type.clone()))
         .insert_header((
             header::CONTENT_DISPOSITION,
-            disposition_header(disposition(content_type), file_name),
+            disposition_header(disposition(&file.content_type), &file.file_name),
         ))
-        .no_chunking(size);
-    Ok(builder.streaming(body_stream(reader)))
+        .no_chunking(content.size);
+    Ok(builder.streaming(content.body))
 }
 
 #[utoipa::path(
@@ -368,21 +370,13 @@ async fn message_file(
     caller: Caller,
     req: HttpRequest,
     filename: web::Path<String>,
-) -> Result<HttpResponse, FileError> {
-    let attachment: Attachment = state
+) -> Result<HttpResponse, ApiError> {
+    let file = state
         .services
-        .conversations
-        .file(&caller.0, &filename)
+        .attachments
+        .message_file(&caller.0, &filename)
         .await?;
-    serve(
-        &state,
-        &req,
-        &attachment.storage_key,
-        &attachment.content_type,
-        &attachment.sha256,
-        &attachment.file_name,
-    )
-    .await
+    serve(&req, file).await
 }
 
 #[utoipa::path(
@@ -406,28 +400,13 @@ async fn avatar_file(
     caller: Caller,
     req: HttpRequest,
     filename: web::Path<String>,
-) -> Result<HttpResponse, FileError> {
-    // Avatars are shown next to staff messages: any signed-in caller (staff or donor).
-    let _ = &caller;
-    concierge_domain::validate::lookup_name("filename", &filename)?;
-    let avatar: Avatar = state
-        .avatars
-        .avatar_by_key(filename.into_inner())
-        .await?
-        .ok_or(DomainError::NotFound("file"))?;
-    let name = format!(
-        "avatar.{}",
-        avatar.storage_key.rsplit('.').next().unwrap_or("img")
-    );
-    serve(
-        &state,
-        &req,
-        &avatar.storage_key,
-        &avatar.content_type,
-        &avatar.sha256,
-        &name,
-    )
-    .await
+) -> Result<HttpResponse, ApiError> {
+    let file = state
+        .services
+        .attachments
+        .avatar_file(&caller.0, &filename)
+        .await?;
+    serve(&req, file).await
 }
 
 /// `POST /users/me/avatar`: one raster image (JPEG, PNG, GIF, WebP) for the calling staff user.
@@ -436,43 +415,14 @@ pub async fn set_avatar(
     caller: &Caller,
     req: &HttpRequest,
     payload: actix_web::dev::Payload,
-) -> Result<HttpResponse, FileError> {
-    let (user_id, _) = caller.0.staff()?;
-    if !is_multipart(req) {
-        return Err(FileError::Unsupported(
-            "expected a multipart/form-data body",
-        ));
-    }
-    let rules = FileRules {
-        max_files: 1,
-        max_bytes: state.config.max_file_bytes,
-        images_only: true,
-    };
-    let form = read_form(&state.blobs, req, payload, rules).await?;
-    if form.files.is_empty() {
-        return Err(DomainError::invalid("avatar", "an image file is required").into());
-    }
-    let files = commit(&state.blobs, form.files).await?;
-    let Some(file) = files.first().cloned() else {
-        return Err(DomainError::invalid("avatar", "an image file is required").into());
-    };
-    let avatar = Avatar {
-        storage_key: file.storage_key.clone(),
-        content_type: file.content_type.clone(),
-        size: file.size,
-        sha256: file.sha256.clone(),
-    };
-    let avatars = state.avatars.clone();
-    let stored = avatar.clone();
-    let old = store_rows(state.blobs.clone(), &files, async move {
-        avatars
-            .set_avatar(user_id, stored, chrono::Utc::now())
-            .await
+) -> Result<HttpResponse, ApiError> {
+    let service = state.services.attachments.clone();
+    let actor = caller.0.clone();
+    let form = unread_form(req, payload);
+    let avatar = with_files(form, true, move |files| async move {
+        service.set_avatar(&actor, files).await
     })
     .await?;
-    if let Some(old) = old {
-        discard(&state.blobs, vec![old]).await;
-    }
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "avatarUrl": wire::avatar_url(&avatar.storage_key),
         "contentType": avatar.content_type,

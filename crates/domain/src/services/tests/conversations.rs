@@ -862,7 +862,7 @@ async fn admin_deletes_any_message_even_on_a_closed_ticket() {
             .expect_delete()
             .withf(|id| *id == MessageId(60))
             .times(1)
-            .returning(|_| Ok(()));
+            .returning(|_| Ok(vec![]));
 
         conversation_service(tickets, messages)
             .delete(&admin(), MessageId(60))
@@ -879,7 +879,7 @@ async fn sender_deletes_its_message_on_an_open_ticket() {
         .expect_delete()
         .withf(|id| *id == MessageId(60))
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_| Ok(vec![]));
 
     conversation_service(tickets, messages)
         .delete(&donor(DONOR_A, 1), MessageId(60))

@@ -10,7 +10,8 @@ use crate::ids::{MessageId, TicketId, UserId};
 use crate::message::{Message, MessageType, Sender};
 use crate::page::Page;
 use crate::ports::{
-    MockClock, MockMessageRepository, MockPasswordHasher, MockTicketRepository, MockUserRepository,
+    MockBlobStore, MockClock, MockMessageRepository, MockPasswordHasher, MockTicketRepository,
+    MockUserRepository,
 };
 use crate::services::{AccountService, ConversationService, TicketService};
 use crate::ticket::{Channel, DonorInfo, Priority, QueryMode, StoredTicket, Ticket, TicketStatus};
@@ -30,6 +31,7 @@ macro_rules! assert_err {
 }
 
 mod accounts;
+mod attachments;
 mod conversations;
 mod notifications;
 mod tickets;
@@ -254,6 +256,7 @@ pub(super) fn ticket_service(
         Arc::new(tickets),
         Arc::new(messages),
         Arc::new(users),
+        Arc::new(MockBlobStore::new()),
         clock(),
     )
 }
@@ -262,7 +265,12 @@ pub(super) fn conversation_service(
     tickets: MockTicketRepository,
     messages: MockMessageRepository,
 ) -> ConversationService {
-    ConversationService::new(Arc::new(tickets), Arc::new(messages), clock())
+    ConversationService::new(
+        Arc::new(tickets),
+        Arc::new(messages),
+        Arc::new(MockBlobStore::new()),
+        clock(),
+    )
 }
 
 // ---- assertions --------------------------------------------------------------------------

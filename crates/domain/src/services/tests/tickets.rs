@@ -617,7 +617,7 @@ async fn admin_deletes_a_ticket() {
         .expect_delete()
         .withf(|id| *id == TicketId(1))
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_| Ok(vec![]));
 
     ticket_service(tickets, no_messages(), no_users())
         .delete(&admin(), TicketId(1))
