@@ -43,21 +43,30 @@ pub enum ApiError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An RFC 9457 problem.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Problem<'a> {
+    /// Always `about:blank`.
     #[serde(rename = "type")]
     kind: &'a str,
+    /// The status's name.
     title: &'a str,
+    /// The HTTP status.
     status: u16,
+    /// What went wrong.
     detail: String,
+    /// For 422: the fields that are not allowed.
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<Vec<Invalid<'a>>>,
 }
 
 /// One invalid field of a 422.
-#[derive(Serialize)]
-struct Invalid<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = FieldError)]
+pub(crate) struct Invalid<'a> {
+    /// The field's wire name.
     field: &'a str,
+    /// Why it is not allowed.
     message: &'a str,
 }
 
