@@ -34,7 +34,7 @@ struct Filters {
     priority: Option<String>,
     assignee_id: Option<i64>,
     donor_id: Option<String>,
-    /// Text in the title or description (`q`, `search` or `text`).
+    /// Text in the title or description (`q`, `search` or `text`; at most 200 characters).
     #[serde(alias = "search", alias = "text")]
     q: Option<String>,
     /// Created at or after (RFC 3339 or YYYY-MM-DD).
