@@ -6,8 +6,9 @@
 //! utoipa-actix-web, so the document is collected from what is actually registered (see
 //! `startup::document`); this module holds its frame (info, tags, security, the `Problem`
 //! responses, the 429 of every operation) and [`Aliases`] for one handler on several paths.
-//! The domain crate stays free of framework crates, so the wire shapes of its types are
-//! described by mirror structs ([`schemas`]). A snapshot test pins the whole document.
+//! Bodies and parameters are described by the types the handlers read and send (`crate::wire`,
+//! the route modules' own structs, [`Problem`](crate::problem::Problem)). A snapshot test pins
+//! the whole document.
 
 use actix_web::dev::{AppService, HttpServiceFactory};
 use actix_web::web::Bytes;
@@ -18,8 +19,6 @@ use utoipa::openapi::{Content, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::OpenApiFactory;
-
-pub mod schemas;
 
 /// The interactive page: plain HTML and JavaScript, no external asset.
 const DOCS_PAGE: &str = include_str!("openapi_docs.html");
@@ -111,7 +110,7 @@ impl Modify for Security {
     ),
     security(("bearer" = [])),
     components(
-        schemas(schemas::Problem, schemas::FieldError),
+        schemas(crate::problem::Problem, crate::problem::Invalid),
         responses(
             BadRequest,
             Unauthorized,
@@ -257,7 +256,7 @@ impl<D: utoipa::Path + OpenApiFactory> OpenApiFactory for Aliases<D> {
     operation_id = "openapi_document",
     summary = "This document",
     responses(
-        (status = 200, body = S::Object, description = "The OpenAPI 3.1 document")
+        (status = 200, body = std::collections::HashMap<String, serde_json::Value>, description = "The OpenAPI 3.1 document")
     ),
     security(()),
 )]

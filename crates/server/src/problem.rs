@@ -47,13 +47,15 @@ pub enum ApiError {
 
 /// A problem+json body (RFC 9457): the one place such bodies are built, for errors
 /// ([`ApiError`]) and for handlers that answer a problem with extra members (`/health`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     kind: &'static str,
     title: &'static str,
     status: u16,
+    /// What went wrong.
     detail: String,
+    /// For 422: the fields that are not allowed.
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<Vec<Invalid>>,
     /// Extension members, beside the standard ones.
@@ -62,8 +64,9 @@ pub struct Problem {
 }
 
 /// One invalid field of a 422.
-#[derive(Debug, Clone, Serialize)]
-struct Invalid {
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = FieldError)]
+pub(crate) struct Invalid {
     field: String,
     message: String,
 }

@@ -1,13 +1,13 @@
 //! /auth and /users.
 
 use crate::auth::Caller;
-use crate::openapi::schemas as S;
 use crate::openapi::{
     BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unauthorized, WrongType,
 };
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
+use crate::wire::names::RoleName;
 use crate::wire::{nullable, parse_enum, required, List, Paging};
 use actix_web::{get, patch, post, put, web, HttpRequest, HttpResponse};
 use concierge_domain::services::{NewAccount, Registration};
@@ -15,23 +15,28 @@ use concierge_domain::user::{Role, User, UserChanges};
 use concierge_domain::DomainError;
 use concierge_domain::UserId;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 type State = web::Data<AppState>;
 
-#[derive(Deserialize)]
+/// `{username, password}` (or `{email, password}`).
+#[derive(Deserialize, ToSchema)]
 struct LoginBody {
     username: Option<String>,
     email: Option<String>,
     password: Option<String>,
 }
 
-#[derive(Serialize)]
+/// A login's answer (also of a password change).
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct LoginReply {
+    /// The staff JWT.
     access_token: String,
+    /// Always `Bearer`.
     token_type: &'static str,
+    /// Seconds until it expires.
     expires_in: u64,
     user: wire::User,
 }
@@ -50,9 +55,9 @@ fn login_reply(state: &AppState, user: User) -> Result<LoginReply, ApiError> {
     tag = "auth",
     operation_id = "login",
     summary = "Log in (username or email)",
-    request_body(content = S::LoginBody, content_type = "application/json"),
+    request_body(content = LoginBody, content_type = "application/json"),
     responses(
-        (status = 200, body = S::LoginReply, description = "A staff token"),
+        (status = 200, body = LoginReply, description = "A staff token"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 413, response = TooLarge),
@@ -87,7 +92,8 @@ async fn login(
     }
 }
 
-#[derive(Deserialize)]
+/// A self-registration.
+#[derive(Deserialize, ToSchema)]
 struct RegisterBody {
     name: Option<String>,
     email: Option<String>,
@@ -98,9 +104,9 @@ struct RegisterBody {
     tag = "auth",
     operation_id = "register",
     summary = "Register an AGENT (when ALLOW_SIGNUP=true)",
-    request_body(content = S::RegisterBody, content_type = "application/json"),
+    request_body(content = RegisterBody, content_type = "application/json"),
     responses(
-        (status = 201, body = S::User, description = "The new account"),
+        (status = 201, body = wire::User, description = "The new account"),
         (status = 400, response = BadRequest),
         (status = 403, response = Forbidden),
         (status = 409, response = Conflict),
@@ -136,7 +142,7 @@ async fn register(
     operation_id = "me",
     summary = "The current user",
     responses(
-        (status = 200, body = S::User, description = "The caller"),
+        (status = 200, body = wire::User, description = "The caller"),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound)
@@ -150,20 +156,29 @@ async fn me(state: State, caller: Caller) -> Result<HttpResponse, ApiError> {
     )))
 }
 
-#[derive(Deserialize)]
+/// `{fcmToken}` sets, `{fcmToken: null}` clears.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct PushTokenBody {
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     fcm_token: Option<Option<String>>,
+}
+
+/// Whether the caller now has a push token.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct PushTokenSet {
+    fcm_token: bool,
 }
 
 #[utoipa::path(
     tag = "users",
     operation_id = "set_push_token",
     summary = "Set or clear the caller's push token",
-    request_body(content = S::PushTokenBody, content_type = "application/json"),
+    request_body(content = PushTokenBody, content_type = "application/json"),
     responses(
-        (status = 200, body = S::PushTokenSet, description = "`{fcmToken: bool}`: whether one is set"),
+        (status = 200, body = PushTokenSet, description = "`{fcmToken: bool}`: whether one is set"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -185,13 +200,17 @@ async fn set_push_token(
         .accounts
         .set_push_token(&caller.0, token.as_deref())
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "fcmToken": token.is_some() })))
+    Ok(HttpResponse::Ok().json(PushTokenSet {
+        fcm_token: token.is_some(),
+    }))
 }
 
-#[derive(Deserialize)]
+/// Profile changes.
+#[derive(Deserialize, ToSchema)]
 struct ProfileBody {
     name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     email: Option<Option<String>>,
 }
 
@@ -199,9 +218,9 @@ struct ProfileBody {
     tag = "users",
     operation_id = "update_profile",
     summary = "Change the caller's name or email",
-    request_body(content = S::ProfileBody, content_type = "application/json"),
+    request_body(content = ProfileBody, content_type = "application/json"),
     responses(
-        (status = 200, body = S::User, description = "The account"),
+        (status = 200, body = wire::User, description = "The account"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -231,7 +250,8 @@ async fn update_profile(
     Ok(HttpResponse::Ok().json(wire::User::from(user)))
 }
 
-#[derive(Deserialize)]
+/// A password change.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct PasswordBody {
     current_password: Option<String>,
@@ -243,9 +263,9 @@ struct PasswordBody {
     tag = "users",
     operation_id = "change_password",
     summary = "Change the caller's password; older tokens stop working",
-    request_body(content = S::PasswordBody, content_type = "application/json"),
+    request_body(content = PasswordBody, content_type = "application/json"),
     responses(
-        (status = 200, body = S::LoginReply, description = "A fresh token"),
+        (status = 200, body = LoginReply, description = "A fresh token"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -276,9 +296,9 @@ async fn change_password(
     tag = "users",
     operation_id = "list_users",
     summary = "Staff accounts (admins)",
-    params(S::Paging),
+    params(Paging),
     responses(
-        (status = 200, body = S::Page<S::User>, description = "A page of accounts"),
+        (status = 200, body = List<wire::User>, description = "A page of accounts"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -300,12 +320,14 @@ async fn list_users(
     Ok(HttpResponse::Ok().json(List::<wire::User>::of(page)))
 }
 
-#[derive(Deserialize)]
+/// A new staff account.
+#[derive(Deserialize, ToSchema)]
 struct CreateUserBody {
     username: Option<String>,
     email: Option<String>,
     name: Option<String>,
     password: Option<String>,
+    #[schema(value_type = Option<RoleName>)]
     role: Option<String>,
 }
 
@@ -313,9 +335,9 @@ struct CreateUserBody {
     tag = "users",
     operation_id = "create_user",
     summary = "Create a staff account (admins)",
-    request_body(content = S::CreateUserBody, content_type = "application/json"),
+    request_body(content = CreateUserBody, content_type = "application/json"),
     responses(
-        (status = 201, body = S::User, description = "The new account"),
+        (status = 201, body = wire::User, description = "The new account"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -350,7 +372,7 @@ async fn create_user(
     summary = "One staff account (admins)",
     params(("id" = i64, Path, description = "The id.")),
     responses(
-        (status = 200, body = S::User, description = "The account"),
+        (status = 200, body = wire::User, description = "The account"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -372,10 +394,13 @@ async fn get_user(
     Ok(HttpResponse::Ok().json(wire::User::from(user)))
 }
 
-#[derive(Deserialize)]
+/// Account changes (admins).
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct PatchUserBody {
+    #[schema(value_type = Option<RoleName>)]
     role: Option<String>,
+    /// False deactivates: its tokens stop working.
     is_active: Option<bool>,
     name: Option<String>,
 }
@@ -385,9 +410,9 @@ struct PatchUserBody {
     operation_id = "update_user",
     summary = "Change role, activity or name (admins)",
     params(("id" = i64, Path, description = "The id.")),
-    request_body(content = S::PatchUserBody, content_type = "application/json"),
+    request_body(content = PatchUserBody, content_type = "application/json"),
     responses(
-        (status = 200, body = S::User, description = "The account"),
+        (status = 200, body = wire::User, description = "The account"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -421,13 +446,33 @@ async fn update_user(
     Ok(HttpResponse::Ok().json(wire::User::from(user)))
 }
 
+/// An avatar upload. (Only describes the multipart form `uploads::set_avatar` reads.)
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct AvatarForm {
+    /// A raster image.
+    #[schema(value_type = String, format = Binary)]
+    avatar: Vec<u8>,
+}
+
+/// The caller's new avatar.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct AvatarSet {
+    /// Where it is served (`/api/v1/uploads/avatars/...`).
+    pub avatar_url: String,
+    pub content_type: String,
+    /// In bytes.
+    pub size: i64,
+}
+
 #[utoipa::path(
     tag = "users",
     operation_id = "set_avatar",
     summary = "Upload the caller's avatar (multipart image)",
-    request_body(content = S::AvatarForm, content_type = "multipart/form-data"),
+    request_body(content = AvatarForm, content_type = "multipart/form-data"),
     responses(
-        (status = 200, body = S::AvatarSet, description = "`{avatarUrl, contentType, size}`"),
+        (status = 200, body = AvatarSet, description = "`{avatarUrl, contentType, size}`"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),

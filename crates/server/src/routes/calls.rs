@@ -3,7 +3,6 @@
 //! provider answers 503 when it is not configured, after the permission checks (403 first).
 
 use crate::auth::Caller;
-use crate::openapi::schemas as S;
 use crate::openapi::{
     BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unauthorized, Unavailable,
     WrongType,
@@ -11,6 +10,7 @@ use crate::openapi::{
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
+use crate::wire::names::{CallModeName, CallSessionStatusName};
 use crate::wire::{parse_enum, required, List, Paging};
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use concierge_domain::call::{CallMode, CallRequestId, CallSession, CallSessionStatus};
@@ -18,6 +18,7 @@ use concierge_domain::services::{JoinGrant, SessionView};
 use concierge_domain::TicketId;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 type State = web::Data<AppState>;
@@ -31,8 +32,9 @@ fn optional_body<T: DeserializeOwned + Default>(body: &web::Bytes) -> Result<T, 
         .map_err(|e| ApiError::BadRequest(format!("the JSON body does not fit: {e}")))
 }
 
-/// A session as the API shows it, with the caller's join token when it has one.
-#[derive(Serialize)]
+/// A call session with the caller's join token, where the caller may join (minted for this
+/// answer, never stored).
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SessionOut<'a> {
     #[serde(flatten)]
@@ -61,9 +63,12 @@ fn started(session: &CallSession, join: &JoinGrant) -> HttpResponse {
     HttpResponse::Created().json(session_out(session, Some(join)))
 }
 
-#[derive(Deserialize, Default)]
+/// `{mode?}` for starting a call.
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = StartCallBody)]
 #[serde(rename_all = "camelCase")]
 struct StartBody {
+    #[schema(value_type = Option<CallModeName>)]
     mode: Option<String>,
 }
 
@@ -73,9 +78,9 @@ struct StartBody {
     operation_id = "start_call",
     summary = "Start a call (admins)",
     params(("query_id" = i64, Path, description = "The ticket (query) id.")),
-    request_body(content = Option<S::StartCallBody>, content_type = "application/json"),
+    request_body(content = Option<StartBody>, content_type = "application/json"),
     responses(
-        (status = 201, body = S::CallSession, description = "The session with the caller's join token"),
+        (status = 201, body = SessionOut, description = "The session with the caller's join token"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -104,9 +109,12 @@ async fn start_call(
     Ok(started(&session, &join))
 }
 
-#[derive(Deserialize)]
+/// A donor's call request.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = CallRequestBody)]
 #[serde(rename_all = "camelCase")]
 struct RequestBody {
+    #[schema(value_type = Option<CallModeName>)]
     mode: Option<String>,
     #[serde(alias = "note")]
     message: Option<String>,
@@ -118,9 +126,9 @@ struct RequestBody {
     operation_id = "request_call",
     summary = "The donor asks for a call",
     params(("query_id" = i64, Path, description = "The ticket (query) id.")),
-    request_body(content = S::CallRequestBody, content_type = "application/json"),
+    request_body(content = RequestBody, content_type = "application/json"),
     responses(
-        (status = 201, body = S::CallRequest, description = "The request"),
+        (status = 201, body = wire::CallRequest, description = "The request"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -159,9 +167,9 @@ async fn request_call(
     tag = "calls",
     operation_id = "list_requests",
     summary = "A ticket's call requests (admins)",
-    params(("query_id" = i64, Path, description = "The ticket (query) id."), S::Paging),
+    params(("query_id" = i64, Path, description = "The ticket (query) id."), Paging),
     responses(
-        (status = 200, body = S::Page<S::CallRequest>, description = "A page of requests, newest first"),
+        (status = 200, body = List<wire::CallRequest>, description = "A page of requests, newest first"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -191,7 +199,7 @@ async fn list_requests(
     summary = "Accept one request (admins)",
     params(("query_id" = i64, Path, description = "The ticket (query) id."), ("request_id" = i64, Path, description = "The call request id.")),
     responses(
-        (status = 201, body = S::CallSession, description = "The session with the caller's join token"),
+        (status = 201, body = SessionOut, description = "The session with the caller's join token"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -226,7 +234,7 @@ async fn accept_request(
     summary = "Accept the newest pending request (admins)",
     params(("query_id" = i64, Path, description = "The ticket (query) id.")),
     responses(
-        (status = 201, body = S::CallSession, description = "The session with the caller's join token"),
+        (status = 201, body = SessionOut, description = "The session with the caller's join token"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -249,7 +257,8 @@ async fn accept_newest(
     Ok(started(&session, &join))
 }
 
-#[derive(Deserialize, Default)]
+/// `{reason?}` for rejecting a request.
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct RejectBody {
     reason: Option<String>,
@@ -261,9 +270,9 @@ struct RejectBody {
     operation_id = "reject_request",
     summary = "Reject a request (admins)",
     params(("query_id" = i64, Path, description = "The ticket (query) id."), ("request_id" = i64, Path, description = "The call request id.")),
-    request_body(content = Option<S::RejectBody>, content_type = "application/json"),
+    request_body(content = Option<RejectBody>, content_type = "application/json"),
     responses(
-        (status = 200, body = S::CallRequest, description = "The request"),
+        (status = 200, body = wire::CallRequest, description = "The request"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -303,7 +312,7 @@ async fn reject_request(
     summary = "The donor withdraws its pending request",
     params(("query_id" = i64, Path, description = "The ticket (query) id."), ("request_id" = i64, Path, description = "The call request id.")),
     responses(
-        (status = 200, body = S::CallRequest, description = "The request"),
+        (status = 200, body = wire::CallRequest, description = "The request"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -331,9 +340,9 @@ async fn cancel_request(
     tag = "calls",
     operation_id = "list_sessions",
     summary = "A ticket's sessions (participants; open ones carry the caller's join token)",
-    params(("query_id" = i64, Path, description = "The ticket (query) id."), S::Paging),
+    params(("query_id" = i64, Path, description = "The ticket (query) id."), Paging),
     responses(
-        (status = 200, body = S::Page<S::CallSession>, description = "A page of sessions, newest first"),
+        (status = 200, body = List<SessionOut>, description = "A page of sessions, newest first"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -367,9 +376,13 @@ async fn list_sessions(
     )
 }
 
-#[derive(Deserialize)]
+/// `{status}` for a call session.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = CallStatusBody)]
 #[serde(rename_all = "camelCase")]
 struct StatusBody {
+    /// `ACTIVE` or `ENDED` (`CREATED` is refused: 422).
+    #[schema(value_type = Option<CallSessionStatusName>)]
     status: Option<String>,
 }
 
@@ -379,9 +392,9 @@ struct StatusBody {
     operation_id = "set_call_status",
     summary = "Set a session's status (participants)",
     params(("room_name" = String, Path, description = "The call room's name.")),
-    request_body(content = S::CallStatusBody, content_type = "application/json"),
+    request_body(content = StatusBody, content_type = "application/json"),
     responses(
-        (status = 200, body = S::CallSession, description = "The session"),
+        (status = 200, body = wire::CallSession, description = "The session"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -416,7 +429,7 @@ async fn set_status(
     summary = "End a call (participants)",
     params(("room_name" = String, Path, description = "The call room's name.")),
     responses(
-        (status = 200, body = S::CallSession, description = "The session"),
+        (status = 200, body = wire::CallSession, description = "The session"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),

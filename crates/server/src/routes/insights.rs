@@ -5,7 +5,6 @@
 //! request while one is running joins it instead of starting another.
 
 use crate::auth::Caller;
-use crate::openapi::schemas as S;
 use crate::openapi::{
     BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unauthorized, Unavailable,
     WrongType,
@@ -13,6 +12,7 @@ use crate::openapi::{
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
+use crate::wire::names::ReviewStatusName;
 use crate::wire::{parse_enum, required, List, Paging};
 use actix_web::{get, post, put, web, HttpResponse};
 use concierge_domain::page::PageRequest;
@@ -20,11 +20,11 @@ use concierge_domain::qa::{Decision, ReviewFilter, ReviewStatus};
 use concierge_domain::services::InsightService;
 use concierge_domain::summary::{Summary, WriteSummary};
 use concierge_domain::{Actor, DomainError, MessageId, TicketId};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::watch;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 type State = web::Data<AppState>;
@@ -124,7 +124,9 @@ fn copy_error(error: &DomainError) -> DomainError {
     }
 }
 
-#[derive(Deserialize)]
+/// A summary written by hand.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = WriteSummaryBody)]
 #[serde(rename_all = "camelCase")]
 struct WriteBody {
     task_id: Option<i64>,
@@ -140,9 +142,9 @@ struct WriteBody {
     tag = "insights",
     operation_id = "write_summary",
     summary = "Write a ticket's summary by hand",
-    request_body(content = S::WriteSummaryBody, content_type = "application/json"),
+    request_body(content = WriteBody, content_type = "application/json"),
     responses(
-        (status = 201, body = S::Summary, description = "The summary"),
+        (status = 201, body = wire::Summary, description = "The summary"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -182,7 +184,7 @@ async fn write_summary(
     summary = "A ticket's current summary",
     params(("id" = i64, Path, description = "The ticket id.")),
     responses(
-        (status = 200, body = S::Summary, description = "The summary"),
+        (status = 200, body = wire::Summary, description = "The summary"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -204,9 +206,23 @@ async fn get_summary(
     Ok(HttpResponse::Ok().json(wire::Summary::from(summary)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct GenerateParams {
+    /// `true` waits for the summary.
+    #[param(value_type = Option<bool>)]
     wait: Option<String>,
+}
+
+/// A generation under way: `{status: PENDING, taskId}`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct PendingSummary {
+    /// Always `PENDING`.
+    status: &'static str,
+    /// The ticket.
+    #[schema(value_type = i64)]
+    task_id: TicketId,
 }
 
 /// `POST /summaries/generate/:taskId[?wait=true]`.
@@ -214,10 +230,10 @@ struct GenerateParams {
     tag = "insights",
     operation_id = "generate_summary",
     summary = "Generate a summary (`?wait=true` waits)",
-    params(("id" = i64, Path, description = "The ticket id."), S::WaitParam),
+    params(("id" = i64, Path, description = "The ticket id."), GenerateParams),
     responses(
-        (status = 202, body = S::PendingSummary, description = "`{status: PENDING, taskId}`; a summary_ready event follows"),
-        (status = 200, body = S::Summary, description = "With wait=true: the summary"),
+        (status = 202, body = PendingSummary, description = "`{status: PENDING, taskId}`; a summary_ready event follows"),
+        (status = 200, body = wire::Summary, description = "With wait=true: the summary"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -253,9 +269,10 @@ async fn generate_summary(
         .await?;
     let mut outcome = state.insights.generate(caller.0.clone(), ticket_id);
     if !wait {
-        return Ok(HttpResponse::Accepted().json(json!({
-            "status": "PENDING", "taskId": ticket_id,
-        })));
+        return Ok(HttpResponse::Accepted().json(PendingSummary {
+            status: "PENDING",
+            task_id: ticket_id,
+        }));
     }
     let done = outcome
         .wait_for(Option::is_some)
@@ -271,7 +288,8 @@ async fn generate_summary(
     }
 }
 
-#[derive(Deserialize)]
+/// `{messageId}` for a QA review.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ReviewBody {
     message_id: Option<i64>,
@@ -282,10 +300,10 @@ struct ReviewBody {
     tag = "insights",
     operation_id = "request_review",
     summary = "Review a message",
-    request_body(content = S::ReviewBody, content_type = "application/json"),
+    request_body(content = ReviewBody, content_type = "application/json"),
     responses(
-        (status = 201, body = S::Review, description = "The new review"),
-        (status = 200, body = S::Review, description = "The message's existing review"),
+        (status = 201, body = wire::QaReview, description = "The new review"),
+        (status = 200, body = wire::QaReview, description = "The message's existing review"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -317,12 +335,16 @@ async fn request_review(
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 struct ReviewParams {
+    #[param(value_type = Option<ReviewStatusName>)]
     status: Option<String>,
+    #[param(value_type = Option<i64>)]
     task_id: Option<String>,
     #[serde(flatten)]
+    #[param(ignore)]
     paging: Paging,
 }
 
@@ -346,9 +368,9 @@ async fn list(
     tag = "insights",
     operation_id = "list_reviews",
     summary = "QA reviews, newest first",
-    params(S::ReviewFilters, S::Paging),
+    params(ReviewParams, Paging),
     responses(
-        (status = 200, body = S::Page<S::Review>, description = "A page of reviews"),
+        (status = 200, body = List<wire::QaReview>, description = "A page of reviews"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -377,9 +399,9 @@ async fn list_reviews(
     tag = "insights",
     operation_id = "list_ticket_reviews",
     summary = "One ticket's reviews",
-    params(("id" = i64, Path, description = "The ticket id."), S::ReviewStatusParam, S::Paging),
+    params(("id" = i64, Path, description = "The ticket id."), ("status" = Option<ReviewStatusName>, Query), Paging),
     responses(
-        (status = 200, body = S::Page<S::Review>, description = "A page of reviews"),
+        (status = 200, body = List<wire::QaReview>, description = "A page of reviews"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -407,7 +429,7 @@ async fn list_ticket_reviews(
     summary = "One review",
     params(("id" = i64, Path, description = "The review id.")),
     responses(
-        (status = 200, body = S::Review, description = "The review"),
+        (status = 200, body = wire::QaReview, description = "The review"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -429,8 +451,10 @@ async fn get_review(
     Ok(HttpResponse::Ok().json(wire::QaReview::from(review)))
 }
 
-#[derive(Deserialize)]
+/// A reviewer's decision.
+#[derive(Deserialize, ToSchema)]
 struct DecisionBody {
+    #[schema(value_type = Option<ReviewStatusName>)]
     status: Option<String>,
     feedback: Option<String>,
 }
@@ -441,9 +465,9 @@ struct DecisionBody {
     operation_id = "decide_review",
     summary = "Approve or reject a pending review (admins)",
     params(("id" = i64, Path, description = "The review id.")),
-    request_body(content = S::DecisionBody, content_type = "application/json"),
+    request_body(content = DecisionBody, content_type = "application/json"),
     responses(
-        (status = 200, body = S::Review, description = "The review"),
+        (status = 200, body = wire::QaReview, description = "The review"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),

@@ -3,13 +3,13 @@
 
 use super::uploads;
 use crate::auth::Caller;
-use crate::openapi::schemas as S;
 use crate::openapi::{
     Aliases, BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unauthorized, WrongType,
 };
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
+use crate::wire::names::MessageTypeName;
 use crate::wire::{parse_enum, required, List, Paging};
 use actix_web::{delete, get, post, put, web, FromRequest, HttpRequest, HttpResponse};
 use concierge_domain::message::{MessageFilter, MessageType, PostMessage, Posted};
@@ -17,11 +17,13 @@ use concierge_domain::page::PageRequest;
 use concierge_domain::{DomainError, MessageId, TicketId, UserId};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 type State = web::Data<AppState>;
 
-#[derive(Deserialize)]
+/// A new message (JSON; multipart takes the same fields plus `files`).
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct PostBody {
     query_id: Option<i64>,
@@ -88,14 +90,31 @@ impl PostBody {
     }
 }
 
+/// A message as a multipart form: the JSON body's fields plus `files`. (Only describes the
+/// form `post_message` reads.)
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct PostForm {
+    query_id: Option<i64>,
+    task_id: Option<i64>,
+    ticket_id: Option<i64>,
+    content: Option<String>,
+    reply_to_id: Option<i64>,
+    client_message_id: Option<String>,
+    /// At most 5 files.
+    #[schema(value_type = Option<Vec<String>>, format = Binary)]
+    files: Option<Vec<Vec<u8>>>,
+}
+
 #[utoipa::path(
     tag = "messages",
     operation_id = "post_message",
     summary = "Post a message (JSON, or multipart with `files`)",
-    request_body(content((S::PostBody = "application/json"), (S::PostForm = "multipart/form-data"))),
+    request_body(content((PostBody = "application/json"), (PostForm = "multipart/form-data"))),
     responses(
-        (status = 201, body = S::Message, description = "The new message"),
-        (status = 200, body = S::Message, description = "A repeated clientMessageId: the first message"),
+        (status = 201, body = wire::Message, description = "The new message"),
+        (status = 200, body = wire::Message, description = "A repeated clientMessageId: the first message"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -139,16 +158,19 @@ async fn post_message(
     Ok(posted(result))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 struct ListParams {
     query_id: Option<i64>,
     task_id: Option<i64>,
     ticket_id: Option<i64>,
+    #[param(value_type = Option<MessageTypeName>)]
     message_type: Option<String>,
     /// Continue after this message id (when no cursor is given).
     after: Option<i64>,
     #[serde(flatten)]
+    #[param(ignore)]
     paging: Paging,
 }
 
@@ -170,9 +192,9 @@ async fn conversation(
     tag = "messages",
     operation_id = "list_messages",
     summary = "Messages (a donor must name its ticket)",
-    params(S::MessageFilters, S::Paging),
+    params(ListParams, Paging),
     responses(
-        (status = 200, body = S::Page<S::Message>, description = "A page of messages, oldest first"),
+        (status = 200, body = List<wire::Message>, description = "A page of messages, oldest first"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -212,7 +234,8 @@ fn ticket_filter(id: i64) -> MessageFilter {
     }
 }
 
-#[derive(Serialize)]
+/// A message and its replies.
+#[derive(Serialize, ToSchema)]
 struct Thread {
     message: wire::Message,
     replies: Vec<wire::Message>,
@@ -224,7 +247,7 @@ struct Thread {
     summary = "A message and its replies",
     params(("id" = i64, Path, description = "The message id.")),
     responses(
-        (status = 200, body = S::Thread, description = "The thread"),
+        (status = 200, body = Thread, description = "The thread"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -253,9 +276,9 @@ async fn thread(
     tag = "messages",
     operation_id = "between",
     summary = "Direct messages between two staff members",
-    params(("a" = i64, Path, description = "A user id."), ("b" = i64, Path, description = "The other user id."), S::Paging),
+    params(("a" = i64, Path, description = "A user id."), ("b" = i64, Path, description = "The other user id."), Paging),
     responses(
-        (status = 200, body = S::Page<S::Message>, description = "A page of messages, oldest first"),
+        (status = 200, body = List<wire::Message>, description = "A page of messages, oldest first"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -285,10 +308,10 @@ async fn between(
     operation_id = "admin_post",
     summary = "Send as staff (admins)",
     params(("id" = i64, Path, description = "The ticket id.")),
-    request_body(content = S::PostBody, content_type = "application/json"),
+    request_body(content = PostBody, content_type = "application/json"),
     responses(
-        (status = 201, body = S::Message, description = "The new message"),
-        (status = 200, body = S::Message, description = "A repeated clientMessageId: the first message"),
+        (status = 201, body = wire::Message, description = "The new message"),
+        (status = 200, body = wire::Message, description = "A repeated clientMessageId: the first message"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -323,9 +346,9 @@ async fn admin_post(
     tag = "messages",
     operation_id = "admin_list",
     summary = "A conversation, staff view (admins)",
-    params(("id" = i64, Path, description = "The ticket id."), S::Paging),
+    params(("id" = i64, Path, description = "The ticket id."), Paging),
     responses(
-        (status = 200, body = S::Page<S::Message>, description = "A page of messages, oldest first"),
+        (status = 200, body = List<wire::Message>, description = "A page of messages, oldest first"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -357,9 +380,9 @@ async fn admin_list(
     tag = "messages",
     operation_id = "ticket_conversation",
     summary = "A ticket's conversation",
-    params(("id" = i64, Path, description = "The ticket id."), S::Paging),
+    params(("id" = i64, Path, description = "The ticket id."), Paging),
     responses(
-        (status = 200, body = S::Page<S::Message>, description = "A page of messages, oldest first"),
+        (status = 200, body = List<wire::Message>, description = "A page of messages, oldest first"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -383,9 +406,19 @@ async fn ticket_conversation(
     .await
 }
 
-#[derive(Deserialize)]
+/// An edit.
+#[derive(Deserialize, ToSchema)]
 struct EditBody {
     content: Option<String>,
+}
+
+/// An edit as a multipart form, with files to add. (Only describes the form `edit` reads.)
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct EditForm {
+    content: Option<String>,
+    #[schema(value_type = Option<Vec<String>>, format = Binary)]
+    files: Option<Vec<Vec<u8>>>,
 }
 
 #[utoipa::path(
@@ -393,9 +426,9 @@ struct EditBody {
     operation_id = "edit",
     summary = "Edit a message (its sender; multipart adds files)",
     params(("id" = i64, Path, description = "The message id.")),
-    request_body(content((S::EditBody = "application/json"), (S::EditForm = "multipart/form-data"))),
+    request_body(content((EditBody = "application/json"), (EditForm = "multipart/form-data"))),
     responses(
-        (status = 200, body = S::Message, description = "The message"),
+        (status = 200, body = wire::Message, description = "The message"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -439,7 +472,8 @@ async fn edit(
     Ok(HttpResponse::Ok().json(wire::Message::from(message)))
 }
 
-#[derive(Deserialize)]
+/// Which file to remove.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct RemoveFileBody {
     attachment_id: Option<i64>,
@@ -450,9 +484,9 @@ struct RemoveFileBody {
     operation_id = "remove_file",
     summary = "Remove a file from a message",
     params(("id" = i64, Path, description = "The message id.")),
-    request_body(content = S::RemoveFileBody, content_type = "application/json"),
+    request_body(content = RemoveFileBody, content_type = "application/json"),
     responses(
-        (status = 200, body = S::Message, description = "The message"),
+        (status = 200, body = wire::Message, description = "The message"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),

@@ -1,13 +1,13 @@
 //! Donor queries (the donor-support face) and tasks (the team-desk face): both are tickets.
 
 use crate::auth::{Caller, DonorIdentity};
-use crate::openapi::schemas as S;
 use crate::openapi::{
     Aliases, BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unauthorized, WrongType,
 };
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
+use crate::wire::names::{PriorityName, QueryModeName, TicketStatusName};
 use crate::wire::{nullable, parse_enum, required, List, Paging};
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -17,21 +17,24 @@ use concierge_domain::ticket::{
 };
 use concierge_domain::{Actor, DomainError, FieldError, TicketId, UserId};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 type State = web::Data<AppState>;
 
 /// List filters as query parameters; the domain checks their values
 /// ([`TicketFilter::validated`]).
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 struct Filters {
     /// One status or several, comma-separated.
     status: Option<String>,
+    #[param(value_type = Option<PriorityName>)]
     priority: Option<String>,
     assignee_id: Option<i64>,
     donor_id: Option<String>,
-    /// Text in the title or description (`q`, `search` or `text`).
+    /// Text in the title or description (`q`, `search` or `text`; at most 200 characters).
     #[serde(alias = "search", alias = "text")]
     q: Option<String>,
     /// Created at or after (RFC 3339 or YYYY-MM-DD).
@@ -41,6 +44,7 @@ struct Filters {
     #[serde(alias = "endDate")]
     to: Option<String>,
     #[serde(flatten)]
+    #[param(ignore)]
     paging: Paging,
 }
 
@@ -129,29 +133,39 @@ async fn list(
 
 // ---- donor queries ----
 
-#[derive(Deserialize)]
+/// A new donor query.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct CreateQueryBody {
+    /// The donor's display name.
     donor: Option<String>,
     donor_id: Option<String>,
     test: Option<bool>,
     stage: Option<String>,
+    #[schema(value_type = Option<QueryModeName>)]
     query_mode: Option<String>,
     device: Option<String>,
     sid: Option<String>,
     fcm_token: Option<String>,
+    /// Becomes the first message (type QUERY).
     message: Option<String>,
+    #[schema(value_type = Option<PriorityName>)]
     priority: Option<String>,
-    /// hex HMAC-SHA256(DONOR_IDENTITY_SECRET, donorId): the app vouches for the donor.
+    /// hex HMAC-SHA256(DONOR_IDENTITY_SECRET, donorId): the app vouches for the donor, whose
+    /// token then lists every query of the donorId. Ignored unless the secret is configured;
+    /// a wrong one is 401.
     donor_id_hash: Option<String>,
 }
 
-#[derive(Serialize)]
+/// A new donor query: the ticket, the donor's token and the first message.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct CreatedQuery {
     #[serde(flatten)]
     ticket: wire::Ticket,
+    /// The donor's token for this query.
     donor_token: String,
+    /// The first message (type QUERY), when the body had one.
     first_message: Option<wire::Message>,
 }
 
@@ -160,9 +174,9 @@ struct CreatedQuery {
     operation_id = "create_query",
     summary = "Open a donor query (no login)",
     description = "A donor token in Authorization joins the new query to that token's donor session.",
-    request_body(content = S::CreateQueryBody, content_type = "application/json"),
+    request_body(content = CreateQueryBody, content_type = "application/json"),
     responses(
-        (status = 201, body = S::CreatedQuery, description = "The query, its donor token and first message"),
+        (status = 201, body = CreatedQuery, description = "The query, its donor token and first message"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 413, response = TooLarge),
@@ -242,9 +256,9 @@ fn vouched_for(state: &AppState, donor_id: &str, hash: Option<&str>) -> Result<b
     tag = "donor-queries",
     operation_id = "list_queries",
     summary = "All donor queries (admins)",
-    params(S::TicketFilters, S::Paging),
+    params(Filters, Paging),
     responses(
-        (status = 200, body = S::Page<S::Ticket>, description = "A page of tickets"),
+        (status = 200, body = List<wire::Ticket>, description = "A page of tickets"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -262,11 +276,14 @@ async fn list_queries(
     list(&state, &caller, list_of, &filters.paging).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 struct DonorParam {
+    /// Whose queries (a donor token implies its own).
     donor_id: Option<String>,
     #[serde(flatten)]
+    #[param(ignore)]
     paging: Paging,
 }
 
@@ -275,9 +292,9 @@ struct DonorParam {
     operation_id = "list_donor_queries",
     summary = "A donor's queries",
     description = "Staff list any donorId. A donor token lists the queries of its donor session, or every query of its donorId when the app vouched for it (donorIdHash).",
-    params(S::DonorParams, S::Paging),
+    params(DonorParam, Paging),
     responses(
-        (status = 200, body = S::Page<S::Ticket>, description = "A page of tickets"),
+        (status = 200, body = List<wire::Ticket>, description = "A page of tickets"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -303,9 +320,9 @@ async fn list_donor_queries(
     tag = "donor-queries",
     operation_id = "list_general",
     summary = "Active queries (a donor sees only its own)",
-    params(S::TicketFilters, S::Paging),
+    params(Filters, Paging),
     responses(
-        (status = 200, body = S::Page<S::Ticket>, description = "A page of tickets"),
+        (status = 200, body = List<wire::Ticket>, description = "A page of tickets"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -331,9 +348,9 @@ async fn list_general(
     tag = "donor-queries",
     operation_id = "list_in_progress",
     summary = "Donor queries that are in progress (admins)",
-    params(S::TicketFilters, S::Paging),
+    params(Filters, Paging),
     responses(
-        (status = 200, body = S::Page<S::Ticket>, description = "A page of tickets"),
+        (status = 200, body = List<wire::Ticket>, description = "A page of tickets"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -370,7 +387,7 @@ async fn list_by_status(
     summary = "One query with assignment and transfer detail (admins)",
     params(("id" = i64, Path, description = "The id.")),
     responses(
-        (status = 200, body = S::TicketDetail, description = "The ticket with assignee, creator and transfer detail"),
+        (status = 200, body = wire::TicketDetail, description = "The ticket with assignee, creator and transfer detail"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -398,7 +415,7 @@ async fn admin_detail(
     summary = "One query (its donor, staff)",
     params(("id" = i64, Path, description = "The id.")),
     responses(
-        (status = 200, body = S::Ticket, description = "The ticket"),
+        (status = 200, body = wire::Ticket, description = "The ticket"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -426,7 +443,7 @@ async fn get_query(
     summary = "The donor closes its query",
     params(("id" = i64, Path, description = "The id.")),
     responses(
-        (status = 200, body = S::Ticket, description = "The closed ticket"),
+        (status = 200, body = wire::Ticket, description = "The closed ticket"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -449,21 +466,27 @@ async fn donor_close(
     Ok(HttpResponse::Ok().json(wire::Ticket::from(ticket)))
 }
 
-/// Field and status changes for PATCH /donor-queries/:id and PUT /tasks/:id.
-#[derive(Deserialize)]
+/// Field and status changes of a ticket (PATCH /donor-queries/:id and PUT /tasks/:id).
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ChangesBody {
     title: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     description: Option<Option<String>>,
+    #[schema(value_type = Option<PriorityName>)]
     priority: Option<String>,
+    #[schema(value_type = Option<TicketStatusName>)]
     status: Option<String>,
     #[serde(default, deserialize_with = "nullable", alias = "assigneeId")]
+    #[schema(value_type = Option<i64>)]
     assigned_to_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     stage: Option<Option<String>>,
     /// The donor's push token (donor queries; its donor may set it too).
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     fcm_token: Option<Option<String>>,
 }
 
@@ -511,9 +534,9 @@ async fn update(
     operation_id = "patch_query",
     summary = "Change fields or status (admins; `{fcmToken}` alone also its donor)",
     params(("id" = i64, Path, description = "The id.")),
-    request_body(content = S::ChangesBody, content_type = "application/json"),
+    request_body(content = ChangesBody, content_type = "application/json"),
     responses(
-        (status = 200, body = S::Ticket, description = "The ticket"),
+        (status = 200, body = wire::Ticket, description = "The ticket"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -558,7 +581,7 @@ async fn patch_query(
     summary = "Assign to the caller (admins)",
     params(("id" = i64, Path, description = "The id.")),
     responses(
-        (status = 200, body = S::Ticket, description = "The ticket"),
+        (status = 200, body = wire::Ticket, description = "The ticket"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -581,7 +604,8 @@ async fn accept(
     Ok(HttpResponse::Ok().json(wire::Ticket::from(ticket)))
 }
 
-#[derive(Deserialize)]
+/// A transfer.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct TransferBody {
     to_user_id: Option<i64>,
@@ -593,9 +617,9 @@ struct TransferBody {
     operation_id = "transfer",
     summary = "Transfer to another staff member (admins)",
     params(("id" = i64, Path, description = "The id.")),
-    request_body(content = S::TransferBody, content_type = "application/json"),
+    request_body(content = TransferBody, content_type = "application/json"),
     responses(
-        (status = 200, body = S::Ticket, description = "The ticket"),
+        (status = 200, body = wire::Ticket, description = "The ticket"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -635,7 +659,7 @@ async fn transfer(
     summary = "Resolve (admins)",
     params(("id" = i64, Path, description = "The id.")),
     responses(
-        (status = 200, body = S::Ticket, description = "The ticket"),
+        (status = 200, body = wire::Ticket, description = "The ticket"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -664,7 +688,7 @@ async fn resolve(
     summary = "Remind the donor: push and a REMINDER message (admins)",
     params(("id" = i64, Path, description = "The id.")),
     responses(
-        (status = 201, body = S::Message, description = "The reminder message"),
+        (status = 201, body = wire::Message, description = "The reminder message"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -721,11 +745,13 @@ async fn delete_query(
 
 // ---- tasks ----
 
-#[derive(Deserialize)]
+/// A new task.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct CreateTaskBody {
     title: Option<String>,
     description: Option<String>,
+    #[schema(value_type = Option<PriorityName>)]
     priority: Option<String>,
     #[serde(alias = "assigneeId")]
     assigned_to_id: Option<i64>,
@@ -735,9 +761,9 @@ struct CreateTaskBody {
     tag = "tasks",
     operation_id = "create_task",
     summary = "Open a task",
-    request_body(content = S::CreateTaskBody, content_type = "application/json"),
+    request_body(content = CreateTaskBody, content_type = "application/json"),
     responses(
-        (status = 201, body = S::Ticket, description = "The task"),
+        (status = 201, body = wire::Ticket, description = "The task"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -769,9 +795,9 @@ async fn create_task(
     tag = "tasks",
     operation_id = "list_tasks",
     summary = "Tasks",
-    params(S::TicketFilters, S::Paging),
+    params(Filters, Paging),
     responses(
-        (status = 200, body = S::Page<S::Ticket>, description = "A page of tickets"),
+        (status = 200, body = List<wire::Ticket>, description = "A page of tickets"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -795,7 +821,7 @@ async fn list_tasks(
     summary = "One task with assignee, creator and summary",
     params(("id" = i64, Path, description = "The id.")),
     responses(
-        (status = 200, body = S::TaskDetail, description = "The ticket with assignee, creator and summary"),
+        (status = 200, body = wire::TaskDetail, description = "The ticket with assignee, creator and summary"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -830,9 +856,9 @@ async fn get_task(
     operation_id = "update_task",
     summary = "Change fields or status",
     params(("id" = i64, Path, description = "The id.")),
-    request_body(content = S::ChangesBody, content_type = "application/json"),
+    request_body(content = ChangesBody, content_type = "application/json"),
     responses(
-        (status = 200, body = S::Ticket, description = "The ticket"),
+        (status = 200, body = wire::Ticket, description = "The ticket"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),

@@ -423,11 +423,11 @@ pub async fn set_avatar(
         service.set_avatar(&actor, files).await
     })
     .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "avatarUrl": wire::avatar_url(&avatar.storage_key),
-        "contentType": avatar.content_type,
-        "size": avatar.size,
-    })))
+    Ok(HttpResponse::Ok().json(super::accounts::AvatarSet {
+        avatar_url: wire::avatar_url(&avatar.storage_key),
+        content_type: avatar.content_type,
+        size: avatar.size,
+    }))
 }
 
 /// Registers the file routes.

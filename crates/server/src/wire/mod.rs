@@ -7,7 +7,7 @@ mod calls;
 pub mod events;
 mod insights;
 mod messages;
-mod names;
+pub(crate) mod names;
 mod tickets;
 mod users;
 
@@ -26,8 +26,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct List<T> {
+    /// The items.
     data: Vec<T>,
+    /// Where the next page starts; `null` on the last.
     next_cursor: Option<String>,
+    /// Whether another page follows.
     has_more: bool,
 }
 
@@ -47,11 +50,13 @@ impl<T> List<T> {
 
 /// `?limit=&cursor=`. `limit` is read as text because query structs flatten this one, and
 /// serde hands flattened query values over as strings.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
-    /// Items per page (default 20, capped at 100).
+    /// Items per page (default 20, max 100).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
-    /// Where to continue.
+    /// Where to continue (from `nextCursor`).
     pub cursor: Option<String>,
 }
 

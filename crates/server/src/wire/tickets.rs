@@ -24,6 +24,7 @@ pub struct Ticket {
     #[schema(value_type = PriorityName)]
     priority: Priority,
     #[serde(flatten)]
+    #[schema(value_type = Donor)]
     donor: Option<Donor>,
     #[schema(value_type = Option<i64>)]
     assignee_id: Option<UserId>,
@@ -40,18 +41,26 @@ pub struct Ticket {
     updated_at: DateTime<Utc>,
 }
 
-/// The donor's fields of a donor query (never its push token or session).
+/// The donor's fields of a donor query (never its push token or session). A ticket carries
+/// them on donor queries only, so none is required.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Donor {
-    /// The donor's display name.
+    /// The donor's display name (donor queries).
+    #[schema(required = false)]
     donor: String,
+    /// The donor's id (donor queries).
+    #[schema(required = false)]
     donor_id: String,
-    #[schema(value_type = QueryModeName)]
+    #[schema(value_type = QueryModeName, required = false)]
     query_mode: QueryMode,
+    #[schema(required = false)]
     stage: Option<String>,
+    #[schema(required = false)]
     device: Option<String>,
+    #[schema(required = false)]
     sid: Option<String>,
+    #[schema(required = false)]
     test: bool,
 }
 
