@@ -469,13 +469,6 @@ impl TestApp {
         (reply.id(), reply.string("donorToken"))
     }
 
-    /// Opens a donor query that the super admin then accepts; its id and the donor token.
-    pub async fn accepted_query(&self, donor_id: &str, message: &str) -> (i64, String) {
-        let (id, token) = self.donor_query(donor_id, message).await;
-        self.accept(id).await;
-        (id, token)
-    }
-
     /// PATCHes `/donor-queries/{id}/{action}` (`accept`, `resolve`, `transfer`, `donor-close`,
     /// ...) with `token` and `body`.
     pub async fn ticket_action(&self, id: i64, action: &str, token: &str, body: Value) -> Reply {
