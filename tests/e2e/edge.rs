@@ -76,7 +76,7 @@ e2e!(
         )
         .await
         .expect_invalid("roomName");
-        app.call_post(room, "end", &donor)
+        app.call_post(&room, "end", &donor)
             .await
             .expect_invalid("roomName");
         app.delete(&format!("/communication/call/{room}"), Some(&admin))

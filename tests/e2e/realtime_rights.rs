@@ -251,8 +251,7 @@ async fn closed(ws: &mut Ws, secs: u64) -> u16 {
 }
 
 async fn staff_socket(app: &TestApp, token: &str) -> Ws {
-    let mut ws = app.ws_ready(token).await;
-    ws
+    app.ws_ready(token).await
 }
 
 e2e!(
