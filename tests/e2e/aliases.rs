@@ -12,27 +12,15 @@ e2e!(
         let (resolved, _) = app.donor_query("d-2", "two").await;
         let (transferred, _) = app.donor_query("d-3", "three").await;
         let (fresh, _) = app.donor_query("d-4", "a new one").await;
-        app.patch(
-            &format!("/donor-queries/{accepted}/accept"),
-            Some(&admin),
-            json!({}),
-        )
-        .await
-        .expect(200);
-        app.patch(
-            &format!("/donor-queries/{resolved}/resolve"),
-            Some(&admin),
-            json!({}),
-        )
-        .await
-        .expect(200);
-        app.patch(
-            &format!("/donor-queries/{transferred}/transfer"),
-            Some(&admin),
-            json!({"toUserId": agent}),
-        )
-        .await
-        .expect(200);
+        app.ticket_action(accepted, "accept", &admin, json!({}))
+            .await
+            .expect(200);
+        app.ticket_action(resolved, "resolve", &admin, json!({}))
+            .await
+            .expect(200);
+        app.ticket_action(transferred, "transfer", &admin, json!({"toUserId": agent}))
+            .await
+            .expect(200);
         for (path, id, status) in [
             ("in-progress", accepted, "IN_PROGRESS"),
             ("in-progress", fresh, "IN_PROGRESS"),

@@ -11,14 +11,8 @@ const JSON: Option<&str> = Some("application/json");
 
 /// A task as the admin; returns its id.
 async fn task(app: &TestApp, title: &str) -> i64 {
-    app.post(
-        "/tasks",
-        Some(&app.admin_token),
-        json!({"title": title, "priority": "LOW"}),
-    )
-    .await
-    .expect(201)
-    .id()
+    app.task(&app.admin_token, json!({"title": title, "priority": "LOW"}))
+        .await
 }
 
 fn titles(reply: &Reply) -> Vec<String> {
@@ -80,16 +74,9 @@ e2e!(malformed_json_is_400_problem, |app: TestApp| async move {
         (Method::POST, "/users".into(), Some(&admin), "nul\u{0}l"),
     ];
     for (method, path, token, body) in cases {
-        let reply = app
-            .raw(method.clone(), &path, token, JSON, body.to_string())
-            .await;
-        assert_eq!(
-            reply.status.as_u16(),
-            400,
-            "{method} {path} {body:?}: {}",
-            reply.text
-        );
-        reply.expect_problem(400);
+        app.raw(method.clone(), &path, token, JSON, body.to_string())
+            .await
+            .expect_problem_for(400, &format!("{method} {path} {body:?}"));
     }
     app.expect_head(head, "malformed JSON").await;
     // The admin's view of the task did not change.
@@ -242,14 +229,9 @@ e2e!(wrong_json_types_are_400, |app: TestApp| async move {
         ),
     ];
     for (method, path, token, body) in cases {
-        let reply = app.call(method.clone(), &path, token, body.clone()).await;
-        assert_eq!(
-            reply.status.as_u16(),
-            400,
-            "{method} {path} {body}: {}",
-            reply.text
-        );
-        reply.expect_problem(400);
+        app.call(method.clone(), &path, token, body.clone())
+            .await
+            .expect_problem_for(400, &format!("{method} {path} {body}"));
     }
     app.expect_head(head, "mistyped JSON").await;
     // Nothing was created for d-2, and the agent is still active.
@@ -314,16 +296,9 @@ e2e!(non_json_content_type_is_415, |app: TestApp| async move {
         ),
     ];
     for (path, token, body, content_type) in cases {
-        let reply = app
-            .raw(Method::POST, path, token, content_type, body.clone())
-            .await;
-        assert_eq!(
-            reply.status.as_u16(),
-            415,
-            "{path} as {content_type:?}: {}",
-            reply.text
-        );
-        reply.expect_problem(415);
+        app.raw(Method::POST, path, token, content_type, body.clone())
+            .await
+            .expect_problem_for(415, &format!("{path} as {content_type:?}"));
     }
     app.expect_head(head, "non-JSON bodies").await;
 
@@ -371,9 +346,9 @@ e2e!(bodies_over_one_mib_are_413, |app: TestApp| async move {
         ),
     ];
     for (path, token, body) in cases {
-        let reply = app.post(path, token, body).await;
-        assert_eq!(reply.status.as_u16(), 413, "{path}: {}", reply.text);
-        reply.expect_problem(413);
+        app.post(path, token, body)
+            .await
+            .expect_problem_for(413, path);
     }
     app.expect_head(head, "oversized bodies").await;
 
@@ -457,24 +432,11 @@ e2e!(unknown_ids_are_404, |app: TestApp| async move {
         (Method::PATCH, format!("/users/{n}"), json!({"name": "x"})),
         (Method::GET, "/no/such/route".into(), Value::Null),
     ];
-    for (method, path, body) in cases {
-        let reply = app.call(method.clone(), &path, Some(&admin), body).await;
-        assert_eq!(
-            reply.status.as_u16(),
-            404,
-            "{method} {path}: {}",
-            reply.text
-        );
-        reply.expect_problem(404);
-    }
+    app.expect_each(404, Some(&admin), cases).await;
     // An unknown user named in a body is an invalid field, not a missing route object.
-    app.patch(
-        &format!("/donor-queries/{query}/transfer"),
-        Some(&admin),
-        json!({"toUserId": n}),
-    )
-    .await
-    .expect_invalid("toUserId");
+    app.ticket_action(query, "transfer", &admin, json!({"toUserId": n}))
+        .await
+        .expect_invalid("toUserId");
     app.post(
         "/tasks",
         Some(&admin),
@@ -482,9 +444,8 @@ e2e!(unknown_ids_are_404, |app: TestApp| async move {
     )
     .await
     .expect_invalid("assignedToId");
-    app.post(
-        "/messages",
-        Some(&admin),
+    app.message(
+        &admin,
         json!({"queryId": query, "content": "hi", "replyToId": n}),
     )
     .await
@@ -518,16 +479,7 @@ e2e!(non_numeric_path_ids_are_400, |app: TestApp| async move {
         (Method::GET, "/users/abc", Value::Null),
         (Method::PATCH, "/users/abc", json!({"name": "n"})),
     ];
-    for (method, path, body) in cases {
-        let reply = app.call(method.clone(), path, Some(&admin), body).await;
-        assert_eq!(
-            reply.status.as_u16(),
-            400,
-            "{method} {path}: {}",
-            reply.text
-        );
-        reply.expect_problem(400);
-    }
+    app.expect_each(400, Some(&admin), cases).await;
     // Query parameters that should be numbers.
     for path in [
         "/tasks?assigneeId=abc",
@@ -535,9 +487,9 @@ e2e!(non_numeric_path_ids_are_400, |app: TestApp| async move {
         "/messages?after=x",
         "/users?limit=ten",
     ] {
-        let reply = app.get(path, Some(&admin)).await;
-        assert_eq!(reply.status.as_u16(), 400, "{path}: {}", reply.text);
-        reply.expect_problem(400);
+        app.get(path, Some(&admin))
+            .await
+            .expect_problem_for(400, path);
     }
     app.expect_head(head, "unparsable ids").await;
 });
@@ -569,16 +521,7 @@ e2e!(negative_and_zero_ids_are_404, |app: TestApp| async move {
             ),
             (Method::GET, format!("/users/{n}"), Value::Null),
         ];
-        for (method, path, body) in cases {
-            let reply = app.call(method.clone(), &path, Some(&admin), body).await;
-            assert_eq!(
-                reply.status.as_u16(),
-                404,
-                "{method} {path}: {}",
-                reply.text
-            );
-            reply.expect_problem(404);
-        }
+        app.expect_each(404, Some(&admin), cases).await;
     }
     app.expect_head(head, "negative ids").await;
 });
@@ -721,14 +664,9 @@ e2e!(
             ),
         ];
         for (method, path, token, body, field) in cases {
-            let reply = app.call(method.clone(), &path, token, body).await;
-            assert_eq!(
-                reply.status.as_u16(),
-                422,
-                "{method} {path} ({field}): {}",
-                reply.text
-            );
-            reply.expect_invalid(field);
+            app.call(method.clone(), &path, token, body)
+                .await
+                .expect_invalid_for(field, &format!("{method} {path} ({field})"));
         }
         // A search text over 200 characters is refused too.
         app.get(&format!("/tasks?q={}", s(201)), Some(&admin))
@@ -751,9 +689,8 @@ e2e!(
             Some(200)
         );
         let m = app
-            .post(
-                "/messages",
-                Some(&donor),
+            .message(
+                &donor,
                 json!({"queryId": query, "content": "é".repeat(10_000)}),
             )
             .await
@@ -851,14 +788,9 @@ e2e!(invalid_enum_values_are_422, |app: TestApp| async move {
         ),
     ];
     for (method, path, token, body, field) in cases {
-        let reply = app.call(method.clone(), &path, token, body).await;
-        assert_eq!(
-            reply.status.as_u16(),
-            422,
-            "{method} {path} ({field}): {}",
-            reply.text
-        );
-        reply.expect_invalid(field);
+        app.call(method.clone(), &path, token, body)
+            .await
+            .expect_invalid_for(field, &format!("{method} {path} ({field})"));
     }
     for (path, field) in [
         ("/tasks?status=NOPE", "status"),
@@ -867,9 +799,9 @@ e2e!(invalid_enum_values_are_422, |app: TestApp| async move {
         ("/donor-queries?status=NOPE", "status"),
         ("/tasks?from=yesterday", "from"),
     ] {
-        let reply = app.get(path, Some(&admin)).await;
-        assert_eq!(reply.status.as_u16(), 422, "{path}: {}", reply.text);
-        reply.expect_invalid(field);
+        app.get(path, Some(&admin))
+            .await
+            .expect_invalid_for(field, path);
     }
     app.get(
         &format!("/messages?queryId={query}&messageType=NOPE"),
@@ -886,13 +818,7 @@ e2e!(invalid_enum_values_are_422, |app: TestApp| async move {
         (got.get("status"), got.get("priority")),
         (&json!("OPEN"), &json!("LOW"))
     );
-    app.post(
-        "/auth/login",
-        None,
-        json!({"username": "rooty", "password": "password-123"}),
-    )
-    .await
-    .expect_problem(401);
+    app.login_refused("rooty", "password-123").await;
 });
 
 e2e!(
@@ -1011,14 +937,9 @@ e2e!(
             ),
         ];
         for (method, path, token, body, field) in cases {
-            let reply = app.call(method.clone(), &path, token, body).await;
-            assert_eq!(
-                reply.status.as_u16(),
-                422,
-                "{method} {path} ({field}): {}",
-                reply.text
-            );
-            reply.expect_invalid(field);
+            app.call(method.clone(), &path, token, body)
+                .await
+                .expect_invalid_for(field, &format!("{method} {path} ({field})"));
         }
         app.expect_head(head, "empty text").await;
         let got = app
@@ -1086,16 +1007,9 @@ e2e!(
                 .await
                 .expect(201);
             let id = created.id();
-            let token = created
-                .get("donorToken")
-                .as_str()
-                .expect("donorToken")
-                .to_string();
+            let token = created.string("donorToken");
             assert_eq!(created.get("firstMessage")["content"], json!(text));
-            let got = app
-                .get(&format!("/donor-queries/{id}"), Some(&token))
-                .await
-                .expect(200);
+            let got = app.ticket(id, &token).await;
             for field in ["donor", "stage", "device", "sid", "description"] {
                 assert_eq!(
                     got.get(field),
@@ -1127,9 +1041,8 @@ e2e!(
 
             // Messages from the donor and from staff.
             let m = app
-                .post(
-                    "/messages",
-                    Some(&token),
+                .message(
+                    &token,
                     json!({"queryId": id, "content": text, "clientMessageId": text}),
                 )
                 .await
@@ -1138,17 +1051,10 @@ e2e!(
                 (m.get("content"), m.get("clientMessageId")),
                 (&json!(text), &json!(text))
             );
-            app.post(
-                "/messages",
-                Some(&admin),
-                json!({"queryId": id, "content": text}),
-            )
-            .await
-            .expect(201);
-            let conversation = app
-                .get(&format!("/messages/query/{id}"), Some(&token))
+            app.message(&admin, json!({"queryId": id, "content": text}))
                 .await
-                .expect(200);
+                .expect(201);
+            let conversation = app.conversation(id, &token).await;
             let contents: Vec<&Value> = conversation.data().iter().map(|m| &m["content"]).collect();
             assert_eq!(contents, vec![&json!(text); 3], "{}", conversation.text);
 
@@ -1240,11 +1146,7 @@ e2e!(
             .expect(200);
         assert_eq!(page.data().len(), 100);
         assert_eq!(page.get("hasMore"), true);
-        let cursor = page
-            .get("nextCursor")
-            .as_str()
-            .expect("nextCursor")
-            .to_string();
+        let cursor = page.string("nextCursor");
         let rest = app
             .get(
                 &format!("/tasks?limit=100000&cursor={}", encode(&cursor)),
@@ -1279,9 +1181,8 @@ e2e!(
         let admin = app.admin_token.clone();
         let (query, donor) = app.donor_query("d-1", "first").await;
         for i in 0..100 {
-            app.post(
-                "/messages",
-                Some(&donor),
+            app.message(
+                &donor,
                 json!({"queryId": query, "content": format!("m{i}")}),
             )
             .await
@@ -1298,11 +1199,7 @@ e2e!(
             (page.data().len(), page.get("hasMore")),
             (100, &json!(true))
         );
-        let cursor = page
-            .get("nextCursor")
-            .as_str()
-            .expect("nextCursor")
-            .to_string();
+        let cursor = page.string("nextCursor");
         let rest = app
             .get(
                 &format!(

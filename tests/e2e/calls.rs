@@ -87,8 +87,7 @@ async fn full_flow(backend: Backend) {
         return eprintln!("skipped: TEST_POSTGRES_URL is not set");
     };
     let (id, donor_token) = app.donor_query("d-1", "My card does not work").await;
-    let mut ws = app.ws(Some(&app.admin_token)).await;
-    ws.next_of("ready", 10).await;
+    let mut ws = app.ws_ready(&app.admin_token).await;
     ws.join(id, None).await;
 
     // The donor asks for a video call.
@@ -107,11 +106,7 @@ async fn full_flow(backend: Backend) {
 
     // The admin accepts the newest request: a room, and a staff token for it.
     let started = app
-        .post(
-            &format!("/communication/call/{id}/accept-request"),
-            Some(&app.admin_token),
-            Value::Null,
-        )
+        .call_post(id, "accept-request", &app.admin_token)
         .await
         .expect(201);
     assert_eq!(started.get("roomName"), ROOM);
@@ -133,10 +128,7 @@ async fn full_flow(backend: Backend) {
     assert_eq!(hits(&videosdk, "/v2/rooms").await.len(), 1);
 
     // The donor finds the session with its own token for the same room.
-    let sessions = app
-        .get(&format!("/communication/calls/{id}"), Some(&donor_token))
-        .await
-        .expect(200);
+    let sessions = app.call_sessions(id, &donor_token).await;
     let session = &sessions.data()[0];
     assert_eq!(session["roomName"], ROOM);
     assert_eq!(session["participantId"], format!("donor-{id}"));
@@ -144,13 +136,7 @@ async fn full_flow(backend: Backend) {
     assert_eq!(donor_claims["roomId"], ROOM);
     assert_eq!(donor_claims["participantId"], format!("donor-{id}"));
     // Staff see it too, with their own token.
-    let sessions = app
-        .get(
-            &format!("/communication/calls/{id}"),
-            Some(&app.admin_token),
-        )
-        .await
-        .expect(200);
+    let sessions = app.call_sessions(id, &app.admin_token).await;
     assert_ne!(sessions.data()[0]["token"], session["token"]);
 
     // The call begins, then the donor ends it: the provider's room is deactivated.
@@ -161,14 +147,7 @@ async fn full_flow(backend: Backend) {
     )
     .await
     .expect(200);
-    let ended = app
-        .post(
-            &format!("/communication/call/{ROOM}/end"),
-            Some(&donor_token),
-            Value::Null,
-        )
-        .await
-        .expect(200);
+    let ended = app.call_post(ROOM, "end", &donor_token).await.expect(200);
     assert_eq!(ended.get("status"), "ENDED");
     assert!(ended.get("durationSeconds").is_i64());
     let event = next_event(&mut ws, "call_ended").await;
@@ -179,10 +158,7 @@ async fn full_flow(backend: Backend) {
     );
 
     // The conversation tells the story.
-    let conversation = app
-        .get(&format!("/messages/query/{id}"), Some(&donor_token))
-        .await
-        .expect(200);
+    let conversation = app.conversation(id, &donor_token).await;
     let types: Vec<&str> = conversation
         .data()
         .iter()
@@ -203,10 +179,7 @@ async fn full_flow(backend: Backend) {
     );
 
     // No token for an ended session; an agent may end nothing that has ended either.
-    let sessions = app
-        .get(&format!("/communication/calls/{id}"), Some(&donor_token))
-        .await
-        .expect(200);
+    let sessions = app.call_sessions(id, &donor_token).await;
     assert!(sessions.data()[0].get("token").is_none());
 }
 
@@ -224,11 +197,7 @@ async fn refusals(backend: Backend) {
     let (other_id, other_token) = app.donor_query("d-2", "Me too").await;
     let (_, agent_token) = app.staff("agent1", "AGENT").await;
     let request = app
-        .post(
-            &format!("/communication/call/{id}/request"),
-            Some(&donor_token),
-            json!({"mode": "AUDIO"}),
-        )
+        .request_call(id, Some(&donor_token), "AUDIO")
         .await
         .expect(201)
         .id();
@@ -237,11 +206,7 @@ async fn refusals(backend: Backend) {
         .await
         .expect(201);
     let rejected = app
-        .post(
-            &format!("/communication/call/{other_id}/request"),
-            Some(&other_token),
-            json!({"mode": "VIDEO"}),
-        )
+        .request_call(other_id, Some(&other_token), "VIDEO")
         .await
         .expect(201)
         .id();
@@ -255,13 +220,9 @@ async fn refusals(backend: Backend) {
         .expect(200);
     assert_eq!(rejected_reply.get("status"), "REJECTED");
     assert_eq!(rejected_reply.get("reason"), "no agents free");
-    app.post(
-        &format!("/communication/call/{ROOM}/end"),
-        Some(&app.admin_token),
-        Value::Null,
-    )
-    .await
-    .expect(200);
+    app.call_post(ROOM, "end", &app.admin_token)
+        .await
+        .expect(200);
 
     let before = app.settled_event_head().await;
     let rooms_before = hits(&videosdk, "/v2/rooms").await.len();
@@ -269,36 +230,24 @@ async fn refusals(backend: Backend) {
     app.post(&accept, Some(&app.admin_token), Value::Null)
         .await
         .expect_problem(409);
-    app.post(
-        &format!("/communication/call/{other_id}/accept-request/{rejected}"),
-        Some(&app.admin_token),
-        Value::Null,
+    app.call_post(
+        other_id,
+        &format!("accept-request/{rejected}"),
+        &app.admin_token,
     )
     .await
     .expect_problem(409);
     // Rejecting the accepted one, and the newest pending one when none is left.
-    app.post(
-        &format!("/communication/call/{id}/reject-request/{request}"),
-        Some(&app.admin_token),
-        Value::Null,
-    )
-    .await
-    .expect_problem(409);
-    app.post(
-        &format!("/communication/call/{id}/accept-request"),
-        Some(&app.admin_token),
-        Value::Null,
-    )
-    .await
-    .expect_problem(404);
+    app.call_post(id, &format!("reject-request/{request}"), &app.admin_token)
+        .await
+        .expect_problem(409);
+    app.call_post(id, "accept-request", &app.admin_token)
+        .await
+        .expect_problem(404);
     // Ending an ended call, or marking it active again.
-    app.post(
-        &format!("/communication/call/{ROOM}/end"),
-        Some(&donor_token),
-        Value::Null,
-    )
-    .await
-    .expect_problem(409);
+    app.call_post(ROOM, "end", &donor_token)
+        .await
+        .expect_problem(409);
     app.put(
         &format!("/communication/call/{ROOM}/status"),
         Some(&donor_token),
@@ -307,52 +256,28 @@ async fn refusals(backend: Backend) {
     .await
     .expect_problem(409);
     // Another ticket's donor: it never learns the call exists.
-    app.post(
-        &format!("/communication/call/{ROOM}/end"),
-        Some(&other_token),
-        Value::Null,
-    )
-    .await
-    .expect_problem(404);
+    app.call_post(ROOM, "end", &other_token)
+        .await
+        .expect_problem(404);
     app.get(&format!("/communication/calls/{id}"), Some(&other_token))
         .await
         .expect_problem(404);
-    app.post(
-        &format!("/communication/call/{id}/request"),
-        Some(&other_token),
-        json!({"mode": "VIDEO"}),
-    )
-    .await
-    .expect_problem(404);
-    app.post(
-        &format!("/communication/call/{id}/cancel-request/{request}"),
-        Some(&other_token),
-        Value::Null,
-    )
-    .await
-    .expect_problem(404);
+    app.request_call(id, Some(&other_token), "VIDEO")
+        .await
+        .expect_problem(404);
+    app.call_post(id, &format!("cancel-request/{request}"), &other_token)
+        .await
+        .expect_problem(404);
     // Roles: an agent may not accept, start or delete; a donor may not accept or delete.
-    app.post(
-        &format!("/communication/call/{other_id}/accept-request"),
-        Some(&agent_token),
-        Value::Null,
-    )
-    .await
-    .expect_problem(403);
-    app.post(
-        &format!("/communication/call/{other_id}"),
-        Some(&agent_token),
-        Value::Null,
-    )
-    .await
-    .expect_problem(403);
-    app.post(
-        &format!("/communication/call/{id}/accept-request"),
-        Some(&donor_token),
-        Value::Null,
-    )
-    .await
-    .expect_problem(403);
+    app.call_post(other_id, "accept-request", &agent_token)
+        .await
+        .expect_problem(403);
+    app.call_post(other_id, "", &agent_token)
+        .await
+        .expect_problem(403);
+    app.call_post(id, "accept-request", &donor_token)
+        .await
+        .expect_problem(403);
     app.delete(&format!("/communication/call/{ROOM}"), Some(&agent_token))
         .await
         .expect_problem(403);
@@ -363,27 +288,15 @@ async fn refusals(backend: Backend) {
     .await
     .expect_problem(403);
     // Staff may not request on a donor's behalf; bad input is 422, no token 401.
-    app.post(
-        &format!("/communication/call/{id}/request"),
-        Some(&app.admin_token),
-        json!({"mode": "VIDEO"}),
-    )
-    .await
-    .expect_problem(403);
-    app.post(
-        &format!("/communication/call/{id}/request"),
-        Some(&donor_token),
-        json!({"mode": "HOLOGRAM"}),
-    )
-    .await
-    .expect_invalid("mode");
-    app.post(
-        &format!("/communication/call/{id}/request"),
-        None,
-        json!({"mode": "VIDEO"}),
-    )
-    .await
-    .expect_problem(401);
+    app.request_call(id, Some(&app.admin_token), "VIDEO")
+        .await
+        .expect_problem(403);
+    app.request_call(id, Some(&donor_token), "HOLOGRAM")
+        .await
+        .expect_invalid("mode");
+    app.request_call(id, None, "VIDEO")
+        .await
+        .expect_problem(401);
     app.expect_head(before, "refused call changes").await;
     assert_eq!(hits(&videosdk, "/v2/rooms").await.len(), rooms_before);
     assert_eq!(hits(&videosdk, "/v2/rooms/deactivate").await.len(), 1);
@@ -403,13 +316,9 @@ async fn refusals(backend: Backend) {
     )
     .await
     .expect(204);
-    app.post(
-        &format!("/communication/call/{ROOM}/end"),
-        Some(&app.admin_token),
-        Value::Null,
-    )
-    .await
-    .expect_problem(404);
+    app.call_post(ROOM, "end", &app.admin_token)
+        .await
+        .expect_problem(404);
 }
 
 e2e!(
@@ -423,13 +332,9 @@ async fn provider_failures(backend: Backend) {
         return eprintln!("skipped: TEST_POSTGRES_URL is not set");
     };
     let (id, donor_token) = app.donor_query("d-1", "Help").await;
-    app.post(
-        &format!("/communication/call/{id}/request"),
-        Some(&donor_token),
-        json!({"mode": "VIDEO"}),
-    )
-    .await
-    .expect(201);
+    app.request_call(id, Some(&donor_token), "VIDEO")
+        .await
+        .expect(201);
     let failures = [
         (
             ResponseTemplate::new(401).set_body_string("bad token"),
@@ -459,11 +364,7 @@ async fn provider_failures(backend: Backend) {
             .await;
         let before = app.settled_event_head().await;
         let reply = app
-            .post(
-                &format!("/communication/call/{id}/accept-request"),
-                Some(&app.admin_token),
-                Value::Null,
-            )
+            .call_post(id, "accept-request", &app.admin_token)
             .await
             .expect_problem(503);
         let detail = reply.get("detail").as_str().unwrap_or("").to_string();
@@ -477,13 +378,7 @@ async fn provider_failures(backend: Backend) {
         .await
         .expect_problem(503);
         app.expect_head(before, "a failed room creation").await;
-        let sessions = app
-            .get(
-                &format!("/communication/calls/{id}"),
-                Some(&app.admin_token),
-            )
-            .await
-            .expect(200);
+        let sessions = app.call_sessions(id, &app.admin_token).await;
         assert!(sessions.data().is_empty(), "{}", sessions.text);
     }
     // The request is still pending: once the provider works, it can be accepted.
@@ -493,13 +388,9 @@ async fn provider_failures(backend: Backend) {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"roomId": ROOM})))
         .mount(&videosdk)
         .await;
-    app.post(
-        &format!("/communication/call/{id}/accept-request"),
-        Some(&app.admin_token),
-        Value::Null,
-    )
-    .await
-    .expect(201);
+    app.call_post(id, "accept-request", &app.admin_token)
+        .await
+        .expect(201);
 }
 
 e2e!(
@@ -524,29 +415,17 @@ e2e!(
             .expect(201)
             .id();
         let second = app
-            .post(
-                &format!("/communication/call/{id}/request"),
-                Some(&donor_token),
-                json!({"mode": "VIDEO"}),
-            )
+            .request_call(id, Some(&donor_token), "VIDEO")
             .await
             .expect(201)
             .id();
         // 403 comes before 503.
-        app.post(
-            &format!("/communication/call/{id}/accept-request"),
-            Some(&agent_token),
-            Value::Null,
-        )
-        .await
-        .expect_problem(403);
+        app.call_post(id, "accept-request", &agent_token)
+            .await
+            .expect_problem(403);
         let before = app.settled_event_head().await;
         let refused = app
-            .post(
-                &format!("/communication/call/{id}/accept-request"),
-                Some(&app.admin_token),
-                Value::Null,
-            )
+            .call_post(id, "accept-request", &app.admin_token)
             .await
             .expect_problem(503);
         assert!(
@@ -558,13 +437,9 @@ e2e!(
             "{}",
             refused.text
         );
-        app.post(
-            &format!("/communication/call/{id}"),
-            Some(&app.admin_token),
-            Value::Null,
-        )
-        .await
-        .expect_problem(503);
+        app.call_post(id, "", &app.admin_token)
+            .await
+            .expect_problem(503);
         app.expect_head(before, "an unconfigured accept").await;
         // Requests can still be rejected and withdrawn.
         app.post(
@@ -575,18 +450,11 @@ e2e!(
         .await
         .expect(200);
         let cancelled = app
-            .post(
-                &format!("/communication/call/{id}/cancel-request/{second}"),
-                Some(&donor_token),
-                Value::Null,
-            )
+            .call_post(id, &format!("cancel-request/{second}"), &donor_token)
             .await
             .expect(200);
         assert_eq!(cancelled.get("status"), "CANCELLED");
-        let sessions = app
-            .get(&format!("/communication/calls/{id}"), Some(&donor_token))
-            .await
-            .expect(200);
+        let sessions = app.call_sessions(id, &donor_token).await;
         assert!(sessions.data().is_empty());
     }
 );

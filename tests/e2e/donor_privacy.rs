@@ -119,13 +119,7 @@ e2e!(
         )
         .await
         .expect(200);
-        app.post(
-            "/messages",
-            Some(&app.admin_token),
-            json!({"queryId": id, "content": "thanks, noted"}),
-        )
-        .await
-        .expect(201);
+        app.say(id, &app.admin_token, "thanks, noted").await;
         // A QA review of it quotes it as evidence.
         let review = app
             .post("/qa", Some(&app.admin_token), json!({"messageId": chat_id}))
@@ -148,8 +142,7 @@ e2e!(
         // A replay from the start, to the donor and to staff, holds none of it; the events
         // keep their seq and kind and say what was deleted.
         for token in [&donor, &app.admin_token] {
-            let mut ws = app.ws(Some(token)).await;
-            ws.next_of("ready", 10).await;
+            let mut ws = app.ws_ready(token).await;
             let (events, _) = ws.join(id, Some(0)).await;
             let replay = Value::Array(events.clone()).to_string();
             assert_none_of("a replay", &replay, &secrets);
@@ -197,10 +190,7 @@ e2e!(
             );
         }
         // The query's description was a copy of the first message: it went with it.
-        let ticket = app
-            .get(&format!("/donor-queries/{id}"), Some(&donor))
-            .await
-            .expect(200);
+        let ticket = app.ticket(id, &donor).await;
         assert!(ticket.get("description").is_null(), "{}", ticket.text);
         let staff_view = app
             .get(&format!("/messages/admin/{id}"), Some(&app.admin_token))
@@ -219,9 +209,10 @@ e2e!(
             .expect(201);
         let (id, donor) = (opened.id(), donor_token(&opened));
         post_with_file(&app, &donor, id, "and my card 4111", "medical-letter.png").await;
-        app.patch(
-            &format!("/donor-queries/{id}/transfer"),
-            Some(&app.admin_token),
+        app.ticket_action(
+            id,
+            "transfer",
+            &app.admin_token,
             json!({"toUserId": agent, "note": "grieving widow, be gentle"}),
         )
         .await
@@ -267,18 +258,15 @@ e2e!(
         let (agent, agent_token) = app.staff("tobias", "AGENT").await;
         let (id, donor) = app.donor_query("d-note", "where is my receipt?").await;
         let admin = app.admin_token.clone();
-        app.patch(
-            &format!("/donor-queries/{id}/accept"),
-            Some(&admin),
-            json!({}),
-        )
-        .await
-        .expect(200);
+        app.ticket_action(id, "accept", &admin, json!({}))
+            .await
+            .expect(200);
         let note = "VIP donor, check CRM flag 7";
         let transferred = app
-            .patch(
-                &format!("/donor-queries/{id}/transfer"),
-                Some(&admin),
+            .ticket_action(
+                id,
+                "transfer",
+                &admin,
                 json!({"toUserId": agent, "note": note}),
             )
             .await
@@ -291,10 +279,7 @@ e2e!(
             .await
             .expect(200);
         assert_eq!(detail.get("transferNote"), note);
-        let staff_conversation = app
-            .get(&format!("/messages/query/{id}"), Some(&agent_token))
-            .await
-            .expect(200);
+        let staff_conversation = app.conversation(id, &agent_token).await;
         assert!(staff_conversation.text.contains("transferred"));
 
         let staff_keys = [
@@ -311,10 +296,7 @@ e2e!(
             }
             assert_none_of(what, &ticket.to_string(), &[note, "CRM"]);
         };
-        let one = app
-            .get(&format!("/donor-queries/{id}"), Some(&donor))
-            .await
-            .expect(200);
+        let one = app.ticket(id, &donor).await;
         check("the donor's query", &one.body);
         for path in ["/donor-queries/user", "/donor-queries/general"] {
             let list = app.get(path, Some(&donor)).await.expect(200);
@@ -322,10 +304,7 @@ e2e!(
             check(path, &list.data()[0]);
         }
         // The conversation says it moved, without the note or a name.
-        let conversation = app
-            .get(&format!("/messages/query/{id}"), Some(&donor))
-            .await
-            .expect(200);
+        let conversation = app.conversation(id, &donor).await;
         let system: Vec<&Value> = conversation
             .data()
             .iter()
@@ -342,34 +321,19 @@ e2e!(
             &[note, "CRM", "tobias"],
         );
         // So do its replayed message events.
-        let mut ws = app.ws(Some(&donor)).await;
-        ws.next_of("ready", 10).await;
+        let mut ws = app.ws_ready(&donor).await;
         let (events, _) = ws.join(id, Some(0)).await;
         for event in events.iter().filter(|e| e["event"] == "new_message") {
             assert_none_of("a replayed message", &event.to_string(), &[note, "tobias"]);
         }
         // A resolve names no one either, and the donor's own close answers with its view.
-        app.patch(
-            &format!("/donor-queries/{id}/resolve"),
-            Some(&admin),
-            json!({}),
-        )
-        .await
-        .expect(200);
-        let resolved = app
-            .get(&format!("/donor-queries/{id}"), Some(&donor))
+        app.ticket_action(id, "resolve", &admin, json!({}))
             .await
             .expect(200);
+        let resolved = app.ticket(id, &donor).await;
         assert_eq!(resolved.get("status"), "RESOLVED");
         assert!(resolved.get("resolvedById").is_null(), "{}", resolved.text);
-        let closed = app
-            .post(
-                &format!("/donor-queries/{id}/donor-close"),
-                Some(&donor),
-                json!({}),
-            )
-            .await
-            .expect(200);
+        let closed = app.donor_close(id, &donor).await.expect(200);
         for key in staff_keys {
             assert!(
                 closed.get(key).is_null(),

@@ -76,13 +76,9 @@ e2e!(
         )
         .await
         .expect_invalid("roomName");
-        app.post(
-            &format!("/communication/call/{room}/end"),
-            Some(&donor),
-            Value::Null,
-        )
-        .await
-        .expect_invalid("roomName");
+        app.call_post(&room, "end", &donor)
+            .await
+            .expect_invalid("roomName");
         app.delete(&format!("/communication/call/{room}"), Some(&admin))
             .await
             .expect_invalid("roomName");
@@ -110,13 +106,8 @@ e2e!(
     |app: TestApp| async move {
         let admin = app.admin_token.clone();
         for title in ["alpha", "beta"] {
-            app.post(
-                "/tasks",
-                Some(&admin),
-                json!({"title": title, "priority": "LOW"}),
-            )
-            .await
-            .expect(201);
+            app.task(&admin, json!({"title": title, "priority": "LOW"}))
+                .await;
         }
         for q in ["\0", "alp\0zzz"] {
             let reply = app
@@ -143,13 +134,8 @@ e2e!(
     filter_times_outside_years_1_to_9999_are_422,
     |app: TestApp| async move {
         let admin = app.admin_token.clone();
-        app.post(
-            "/tasks",
-            Some(&admin),
-            json!({"title": "a task", "priority": "LOW"}),
-        )
-        .await
-        .expect(201);
+        app.task(&admin, json!({"title": "a task", "priority": "LOW"}))
+            .await;
         let refused = [
             "-5000-01-01",
             "-0001-12-31",
@@ -174,9 +160,9 @@ e2e!(
                 };
                 for value in refused {
                     let url = format!("{path}?{field}={}", encode(value));
-                    let reply = app.get(&url, Some(&admin)).await;
-                    assert_eq!(reply.status.as_u16(), 422, "{url}: {}", reply.text);
-                    reply.expect_invalid(named);
+                    app.get(&url, Some(&admin))
+                        .await
+                        .expect_invalid_for(named, &url);
                 }
                 for value in accepted {
                     let url = format!("{path}?{field}={}", encode(value));
@@ -241,11 +227,9 @@ e2e!(
             .expect_problem(404);
 
         for path in [&start, &reject] {
-            let reply = app
-                .raw(Method::POST, path, Some(&admin), JSON, over.clone())
-                .await;
-            assert_eq!(reply.status.as_u16(), 413, "{path}: {}", reply.text);
-            reply.expect_problem(413);
+            app.raw(Method::POST, path, Some(&admin), JSON, over.clone())
+                .await
+                .expect_problem_for(413, path);
             // Without a length up front the limit holds too.
             let chunk = "x".repeat(700 * 1024);
             let chunk = format!("{:x}\r\n{chunk}\r\n", chunk.len());

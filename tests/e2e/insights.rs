@@ -3,7 +3,7 @@
 //! number, admin decisions, and the fallback from a broken OpenAI-compatible server.
 
 use super::*;
-use concierge_e2e::{Backend, Ws};
+use concierge_e2e::{Backend, Reply, Ws};
 use serde_json::Value;
 
 /// A donor query with 50 messages (the first opens it), alternating donor and staff.
@@ -34,25 +34,30 @@ async fn long_ticket(app: &TestApp) -> (i64, String) {
         .await
         .expect(201);
     }
-    app.post(
-        "/messages",
-        Some(&app.admin_token),
-        json!({"queryId": id, "content": "The duplicate charge has been refunded; the refund arrives in 3 days."}),
+    app.say(
+        id,
+        &app.admin_token,
+        "The duplicate charge has been refunded; the refund arrives in 3 days.",
     )
-    .await
-    .expect(201);
+    .await;
     (id, donor)
 }
 
 /// An admin socket joined to the ticket.
 async fn watch(app: &TestApp, id: i64) -> Ws {
-    let mut ws = app.ws(Some(&app.admin_token)).await;
-    ws.next_of("ready", 10).await;
+    let mut ws = app.ws_ready(&app.admin_token).await;
     ws.join(id, None).await;
     ws
 }
 
 /// Reads events until one of `kind` arrives.
+/// Asks for a summary of ticket `id` with `token`, waiting for it when `wait`.
+async fn generate(app: &TestApp, id: i64, token: Option<&str>, wait: bool) -> Reply {
+    let query = if wait { "?wait=true" } else { "" };
+    let path = format!("/summaries/generate/{id}{query}");
+    app.post(&path, token, json!({})).await
+}
+
 async fn next_event(ws: &mut Ws, kind: &str) -> Value {
     loop {
         let frame = ws.next_of("event", 20).await;
@@ -75,14 +80,7 @@ e2e!(
             .expect_problem(404);
 
         // Waiting: 200 with the summary made by the local analyzer.
-        let summary = app
-            .post(
-                &format!("/summaries/generate/{id}?wait=true"),
-                Some(&agent),
-                json!({}),
-            )
-            .await
-            .expect(200);
+        let summary = generate(&app, id, Some(&agent), true).await.expect(200);
         assert_eq!(summary.get("analyzer"), "local");
         assert_eq!(summary.get("ticketId"), id);
         assert!(summary.get("fallbackFrom").is_null());
@@ -102,14 +100,7 @@ e2e!(
         assert_eq!(ready["data"]["id"], summary.get("id").clone());
 
         // In the background: 202, then the event, then GET finds the new one.
-        let accepted = app
-            .post(
-                &format!("/summaries/generate/{id}"),
-                Some(&agent),
-                json!({}),
-            )
-            .await
-            .expect(202);
+        let accepted = generate(&app, id, Some(&agent), false).await.expect(202);
         assert_eq!(accepted.get("status"), "PENDING");
         let ready = next_event(&mut ws, "summary_ready").await;
         let current = app
@@ -145,26 +136,16 @@ e2e!(
         .expect_problem(422);
 
         // Donors and strangers may not.
-        app.post(
-            &format!("/summaries/generate/{id}"),
-            Some(&donor),
-            json!({}),
-        )
-        .await
-        .expect_problem(403);
+        generate(&app, id, Some(&donor), false)
+            .await
+            .expect_problem(403);
         app.get(&format!("/summaries/task/{id}"), Some(&donor))
             .await
             .expect_problem(403);
-        app.post(&format!("/summaries/generate/{id}"), None, json!({}))
+        generate(&app, id, None, false).await.expect_problem(401);
+        generate(&app, 999999, Some(&agent), true)
             .await
-            .expect_problem(401);
-        app.post(
-            "/summaries/generate/999999?wait=true",
-            Some(&agent),
-            json!({}),
-        )
-        .await
-        .expect_problem(404);
+            .expect_problem(404);
 
         // Health names the analyzer.
         let health = app
@@ -194,14 +175,12 @@ e2e!(
         let (id, donor) = app.donor_query("d-card", "I need help with my gift").await;
         let mut ws = watch(&app, id).await;
         let message = app
-            .post(
-                "/messages",
-                Some(&donor),
-                json!({"queryId": id, "content": "Please charge my card 4111 1111 1111 1111 instead."}),
+            .say(
+                id,
+                &donor,
+                "Please charge my card 4111 1111 1111 1111 instead.",
             )
-            .await
-            .expect(201)
-            .id();
+            .await;
         let (_, agent) = app.staff("agent-qa", "AGENT").await;
 
         let review = app
@@ -336,19 +315,13 @@ async fn broken_remote_falls_back(backend: Backend) {
     let (id, _) = app
         .donor_query("d-remote", "My receipt never arrived, can you resend it?")
         .await;
-    app.post(
-        "/messages",
-        Some(&app.admin_token),
-        json!({"queryId": id, "content": "I have resent the receipt to your email."}),
+    app.say(
+        id,
+        &app.admin_token,
+        "I have resent the receipt to your email.",
     )
-    .await
-    .expect(201);
-    let summary = app
-        .post(
-            &format!("/summaries/generate/{id}?wait=true"),
-            Some(&app.admin_token),
-            json!({}),
-        )
+    .await;
+    let summary = generate(&app, id, Some(&app.admin_token), true)
         .await
         .expect(200);
     assert_eq!(summary.get("analyzer"), "local");
@@ -391,23 +364,11 @@ async fn a_summary_is_generated_after_every_n_messages_when_configured() {
     .await
     .expect("app");
     let (id, donor) = app.donor_query("d-auto", "My receipt is wrong").await;
-    app.post(
-        "/messages",
-        Some(&donor),
-        json!({"queryId": id, "content": "It says 50."}),
-    )
-    .await
-    .expect(201);
+    app.say(id, &donor, "It says 50.").await;
     app.get(&format!("/summaries/task/{id}"), Some(&app.admin_token))
         .await
         .expect_problem(404);
-    app.post(
-        "/messages",
-        Some(&donor),
-        json!({"queryId": id, "content": "It should be 15."}),
-    )
-    .await
-    .expect(201);
+    app.say(id, &donor, "It should be 15.").await;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let reply = app
@@ -432,13 +393,9 @@ async fn no_summary_is_generated_automatically_by_default() {
         .expect("app");
     let (id, donor) = app.donor_query("d-manual", "Hello").await;
     for n in 0..5 {
-        app.post(
-            "/messages",
-            Some(&donor),
-            json!({"queryId": id, "content": format!("m{n}")}),
-        )
-        .await
-        .expect(201);
+        app.message(&donor, json!({"queryId": id, "content": format!("m{n}")}))
+            .await
+            .expect(201);
     }
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     app.get(&format!("/summaries/task/{id}"), Some(&app.admin_token))

@@ -21,13 +21,15 @@ async fn scrape(app: &TestApp, token: Option<&str>) -> reqwest::Response {
     request.send().await.expect("scrape sent")
 }
 
+/// What `/metrics` shows to its token.
+async fn metrics_text(app: &TestApp) -> String {
+    let reply = scrape(app, Some(METRICS_TOKEN)).await;
+    reply.text().await.expect("metrics text")
+}
+
 /// The series of the request counter (its labels, without values).
 async fn request_series(app: &TestApp) -> BTreeSet<String> {
-    let text = scrape(app, Some(METRICS_TOKEN))
-        .await
-        .text()
-        .await
-        .expect("metrics text");
+    let text = metrics_text(app).await;
     text.lines()
         .filter(|l| l.starts_with("concierge_http_requests_total{"))
         .filter_map(|l| l.rsplit_once(' ').map(|(series, _)| series.to_string()))
@@ -145,20 +147,11 @@ e2e!(
         request_series(&app).await;
         made_up_requests(&app, "madeupone", 30).await;
         let before = request_series(&app).await;
-        let before_bytes = scrape(&app, Some(METRICS_TOKEN))
-            .await
-            .text()
-            .await
-            .expect("body")
-            .len();
+        let before_bytes = metrics_text(&app).await.len();
 
         made_up_requests(&app, "madeuptwo", 30).await;
         let after = request_series(&app).await;
-        let after_text = scrape(&app, Some(METRICS_TOKEN))
-            .await
-            .text()
-            .await
-            .expect("body");
+        let after_text = metrics_text(&app).await;
 
         assert_eq!(before, after, "30 made-up requests added series");
         assert!(
@@ -276,17 +269,13 @@ e2e!(
             (&json!("ADMIN"), &json!(true))
         );
         // An admin still manages agents; the super admin manages admins.
-        app.patch(
-            &format!("/users/{agent_id}"),
-            Some(&anna),
-            json!({"isActive": false}),
-        )
-        .await
-        .expect(200);
+        app.update_user(agent_id, &anna, json!({"isActive": false}))
+            .await
+            .expect(200);
         let demoted = app
-            .patch(
-                &format!("/users/{bert_id}"),
-                Some(&app.admin_token),
+            .update_user(
+                bert_id,
+                &app.admin_token,
                 json!({"role": "AGENT", "isActive": false}),
             )
             .await

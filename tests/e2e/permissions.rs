@@ -10,11 +10,7 @@ use serde_json::Value;
 /// What an admin sees of a ticket, and its conversation, to prove a refused request changed
 /// neither.
 async fn snapshot(app: &TestApp, id: i64) -> (Value, Vec<Value>) {
-    let ticket = app
-        .get(&format!("/donor-queries/{id}"), Some(&app.admin_token))
-        .await
-        .expect(200)
-        .body;
+    let ticket = app.ticket(id, &app.admin_token).await.body;
     let messages = app
         .get(
             &format!("/messages/query/{id}?limit=100"),
@@ -45,6 +41,50 @@ fn expect_denied(reply: Reply, allowed: &[u16], what: &str) -> Reply {
     reply.expect_problem(status)
 }
 
+/// The routes a donor token of another ticket is refused on (404) for `ticket` and its
+/// `message`: reading, writing, closing, editing and deleting.
+fn other_ticket_routes(
+    ticket: i64,
+    message: i64,
+    post_text: &str,
+    edit_text: &str,
+) -> Vec<(Method, String, Value)> {
+    vec![
+        (Method::GET, format!("/donor-queries/{ticket}"), Value::Null),
+        (
+            Method::POST,
+            "/messages".into(),
+            json!({"queryId": ticket, "content": post_text}),
+        ),
+        (
+            Method::POST,
+            format!("/donor-queries/{ticket}/donor-close"),
+            Value::Null,
+        ),
+        (
+            Method::GET,
+            format!("/messages/query/{ticket}"),
+            Value::Null,
+        ),
+        (
+            Method::GET,
+            format!("/messages?queryId={ticket}"),
+            Value::Null,
+        ),
+        (
+            Method::GET,
+            format!("/messages/thread/{message}"),
+            Value::Null,
+        ),
+        (
+            Method::PUT,
+            format!("/messages/{message}"),
+            json!({"content": edit_text}),
+        ),
+        (Method::DELETE, format!("/messages/{message}"), Value::Null),
+    ]
+}
+
 e2e!(
     donor_cannot_reach_another_donors_ticket,
     |app: TestApp| async move {
@@ -55,13 +95,8 @@ e2e!(
         let before = snapshot(&app, b).await;
         let head = app.settled_event_head().await;
 
-        let cases: Vec<(Method, String, Value)> = vec![
-            (Method::GET, format!("/donor-queries/{b}"), Value::Null),
-            (
-                Method::POST,
-                "/messages".into(),
-                json!({"queryId": b, "content": "hijack"}),
-            ),
+        let mut cases = other_ticket_routes(b, b_message, "hijack", "rewritten");
+        cases.extend([
             (
                 Method::POST,
                 "/messages".into(),
@@ -72,31 +107,9 @@ e2e!(
                 "/messages".into(),
                 json!({"ticketId": b, "content": "hijack"}),
             ),
-            (
-                Method::POST,
-                format!("/donor-queries/{b}/donor-close"),
-                Value::Null,
-            ),
-            (Method::GET, format!("/messages/query/{b}"), Value::Null),
             (Method::GET, format!("/messages/task/{b}"), Value::Null),
             (Method::GET, format!("/messages/{b}"), Value::Null),
-            (Method::GET, format!("/messages?queryId={b}"), Value::Null),
-            (
-                Method::GET,
-                format!("/messages/thread/{b_message}"),
-                Value::Null,
-            ),
-            (
-                Method::PUT,
-                format!("/messages/{b_message}"),
-                json!({"content": "rewritten"}),
-            ),
-            (
-                Method::DELETE,
-                format!("/messages/{b_message}"),
-                Value::Null,
-            ),
-        ];
+        ]);
         for (method, path, body) in cases {
             let reply = app.call(method.clone(), &path, Some(&donor_a), body).await;
             assert_eq!(
@@ -118,9 +131,8 @@ e2e!(
         assert_eq!((b_task.status, &b_task.body), (none.status, &none.body));
         assert!(b_task.status.is_client_error(), "{}", b_task.text);
         // Replying in A's own ticket to B's message is refused as well.
-        app.post(
-            "/messages",
-            Some(&donor_a),
+        app.message(
+            &donor_a,
             json!({"queryId": a, "content": "hi", "replyToId": b_message}),
         )
         .await
@@ -130,15 +142,11 @@ e2e!(
         assert_eq!(snapshot(&app, b).await, before, "B's ticket changed");
 
         // A's own ticket works with the same token.
-        app.get(&format!("/donor-queries/{a}"), Some(&donor_a))
-            .await
-            .expect(200);
+        app.ticket(a, &donor_a).await;
         app.get(&format!("/messages/thread/{a_message}"), Some(&donor_a))
             .await
             .expect(200);
-        app.get(&format!("/messages/query/{a}"), Some(&donor_a))
-            .await
-            .expect(200);
+        app.conversation(a, &donor_a).await;
     }
 );
 
@@ -195,58 +203,14 @@ e2e!(
         let two_message = first_message(&app, two).await;
         let before = snapshot(&app, two).await;
         let head = app.settled_event_head().await;
-        let cases: Vec<(Method, String, Value)> = vec![
-            (Method::GET, format!("/donor-queries/{two}"), Value::Null),
-            (
-                Method::POST,
-                "/messages".into(),
-                json!({"queryId": two, "content": "x"}),
-            ),
-            (
-                Method::POST,
-                format!("/donor-queries/{two}/donor-close"),
-                Value::Null,
-            ),
-            (Method::GET, format!("/messages/query/{two}"), Value::Null),
-            (Method::GET, format!("/messages?queryId={two}"), Value::Null),
-            (
-                Method::GET,
-                format!("/messages/thread/{two_message}"),
-                Value::Null,
-            ),
-            (
-                Method::PUT,
-                format!("/messages/{two_message}"),
-                json!({"content": "x"}),
-            ),
-            (
-                Method::DELETE,
-                format!("/messages/{two_message}"),
-                Value::Null,
-            ),
-        ];
-        for (method, path, body) in cases {
-            let reply = app
-                .call(method.clone(), &path, Some(&token_one), body)
-                .await;
-            assert_eq!(
-                reply.status.as_u16(),
-                404,
-                "{method} {path}: {}",
-                reply.text
-            );
-            reply.expect_problem(404);
-        }
+        let cases = other_ticket_routes(two, two_message, "x", "x");
+        app.expect_each(404, Some(&token_one), cases).await;
         app.expect_head(head, "a token used on its donor's other ticket")
             .await;
         assert_eq!(snapshot(&app, two).await, before, "ticket two changed");
         // Each token works on its own ticket.
-        app.get(&format!("/donor-queries/{one}"), Some(&token_one))
-            .await
-            .expect(200);
-        app.get(&format!("/donor-queries/{two}"), Some(&token_two))
-            .await
-            .expect(200);
+        app.ticket(one, &token_one).await;
+        app.ticket(two, &token_two).await;
     }
 );
 
@@ -255,14 +219,8 @@ e2e!(
     |app: TestApp| async move {
         let (id, donor) = app.donor_query("d-1", "hello").await;
         let task = app
-            .post(
-                "/tasks",
-                Some(&app.admin_token),
-                json!({"title": "internal"}),
-            )
-            .await
-            .expect(201)
-            .id();
+            .task(&app.admin_token, json!({"title": "internal"}))
+            .await;
         let (agent_id, _) = app.staff("agent1", "AGENT").await;
         let before = snapshot(&app, id).await;
         let head = app.settled_event_head().await;
@@ -400,16 +358,8 @@ e2e!(agents_get_403_on_admin_routes, |app: TestApp| async move {
     let (agent_id, agent) = app.staff("agent1", "AGENT").await;
     let (other_id, _) = app.staff("agent2", "AGENT").await;
     let (query, _) = app.donor_query("d-1", "hello").await;
-    let task = app
-        .post("/tasks", Some(&admin), json!({"title": "admin's task"}))
-        .await
-        .expect(201)
-        .id();
-    let own_task = app
-        .post("/tasks", Some(&agent), json!({"title": "agent's task"}))
-        .await
-        .expect(201)
-        .id();
+    let task = app.task(&admin, json!({"title": "admin's task"})).await;
+    let own_task = app.task(&agent, json!({"title": "agent's task"})).await;
     let before = snapshot(&app, query).await;
     let users_before = app.get("/users", Some(&admin)).await.expect(200).body;
     let head = app.settled_event_head().await;
@@ -515,16 +465,7 @@ e2e!(agents_get_403_on_admin_routes, |app: TestApp| async move {
         (Method::GET, format!("/messages/admin/{query}"), Value::Null),
         (Method::GET, "/health/advanced".into(), Value::Null),
     ];
-    for (method, path, body) in cases {
-        let reply = app.call(method.clone(), &path, Some(&agent), body).await;
-        assert_eq!(
-            reply.status.as_u16(),
-            403,
-            "agent {method} {path}: {}",
-            reply.text
-        );
-        reply.expect_problem(403);
-    }
+    app.expect_each(403, Some(&agent), cases).await;
     app.expect_head(head, "an agent on admin routes").await;
     assert_eq!(
         snapshot(&app, query).await,
@@ -543,13 +484,9 @@ e2e!(agents_get_403_on_admin_routes, |app: TestApp| async move {
     let me = app.get("/auth/me", Some(&agent)).await.expect(200);
     assert_eq!(me.get("role"), "AGENT");
     // The same requests work for an admin: the 403s were about the role.
-    app.patch(
-        &format!("/donor-queries/{query}/accept"),
-        Some(&admin),
-        json!({}),
-    )
-    .await
-    .expect(200);
+    app.ticket_action(query, "accept", &admin, json!({}))
+        .await
+        .expect(200);
     app.get("/donor-queries", Some(&admin)).await.expect(200);
     app.delete(&format!("/tasks/{own_task}"), Some(&admin))
         .await
@@ -596,14 +533,8 @@ e2e!(
 
         // An admin's task is any staff member's to work on.
         let admins = app
-            .post(
-                "/tasks",
-                Some(&app.admin_token),
-                json!({"title": "admin's task"}),
-            )
-            .await
-            .expect(201)
-            .id();
+            .task(&app.admin_token, json!({"title": "admin's task"}))
+            .await;
         app.put(
             &format!("/tasks/{admins}"),
             Some(&agent),
@@ -621,13 +552,9 @@ e2e!(
             .expect(200);
         assert_eq!(reopened.get("status"), "OPEN");
         assert!(reopened.get("resolvedById").is_null());
-        app.post(
-            "/messages",
-            Some(&agent),
-            json!({"taskId": id, "content": "on it"}),
-        )
-        .await
-        .expect(201);
+        app.message(&agent, json!({"taskId": id, "content": "on it"}))
+            .await
+            .expect(201);
 
         let list = app.get("/tasks", Some(&agent)).await.expect(200);
         let mut ids: Vec<i64> = list
@@ -658,28 +585,14 @@ e2e!(
         let (b_id, b) = app.staff("bob", "AGENT").await;
         let (_, c) = app.staff("carl", "AGENT").await;
         let task = app
-            .post(
-                "/tasks",
-                Some(&a),
-                json!({"title": "between us", "assignedToId": b_id}),
-            )
+            .task(&a, json!({"title": "between us", "assignedToId": b_id}))
+            .await;
+        app.message(&a, json!({"taskId": task, "content": "psst from alice"}))
             .await
-            .expect(201)
-            .id();
-        app.post(
-            "/messages",
-            Some(&a),
-            json!({"taskId": task, "content": "psst from alice"}),
-        )
-        .await
-        .expect(201);
-        app.post(
-            "/messages",
-            Some(&b),
-            json!({"taskId": task, "content": "psst from bob"}),
-        )
-        .await
-        .expect(201);
+            .expect(201);
+        app.message(&b, json!({"taskId": task, "content": "psst from bob"}))
+            .await
+            .expect(201);
 
         let third = app
             .get(&format!("/messages/between/{a_id}/{b_id}"), Some(&c))
@@ -720,13 +633,9 @@ e2e!(
 
         // A RESOLVED ticket cannot be accepted, resolved or transferred again.
         let (resolved, _) = app.donor_query("d-1", "help").await;
-        app.patch(
-            &format!("/donor-queries/{resolved}/resolve"),
-            Some(&admin),
-            json!({}),
-        )
-        .await
-        .expect(200);
+        app.ticket_action(resolved, "resolve", &admin, json!({}))
+            .await
+            .expect(200);
         let before = snapshot(&app, resolved).await;
         let head = app.settled_event_head().await;
         for (path, body) in [
@@ -741,9 +650,9 @@ e2e!(
                 json!({"status": "PENDING_REPLY"}),
             ),
         ] {
-            let reply = app.patch(&path, Some(&admin), body).await;
-            assert_eq!(reply.status.as_u16(), 409, "PATCH {path}: {}", reply.text);
-            reply.expect_problem(409);
+            app.patch(&path, Some(&admin), body)
+                .await
+                .expect_problem_for(409, &format!("PATCH {path}"));
         }
         app.expect_head(head, "transitions out of RESOLVED").await;
         assert_eq!(snapshot(&app, resolved).await, before);
@@ -751,15 +660,7 @@ e2e!(
 
         // A CLOSED ticket takes no change and no message, from anyone.
         let (closed, donor) = app.donor_query("d-2", "help me").await;
-        let donor_message = app
-            .post(
-                "/messages",
-                Some(&donor),
-                json!({"queryId": closed, "content": "more detail"}),
-            )
-            .await
-            .expect(201)
-            .id();
+        let donor_message = app.say(closed, &donor, "more detail").await;
         app.post(
             &format!("/donor-queries/{closed}/donor-close"),
             Some(&donor),
@@ -862,14 +763,9 @@ e2e!(
                 "agent" => &agent,
                 _ => &admin,
             };
-            let reply = app.call(method.clone(), &path, Some(token), body).await;
-            assert_eq!(
-                reply.status.as_u16(),
-                409,
-                "{who} {method} {path}: {}",
-                reply.text
-            );
-            reply.expect_problem(409);
+            app.call(method.clone(), &path, Some(token), body)
+                .await
+                .expect_problem_for(409, &format!("{who} {method} {path}"));
         }
         app.expect_head(head, "changes to a CLOSED ticket").await;
         assert_eq!(
@@ -879,11 +775,7 @@ e2e!(
         );
 
         // A closed task likewise.
-        let task = app
-            .post("/tasks", Some(&agent), json!({"title": "short-lived"}))
-            .await
-            .expect(201)
-            .id();
+        let task = app.task(&agent, json!({"title": "short-lived"})).await;
         app.put(
             &format!("/tasks/{task}"),
             Some(&agent),
@@ -906,13 +798,9 @@ e2e!(
                 .await
                 .expect_problem(409);
         }
-        app.post(
-            "/messages",
-            Some(&agent),
-            json!({"taskId": task, "content": "too late"}),
-        )
-        .await
-        .expect_problem(409);
+        app.message(&agent, json!({"taskId": task, "content": "too late"}))
+            .await
+            .expect_problem(409);
         app.expect_head(head, "changes to a CLOSED task").await;
         let task_after = app
             .get(&format!("/tasks/{task}"), Some(&agent))
@@ -927,31 +815,11 @@ e2e!(only_the_sender_edits_a_message, |app: TestApp| async move {
     let admin = app.admin_token.clone();
     let (_, agent) = app.staff("agent1", "AGENT").await;
     let (query, donor) = app.donor_query("d-1", "first").await;
-    let from_donor = app
-        .post(
-            "/messages",
-            Some(&donor),
-            json!({"queryId": query, "content": "donor text"}),
-        )
+    let from_donor = app.say(query, &donor, "donor text").await;
+    let from_admin = app.say(query, &admin, "admin text").await;
+    app.ticket_action(query, "resolve", &admin, json!({}))
         .await
-        .expect(201)
-        .id();
-    let from_admin = app
-        .post(
-            "/messages",
-            Some(&admin),
-            json!({"queryId": query, "content": "admin text"}),
-        )
-        .await
-        .expect(201)
-        .id();
-    app.patch(
-        &format!("/donor-queries/{query}/resolve"),
-        Some(&admin),
-        json!({}),
-    )
-    .await
-    .expect(200);
+        .expect(200);
     let (_, messages) = snapshot(&app, query).await;
     let system = messages
         .iter()
@@ -1067,27 +935,18 @@ e2e!(
                 json!({"name": "Mallory"}),
             ),
         ] {
-            let reply = app.call(method.clone(), &path, Some(&admin), body).await;
-            assert_eq!(
-                reply.status.as_u16(),
-                403,
-                "ADMIN {method} {path}: {}",
-                reply.text
-            );
-            reply.expect_problem(403);
+            app.call(method.clone(), &path, Some(&admin), body)
+                .await
+                .expect_problem_for(403, &format!("ADMIN {method} {path}"));
         }
         assert_eq!(
             app.get("/users", Some(&super_admin)).await.expect(200).body,
             users_before
         );
         // What an ADMIN may do: manage agents (and other admins' names are not theirs to raise).
-        app.patch(
-            &format!("/users/{agent_id}"),
-            Some(&admin),
-            json!({"name": "Agent One"}),
-        )
-        .await
-        .expect(200);
+        app.update_user(agent_id, &admin, json!({"name": "Agent One"}))
+            .await
+            .expect(200);
         app.post(
         "/users",
         Some(&admin),
@@ -1096,12 +955,8 @@ e2e!(
     .await
     .expect(201);
         // The super admin may raise and lower.
-        app.patch(
-            &format!("/users/{other_admin_id}"),
-            Some(&super_admin),
-            json!({"role": "AGENT"}),
-        )
-        .await
-        .expect(200);
+        app.update_user(other_admin_id, &super_admin, json!({"role": "AGENT"}))
+            .await
+            .expect(200);
     }
 );

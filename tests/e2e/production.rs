@@ -148,13 +148,7 @@ e2e!(
             }
         }
         // A caller's own sane id is kept.
-        let reply = app
-            .client
-            .get(format!("{}/health/ping", app.api))
-            .header("x-request-id", "trace-abc-123")
-            .send()
-            .await
-            .expect("sent");
+        let reply = app.with_request_id("/health/ping", "trace-abc-123").await;
         assert_eq!(reply.headers()["x-request-id"], "trace-abc-123");
     }
 );
@@ -243,30 +237,28 @@ async fn a_stop_during_a_slow_request_lets_it_finish() {
     let _ = stopping.await.expect("stopped");
 }
 
+/// An app on the SQLite file `url` that seeds the admin `manager` with `password`.
+async fn seeding_manager(url: &str, password: &str) -> TestApp {
+    let vars = [
+        ("DATABASE_URL", url),
+        ("ADMIN_USERNAME", "manager"),
+        ("ADMIN_PASSWORD", password),
+    ];
+    TestApp::spawn_with(Backend::Sqlite, &vars)
+        .await
+        .expect("app")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_seeding_is_idempotent() {
     let dir = tempfile::tempdir().expect("dir");
     let url = format!("sqlite://{}/seed.db", dir.path().display());
-    let seeded = [
-        ("DATABASE_URL", url.as_str()),
-        ("ADMIN_USERNAME", "manager"),
-        ("ADMIN_PASSWORD", "manager-password-1"),
-    ];
-    let first = TestApp::spawn_with(Backend::Sqlite, &seeded)
-        .await
-        .expect("app");
+    let first = seeding_manager(&url, "manager-password-1").await;
     let token = first.login("manager", "manager-password-1").await;
     let me = first.get("/auth/me", Some(&token)).await.expect(200);
     assert_eq!(me.get("role"), "ADMIN");
     // A second start on the same database, with another password: nothing changes.
-    let again = [
-        ("DATABASE_URL", url.as_str()),
-        ("ADMIN_USERNAME", "manager"),
-        ("ADMIN_PASSWORD", "another-password-2"),
-    ];
-    let second = TestApp::spawn_with(Backend::Sqlite, &again)
-        .await
-        .expect("app");
+    let second = seeding_manager(&url, "another-password-2").await;
     second.login("manager", "manager-password-1").await;
     let users = second
         .get("/users?limit=100", Some(&second.admin_token))

@@ -10,14 +10,7 @@ const KEY: &str =
     include_str!("../../crates/push/tests/fixtures/test-only-service-account-key.pem");
 
 async fn fcm_mock() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"access_token": "ya29.test", "expires_in": 3600, "token_type": "Bearer"}),
-        ))
-        .mount(&server)
-        .await;
+    let server = concierge_e2e::google_token_server().await;
     Mock::given(method("POST"))
         .and(path("/v1/projects/concierge-test/messages:send"))
         .respond_with(
@@ -75,23 +68,10 @@ async fn donor_message_reaches_the_assignee_once(backend: Backend) {
     .await
     .expect(200);
     let (id, donor) = app.donor_query("d-push", "Hello").await;
-    app.patch(
-        &format!("/donor-queries/{id}/accept"),
-        Some(&admin),
-        json!({}),
-    )
-    .await
-    .expect(200);
-    let message_id = app
-        .post(
-            "/messages",
-            Some(&donor),
-            json!({"queryId": id, "content": "Are you there?"}),
-        )
+    app.ticket_action(id, "accept", &admin, json!({}))
         .await
-        .expect(201)
-        .id()
-        .to_string();
+        .expect(200);
+    let message_id = app.say(id, &donor, "Are you there?").await.to_string();
     let about_it = |sent: Vec<serde_json::Value>| -> Vec<serde_json::Value> {
         sent.into_iter()
             .filter(|s| s["message"]["data"]["objectId"] == message_id.as_str())
@@ -130,44 +110,29 @@ e2e!(
     the_donor_sets_its_own_push_token,
     |app: TestApp| async move {
         let (id, donor) = app.donor_query("d-tok", "Hi").await;
-        app.patch(
-            &format!("/donor-queries/{id}"),
-            Some(&donor),
-            json!({"fcmToken": "phone-1"}),
-        )
-        .await
-        .expect(200);
-        // The token is never shown back.
-        let ticket = app
-            .get(&format!("/donor-queries/{id}"), Some(&donor))
+        app.update_ticket(id, &donor, json!({"fcmToken": "phone-1"}))
             .await
             .expect(200);
+        // The token is never shown back.
+        let ticket = app.ticket(id, &donor).await;
         assert!(!ticket.text.contains("phone-1"));
         // Other fields stay admin-only.
-        app.patch(
-            &format!("/donor-queries/{id}"),
-            Some(&donor),
-            json!({"priority": "URGENT"}),
-        )
-        .await
-        .expect_problem(403);
+        app.update_ticket(id, &donor, json!({"priority": "URGENT"}))
+            .await
+            .expect_problem(403);
         // A token travels alone: mixed with other fields nothing is written, not even half.
-        app.patch(
-            &format!("/donor-queries/{id}"),
-            Some(&donor),
+        app.update_ticket(
+            id,
+            &donor,
             json!({"fcmToken": "phone-2", "priority": "URGENT"}),
         )
         .await
         .expect_problem(422);
         // Another donor cannot touch it.
         let (_, other) = app.donor_query("d-other", "Hi").await;
-        app.patch(
-            &format!("/donor-queries/{id}"),
-            Some(&other),
-            json!({"fcmToken": "evil"}),
-        )
-        .await
-        .expect_problem(404);
+        app.update_ticket(id, &other, json!({"fcmToken": "evil"}))
+            .await
+            .expect_problem(404);
     }
 );
 
@@ -301,6 +266,15 @@ mod restart {
     }
 
     /// A donor query whose donor has a phone, and a staff reply to it: one notification.
+    /// The log's first `new_message` event.
+    async fn first_new_message(store: &Store) -> concierge_domain::event::StoredEvent {
+        let events = store.read_after(0, None, 100).await.expect("push test");
+        events
+            .into_iter()
+            .find(|e| e.kind.as_str() == "new_message")
+            .expect("push test")
+    }
+
     async fn staff_reply(store: &Store) {
         staff_reply_as(store, "sam").await
     }
@@ -385,14 +359,7 @@ mod restart {
         assert!(saved.expect("push test"));
         staff_reply(&store).await;
 
-        let message_seq = store
-            .read_after(0, None, 100)
-            .await
-            .expect("push test")
-            .into_iter()
-            .find(|e| e.kind.as_str() == "new_message")
-            .expect("push test")
-            .seq;
+        let message_seq = first_new_message(&store).await.seq;
         let crashing = Arc::new(Crashing::new(&store, false, message_seq));
         let first = dispatcher(&store, notifier.clone(), crashing);
         assert!(first.pass().await.is_err(), "the cursor save 'crashed'");
@@ -408,13 +375,7 @@ mod restart {
     async fn a_crash_between_the_send_and_its_record_sends_it_once_more_at_most() {
         let (_dir, store, fcm, notifier) = setup().await;
         staff_reply(&store).await;
-        let event = store
-            .read_after(0, None, 100)
-            .await
-            .expect("push test")
-            .into_iter()
-            .find(|e| e.kind.as_str() == "new_message")
-            .expect("push test");
+        let event = first_new_message(&store).await;
         let crashing: Arc<dyn PushLedger> = Arc::new(Crashing::new(&store, true, i64::MAX));
         let first = service(&store, notifier.clone(), crashing);
         assert!(first.deliver(&event).await.is_err());

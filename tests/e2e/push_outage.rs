@@ -63,14 +63,7 @@ impl Respond for FakeFcm {
 
 impl FakeFcm {
     async fn start() -> (MockServer, FakeFcm) {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(
-                json!({"access_token": "ya29.test", "expires_in": 3600, "token_type": "Bearer"}),
-            ))
-            .mount(&server)
-            .await;
+        let server = concierge_e2e::google_token_server().await;
         let fcm = FakeFcm::default();
         Mock::given(method("POST"))
             .and(path("/v1/projects/concierge-test/messages:send"))
@@ -177,19 +170,24 @@ async fn query_with_phone(app: &TestApp, donor_id: &str, token: &str) -> i64 {
         .await
         .expect(201)
         .id();
-    app.patch(
-        &format!("/donor-queries/{id}/accept"),
-        Some(&app.admin_token),
-        json!({}),
-    )
-    .await
-    .expect(200);
+    app.accept(id).await;
     id
 }
 
 /// A staff reply on the ticket (one notification, to the donor's phone); the message's id.
 async fn reply(app: &TestApp, ticket: i64, text: &str) -> String {
     app.say(ticket, &app.admin_token, text).await.to_string()
+}
+
+/// Replies on `ticket`, whose phone is healthy, and asserts FCM took the push within 3 s.
+async fn prompt_reply(app: &TestApp, fcm: &FakeFcm, ticket: i64, text: &str) -> String {
+    let sent = reply(app, ticket, text).await;
+    let took = wait_for(text, 10, || fcm.took(&sent)).await;
+    assert!(
+        took < Duration::from_secs(3),
+        "the healthy phone waited {took:?} for {text:?}"
+    );
+    sent
 }
 
 /// Asserts that FCM took each expected (message, token) exactly once, and nothing else.
@@ -308,13 +306,8 @@ async fn a_failing_device_waits_alone(backend: Backend) {
 
     let to_sick = reply(&app, sick, "first, to the failing phone").await;
     expected.insert(to_sick.clone(), "sick-phone".to_string());
-    let to_well = reply(&app, well, "then to the healthy one").await;
-    expected.insert(to_well.clone(), "well-phone".to_string());
-    let took = wait_for("the healthy phone's reply", 10, || fcm.took(&to_well)).await;
-    assert!(
-        took < Duration::from_secs(3),
-        "the healthy phone waited {took:?}"
-    );
+    let to_well = prompt_reply(&app, &fcm, well, "then to the healthy one").await;
+    expected.insert(to_well, "well-phone".to_string());
 
     // The failing phone is retried, no sooner than Retry-After asks, while the healthy one
     // keeps getting its notifications at once.
@@ -322,13 +315,8 @@ async fn a_failing_device_waits_alone(backend: Backend) {
         fcm.refused("sick-phone") >= 3
     })
     .await;
-    let again = reply(&app, well, "and again").await;
-    expected.insert(again.clone(), "well-phone".to_string());
-    let took = wait_for("the healthy phone's second reply", 10, || fcm.took(&again)).await;
-    assert!(
-        took < Duration::from_secs(3),
-        "the healthy phone waited {took:?}"
-    );
+    let again = prompt_reply(&app, &fcm, well, "and again").await;
+    expected.insert(again, "well-phone".to_string());
     assert!(!fcm.took(&to_sick));
 
     fcm.with(|s| s.sick.clear());

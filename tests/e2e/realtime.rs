@@ -47,13 +47,7 @@ e2e!(
         assert_eq!(seen["data"]["id"], reply["data"]["id"]);
 
         // The admin replies over HTTP (curl's way): the donor's socket gets it.
-        app.post(
-            "/messages",
-            Some(&app.admin_token),
-            json!({"queryId": id, "content": "Yes!"}),
-        )
-        .await
-        .expect(201);
+        app.say(id, &app.admin_token, "Yes!").await;
         // The donor's socket first sees its own message (every device of a side stays in step).
         assert_eq!(
             next_message(&mut donor).await["data"]["content"],
@@ -72,13 +66,9 @@ e2e!(
         assert_eq!(typing["user"]["role"], "SUPER_ADMIN");
 
         // A status change reaches the donor.
-        app.patch(
-            &format!("/donor-queries/{id}/resolve"),
-            Some(&app.admin_token),
-            json!({}),
-        )
-        .await
-        .expect(200);
+        app.ticket_action(id, "resolve", &app.admin_token, json!({}))
+            .await
+            .expect(200);
         // (The reply moved the ticket to PENDING_REPLY first; wait for the resolve.)
         loop {
             let frame = donor.next_of("event", 10).await;
@@ -94,8 +84,7 @@ e2e!(
     |app: TestApp| async move {
         let (mine, my_token) = app.donor_query("d-a", "Mine").await;
         let (theirs, their_token) = app.donor_query("d-b", "Theirs").await;
-        let mut ws = app.ws(Some(&my_token)).await;
-        ws.next_of("ready", 10).await;
+        let mut ws = app.ws_ready(&my_token).await;
         ws.send(json!({"type": "join", "ticketId": theirs})).await;
         let refused = ws.next_json(10).await;
         assert_eq!(refused["type"], "error");
@@ -152,8 +141,7 @@ e2e!(
     resume_with_since_gets_exactly_what_was_missed_then_live,
     |app: TestApp| async move {
         let (id, donor) = app.donor_query("d-r", "Start").await;
-        let mut ws = app.ws(Some(&app.admin_token)).await;
-        ws.next_of("ready", 10).await;
+        let mut ws = app.ws_ready(&app.admin_token).await;
         let (_, joined) = ws.join(id, None).await;
         app.say(id, &donor, "before").await;
         let last = next_message(&mut ws).await["seq"].as_i64().unwrap();
@@ -163,8 +151,7 @@ e2e!(
         for i in 0..200 {
             sent.push(app.say(id, &donor, &format!("missed {i}")).await);
         }
-        let mut ws = app.ws(Some(&app.admin_token)).await;
-        ws.next_of("ready", 10).await;
+        let mut ws = app.ws_ready(&app.admin_token).await;
         let (mut events, joined_again) = ws.join(id, Some(last)).await;
         let replayed = events.len();
         // On PostgreSQL the replay stops at the log's readable horizon, which a transaction
@@ -236,8 +223,7 @@ e2e!(
         let mut since = 0i64;
         let total = 4 * EACH + 1;
         while transcript.len() < total {
-            let mut ws = app.ws(Some(&app.admin_token)).await;
-            ws.next_of("ready", 10).await;
+            let mut ws = app.ws_ready(&app.admin_token).await;
             let (replayed, _) = ws.join(id, Some(since)).await;
             let mut frames = replayed;
             let budget = rand::random::<u64>() % 300 + 1;
@@ -304,8 +290,7 @@ e2e!(
     bad_frames_get_errors_and_the_connection_keeps_its_rooms,
     |app: TestApp| async move {
         let (id, donor) = app.donor_query("d-f", "Frames").await;
-        let mut ws = app.ws(Some(&app.admin_token)).await;
-        ws.next_of("ready", 10).await;
+        let mut ws = app.ws_ready(&app.admin_token).await;
         ws.join(id, None).await;
         for bad in [
             "not json",
@@ -327,8 +312,7 @@ e2e!(
         assert!(matches!(ws.next_item(10).await, WsItem::Closed(1008)));
 
         // Binary frames too.
-        let mut ws = app.ws(Some(&app.admin_token)).await;
-        ws.next_of("ready", 10).await;
+        let mut ws = app.ws_ready(&app.admin_token).await;
         {
             use futures_util::SinkExt;
             ws.stream
@@ -364,8 +348,7 @@ async fn a_client_that_stops_reading_is_closed_with_4408_while_others_keep_up() 
     const MESSAGES: usize = 700;
     let mut readers = vec![];
     for _ in 0..OTHERS {
-        let mut ws = app.ws(Some(&app.admin_token)).await;
-        ws.next_of("ready", 10).await;
+        let mut ws = app.ws_ready(&app.admin_token).await;
         ws.join(id, None).await;
         readers.push(tokio::spawn(async move {
             let mut got = vec![];
@@ -409,14 +392,11 @@ async fn a_client_that_stops_reading_is_closed_with_4408_while_others_keep_up() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_posted_on_one_instance_reaches_a_socket_on_another() {
-    let Some(a) = TestApp::spawn(Backend::Postgres).await else {
-        eprintln!("skipped: TEST_POSTGRES_URL is not set");
+    let Some((a, b)) = TestApp::two_on_postgres().await else {
         return;
     };
-    let b = a.sibling().await;
     let (id, donor) = a.donor_query("d-x", "Two instances").await;
-    let mut ws = a.ws(Some(&a.admin_token)).await;
-    ws.next_of("ready", 10).await;
+    let mut ws = a.ws_ready(&a.admin_token).await;
     ws.join(id, None).await;
     let mut expected = vec![];
     for i in 0..10 {
@@ -433,8 +413,7 @@ async fn a_message_posted_on_one_instance_reaches_a_socket_on_another() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_closes_sockets_with_going_away() {
     let mut app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let mut ws = app.ws(Some(&app.admin_token)).await;
-    ws.next_of("ready", 10).await;
+    let mut ws = app.ws_ready(&app.admin_token).await;
     let reader = tokio::spawn(async move {
         loop {
             match ws.next_item(10).await {

@@ -2,7 +2,7 @@
 //! that outlive their rights, socket rate limits, resuming donors, and clean closes.
 
 use super::*;
-use concierge_e2e::{Backend, Ws, WsItem};
+use concierge_e2e::{Ws, WsItem};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -78,14 +78,14 @@ e2e!(
     |app: TestApp| async move {
         let (agent_id, _) = app.staff("agent-rt", "AGENT").await;
         let (id, donor_token) = app.donor_query("d-rights", "my card is 4111").await;
-        let mut donor = app.ws(Some(&donor_token)).await;
-        donor.next_of("ready", 10).await;
+        let mut donor = app.ws_ready(&donor_token).await;
         donor.join(id, None).await;
         let start = app.settled_event_head().await;
 
-        app.patch(
-            &format!("/donor-queries/{id}/transfer"),
-            Some(&app.admin_token),
+        app.ticket_action(
+            id,
+            "transfer",
+            &app.admin_token,
             json!({"toUserId": agent_id, "note": NOTE}),
         )
         .await
@@ -97,10 +97,7 @@ e2e!(
         )
         .await
         .expect(201);
-        let messages_page = app
-            .get(&format!("/messages/query/{id}"), Some(&app.admin_token))
-            .await
-            .expect(200);
+        let messages_page = app.conversation(id, &app.admin_token).await;
         let first = messages_page.data()[0]["id"]
             .as_i64()
             .expect("a message id");
@@ -118,16 +115,14 @@ e2e!(
 
         // The same on a replay, from the start and from before the changes.
         for since in [0, start] {
-            let mut again = app.ws(Some(&donor_token)).await;
-            again.next_of("ready", 10).await;
+            let mut again = app.ws_ready(&donor_token).await;
             let (replayed, _) = again.join(id, Some(since)).await;
             assert!(replayed.iter().any(|f| f["event"] == "ticket_updated"));
             assert_donor_safe(&replayed);
         }
 
         // Staff still get everything.
-        let mut staff = app.ws(Some(&app.admin_token)).await;
-        staff.next_of("ready", 10).await;
+        let mut staff = app.ws_ready(&app.admin_token).await;
         let (replayed, _) = staff.join(id, Some(start)).await;
         let kinds: HashSet<&str> = replayed
             .iter()
@@ -144,8 +139,7 @@ e2e!(
     a_donor_socket_is_closed_when_its_ticket_is_deleted,
     |app: TestApp| async move {
         let (id, donor_token) = app.donor_query("d-gone", "Help").await;
-        let mut donor = app.ws(Some(&donor_token)).await;
-        donor.next_of("ready", 10).await;
+        let mut donor = app.ws_ready(&donor_token).await;
         donor.join(id, None).await;
         app.delete(&format!("/donor-queries/{id}"), Some(&app.admin_token))
             .await
@@ -199,8 +193,7 @@ e2e!(
     a_resuming_donor_gets_every_event_once_in_order,
     |app: TestApp| async move {
         let (id, token) = app.donor_query("d-resume", "Help").await;
-        let mut first = app.ws(Some(&token)).await;
-        first.next_of("ready", 10).await;
+        let mut first = app.ws_ready(&token).await;
         let (_, joined) = first.join(id, Some(0)).await;
         let stored = joined["seq"].as_i64().expect("seq");
         drop(first);
@@ -216,8 +209,7 @@ e2e!(
     a_donor_that_never_joins_still_gets_live_events,
     |app: TestApp| async move {
         let (id, token) = app.donor_query("d-nojoin", "Help").await;
-        let mut donor = app.ws(Some(&token)).await;
-        donor.next_of("ready", 10).await;
+        let mut donor = app.ws_ready(&token).await;
         app.say(id, &app.admin_token, "one").await;
         app.say(id, &app.admin_token, "two").await;
         let frames = frames_until(&mut donor, "two").await;
@@ -230,16 +222,9 @@ e2e!(
     a_staff_socket_that_joins_again_is_sent_nothing_twice,
     |app: TestApp| async move {
         let (id, _) = app.donor_query("d-rejoin", "Help").await;
-        let mut staff = app.ws(Some(&app.admin_token)).await;
-        staff.next_of("ready", 10).await;
+        let mut staff = app.ws_ready(&app.admin_token).await;
         let (mut frames, _) = staff.join(id, Some(0)).await;
-        app.patch(
-            &format!("/donor-queries/{id}/accept"),
-            Some(&app.admin_token),
-            json!({}),
-        )
-        .await
-        .expect(200);
+        app.accept(id).await;
         app.say(id, &app.admin_token, "live").await;
         frames.extend(frames_until(&mut staff, "live").await);
         // A second join from the start: only what was never sent (nothing).
@@ -266,9 +251,7 @@ async fn closed(ws: &mut Ws, secs: u64) -> u16 {
 }
 
 async fn staff_socket(app: &TestApp, token: &str) -> Ws {
-    let mut ws = app.ws(Some(token)).await;
-    ws.next_of("ready", 10).await;
-    ws
+    app.ws_ready(token).await
 }
 
 e2e!(
@@ -277,36 +260,24 @@ e2e!(
         // The bound is SESSION_CACHE_TTL (2 s by default): allow it twice over.
         let (agent, agent_token) = app.staff("agent-off", "AGENT").await;
         let mut ws = staff_socket(&app, &agent_token).await;
-        app.patch(
-            &format!("/users/{agent}"),
-            Some(&app.admin_token),
-            json!({"isActive": false}),
-        )
-        .await
-        .expect(200);
+        app.update_user(agent, &app.admin_token, json!({"isActive": false}))
+            .await
+            .expect(200);
         assert_eq!(closed(&mut ws, 5).await, 4401, "deactivated");
 
         let (admin, admin_token) = app.staff("admin-down", "ADMIN").await;
         let mut ws = staff_socket(&app, &admin_token).await;
-        app.patch(
-            &format!("/users/{admin}"),
-            Some(&app.admin_token),
-            json!({"role": "AGENT"}),
-        )
-        .await
-        .expect(200);
+        app.update_user(admin, &app.admin_token, json!({"role": "AGENT"}))
+            .await
+            .expect(200);
         assert_eq!(closed(&mut ws, 5).await, 4401, "demoted");
 
         let (_, token) = app.staff("agent-pw", "AGENT").await;
         let mut ws = staff_socket(&app, &token).await;
         let mut untouched = staff_socket(&app, &app.admin_token).await;
-        app.put(
-            "/users/me/password",
-            Some(&token),
-            json!({"currentPassword": "agent-pw-password", "newPassword": "a-brand-new-password"}),
-        )
-        .await
-        .expect(200);
+        app.change_password(&token, "agent-pw-password", "a-brand-new-password")
+            .await
+            .expect(200);
         assert_eq!(closed(&mut ws, 5).await, 4401, "password changed");
 
         // Others keep their sockets.
@@ -319,20 +290,14 @@ e2e!(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_made_through_one_instance_closes_sockets_on_another() {
-    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
-        eprintln!("skipped: TEST_POSTGRES_URL is not set");
+    let Some((app, other)) = TestApp::two_on_postgres().await else {
         return;
     };
-    let other = app.sibling().await;
     let (agent, token) = app.staff("agent-far", "AGENT").await;
     let mut ws = staff_socket(&other, &token).await;
-    app.patch(
-        &format!("/users/{agent}"),
-        Some(&app.admin_token),
-        json!({"isActive": false}),
-    )
-    .await
-    .expect(200);
+    app.update_user(agent, &app.admin_token, json!({"isActive": false}))
+        .await
+        .expect(200);
     assert_eq!(closed(&mut ws, 6).await, 4401);
 }
 
@@ -344,12 +309,10 @@ e2e!(
     ],
     |app: TestApp| async move {
         let (id, donor_token) = app.donor_query("d-flood", "Help").await;
-        let mut donor = app.ws(Some(&donor_token)).await;
-        donor.next_of("ready", 10).await;
+        let mut donor = app.ws_ready(&donor_token).await;
         donor.join(id, None).await;
         // A second connection of the same donor shares the budget.
-        let mut twin = app.ws(Some(&donor_token)).await;
-        twin.next_of("ready", 10).await;
+        let mut twin = app.ws_ready(&donor_token).await;
         twin.join(id, None).await;
 
         let mut statuses = vec![];
@@ -402,13 +365,11 @@ e2e!(
         // Every event readable before the first join (PostgreSQL: another test's open
         // transaction can hold the log's horizon back for a moment).
         app.settled_event_head().await;
-        let mut ws = app.ws(Some(&token)).await;
-        ws.next_of("ready", 10).await;
+        let mut ws = app.ws_ready(&token).await;
         let (first, _) = ws.join(id, Some(0)).await;
         assert!(first.len() >= 11);
         let started = Instant::now();
-        let mut other = app.ws(Some(&token)).await;
-        other.next_of("ready", 10).await;
+        let mut other = app.ws_ready(&token).await;
         let (second, _) = other.join(id, Some(0)).await;
         assert_eq!(second.len(), first.len(), "a slowed replay is still whole");
         assert!(
@@ -424,8 +385,7 @@ e2e!(
         use futures_util::SinkExt;
         use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame};
         use tokio_tungstenite::tungstenite::Message;
-        let mut ws = app.ws(Some(&app.admin_token)).await;
-        ws.next_of("ready", 10).await;
+        let mut ws = app.ws_ready(&app.admin_token).await;
         ws.stream
             .send(Message::Close(Some(CloseFrame {
                 code: CloseCode::Normal,

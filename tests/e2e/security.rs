@@ -168,13 +168,9 @@ e2e!(
     unknown_account_and_wrong_password_look_the_same,
     |app: TestApp| async move {
         let (agent_id, _) = app.staff("agent1", "AGENT").await;
-        app.patch(
-            &format!("/users/{agent_id}"),
-            Some(&app.admin_token),
-            json!({"isActive": false}),
-        )
-        .await
-        .expect(200);
+        app.update_user(agent_id, &app.admin_token, json!({"isActive": false}))
+            .await
+            .expect(200);
         let attempts = [
             json!({"username": "nobody", "password": "whatever-password"}),
             json!({"username": ADMIN, "password": "wrong-password"}),
@@ -250,11 +246,7 @@ e2e!(
             .await
             .expect(200);
         assert_no_secrets("login", &login, &secrets);
-        let token = login
-            .get("accessToken")
-            .as_str()
-            .expect("accessToken")
-            .to_string();
+        let token = login.string("accessToken");
         app.put(
             "/users/me/fcm-token",
             Some(&token),
@@ -276,13 +268,9 @@ e2e!(
             ),
             (
                 "PATCH /users/:id",
-                app.patch(
-                    &format!("/users/{id}"),
-                    Some(&admin),
-                    json!({"name": "Carol C"}),
-                )
-                .await
-                .expect(200),
+                app.update_user(id, &admin, json!({"name": "Carol C"}))
+                    .await
+                    .expect(200),
             ),
             (
                 "GET /auth/me",
@@ -306,18 +294,10 @@ e2e!(
             ),
         ];
         let changed = app
-            .put(
-                "/users/me/password",
-                Some(&token),
-                json!({"currentPassword": password, "newPassword": new_password}),
-            )
+            .change_password(&token, password, new_password)
             .await
             .expect(200);
-        let new_token = changed
-            .get("accessToken")
-            .as_str()
-            .expect("accessToken")
-            .to_string();
+        let new_token = changed.string("accessToken");
         replies.push(("PUT /users/me/password", changed));
         replies.push((
             "GET /auth/me after",
@@ -342,24 +322,10 @@ e2e!(
             .await
             .expect(201);
         let id = query.id();
-        let donor = query
-            .get("donorToken")
-            .as_str()
-            .expect("donorToken")
-            .to_string();
+        let donor = query.string("donorToken");
         let mut views = vec![("POST /donor-queries", query)];
-        views.push((
-            "GET as donor",
-            app.get(&format!("/donor-queries/{id}"), Some(&donor))
-                .await
-                .expect(200),
-        ));
-        views.push((
-            "GET as admin",
-            app.get(&format!("/donor-queries/{id}"), Some(&admin))
-                .await
-                .expect(200),
-        ));
+        views.push(("GET as donor", app.ticket(id, &donor).await));
+        views.push(("GET as admin", app.ticket(id, &admin).await));
         views.push((
             "admin detail",
             app.get(&format!("/donor-queries/admin/{id}"), Some(&admin))
@@ -393,9 +359,7 @@ e2e!(
         let admin = app.admin_token.clone();
         let (id, donor) = app.donor_query("d-1", "hello").await;
         app.get("/auth/me", Some(&admin)).await.expect(200);
-        app.get(&format!("/donor-queries/{id}"), Some(&donor))
-            .await
-            .expect(200);
+        app.ticket(id, &donor).await;
 
         // The payload changed under the old signature: another user, a later expiry.
         let claims = claims_of(&admin);
@@ -422,9 +386,9 @@ e2e!(
             "a.b.c".to_string(),
         ];
         for token in &bad {
-            let reply = app.get("/auth/me", Some(token)).await;
-            assert_eq!(reply.status.as_u16(), 401, "token {token}: {}", reply.text);
-            reply.expect_problem(401);
+            app.get("/auth/me", Some(token))
+                .await
+                .expect_problem_for(401, &format!("token {token}"));
         }
         for token in [flip(&donor, 2), flip(&donor, 1)] {
             app.get(&format!("/donor-queries/{id}"), Some(&token))
@@ -478,16 +442,25 @@ e2e!(expired_tokens_are_401, |app: TestApp| async move {
     }
 });
 
-e2e!(alg_none_tokens_are_401, |app: TestApp| async move {
-    let (id, donor) = app.donor_query("d-1", "hello").await;
-    for (token, path) in [
+/// The super admin's token with a path it may read, and `donor`'s token with its ticket `id`;
+/// each with its own claims made fresh (issued now, expiring in ten minutes).
+fn fresh_tokens(app: &TestApp, id: i64, donor: String) -> [(String, String, Value); 2] {
+    [
         (app.admin_token.clone(), "/auth/me".to_string()),
         (donor, format!("/donor-queries/{id}")),
-    ] {
+    ]
+    .map(|(token, path)| {
         let claims = with(
             &claims_of(&token),
             json!({"iat": now(), "exp": now() + 600}),
         );
+        (token, path, claims)
+    })
+}
+
+e2e!(alg_none_tokens_are_401, |app: TestApp| async move {
+    let (id, donor) = app.donor_query("d-1", "hello").await;
+    for (token, path, claims) in fresh_tokens(&app, id, donor) {
         let payload = base64url(claims.to_string().as_bytes());
         let signature = token.split('.').nth(2).expect("a signature");
         for alg in ["none", "None", "NONE", "nOnE"] {
@@ -497,9 +470,9 @@ e2e!(alg_none_tokens_are_401, |app: TestApp| async move {
                 format!("{header}.{payload}"),
                 format!("{header}.{payload}.{signature}"),
             ] {
-                let reply = app.get(&path, Some(&forged)).await;
-                assert_eq!(reply.status.as_u16(), 401, "{alg}: {}", reply.text);
-                reply.expect_problem(401);
+                app.get(&path, Some(&forged))
+                    .await
+                    .expect_problem_for(401, alg);
             }
         }
     }
@@ -509,14 +482,7 @@ e2e!(
     tokens_signed_with_another_algorithm_or_key_are_401,
     |app: TestApp| async move {
         let (id, donor) = app.donor_query("d-1", "hello").await;
-        for (token, path) in [
-            (app.admin_token.clone(), "/auth/me".to_string()),
-            (donor, format!("/donor-queries/{id}")),
-        ] {
-            let claims = with(
-                &claims_of(&token),
-                json!({"iat": now(), "exp": now() + 600}),
-            );
+        for (_, path, claims) in fresh_tokens(&app, id, donor) {
             app.get(&path, Some(&sign(Algorithm::HS256, SECRET, &claims)))
                 .await
                 .expect(200);
@@ -530,14 +496,9 @@ e2e!(
                 (Algorithm::HS256, &SECRET[..SECRET.len() - 1]),
                 (Algorithm::HS256, ""),
             ] {
-                let reply = app.get(&path, Some(&sign(alg, secret, &claims))).await;
-                assert_eq!(
-                    reply.status.as_u16(),
-                    401,
-                    "{alg:?} {secret:?}: {}",
-                    reply.text
-                );
-                reply.expect_problem(401);
+                app.get(&path, Some(&sign(alg, secret, &claims)))
+                    .await
+                    .expect_problem_for(401, &format!("{alg:?} {secret:?}"));
             }
         }
         // A staff token cannot be minted into a donor token for someone else's ticket either.
@@ -558,42 +519,24 @@ e2e!(
         let (_, first) = app.staff("dave", "AGENT").await;
         let second = app.login("dave", "dave-password").await;
         // A wrong current password changes nothing.
-        app.put(
-            "/users/me/password",
-            Some(&first),
-            json!({"currentPassword": "not-my-password", "newPassword": "dave-new-password"}),
-        )
-        .await
-        .expect_invalid("currentPassword");
+        app.change_password(&first, "not-my-password", "dave-new-password")
+            .await
+            .expect_invalid("currentPassword");
         app.get("/auth/me", Some(&first)).await.expect(200);
         app.login("dave", "dave-password").await;
 
         let changed = app
-            .put(
-                "/users/me/password",
-                Some(&first),
-                json!({"currentPassword": "dave-password", "newPassword": "dave-new-password"}),
-            )
+            .change_password(&first, "dave-password", "dave-new-password")
             .await
             .expect(200);
-        let fresh = changed
-            .get("accessToken")
-            .as_str()
-            .expect("accessToken")
-            .to_string();
+        let fresh = changed.string("accessToken");
         for old in [&first, &second] {
             app.get("/auth/me", Some(old)).await.expect_problem(401);
             app.get("/tasks", Some(old)).await.expect_problem(401);
         }
         let me = app.get("/auth/me", Some(&fresh)).await.expect(200);
         assert_eq!(me.get("username"), "dave");
-        app.post(
-            "/auth/login",
-            None,
-            json!({"username": "dave", "password": "dave-password"}),
-        )
-        .await
-        .expect_problem(401);
+        app.login_refused("dave", "dave-password").await;
         let again = app.login("dave", "dave-new-password").await;
         app.get("/tasks", Some(&again)).await.expect(200);
     }
@@ -604,46 +547,24 @@ e2e!(
     |app: TestApp| async move {
         let (id, token) = app.staff("erin", "ADMIN").await;
         app.get("/auth/me", Some(&token)).await.expect(200);
-        let wrong = app
-            .post(
-                "/auth/login",
-                None,
-                json!({"username": "erin", "password": "wrong-password"}),
-            )
-            .await
-            .expect_problem(401);
+        let wrong = app.login_refused("erin", "wrong-password").await;
         let off = app
-            .patch(
-                &format!("/users/{id}"),
-                Some(&app.admin_token),
-                json!({"isActive": false}),
-            )
+            .update_user(id, &app.admin_token, json!({"isActive": false}))
             .await
             .expect(200);
         assert_eq!(off.get("isActive"), false);
         for path in ["/auth/me", "/tasks", "/users", "/donor-queries"] {
             app.get(path, Some(&token)).await.expect_problem(401);
         }
-        let refused = app
-            .post(
-                "/auth/login",
-                None,
-                json!({"username": "erin", "password": "erin-password"}),
-            )
-            .await
-            .expect_problem(401);
+        let refused = app.login_refused("erin", "erin-password").await;
         assert_eq!(
             refused.text, wrong.text,
             "a deactivated login tells more than a wrong password"
         );
         // Reactivated, the account works again: the refusals above came from the deactivation.
-        app.patch(
-            &format!("/users/{id}"),
-            Some(&app.admin_token),
-            json!({"isActive": true}),
-        )
-        .await
-        .expect(200);
+        app.update_user(id, &app.admin_token, json!({"isActive": true}))
+            .await
+            .expect(200);
         app.login("erin", "erin-password").await;
         // Nobody deactivates themselves.
         let admin_id = app
@@ -651,13 +572,9 @@ e2e!(
             .await
             .expect(200)
             .id();
-        app.patch(
-            &format!("/users/{admin_id}"),
-            Some(&app.admin_token),
-            json!({"isActive": false}),
-        )
-        .await
-        .expect_problem(422);
+        app.update_user(admin_id, &app.admin_token, json!({"isActive": false}))
+            .await
+            .expect_problem(422);
         app.get("/auth/me", Some(&app.admin_token))
             .await
             .expect(200);
@@ -781,12 +698,7 @@ e2e!(every_response_has_a_request_id, |app: TestApp| async move {
             .await
             .expect(422),
     );
-    add(
-        "200 donor",
-        app.get(&format!("/donor-queries/{id}"), Some(&donor))
-            .await
-            .expect(200),
-    );
+    add("200 donor", app.ticket(id, &donor).await);
     add(
         "200 close",
         app.post(
@@ -865,13 +777,9 @@ e2e!(
         let (id, token) = app.staff("fred", "ADMIN").await;
         app.get("/donor-queries", Some(&token)).await.expect(200);
         app.get("/users", Some(&token)).await.expect(200);
-        app.patch(
-            &format!("/users/{id}"),
-            Some(&app.admin_token),
-            json!({"role": "AGENT"}),
-        )
-        .await
-        .expect(200);
+        app.update_user(id, &app.admin_token, json!({"role": "AGENT"}))
+            .await
+            .expect(200);
         // The same token, minted while fred was an admin, no longer opens admin routes.
         app.get("/donor-queries", Some(&token))
             .await

@@ -28,57 +28,38 @@ e2e!(
         assert_eq!(created.get("firstMessage")["messageType"], "QUERY");
 
         // The donor follows up with its donor token.
-        let msg = app
-        .post(
-            "/messages",
-            Some(&donor),
-            json!({"queryId": id, "content": "It says 50 instead of 15", "clientMessageId": "c-1"}),
-        )
-        .await
-        .expect(201);
+        let follow_up =
+            json!({"queryId": id, "content": "It says 50 instead of 15", "clientMessageId": "c-1"});
+        let msg = app.message(&donor, follow_up.clone()).await.expect(201);
         assert_eq!(msg.get("senderType"), "DONOR");
         assert_eq!(msg.get("isFromAdmin"), false);
         // A retry with the same clientMessageId returns the first message, not a second one.
-        let again = app
-        .post(
-            "/messages",
-            Some(&donor),
-            json!({"queryId": id, "content": "It says 50 instead of 15", "clientMessageId": "c-1"}),
-        )
-        .await
-        .expect(200);
+        let again = app.message(&donor, follow_up).await.expect(200);
         assert_eq!(again.id(), msg.id());
 
         // The admin accepts and replies: the ticket waits for the donor.
         let accepted = app
-            .patch(
-                &format!("/donor-queries/{id}/accept"),
-                Some(&admin),
-                json!({}),
-            )
+            .ticket_action(id, "accept", &admin, json!({}))
             .await
             .expect(200);
         assert_eq!(accepted.get("status"), "IN_PROGRESS");
         let reply = app
-            .post(
-                "/messages",
-                Some(&admin),
+            .message(
+                &admin,
                 json!({"queryId": id, "content": "Sorry! Fixing it now.", "replyToId": msg.id()}),
             )
             .await
             .expect(201);
         assert_eq!(reply.get("replyToId"), msg.id());
-        let ticket = app
-            .get(&format!("/donor-queries/{id}"), Some(&donor))
-            .await
-            .expect(200);
+        let ticket = app.ticket(id, &donor).await;
         assert_eq!(ticket.get("status"), "PENDING_REPLY");
 
         // Transfer to Sam, who resolves it.
         let transferred = app
-            .patch(
-                &format!("/donor-queries/{id}/transfer"),
-                Some(&admin),
+            .ticket_action(
+                id,
+                "transfer",
+                &admin,
                 json!({"toUserId": agent_id, "note": "Finance issue"}),
             )
             .await
@@ -86,20 +67,13 @@ e2e!(
         assert_eq!(transferred.get("status"), "TRANSFERRED");
         assert_eq!(transferred.get("assigneeId"), agent_id);
         let resolved = app
-            .patch(
-                &format!("/donor-queries/{id}/resolve"),
-                Some(&agent),
-                json!({}),
-            )
+            .ticket_action(id, "resolve", &agent, json!({}))
             .await
             .expect(200);
         assert_eq!(resolved.get("status"), "RESOLVED");
 
         // The conversation, oldest first, holds the system notes of the transfer and the resolve.
-        let conversation = app
-            .get(&format!("/messages/query/{id}"), Some(&donor))
-            .await
-            .expect(200);
+        let conversation = app.conversation(id, &donor).await;
         let kinds: Vec<&str> = conversation.body["data"]
             .as_array()
             .unwrap()
@@ -114,28 +88,14 @@ e2e!(
         assert_eq!(thread.body["replies"][0]["id"], reply.id());
 
         // A donor message on a resolved ticket reopens it.
-        app.post(
-            "/messages",
-            Some(&donor),
-            json!({"queryId": id, "content": "Still wrong"}),
-        )
-        .await
-        .expect(201);
-        let reopened = app
-            .get(&format!("/donor-queries/{id}"), Some(&donor))
-            .await
-            .expect(200);
+        app.say(id, &donor, "Still wrong").await;
+        let reopened = app.ticket(id, &donor).await;
         assert_eq!(reopened.get("status"), "IN_PROGRESS");
 
         // Tasks: create three, filter by priority, page with a cursor.
         for (title, priority) in [("Call back", "HIGH"), ("Refund", "HIGH"), ("Tidy", "LOW")] {
-            app.post(
-                "/tasks",
-                Some(&agent),
-                json!({"title": title, "priority": priority}),
-            )
-            .await
-            .expect(201);
+            app.task(&agent, json!({"title": title, "priority": priority}))
+                .await;
         }
         let first = app
             .get("/tasks?priority=HIGH&limit=1", Some(&agent))
@@ -156,13 +116,7 @@ e2e!(
         assert!(second.get("nextCursor").is_null());
 
         // The admin's password still works, and login by a wrong one does not.
-        app.post(
-            "/auth/login",
-            None,
-            json!({"username": ADMIN, "password": "wrong"}),
-        )
-        .await
-        .expect_problem(401);
+        app.login_refused(ADMIN, "wrong").await;
         let _ = ADMIN_PASSWORD;
     }
 );
@@ -171,29 +125,14 @@ e2e!(
     donor_close_ends_the_conversation,
     |app: TestApp| async move {
         let (id, donor) = app.donor_query("d-7", "Hello").await;
-        let closed = app
-            .post(
-                &format!("/donor-queries/{id}/donor-close"),
-                Some(&donor),
-                json!({}),
-            )
-            .await
-            .expect(200);
+        let closed = app.donor_close(id, &donor).await.expect(200);
         assert_eq!(closed.get("status"), "CLOSED");
-        app.post(
-            "/messages",
-            Some(&donor),
-            json!({"queryId": id, "content": "one more"}),
-        )
-        .await
-        .expect_problem(409);
-        app.post(
-            "/messages",
-            Some(&app.admin_token),
-            json!({"queryId": id, "content": "hi"}),
-        )
-        .await
-        .expect_problem(409);
+        app.message(&donor, json!({"queryId": id, "content": "one more"}))
+            .await
+            .expect_problem(409);
+        app.message(&app.admin_token, json!({"queryId": id, "content": "hi"}))
+            .await
+            .expect_problem(409);
     }
 );
 

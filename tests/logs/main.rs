@@ -43,18 +43,9 @@ async fn logs_hold_no_password_hash_or_token() {
         )
         .await
         .expect(201);
-    let donor_token = created.body["donorToken"]
-        .as_str()
-        .expect("token")
-        .to_string();
+    let donor_token = created.string("donorToken");
     let id = created.id();
-    app.post(
-        "/messages",
-        Some(&donor_token),
-        json!({"queryId": id, "content": "a message"}),
-    )
-    .await
-    .expect(201);
+    app.say(id, &donor_token, "a message").await;
     app.post(
         "/auth/login",
         None,
@@ -63,26 +54,15 @@ async fn logs_hold_no_password_hash_or_token() {
     .await
     .expect(401);
     let changed = app
-        .put(
-            "/users/me/password",
-            Some(&app.admin_token),
-            json!({"currentPassword": ADMIN_PASSWORD, "newPassword": "a-brand-new-password"}),
-        )
+        .change_password(&app.admin_token, ADMIN_PASSWORD, "a-brand-new-password")
         .await
         .expect(200);
-    let new_token = changed.body["accessToken"]
-        .as_str()
-        .expect("token")
-        .to_string();
+    let new_token = changed.string("accessToken");
     app.get("/auth/me", Some(&new_token)).await.expect(200);
     // A caller's request id is on the request's log lines; the query string is not logged.
     let traced = app
-        .client
-        .get(format!("{}/health/ping?token=query-secret-xyz", app.api))
-        .header("x-request-id", "log-trace-42")
-        .send()
-        .await
-        .expect("sent");
+        .with_request_id("/health/ping?token=query-secret-xyz", "log-trace-42")
+        .await;
     assert_eq!(traced.headers()["x-request-id"], "log-trace-42");
 
     let logs = String::from_utf8(capture.0.lock().expect("log buffer").clone()).expect("utf-8");

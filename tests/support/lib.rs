@@ -85,6 +85,30 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// Sends `request` and reads the whole reply.
+    async fn of(request: reqwest::RequestBuilder) -> Self {
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body read");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    /// `body[key]` as an owned string; panics when it is not a string.
+    #[track_caller]
+    pub fn string(&self, key: &str) -> String {
+        self.body[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string {key:?} in {}", self.text))
+            .to_string()
+    }
+
     /// `body[key]`.
     pub fn get(&self, key: &str) -> &Value {
         &self.body[key]
@@ -267,6 +291,17 @@ impl TestApp {
         Ws { stream }
     }
 
+    /// Two instances on one PostgreSQL database, for what must cross from one to the other;
+    /// `None` (and a note that the test is skipped) when PostgreSQL is not configured.
+    pub async fn two_on_postgres() -> Option<(TestApp, TestApp)> {
+        let Some(first) = Self::spawn(Backend::Postgres).await else {
+            eprintln!("skipped: TEST_POSTGRES_URL is not set");
+            return None;
+        };
+        let second = first.sibling().await;
+        Some((first, second))
+    }
+
     /// Starts a second server on the same database (another instance).
     pub async fn sibling(&self) -> TestApp {
         self.sibling_with(&[]).await
@@ -330,6 +365,13 @@ impl TestApp {
         Ws { stream }
     }
 
+    /// Opens a WebSocket with a bearer token on the upgrade and waits for its `ready` frame.
+    pub async fn ws_ready(&self, token: &str) -> Ws {
+        let mut ws = self.ws(Some(token)).await;
+        ws.next_of("ready", 10).await;
+        ws
+    }
+
     /// Sends a request; `body` is sent as JSON unless it is `Value::Null`.
     pub async fn call(
         &self,
@@ -345,17 +387,7 @@ impl TestApp {
         if !body.is_null() {
             request = request.json(&body);
         }
-        let response = request.send().await.expect("request sent");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("body read");
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
-            text,
-        }
+        Reply::of(request).await
     }
 
     /// GET.
@@ -393,10 +425,7 @@ impl TestApp {
             )
             .await
             .expect(200);
-        reply.body["accessToken"]
-            .as_str()
-            .expect("accessToken")
-            .to_string()
+        reply.string("accessToken")
     }
 
     /// Creates a staff user (as the super admin) and returns its id and a token.
@@ -437,11 +466,111 @@ impl TestApp {
             )
             .await
             .expect(201);
-        let token = reply.body["donorToken"]
-            .as_str()
-            .expect("donorToken")
-            .to_string();
-        (reply.id(), token)
+        (reply.id(), reply.string("donorToken"))
+    }
+
+    /// PATCHes `/donor-queries/{id}/{action}` (`accept`, `resolve`, `transfer`, `donor-close`,
+    /// ...) with `token` and `body`.
+    pub async fn ticket_action(&self, id: i64, action: &str, token: &str, body: Value) -> Reply {
+        let path = format!("/donor-queries/{id}/{action}");
+        self.patch(&path, Some(token), body).await
+    }
+
+    /// PATCHes ticket `id` itself with `token` and `body`.
+    pub async fn update_ticket(&self, id: i64, token: &str, body: Value) -> Reply {
+        let path = format!("/donor-queries/{id}");
+        self.patch(&path, Some(token), body).await
+    }
+
+    /// The super admin accepts ticket `id` (200).
+    pub async fn accept(&self, id: i64) -> Reply {
+        let admin = self.admin_token.clone();
+        self.ticket_action(id, "accept", &admin, json!({}))
+            .await
+            .expect(200)
+    }
+
+    /// Ticket `id` as `token` sees it (200).
+    pub async fn ticket(&self, id: i64, token: &str) -> Reply {
+        let path = format!("/donor-queries/{id}");
+        self.get(&path, Some(token)).await.expect(200)
+    }
+
+    /// Ticket `id`'s conversation as `token` sees it (200).
+    pub async fn conversation(&self, id: i64, token: &str) -> Reply {
+        let path = format!("/messages/query/{id}");
+        self.get(&path, Some(token)).await.expect(200)
+    }
+
+    /// POSTs `body` to `/messages` with `token`.
+    pub async fn message(&self, token: &str, body: Value) -> Reply {
+        self.post("/messages", Some(token), body).await
+    }
+
+    /// POSTs a call request of `mode` on ticket `id` with `token`.
+    pub async fn request_call(&self, id: i64, token: Option<&str>, mode: &str) -> Reply {
+        let path = format!("/communication/call/{id}/request");
+        self.post(&path, token, json!({ "mode": mode })).await
+    }
+
+    /// POSTs no body to `/communication/call/{target}/{op}` (`accept-request`, `end`,
+    /// `reject-request/{request}`, ...; `""` for the call itself) with `token`.
+    pub async fn call_post(&self, target: impl std::fmt::Display, op: &str, token: &str) -> Reply {
+        let path = match op {
+            "" => format!("/communication/call/{target}"),
+            op => format!("/communication/call/{target}/{op}"),
+        };
+        self.post(&path, Some(token), Value::Null).await
+    }
+
+    /// Creates a task with `token`; its id.
+    pub async fn task(&self, token: &str, body: Value) -> i64 {
+        self.post("/tasks", Some(token), body)
+            .await
+            .expect(201)
+            .id()
+    }
+
+    /// The donor behind `token` closes ticket `id` itself.
+    pub async fn donor_close(&self, id: i64, token: &str) -> Reply {
+        let path = format!("/donor-queries/{id}/donor-close");
+        self.post(&path, Some(token), json!({})).await
+    }
+
+    /// Changes the password of `token`'s user from `current` to `new`.
+    pub async fn change_password(&self, token: &str, current: &str, new: &str) -> Reply {
+        let body = json!({ "currentPassword": current, "newPassword": new });
+        self.put("/users/me/password", Some(token), body).await
+    }
+
+    /// GETs `path` with an `X-Request-Id`; the raw response.
+    pub async fn with_request_id(&self, path: &str, request_id: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.api))
+            .header("x-request-id", request_id)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// PATCHes user `id` with `token` and `body`.
+    pub async fn update_user(&self, id: i64, token: &str, body: Value) -> Reply {
+        let path = format!("/users/{id}");
+        self.patch(&path, Some(token), body).await
+    }
+
+    /// The call sessions of ticket `id` as `token` sees them (200).
+    pub async fn call_sessions(&self, id: i64, token: &str) -> Reply {
+        let path = format!("/communication/calls/{id}");
+        self.get(&path, Some(token)).await.expect(200)
+    }
+
+    /// Asserts that logging in as `username` with `password` is refused (401).
+    pub async fn login_refused(&self, username: &str, password: &str) -> Reply {
+        let body = json!({ "username": username, "password": password });
+        self.post("/auth/login", None, body)
+            .await
+            .expect_problem(401)
     }
 
     /// The event log's head. Every ticket or message write appends an event in the same
@@ -611,6 +740,21 @@ impl Reply {
         reply
     }
 
+    /// [`expect_problem`](Self::expect_problem), saying which case (`what`) it was when the
+    /// status differs.
+    #[track_caller]
+    pub fn expect_problem_for(self, status: u16, what: &str) -> Self {
+        assert_eq!(self.status.as_u16(), status, "{what}: {}", self.text);
+        self.expect_problem(status)
+    }
+
+    /// [`expect_invalid`](Self::expect_invalid), saying which case (`what`) it was when the
+    /// status differs.
+    #[track_caller]
+    pub fn expect_invalid_for(self, field: &str, what: &str) -> Self {
+        self.expect_problem_for(422, what).expect_invalid(field)
+    }
+
     /// `body["data"]` as a slice (a list page's items).
     #[track_caller]
     pub fn data(&self) -> &[Value] {
@@ -641,16 +785,22 @@ impl TestApp {
         if let Some(content_type) = content_type {
             request = request.header(reqwest::header::CONTENT_TYPE, content_type);
         }
-        let response = request.send().await.expect("request sent");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("body read");
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
-            text,
+        Reply::of(request).await
+    }
+
+    /// Sends each `(method, path, body)` of `cases` with `token` and asserts that every one is
+    /// answered with a problem of `status`.
+    pub async fn expect_each<P: AsRef<str>>(
+        &self,
+        status: u16,
+        token: Option<&str>,
+        cases: impl IntoIterator<Item = (Method, P, Value)>,
+    ) {
+        for (method, path, body) in cases {
+            let path = path.as_ref();
+            self.call(method.clone(), path, token, body)
+                .await
+                .expect_problem_for(status, &format!("{method} {path}"));
         }
     }
 
@@ -677,6 +827,21 @@ impl TestApp {
         }
         self.event_head().await
     }
+}
+
+/// A mock server whose `POST /token` hands out Google OAuth tokens, for the push tests' FCM
+/// endpoint to be mounted on.
+pub async fn google_token_server() -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": "ya29.test", "expires_in": 3600, "token_type": "Bearer"}),
+        ))
+        .mount(&server)
+        .await;
+    server
 }
 
 /// Percent-encodes a query-string value (everything but unreserved characters).
