@@ -49,9 +49,12 @@ pub enum ApiError {
 /// ([`ApiError`]) and for handlers that answer a problem with extra members (`/health`).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
+    /// Always `about:blank`.
     #[serde(rename = "type")]
     kind: &'static str,
+    /// The status's name.
     title: &'static str,
+    /// The HTTP status.
     status: u16,
     /// What went wrong.
     detail: String,
@@ -67,7 +70,9 @@ pub struct Problem {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[schema(as = FieldError)]
 pub(crate) struct Invalid {
+    /// The field's wire name.
     field: String,
+    /// Why it is not allowed.
     message: String,
 }
 
