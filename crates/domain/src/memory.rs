@@ -557,6 +557,71 @@ impl Clock for ManualClock {
     }
 }
 
+#[async_trait]
+impl crate::ports::AvatarRepository for MemoryStore {
+    async fn set_avatar(
+        &self,
+        user_id: UserId,
+        avatar: crate::attachment::Avatar,
+        _now: DateTime<Utc>,
+    ) -> Result<Option<String>> {
+        let mut state = self.state();
+        if !state.users.contains_key(&user_id.0) {
+            return Err(DomainError::NotFound("user"));
+        }
+        Ok(state
+            .avatars
+            .insert(user_id.0, avatar)
+            .map(|old| old.storage_key))
+    }
+
+    async fn avatar_by_key(&self, key: String) -> Result<Option<crate::attachment::Avatar>> {
+        Ok(self
+            .state()
+            .avatars
+            .values()
+            .find(|a| a.storage_key == key)
+            .cloned())
+    }
+}
+
+/// Blobs kept whole in memory (unlike a real store, which streams): enough for tests.
+#[async_trait]
+impl crate::ports::BlobStore for MemoryStore {
+    async fn put(
+        &self,
+        spec: crate::attachment::BlobSpec,
+        mut body: crate::attachment::ByteStream,
+    ) -> Result<String> {
+        use futures_util::StreamExt as _;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| DomainError::Unavailable(e.to_string()))?;
+            bytes.extend_from_slice(&chunk);
+        }
+        let mut state = self.state();
+        let key = format!("blob-{}.{}", state.next_id(), spec.extension);
+        state.blobs.insert(key.clone(), bytes);
+        Ok(key)
+    }
+
+    async fn get(&self, key: String) -> Result<Option<crate::attachment::BlobContent>> {
+        let Some(bytes) = self.state().blobs.get(&key).cloned() else {
+            return Ok(None);
+        };
+        let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+        let body = futures_util::StreamExt::boxed(futures_util::stream::iter([Ok(
+            bytes::Bytes::from(bytes),
+        )]));
+        Ok(Some(crate::attachment::BlobContent { size, body }))
+    }
+
+    async fn delete(&self, key: String) -> Result<()> {
+        self.state().blobs.remove(&key);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -702,70 +767,5 @@ mod tests {
             .expect("read")
             .expect("still there");
         assert_eq!((kept.content.as_str(), kept.reply_to_id), ("answer", None));
-    }
-}
-
-#[async_trait]
-impl crate::ports::AvatarRepository for MemoryStore {
-    async fn set_avatar(
-        &self,
-        user_id: UserId,
-        avatar: crate::attachment::Avatar,
-        _now: DateTime<Utc>,
-    ) -> Result<Option<String>> {
-        let mut state = self.state();
-        if !state.users.contains_key(&user_id.0) {
-            return Err(DomainError::NotFound("user"));
-        }
-        Ok(state
-            .avatars
-            .insert(user_id.0, avatar)
-            .map(|old| old.storage_key))
-    }
-
-    async fn avatar_by_key(&self, key: String) -> Result<Option<crate::attachment::Avatar>> {
-        Ok(self
-            .state()
-            .avatars
-            .values()
-            .find(|a| a.storage_key == key)
-            .cloned())
-    }
-}
-
-/// Blobs kept whole in memory (unlike a real store, which streams): enough for tests.
-#[async_trait]
-impl crate::ports::BlobStore for MemoryStore {
-    async fn put(
-        &self,
-        spec: crate::attachment::BlobSpec,
-        mut body: crate::attachment::ByteStream,
-    ) -> Result<String> {
-        use futures_util::StreamExt as _;
-        let mut bytes = Vec::new();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| DomainError::Unavailable(e.to_string()))?;
-            bytes.extend_from_slice(&chunk);
-        }
-        let mut state = self.state();
-        let key = format!("blob-{}.{}", state.next_id(), spec.extension);
-        state.blobs.insert(key.clone(), bytes);
-        Ok(key)
-    }
-
-    async fn get(&self, key: String) -> Result<Option<crate::attachment::BlobContent>> {
-        let Some(bytes) = self.state().blobs.get(&key).cloned() else {
-            return Ok(None);
-        };
-        let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-        let body = futures_util::StreamExt::boxed(futures_util::stream::iter([Ok(
-            bytes::Bytes::from(bytes),
-        )]));
-        Ok(Some(crate::attachment::BlobContent { size, body }))
-    }
-
-    async fn delete(&self, key: String) -> Result<()> {
-        self.state().blobs.remove(&key);
-        Ok(())
     }
 }
