@@ -64,7 +64,7 @@ impl FcmNotifier {
     /// [`FcmConfigError::InvalidPrivateKey`]) and builds the notifier. Makes no network call:
     /// the first access token is fetched by the first send.
     pub fn new(config: FcmConfig) -> Result<Self, FcmConfigError> {
-        let key = crate::auth::signing_key(&config)?;
+        let key = config.signing_key()?;
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(5)))

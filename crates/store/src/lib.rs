@@ -35,6 +35,7 @@ mod error;
 pub mod events;
 mod insights;
 pub mod listen;
+mod message_rows;
 mod messages;
 mod migrations;
 mod models;
