@@ -215,8 +215,8 @@ fn check_url(name: &'static str, value: &str) -> Result<(), FcmConfigError> {
 pub fn normalize_private_key(raw: &str) -> String {
     let mut key = raw.trim();
     for quote in ['"', '\''] {
-        if key.len() >= 2 && key.starts_with(quote) && key.ends_with(quote) {
-            key = key[1..key.len() - 1].trim();
+        if let Some(inner) = key.strip_prefix(quote).and_then(|k| k.strip_suffix(quote)) {
+            key = inner.trim();
         }
     }
     let mut key = key
