@@ -18,6 +18,8 @@ const MONTHS: &str = "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?
 const NUMBER: &str = r"\d+(?:,\d{3})*(?:\.\d{1,2})?";
 
 fn compile(pattern: &str) -> Regex {
+    // The patterns are constants of this file, and every one is compiled by its tests.
+    #[allow(clippy::expect_used)]
     Regex::new(pattern).expect("entity pattern is valid")
 }
 
@@ -73,69 +75,53 @@ pub(crate) fn locate(text: &str) -> Vec<Located> {
     let mut found = Vec::new();
 
     let mut claim =
-        |work: &mut Vec<u8>, start: usize, end: usize, kind: Option<EntityKind>, value: String| {
-            work[start..end].fill(BLANK);
-            if let Some(kind) = kind {
+        |work: &mut [u8], start: usize, end: usize, entity: Option<(EntityKind, String)>| {
+            if let Some(span) = work.get_mut(start..end) {
+                span.fill(BLANK);
+            }
+            if let Some((kind, value)) = entity {
                 found.push(Located {
                     start,
                     entity: Entity { kind, value },
                 });
             }
         };
-
-    for (start, end) in spans(&URL, &work, |m| Some(trim_url(m.get(0)?.as_str()).len())) {
-        claim(
-            &mut work,
-            start,
-            end,
-            Some(EntityKind::Url),
-            text[start..end].to_string(),
-        );
-    }
-    for (start, end) in spans(&EMAIL, &work, whole) {
-        claim(
-            &mut work,
-            start,
-            end,
-            Some(EntityKind::Email),
-            text[start..end].to_string(),
-        );
-    }
-    for (start, end, value) in references(&work, text) {
-        claim(&mut work, start, end, Some(EntityKind::Reference), value);
-    }
-    for pattern in [&DATE_ISO, &DATE_NUMERIC, &DATE_MONTH_FIRST, &DATE_DAY_FIRST] {
-        for (start, end) in spans(pattern, &work, |c| {
-            valid_date(c).then(|| c.get(0).map_or(0, |m| m.len()))
-        }) {
-            claim(
-                &mut work,
-                start,
-                end,
-                Some(EntityKind::Date),
-                text[start..end].to_string(),
-            );
+    // The patterns claim their spans in this order: an earlier kind hides its text from the
+    // later ones.
+    let first: [(&Regex, EntityKind, Accept); 2] = [
+        (&URL, EntityKind::Url, url_len),
+        (&EMAIL, EntityKind::Email, whole),
+    ];
+    let then: [(&Regex, EntityKind, Accept); 5] = [
+        (&DATE_ISO, EntityKind::Date, date_len),
+        (&DATE_NUMERIC, EntityKind::Date, date_len),
+        (&DATE_MONTH_FIRST, EntityKind::Date, date_len),
+        (&DATE_DAY_FIRST, EntityKind::Date, date_len),
+        (&AMOUNT, EntityKind::Amount, whole),
+    ];
+    let text_of = |start: usize, end: usize| text.get(start..end).unwrap_or_default().to_owned();
+    for (pattern, kind, accept) in first {
+        for (start, end) in spans(pattern, &work, accept) {
+            claim(&mut work, start, end, Some((kind, text_of(start, end))));
         }
     }
-    for (start, end) in spans(&AMOUNT, &work, whole) {
-        claim(
-            &mut work,
-            start,
-            end,
-            Some(EntityKind::Amount),
-            text[start..end].to_string(),
-        );
+    for (start, end, value) in references(&work, text) {
+        claim(&mut work, start, end, Some((EntityKind::Reference, value)));
+    }
+    for (pattern, kind, accept) in then {
+        for (start, end) in spans(pattern, &work, accept) {
+            claim(&mut work, start, end, Some((kind, text_of(start, end))));
+        }
     }
     for card in cards::find_cards(&as_text(&work)) {
-        claim(&mut work, card.start, card.end, None, String::new());
+        claim(&mut work, card.start, card.end, None);
     }
     for (start, end) in phones(&work, text) {
         claim(
             &mut work,
             start,
             end,
-            Some(EntityKind::Phone),
-            text[start..end].to_string(),
+            Some((EntityKind::Phone, text_of(start, end))),
         );
     }
     found.sort_by_key(|l| l.start);
@@ -180,17 +166,24 @@ fn as_text(work: &[u8]) -> String {
     String::from_utf8_lossy(work).into_owned()
 }
 
+/// How much of a match a kind takes (`None`: not this kind).
+type Accept = fn(&Captures<'_>) -> Option<usize>;
+
 fn whole(captures: &Captures<'_>) -> Option<usize> {
     captures.get(0).map(|m| m.len())
 }
 
+fn url_len(captures: &Captures<'_>) -> Option<usize> {
+    Some(trim_url(captures.get(0)?.as_str()).len())
+}
+
+fn date_len(captures: &Captures<'_>) -> Option<usize> {
+    valid_date(captures).then(|| captures.get(0).map_or(0, |m| m.len()))
+}
+
 /// Start and end of each match of `pattern` in the (partly blanked) text that `accept` takes;
 /// `accept` may shorten a match by returning its new length.
-fn spans(
-    pattern: &Regex,
-    work: &[u8],
-    accept: impl Fn(&Captures<'_>) -> Option<usize>,
-) -> Vec<(usize, usize)> {
+fn spans(pattern: &Regex, work: &[u8], accept: Accept) -> Vec<(usize, usize)> {
     let text = as_text(work);
     pattern
         .captures_iter(&text)
@@ -221,7 +214,10 @@ fn references(work: &[u8], original: &str) -> Vec<(usize, usize, String)> {
             if alphanumerics < 3 || !id.as_str().chars().any(|ch| ch.is_ascii_digit()) {
                 return None;
             }
-            let label = c.name("label").map_or("", |m| &original[m.range()]);
+            let label = c
+                .name("label")
+                .and_then(|m| original.get(m.range()))
+                .unwrap_or_default();
             let mark = if c.name("mark").is_some_and(|m| m.as_str() == "#") {
                 "#"
             } else {
@@ -230,7 +226,7 @@ fn references(work: &[u8], original: &str) -> Vec<(usize, usize, String)> {
             Some((
                 all.start(),
                 id.end(),
-                format!("{label} {mark}{}", &original[id.range()]),
+                format!("{label} {mark}{}", original.get(id.range())?),
             ))
         })
         .collect()
@@ -264,11 +260,11 @@ fn phones(work: &[u8], original: &str) -> Vec<(usize, usize)> {
             if !(7..=15).contains(&digits) {
                 return None;
             }
-            let before = text[..m.start()].chars().next_back();
+            let before = text.get(..m.start()).and_then(|t| t.chars().next_back());
             if before.is_some_and(|c| c.is_alphanumeric() || "/$€£#-.,_".contains(c)) {
                 return None;
             }
-            let mut after = text[m.end()..].chars();
+            let mut after = text.get(m.end()..).unwrap_or_default().chars();
             let next = after.next();
             let next_next = after.next();
             if next.is_some_and(|c| c.is_alphanumeric() || c == '/' || c == '%')
@@ -285,7 +281,7 @@ fn phones(work: &[u8], original: &str) -> Vec<(usize, usize)> {
                 return None;
             }
             let bare = groups.len() == 1 && !candidate.starts_with('+');
-            if bare && !has_phone_cue(&original[..m.start()]) {
+            if bare && !has_phone_cue(original.get(..m.start()).unwrap_or_default()) {
                 return None;
             }
             Some((m.start(), m.end()))

@@ -16,6 +16,9 @@
 //! The server calls [`analyzer_from_config`] with [`OpenAiConfig::from_env`] (or
 //! [`OpenAiConfig::from_vars`]).
 
+// Panicking shortcuts stay in tests; elsewhere a failure is an error the caller sees.
+#![cfg_attr(not(test), deny(clippy::expect_used, clippy::indexing_slicing))]
+
 mod cards;
 mod config;
 mod entities;

@@ -14,26 +14,24 @@ pub(crate) fn split_sentences(text: &str) -> Vec<Sentence<'_>> {
     let mut sentences = Vec::new();
     let mut start = 0;
     let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let at = |n: usize| chars.get(n).map(|&(_, c)| c);
     let mut i = 0;
-    while i < chars.len() {
-        let (pos, c) = chars[i];
+    while let Some(&(pos, c)) = chars.get(i) {
         let end_here = match c {
             '\n' | '\r' => Some(pos),
             '.' | '!' | '?' | '…' => {
                 // Swallow repeated punctuation and closing quotes or brackets.
                 let mut j = i + 1;
-                while j < chars.len()
-                    && matches!(chars[j].1, '.' | '!' | '?' | '"' | '\'' | ')' | '”' | '’')
-                {
+                while matches!(at(j), Some('.' | '!' | '?' | '"' | '\'' | ')' | '”' | '’')) {
                     j += 1;
                 }
-                let followed_by_space = j >= chars.len() || chars[j].1.is_whitespace();
+                let followed_by_space = at(j).is_none_or(char::is_whitespace);
                 let mut k = j;
-                while k < chars.len() && chars[k].1 == ' ' {
+                while at(k) == Some(' ') {
                     k += 1;
                 }
                 let next_starts_sentence =
-                    k >= chars.len() || !(chars[k].1.is_lowercase() || chars[k].1.is_ascii_digit());
+                    at(k).is_none_or(|c| !(c.is_lowercase() || c.is_ascii_digit()));
                 if followed_by_space && next_starts_sentence {
                     i = j - 1;
                     Some(chars.get(j).map_or(text.len(), |&(p, _)| p))
@@ -44,12 +42,12 @@ pub(crate) fn split_sentences(text: &str) -> Vec<Sentence<'_>> {
             _ => None,
         };
         if let Some(end) = end_here {
-            push_sentence(&mut sentences, &text[start..end]);
+            push_sentence(&mut sentences, text.get(start..end).unwrap_or_default());
             start = end;
         }
         i += 1;
     }
-    push_sentence(&mut sentences, &text[start..]);
+    push_sentence(&mut sentences, text.get(start..).unwrap_or_default());
     sentences
 }
 
@@ -100,7 +98,7 @@ pub(crate) fn shorten(text: &str, max: usize) -> String {
     }
     let cut: String = text.chars().take(max.saturating_sub(1)).collect();
     let trimmed = match cut.rfind(' ') {
-        Some(space) if space > max / 2 => &cut[..space],
+        Some(space) if space > max / 2 => cut.get(..space).unwrap_or_default(),
         _ => cut.as_str(),
     };
     format!("{}…", trimmed.trim_end_matches([',', ';', ':', ' ']))

@@ -118,9 +118,13 @@ pub fn sentiment(text: &str) -> Sentiment {
         let Some(weight) = weight(word) else {
             continue;
         };
-        let window = &words[i.saturating_sub(NEGATION_SCOPE)..i];
+        let window = words
+            .get(i.saturating_sub(NEGATION_SCOPE)..i)
+            .unwrap_or_default();
         let negated = window.iter().any(|w| is_negation(w));
-        let intensified = i > 0 && INTENSIFIERS.contains(&words[i - 1].as_str());
+        let intensified = window
+            .last()
+            .is_some_and(|w| INTENSIFIERS.contains(&w.as_str()));
         let mut value = if intensified { weight * 1.3 } else { weight };
         if negated {
             value *= NEGATION_FACTOR;

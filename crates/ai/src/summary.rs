@@ -279,15 +279,15 @@ fn next_steps(transcript: &Transcript) -> Option<String> {
     let resolution = spoken
         .iter()
         .rposition(|l| l.speaker == Speaker::Staff && has_any(&words(&l.text), &RESOLUTION_WORDS));
-    if let Some(at) = resolution {
-        let disputed = spoken[at + 1..]
+    if let Some((resolved, after)) = resolution.and_then(|at| spoken.get(at..)?.split_first()) {
+        let disputed = after
             .iter()
             .any(|l| l.speaker == Speaker::Donor && has_any(&words(&l.text), &PROBLEM_WORDS));
         if !disputed {
-            let sentence = split_sentences(&spoken[at].text)
+            let sentence = split_sentences(&resolved.text)
                 .into_iter()
                 .find(|s| has_any(&words(s.text), &RESOLUTION_WORDS))
-                .map_or(spoken[at].text.as_str(), |s| s.text);
+                .map_or(resolved.text.as_str(), |s| s.text);
             return Some(format!(
                 "Resolved: {} Close the ticket unless the donor reports anything else.",
                 shorten(sentence, KEY_POINT_CHARS)

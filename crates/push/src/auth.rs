@@ -3,79 +3,27 @@
 //! token, and keep that token until shortly before it expires.
 //!
 //! Assertion (RS256, header `{"alg":"RS256","typ":"JWT"}`), claims: `iss` = client email,
-//! `scope` = [`FCM_SCOPE`], `aud` = the token URL, `iat` = now, `exp` = `iat` + 3600 (Google's
+//! `scope` = [`FCM_SCOPE`](crate::FCM_SCOPE), `aud` = the token URL, `iat` = now, `exp` = `iat` + 3600 (Google's
 //! maximum). Request: `POST token_url` with the form
 //! `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=<jwt>`. Answer:
 //! `{"access_token": "...", "expires_in": 3599, "token_type": "Bearer"}`, or on failure
 //! `{"error": "invalid_grant", "error_description": "..."}`.
 
+use crate::assertion::sign_assertion;
 use crate::config::FcmConfig;
-use crate::error::FcmConfigError;
 use crate::http::{describe, retry_after, truncate};
 use chrono::Utc;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use serde::{Deserialize, Serialize};
+use jsonwebtoken::EncodingKey;
+use serde::Deserialize;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
-/// The OAuth scope that lets a token send FCM messages.
-pub const FCM_SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
 /// The `grant_type` of the JWT-bearer flow (RFC 7523).
 pub const JWT_BEARER_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-/// The assertion's lifetime in seconds (`exp - iat`); Google accepts at most one hour.
-pub const ASSERTION_LIFETIME_SECS: i64 = 3600;
 /// A cached access token is replaced this long before it expires.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 /// Assumed lifetime when the token endpoint does not say (`expires_in` missing).
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
-
-/// The claims of the service-account assertion.
-#[derive(Debug, Serialize)]
-struct AssertionClaims<'a> {
-    iss: &'a str,
-    scope: &'a str,
-    aud: &'a str,
-    iat: i64,
-    exp: i64,
-}
-
-/// Signs one assertion issued at `iat` (seconds since the epoch).
-fn sign_assertion(
-    key: &EncodingKey,
-    client_email: &str,
-    token_url: &str,
-    iat: i64,
-) -> jsonwebtoken::errors::Result<String> {
-    let claims = AssertionClaims {
-        iss: client_email,
-        scope: FCM_SCOPE,
-        aud: token_url,
-        iat,
-        exp: iat + ASSERTION_LIFETIME_SECS,
-    };
-    jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, key)
-}
-
-/// Checks the configuration and turns its PEM key into a signing key, proving with a probe
-/// signature that the key really signs (a PEM wrapper around garbage parses but cannot sign).
-pub(crate) fn signing_key(config: &FcmConfig) -> Result<EncodingKey, FcmConfigError> {
-    config.check_fields()?;
-    if !config.private_key.contains("-----BEGIN") {
-        return Err(FcmConfigError::InvalidPrivateKey(
-            "no \"-----BEGIN ...-----\" line found".to_owned(),
-        ));
-    }
-    let key = EncodingKey::from_rsa_pem(config.private_key.as_bytes())
-        .map_err(|e| FcmConfigError::InvalidPrivateKey(e.to_string()))?;
-    sign_assertion(
-        &key,
-        &config.client_email,
-        &config.token_url,
-        Utc::now().timestamp(),
-    )
-    .map_err(|e| FcmConfigError::InvalidPrivateKey(format!("it does not sign: {e}")))?;
-    Ok(key)
-}
 
 /// Why no access token could be had.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,21 +214,5 @@ mod tests {
             Duration::from_millis(500)
         );
         assert_eq!(fresh_for(Duration::ZERO), Duration::ZERO);
-    }
-
-    #[test]
-    fn garbage_keys_are_refused_with_a_clear_error() {
-        let config = FcmConfig::new("p", "sa@p.iam.gserviceaccount.com", "not a key");
-        let err = signing_key(&config).expect_err("refused");
-        assert!(matches!(err, FcmConfigError::InvalidPrivateKey(_)));
-        assert!(err.to_string().contains("FIREBASE_PRIVATE_KEY"));
-
-        let config = FcmConfig::new(
-            "p",
-            "sa@p.iam.gserviceaccount.com",
-            "-----BEGIN PRIVATE KEY-----\\nAAAA\\n-----END PRIVATE KEY-----",
-        );
-        let err = signing_key(&config).expect_err("refused");
-        assert!(matches!(err, FcmConfigError::InvalidPrivateKey(_)));
     }
 }

@@ -1,6 +1,7 @@
 //! Settings of the FCM notifier, from code or from the environment.
 
 use crate::error::FcmConfigError;
+use jsonwebtoken::EncodingKey;
 use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
@@ -166,7 +167,13 @@ impl FcmConfig {
     /// Checks every setting: non-empty ids, http(s) URLs, a positive timeout, and a private
     /// key that parses as RSA PEM and can sign (a probe assertion is signed and thrown away).
     pub fn validate(&self) -> Result<(), FcmConfigError> {
-        crate::auth::signing_key(self).map(|_| ())
+        self.signing_key().map(|_| ())
+    }
+
+    /// Checks every setting and turns the PEM key into a signing key (see [`Self::validate`]).
+    pub(crate) fn signing_key(&self) -> Result<EncodingKey, FcmConfigError> {
+        self.check_fields()?;
+        crate::assertion::signing_key(&self.private_key, &self.client_email, &self.token_url)
     }
 
     /// `fcm_base_url` without trailing slashes.
@@ -208,8 +215,8 @@ fn check_url(name: &'static str, value: &str) -> Result<(), FcmConfigError> {
 pub fn normalize_private_key(raw: &str) -> String {
     let mut key = raw.trim();
     for quote in ['"', '\''] {
-        if key.len() >= 2 && key.starts_with(quote) && key.ends_with(quote) {
-            key = key[1..key.len() - 1].trim();
+        if let Some(inner) = key.strip_prefix(quote).and_then(|k| k.strip_suffix(quote)) {
+            key = inner.trim();
         }
     }
     let mut key = key
@@ -335,5 +342,21 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn garbage_keys_are_refused_with_a_clear_error() {
+        let config = FcmConfig::new("p", "sa@p.iam.gserviceaccount.com", "not a key");
+        let err = config.signing_key().expect_err("refused");
+        assert!(matches!(err, FcmConfigError::InvalidPrivateKey(_)));
+        assert!(err.to_string().contains("FIREBASE_PRIVATE_KEY"));
+
+        let config = FcmConfig::new(
+            "p",
+            "sa@p.iam.gserviceaccount.com",
+            "-----BEGIN PRIVATE KEY-----\\nAAAA\\n-----END PRIVATE KEY-----",
+        );
+        let err = config.signing_key().expect_err("refused");
+        assert!(matches!(err, FcmConfigError::InvalidPrivateKey(_)));
     }
 }

@@ -64,7 +64,7 @@ impl FcmNotifier {
     /// [`FcmConfigError::InvalidPrivateKey`]) and builds the notifier. Makes no network call:
     /// the first access token is fetched by the first send.
     pub fn new(config: FcmConfig) -> Result<Self, FcmConfigError> {
-        let key = crate::auth::signing_key(&config)?;
+        let key = config.signing_key()?;
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(5)))
@@ -285,27 +285,27 @@ pub(crate) fn message_body(message: &PushMessage, android_channel_id: Option<&st
         aps.insert("thread-id".into(), json!(ticket));
     }
 
-    let mut body = json!({
-        "message": {
-            "token": message.token,
-            "notification": {
-                "title": message.title,
-                "body": message.body,
-            },
-            "android": {
-                "priority": "high",
-                "notification": android_notification,
-            },
-            "apns": {
-                "headers": { "apns-priority": "10" },
-                "payload": { "aps": aps },
-            },
-        }
+    let mut fields = json!({
+        "token": message.token,
+        "notification": {
+            "title": message.title,
+            "body": message.body,
+        },
+        "android": {
+            "priority": "high",
+            "notification": android_notification,
+        },
+        "apns": {
+            "headers": { "apns-priority": "10" },
+            "payload": { "aps": aps },
+        },
     });
     if !message.data.is_empty() {
-        body["message"]["data"] = json!(message.data);
+        if let Some(fields) = fields.as_object_mut() {
+            fields.insert("data".into(), json!(message.data));
+        }
     }
-    body
+    json!({ "message": fields })
 }
 
 /// How a send's attempt ended when it did not deliver.

@@ -29,6 +29,10 @@
 //!
 //! The crate's README lists the FCM and OAuth fields it relies on, with their sources.
 
+// Panicking shortcuts stay in tests; elsewhere a failure is an error the caller sees.
+#![cfg_attr(not(test), deny(clippy::expect_used, clippy::indexing_slicing))]
+
+mod assertion;
 mod auth;
 mod config;
 mod error;
@@ -36,7 +40,8 @@ mod fcm;
 mod http;
 mod log;
 
-pub use auth::{ASSERTION_LIFETIME_SECS, FCM_SCOPE, JWT_BEARER_GRANT_TYPE, REFRESH_MARGIN};
+pub use assertion::{ASSERTION_LIFETIME_SECS, FCM_SCOPE};
+pub use auth::{JWT_BEARER_GRANT_TYPE, REFRESH_MARGIN};
 pub use config::{
     normalize_private_key, FcmConfig, DEFAULT_FCM_BASE_URL, DEFAULT_MAX_ATTEMPTS,
     DEFAULT_RETRY_BACKOFF, DEFAULT_TIMEOUT, DEFAULT_TOKEN_URL, ENV_ANDROID_CHANNEL_ID,

@@ -2,6 +2,9 @@
 //! policy on [backon] and one `Retry-After` parser. A leaf crate, so every adapter can use it
 //! without depending on another adapter.
 
+// Panicking shortcuts stay in tests; elsewhere a failure is an error the caller sees.
+#![cfg_attr(not(test), deny(clippy::expect_used, clippy::indexing_slicing))]
+
 use std::time::{Duration, SystemTime};
 
 pub use backon::{BackoffBuilder, ExponentialBuilder, Retryable};

@@ -4,6 +4,9 @@
 //! (`500ms`, `30s`, `15m`, `24h`, `30d`; `0` is zero): read them with [`duration`]. A leaf crate,
 //! so the adapters and the server share it without depending on each other.
 
+// Panicking shortcuts stay in tests; elsewhere a failure is an error the caller sees.
+#![cfg_attr(not(test), deny(clippy::expect_used, clippy::indexing_slicing))]
+
 use serde::de::{DeserializeOwned, Deserializer, Error as _};
 use serde::Deserialize;
 use std::collections::HashMap;

@@ -8,12 +8,10 @@ use crate::error::Error;
 use crate::models::{from_db, to_db};
 use crate::schema::messages;
 use crate::schema_attachments::{attachments, user_avatars};
-use crate::{events, Store};
+use crate::Store;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use concierge_domain::attachment::{Attachment, Avatar, NewAttachment};
-use concierge_domain::event::EventEncoder;
-use concierge_domain::event::NewEvent;
 use concierge_domain::message::Message;
 use concierge_domain::ports::AvatarRepository;
 use concierge_domain::{DomainError, MessageId, Result, TicketId, UserId};
@@ -121,74 +119,6 @@ pub(crate) fn keys_of_ticket(conn: &mut DbConnection, id: TicketId) -> Result<Ve
         )
         .select(attachments::storage_key)
         .load(conn)?)
-}
-
-/// Adds files to a message (and replaces its text when given) and appends `message_updated`.
-pub(crate) fn add(
-    conn: &mut DbConnection,
-    enc: &dyn EventEncoder,
-    id: MessageId,
-    content: Option<&str>,
-    files: &[NewAttachment],
-    max_files: usize,
-    now: DateTime<Utc>,
-) -> Result<Message, Error> {
-    let at = to_db(now);
-    let n = match content {
-        Some(content) => diesel::update(messages::table.find(id.0))
-            .set((
-                messages::content.eq(content),
-                messages::edited_at.eq(Some(at)),
-                messages::updated_at.eq(at),
-            ))
-            .execute(conn)?,
-        None => diesel::update(messages::table.find(id.0))
-            .set(messages::updated_at.eq(at))
-            .execute(conn)?,
-    };
-    if n == 0 {
-        return Err(DomainError::NotFound("message").into());
-    }
-    // The update above locks the message's row (PostgreSQL) or the database (SQLite), so the
-    // count read here cannot change before this transaction ends.
-    let message =
-        crate::messages::load(conn, id)?.ok_or(Error::Domain(DomainError::NotFound("message")))?;
-    if message.attachments.len() + files.len() > max_files {
-        return Err(DomainError::Conflict(format!(
-            "a message carries at most {max_files} files; this one has {}",
-            message.attachments.len()
-        ))
-        .into());
-    }
-    let message = insert_all(conn, message, files, now)?;
-    events::append(conn, enc, vec![NewEvent::message_updated(&message)])?;
-    Ok(message)
-}
-
-/// Removes one attachment row and appends `message_updated`; returns the message and the
-/// removed file's key.
-pub(crate) fn remove(
-    conn: &mut DbConnection,
-    enc: &dyn EventEncoder,
-    id: MessageId,
-    attachment_id: i64,
-    now: DateTime<Utc>,
-) -> Result<(Message, String), Error> {
-    let key: String = attachments::table
-        .filter(attachments::id.eq(attachment_id))
-        .filter(attachments::message_id.eq(id.0))
-        .select(attachments::storage_key)
-        .first(conn)
-        .optional()?
-        .ok_or(Error::Domain(DomainError::NotFound("attachment")))?;
-    diesel::delete(attachments::table.find(attachment_id)).execute(conn)?;
-    diesel::update(messages::table.find(id.0))
-        .set(messages::updated_at.eq(to_db(now)))
-        .execute(conn)?;
-    let message =
-        crate::messages::load(conn, id)?.ok_or(Error::Domain(DomainError::NotFound("message")))?;
-    events::append(conn, enc, vec![NewEvent::message_updated(&message)])?;
-    Ok((message, key))
 }
 
 /// The attachment stored under `key`, with its message's ticket.

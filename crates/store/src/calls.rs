@@ -9,7 +9,7 @@ use crate::connection::DbConnection;
 use crate::error::{corrupt, is_unique_violation, Error};
 use crate::models::{from_db, to_db};
 use crate::schema_calls::{call_requests, call_sessions};
-use crate::{events, messages, tickets, Store};
+use crate::{events, message_rows, tickets, Store};
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 use concierge_domain::call::{
@@ -166,7 +166,7 @@ fn write_note(
     mut note: NewMessage,
 ) -> Result<(Message, NewEvent), Error> {
     note.ticket_id = ticket_id;
-    let message = messages::insert(conn, &note)?;
+    let message = message_rows::insert(conn, &note)?;
     let event = NewEvent::new_message(&message);
     Ok((message, event))
 }

@@ -3,8 +3,10 @@
 
 use crate::connection::DbConnection;
 use crate::error::{is_foreign_key_violation, is_unique_violation, Error};
-use crate::models::{into_message, to_db, MessageRow, MessageView, NewMessageRow};
+use crate::message_rows::{convert, convert_one, insert, load, message_views};
+use crate::models::{to_db, MessageRow, MessageView};
 use crate::schema::{messages, tickets, users};
+use crate::schema_attachments::attachments;
 use crate::{events, tickets as ticket_rows, tx, Store};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -18,45 +20,6 @@ use concierge_domain::ticket::{Channel, Ticket};
 use concierge_domain::{DomainError, MessageId, Result, TicketId, UserId};
 use diesel::prelude::*;
 
-/// Messages with their sender's names, unfiltered and unordered.
-macro_rules! message_views {
-    () => {
-        messages::table
-            .inner_join(tickets::table)
-            .left_join(users::table)
-            .select((
-                MessageRow::as_select(),
-                users::name.nullable(),
-                tickets::donor_name,
-            ))
-    };
-}
-
-/// Converts rows and loads their attachments (one query for all of them).
-fn convert(conn: &mut DbConnection, rows: Vec<MessageView>) -> Result<Vec<Message>, Error> {
-    let mut messages = rows
-        .into_iter()
-        .map(into_message)
-        .collect::<Result<Vec<_>, Error>>()?;
-    crate::attachments::fill(conn, &mut messages)?;
-    Ok(messages)
-}
-
-fn convert_one(
-    conn: &mut DbConnection,
-    row: Option<MessageView>,
-) -> Result<Option<Message>, Error> {
-    Ok(convert(conn, row.into_iter().collect())?.pop())
-}
-
-pub(crate) fn load(conn: &mut DbConnection, id: MessageId) -> Result<Option<Message>, Error> {
-    let row = message_views!()
-        .filter(messages::id.eq(id.0))
-        .first::<MessageView>(conn)
-        .optional()?;
-    convert_one(conn, row)
-}
-
 fn by_client_id(
     conn: &mut DbConnection,
     ticket_id: TicketId,
@@ -68,20 +31,6 @@ fn by_client_id(
         .first::<MessageView>(conn)
         .optional()?;
     convert_one(conn, row)
-}
-
-/// Inserts a message in the caller's transaction and reads it back with its sender's name.
-pub(crate) fn insert(conn: &mut DbConnection, message: &NewMessage) -> Result<Message, Error> {
-    let id: i64 = diesel::insert_into(messages::table)
-        .values(&NewMessageRow::from(message))
-        .returning(messages::id)
-        .get_result(conn)?;
-    // Read back with the sender's name; a message this young has no attachments yet, so the
-    // attachments query is skipped (callers adding files attach them afterwards).
-    let row = message_views!()
-        .filter(messages::id.eq(id))
-        .first::<MessageView>(conn)?;
-    into_message(row)
 }
 
 fn post(
@@ -198,6 +147,44 @@ fn between(
     Ok(Page::from_rows(messages, &page, |m| m.id.0))
 }
 
+/// Sets a message's `updated_at` (and its text, marked edited, when given); `NotFound` when
+/// there is no such message.
+fn touch(
+    conn: &mut DbConnection,
+    id: MessageId,
+    content: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let at = to_db(now);
+    let n = match content {
+        Some(content) => diesel::update(messages::table.find(id.0))
+            .set((
+                messages::content.eq(content),
+                messages::edited_at.eq(Some(at)),
+                messages::updated_at.eq(at),
+            ))
+            .execute(conn)?,
+        None => diesel::update(messages::table.find(id.0))
+            .set(messages::updated_at.eq(at))
+            .execute(conn)?,
+    };
+    if n == 0 {
+        return Err(DomainError::NotFound("message").into());
+    }
+    Ok(())
+}
+
+/// Reads a message back after a write in this transaction and appends `message_updated`.
+fn updated(
+    conn: &mut DbConnection,
+    enc: &dyn EventEncoder,
+    id: MessageId,
+) -> Result<Message, Error> {
+    let message = load(conn, id)?.ok_or(Error::Domain(DomainError::NotFound("message")))?;
+    events::append(conn, enc, vec![NewEvent::message_updated(&message)])?;
+    Ok(message)
+}
+
 fn edit(
     conn: &mut DbConnection,
     enc: &dyn EventEncoder,
@@ -205,20 +192,8 @@ fn edit(
     content: &str,
     now: DateTime<Utc>,
 ) -> Result<Message, Error> {
-    let now = to_db(now);
-    let n = diesel::update(messages::table.find(id.0))
-        .set((
-            messages::content.eq(content),
-            messages::edited_at.eq(Some(now)),
-            messages::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    if n == 0 {
-        return Err(DomainError::NotFound("message").into());
-    }
-    let message = load(conn, id)?.ok_or(Error::Domain(DomainError::NotFound("message")))?;
-    events::append(conn, enc, vec![NewEvent::message_updated(&message)])?;
-    Ok(message)
+    touch(conn, id, Some(content), now)?;
+    updated(conn, enc, id)
 }
 
 /// Deletes a message; returns its files' keys (the caller removes their bytes after the
@@ -258,6 +233,53 @@ fn delete(
     }
     events::append(conn, enc, log)?;
     Ok(keys)
+}
+
+/// Adds files to a message (and replaces its text when given) and appends `message_updated`.
+fn add_files(
+    conn: &mut DbConnection,
+    enc: &dyn EventEncoder,
+    id: MessageId,
+    content: Option<&str>,
+    files: &[NewAttachment],
+    max_files: usize,
+    now: DateTime<Utc>,
+) -> Result<Message, Error> {
+    touch(conn, id, content, now)?;
+    // The update above locks the message's row (PostgreSQL) or the database (SQLite), so the
+    // count read here cannot change before this transaction ends.
+    let message = load(conn, id)?.ok_or(Error::Domain(DomainError::NotFound("message")))?;
+    if message.attachments.len() + files.len() > max_files {
+        return Err(DomainError::Conflict(format!(
+            "a message carries at most {max_files} files; this one has {}",
+            message.attachments.len()
+        ))
+        .into());
+    }
+    let message = crate::attachments::insert_all(conn, message, files, now)?;
+    events::append(conn, enc, vec![NewEvent::message_updated(&message)])?;
+    Ok(message)
+}
+
+/// Removes one attachment row and appends `message_updated`; returns the message and the
+/// removed file's key.
+fn remove_file(
+    conn: &mut DbConnection,
+    enc: &dyn EventEncoder,
+    id: MessageId,
+    attachment_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(Message, String), Error> {
+    let key: String = attachments::table
+        .filter(attachments::id.eq(attachment_id))
+        .filter(attachments::message_id.eq(id.0))
+        .select(attachments::storage_key)
+        .first(conn)
+        .optional()?
+        .ok_or(Error::Domain(DomainError::NotFound("attachment")))?;
+    diesel::delete(attachments::table.find(attachment_id)).execute(conn)?;
+    touch(conn, id, None, now)?;
+    Ok((updated(conn, enc, id)?, key))
 }
 
 #[async_trait]
@@ -358,7 +380,7 @@ impl MessageRepository for Store {
         now: DateTime<Utc>,
     ) -> Result<Message> {
         self.write_logged(move |conn, enc| {
-            crate::attachments::add(conn, enc, id, content.as_deref(), &files, max_files, now)
+            add_files(conn, enc, id, content.as_deref(), &files, max_files, now)
         })
         .await
     }
@@ -369,10 +391,8 @@ impl MessageRepository for Store {
         attachment_id: i64,
         now: DateTime<Utc>,
     ) -> Result<(Message, String)> {
-        self.write_logged(move |conn, enc| {
-            crate::attachments::remove(conn, enc, id, attachment_id, now)
-        })
-        .await
+        self.write_logged(move |conn, enc| remove_file(conn, enc, id, attachment_id, now))
+            .await
     }
 
     async fn file_by_key(&self, key: String) -> Result<Option<(Attachment, TicketId)>> {

@@ -5,7 +5,7 @@ use crate::connection::{Backend, DbConnection};
 use crate::error::Error;
 use crate::models::{to_db, TicketFields, TicketRow};
 use crate::schema::tickets;
-use crate::{events, messages, Store};
+use crate::{events, message_rows, Store};
 use async_trait::async_trait;
 use concierge_domain::event::EventEncoder;
 use concierge_domain::event::NewEvent;
@@ -188,7 +188,7 @@ fn create(
     let message = match first_message {
         Some(mut message) => {
             message.ticket_id = ticket.id;
-            let message = messages::insert(conn, &message)?;
+            let message = message_rows::insert(conn, &message)?;
             log.push(NewEvent::new_message(&message));
             Some(message)
         }
@@ -208,7 +208,7 @@ fn update(
     let mut log = vec![NewEvent::ticket_updated(&saved)];
     if let Some(mut note) = note {
         note.ticket_id = saved.id;
-        let note = messages::insert(conn, &note)?;
+        let note = message_rows::insert(conn, &note)?;
         log.push(NewEvent::new_message(&note));
     }
     events::append(conn, enc, log)?;

@@ -15,6 +15,9 @@
 //! [`DisabledVideoProvider`] stands in when the credentials are missing
 //! ([`VideoSdkConfig::from_env`] returns `None`).
 
+// Panicking shortcuts stay in tests; elsewhere a failure is an error the caller sees.
+#![cfg_attr(not(test), deny(clippy::expect_used, clippy::indexing_slicing))]
+
 mod client;
 mod config;
 mod disabled;

@@ -197,7 +197,7 @@ fn first_choice(body: &str) -> Result<Answer, AiError> {
 fn error_detail(body: String) -> String {
     let message = serde_json::from_str::<Value>(&body)
         .ok()
-        .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+        .and_then(|v| v.pointer("/error/message")?.as_str().map(str::to_string))
         .unwrap_or(body);
     shorten(&redact_secrets(message.trim()), 200)
 }

@@ -72,29 +72,37 @@ pub(crate) fn fit_lines(lines: &[TranscriptLine], budget: usize) -> Vec<String> 
     let available = budget.saturating_sub(MARKER_TOKENS);
     let mut head = 0;
     let mut head_cost = 0;
-    while head < cost.len() && head_cost + cost[head] <= available / HEAD_SHARE {
-        head_cost += cost[head];
+    for &c in &cost {
+        if head_cost + c > available / HEAD_SHARE {
+            break;
+        }
+        head_cost += c;
         head += 1;
     }
-    if head == 0 && cost.first().is_some_and(|&c| c <= available) {
-        head_cost = cost[0];
-        head = 1;
+    if head == 0 {
+        if let Some(&c) = cost.first().filter(|&&c| c <= available) {
+            head_cost = c;
+            head = 1;
+        }
     }
     let mut tail_start = cost.len();
     let mut tail_cost = 0;
-    while tail_start > head && head_cost + tail_cost + cost[tail_start - 1] <= available {
-        tail_cost += cost[tail_start - 1];
+    for &c in cost.iter().skip(head).rev() {
+        if head_cost + tail_cost + c > available {
+            break;
+        }
+        tail_cost += c;
         tail_start -= 1;
     }
     let omitted = tail_start - head;
-    let mut out: Vec<String> = rendered[..head].to_vec();
+    let mut out: Vec<String> = rendered.iter().take(head).cloned().collect();
     if omitted > 0 {
         out.push(format!(
             "[... {omitted} message{} omitted ...]",
             if omitted == 1 { "" } else { "s" }
         ));
     }
-    out.extend_from_slice(&rendered[tail_start..]);
+    out.extend(rendered.iter().skip(tail_start).cloned());
     out
 }
 

@@ -44,12 +44,14 @@ fn parse_reset(value: &str) -> Option<Duration> {
         let number_end = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(rest.len());
-        let number: f64 = rest[..number_end].parse().ok()?;
-        rest = &rest[number_end..];
+        let (number, after) = rest.split_at_checked(number_end)?;
+        let number: f64 = number.parse().ok()?;
+        rest = after;
         let unit_end = rest
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(rest.len());
-        let factor = match &rest[..unit_end] {
+        let (unit, after) = rest.split_at_checked(unit_end)?;
+        let factor = match unit {
             "ms" => 0.001,
             "s" | "" => 1.0,
             "m" => 60.0,
@@ -57,7 +59,7 @@ fn parse_reset(value: &str) -> Option<Duration> {
             _ => return None,
         };
         total += number * factor;
-        rest = &rest[unit_end..];
+        rest = after;
     }
     seconds(total)
 }

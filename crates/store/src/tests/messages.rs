@@ -309,9 +309,11 @@ store_test!(a_send_that_loses_the_race_returns_the_winner, |store| {
     let winner = std::thread::spawn(move || {
         let mut conn = pool.get().unwrap();
         <DbConnection as TransactionManager<DbConnection>>::begin_transaction(&mut conn).unwrap();
-        let message =
-            crate::messages::insert(&mut conn, &keyed(t.id, Sender::Donor, "winner", "the-key"))
-                .unwrap();
+        let message = crate::message_rows::insert(
+            &mut conn,
+            &keyed(t.id, Sender::Donor, "winner", "the-key"),
+        )
+        .unwrap();
         inserted_tx.send(message).unwrap();
         commit_rx.recv().unwrap();
         <DbConnection as TransactionManager<DbConnection>>::commit_transaction(&mut conn).unwrap();

@@ -4,6 +4,7 @@
 pub(crate) mod harness;
 
 mod events;
+mod insights;
 mod messages;
 mod push;
 mod throughput;
