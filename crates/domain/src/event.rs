@@ -45,9 +45,9 @@ crate::ticket::wire_enum!(
 );
 
 /// What an event carries: the object that changed, as the domain holds it. The log keeps it
-/// as JSON written by the application's [`EventEncoder`].
+/// as JSON written by the application's [`EventEncoder`]. Deliberately exhaustive: an
+/// encoder must write every payload, so a new variant fails to compile until it does.
 #[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
 pub enum Payload {
     /// A ticket as it is after the change.
     Ticket(Ticket),

@@ -34,7 +34,6 @@ impl EventEncoder for EventWire {
             }
             Payload::Summary(s) => to_value(Summary::from(s)),
             Payload::QaReview(r) => to_value(QaReview::from(r)),
-            _ => Value::Null,
         }
     }
 }
