@@ -295,7 +295,10 @@ async fn check(
         .unwrap_or("")
         .to_string();
     let body = response.text().await.unwrap_or_default();
-    if status >= 500 {
+    // A 503 for a service the test app leaves unconfigured (VideoSDK) is the documented answer
+    // of those routes, not a fault; a fuzzed id that names the test's own ticket reaches it.
+    let unconfigured = status == 503 && body.contains("not configured");
+    if status >= 500 && !unconfigured {
         return Err(format!("{}: {status} {}", what(), short(&body)));
     }
     // 431: a head too large for actix's parser, answered before any route sees it.
