@@ -8,7 +8,7 @@
 //! fails the PostgreSQL tests instead of skipping them.
 
 use concierge_server::{Application, Config};
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::RunQueryDsl;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -61,7 +61,7 @@ struct PostgresDb {
 
 impl Drop for PostgresDb {
     fn drop(&mut self) {
-        if let Ok(mut conn) = PgConnection::establish(&self.admin_url) {
+        if let Ok(mut conn) = concierge_store::establish_postgres(&self.admin_url) {
             let _ = diesel::sql_query(format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                 self.name
@@ -877,7 +877,7 @@ pub fn base64url(bytes: &[u8]) -> String {
 fn wait_for_pg_horizon(admin_url: &str) {
     use diesel::dsl::sql;
     use diesel::sql_types::BigInt;
-    let mut conn = PgConnection::establish(admin_url)
+    let mut conn = concierge_store::establish_postgres(admin_url)
         .unwrap_or_else(|e| panic!("cannot reach TEST_POSTGRES_URL: {e}"));
     let now: i64 = diesel::select(sql::<BigInt>("pg_current_xact_id()::text::bigint"))
         .get_result(&mut conn)

@@ -117,7 +117,7 @@ fn build_sqlite(sweep: bool) -> PathBuf {
 pub(crate) fn create_postgres(admin_url: &str, name: &str) {
     static TEMPLATE: OnceLock<String> = OnceLock::new();
     let template = TEMPLATE.get_or_init(|| build_postgres(admin_url, true));
-    let mut conn = PgConnection::establish(admin_url)
+    let mut conn = concierge_store::establish_postgres(admin_url)
         .unwrap_or_else(|e| panic!("cannot reach TEST_POSTGRES_URL: {e}"));
     let mut last = String::new();
     for _ in 0..20 {
@@ -142,7 +142,7 @@ pub(crate) fn create_postgres(admin_url: &str, name: &str) {
 /// the templates of other hashes.
 fn build_postgres(admin_url: &str, sweep: bool) -> String {
     let name = format!("{PG_PREFIX}{}", migrations_hash());
-    let mut admin = PgConnection::establish(admin_url)
+    let mut admin = concierge_store::establish_postgres(admin_url)
         .unwrap_or_else(|e| panic!("cannot reach TEST_POSTGRES_URL: {e}"));
     // One builder at a time across every test process; a crashed one's lock goes with its
     // connection.
@@ -155,8 +155,9 @@ fn build_postgres(admin_url: &str, sweep: bool) -> String {
         diesel::sql_query(format!("CREATE DATABASE {building}"))
             .execute(&mut admin)
             .expect("create the template database");
-        let mut conn = PgConnection::establish(&crate::with_database(admin_url, &building))
-            .expect("connect to the template database");
+        let mut conn =
+            concierge_store::establish_postgres(&crate::with_database(admin_url, &building))
+                .expect("connect to the template database");
         conn.run_pending_migrations(concierge_store::POSTGRES_MIGRATIONS)
             .expect("migrate the template database");
         drop(conn);
@@ -223,8 +224,9 @@ mod tests {
             admin_url: admin_url.clone(),
             name: name.clone(),
         };
-        let mut conn = PgConnection::establish(&crate::with_database(&admin_url, &name))
-            .expect("connect to the copy");
+        let mut conn =
+            concierge_store::establish_postgres(&crate::with_database(&admin_url, &name))
+                .expect("connect to the copy");
         let pending = conn
             .pending_migrations(concierge_store::POSTGRES_MIGRATIONS)
             .expect("pending migrations");

@@ -112,6 +112,19 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Opens a PostgreSQL connection. Every PostgreSQL connection of the project opens here, so
+/// OpenSSL is set up before libpq first touches it.
+///
+/// libpq's TLS runs on OpenSSL, which by default frees its global state in an `atexit`
+/// handler; a thread still closing or opening a connection as the process exits then reads
+/// freed memory and the process dies with SIGSEGV instead of its exit code (the e2e test binary
+/// did, about one exit in five). Initialising OpenSSL first with `OPENSSL_INIT_NO_ATEXIT`
+/// (what `openssl_sys::init` does) leaves the state to the operating system.
+pub fn establish_postgres(url: &str) -> diesel::ConnectionResult<PgConnection> {
+    openssl_sys::init();
+    PgConnection::establish(url)
+}
+
 /// Where the pool connects to, parsed from the URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Target {
@@ -201,7 +214,7 @@ impl r2d2::ManageConnection for DbManager {
 
     fn connect(&self) -> Result<PooledDb, Self::Error> {
         let conn = match &self.target {
-            Target::Postgres(url) => DbConnection::Postgresql(PgConnection::establish(url)?),
+            Target::Postgres(url) => DbConnection::Postgresql(establish_postgres(url)?),
             Target::SqliteFile(path) => {
                 let path = path.to_str().ok_or_else(|| {
                     diesel::ConnectionError::InvalidConnectionUrl(

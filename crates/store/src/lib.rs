@@ -55,7 +55,9 @@ mod users;
 mod tests;
 
 pub use blobs::LocalBlobs;
-pub use connection::{redact_url, Backend, DbConnection, DbManager, DbPool, StoreConfig};
+pub use connection::{
+    establish_postgres, redact_url, Backend, DbConnection, DbManager, DbPool, StoreConfig,
+};
 pub use error::StoreError;
 pub use migrations::{run_migrations, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 

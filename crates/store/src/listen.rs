@@ -14,7 +14,6 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::Connection;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -49,7 +48,7 @@ fn run(url: &str, instance: &str, counter: &Weak<watch::Sender<u64>>, local: &We
     // Local writes announced so far; writes made while disconnected go out on reconnecting.
     let mut announced = 0;
     while counter.strong_count() > 0 {
-        let listening = PgConnection::establish(url)
+        let listening = crate::connection::establish_postgres(url)
             .map_err(|e| e.to_string())
             .and_then(|mut conn| {
                 // A lost wake-up costs a poll, so NOTIFY does not wait for a WAL flush.

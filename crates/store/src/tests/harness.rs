@@ -11,7 +11,6 @@ use concierge_domain::ticket::{DonorInfo, NewTicket, Priority, QueryMode, Ticket
 use concierge_domain::user::{NewUser, Role, User};
 use concierge_domain::{TicketId, UserId};
 use diesel::connection::SimpleConnection;
-use diesel::Connection;
 use std::time::Duration;
 
 /// Instantiates a test for both backends: `name::sqlite` always runs; `name::postgres` runs
@@ -135,7 +134,7 @@ struct PgDatabase {
 
 impl PgDatabase {
     fn create(admin: String, name: String) -> PgDatabase {
-        let mut conn = diesel::PgConnection::establish(&admin).unwrap();
+        let mut conn = crate::establish_postgres(&admin).unwrap();
         conn.batch_execute(&format!("CREATE DATABASE {name}"))
             .unwrap();
         let url = with_database(&admin, &name);
@@ -145,7 +144,7 @@ impl PgDatabase {
 
 impl Drop for PgDatabase {
     fn drop(&mut self) {
-        let dropped = diesel::PgConnection::establish(&self.admin).and_then(|mut conn| {
+        let dropped = crate::establish_postgres(&self.admin).and_then(|mut conn| {
             conn.batch_execute(&format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                 self.name
