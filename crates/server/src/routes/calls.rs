@@ -3,10 +3,7 @@
 //! provider answers 503 when it is not configured, after the permission checks (403 first).
 
 use crate::auth::Caller;
-use crate::openapi::{
-    BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unauthorized, Unavailable,
-    WrongType,
-};
+use crate::openapi::{Conflict, GuardedItem, Invalid, Unavailable, WithBody};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
@@ -81,15 +78,7 @@ struct StartBody {
     request_body(content = Option<StartBody>, content_type = "application/json"),
     responses(
         (status = 201, body = SessionOut, description = "The session with the caller's join token"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        GuardedItem, Conflict, WithBody, Unavailable
     ),
     security(("bearer" = [])),
 )]
@@ -129,15 +118,7 @@ struct RequestBody {
     request_body(content = RequestBody, content_type = "application/json"),
     responses(
         (status = 201, body = wire::CallRequest, description = "The request"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        GuardedItem, Conflict, WithBody, Unavailable
     ),
     security(("bearer" = [])),
 )]
@@ -170,11 +151,7 @@ async fn request_call(
     params(("query_id" = i64, Path, description = "The ticket (query) id."), Paging),
     responses(
         (status = 200, body = List<wire::CallRequest>, description = "A page of requests, newest first"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid)
+        GuardedItem, Invalid
     ),
     security(("bearer" = [])),
 )]
@@ -200,12 +177,7 @@ async fn list_requests(
     params(("query_id" = i64, Path, description = "The ticket (query) id."), ("request_id" = i64, Path, description = "The call request id.")),
     responses(
         (status = 201, body = SessionOut, description = "The session with the caller's join token"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 503, response = Unavailable)
+        GuardedItem, Conflict, Unavailable
     ),
     security(("bearer" = [])),
 )]
@@ -235,12 +207,7 @@ async fn accept_request(
     params(("query_id" = i64, Path, description = "The ticket (query) id.")),
     responses(
         (status = 201, body = SessionOut, description = "The session with the caller's join token"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 503, response = Unavailable)
+        GuardedItem, Conflict, Unavailable
     ),
     security(("bearer" = [])),
 )]
@@ -273,14 +240,7 @@ struct RejectBody {
     request_body(content = Option<RejectBody>, content_type = "application/json"),
     responses(
         (status = 200, body = wire::CallRequest, description = "The request"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        GuardedItem, Conflict, WithBody
     ),
     security(("bearer" = [])),
 )]
@@ -313,11 +273,7 @@ async fn reject_request(
     params(("query_id" = i64, Path, description = "The ticket (query) id."), ("request_id" = i64, Path, description = "The call request id.")),
     responses(
         (status = 200, body = wire::CallRequest, description = "The request"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict)
+        GuardedItem, Conflict
     ),
     security(("bearer" = [])),
 )]
@@ -343,12 +299,7 @@ async fn cancel_request(
     params(("query_id" = i64, Path, description = "The ticket (query) id."), Paging),
     responses(
         (status = 200, body = List<SessionOut>, description = "A page of sessions, newest first"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        GuardedItem, Invalid, Unavailable
     ),
     security(("bearer" = [])),
 )]
@@ -395,15 +346,7 @@ struct StatusBody {
     request_body(content = StatusBody, content_type = "application/json"),
     responses(
         (status = 200, body = wire::CallSession, description = "The session"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        GuardedItem, Conflict, WithBody, Unavailable
     ),
     security(("bearer" = [])),
 )]
@@ -430,13 +373,7 @@ async fn set_status(
     params(("room_name" = String, Path, description = "The call room's name.")),
     responses(
         (status = 200, body = wire::CallSession, description = "The session"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        GuardedItem, Conflict, Invalid, Unavailable
     ),
     security(("bearer" = [])),
 )]
@@ -458,12 +395,7 @@ async fn end_call(
     params(("room_name" = String, Path, description = "The call room's name.")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        GuardedItem, Invalid, Unavailable
     ),
     security(("bearer" = [])),
 )]

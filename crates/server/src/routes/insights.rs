@@ -5,10 +5,7 @@
 //! request while one is running joins it instead of starting another.
 
 use crate::auth::Caller;
-use crate::openapi::{
-    BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unauthorized, Unavailable,
-    WrongType,
-};
+use crate::openapi::{Conflict, Guarded, GuardedItem, Invalid, Unavailable, WithBody};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
@@ -145,14 +142,7 @@ struct WriteBody {
     request_body(content = WriteBody, content_type = "application/json"),
     responses(
         (status = 201, body = wire::Summary, description = "The summary"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        GuardedItem, Conflict, WithBody
     ),
     security(("bearer" = [])),
 )]
@@ -185,10 +175,7 @@ async fn write_summary(
     params(("id" = i64, Path, description = "The ticket id.")),
     responses(
         (status = 200, body = wire::Summary, description = "The summary"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound)
+        GuardedItem
     ),
     security(("bearer" = [])),
 )]
@@ -234,13 +221,7 @@ struct PendingSummary {
     responses(
         (status = 202, body = PendingSummary, description = "`{status: PENDING, taskId}`; a summary_ready event follows"),
         (status = 200, body = wire::Summary, description = "With wait=true: the summary"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        GuardedItem, Conflict, Invalid, Unavailable
     ),
     security(("bearer" = [])),
 )]
@@ -304,15 +285,7 @@ struct ReviewBody {
     responses(
         (status = 201, body = wire::QaReview, description = "The new review"),
         (status = 200, body = wire::QaReview, description = "The message's existing review"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        GuardedItem, Conflict, WithBody, Unavailable
     ),
     security(("bearer" = [])),
 )]
@@ -371,10 +344,7 @@ async fn list(
     params(ReviewParams, Paging),
     responses(
         (status = 200, body = List<wire::QaReview>, description = "A page of reviews"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = Invalid)
+        Guarded, Invalid
     ),
     security(("bearer" = [])),
 )]
@@ -402,11 +372,7 @@ async fn list_reviews(
     params(("id" = i64, Path, description = "The ticket id."), ("status" = Option<ReviewStatusName>, Query), Paging),
     responses(
         (status = 200, body = List<wire::QaReview>, description = "A page of reviews"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid)
+        GuardedItem, Invalid
     ),
     security(("bearer" = [])),
 )]
@@ -430,10 +396,7 @@ async fn list_ticket_reviews(
     params(("id" = i64, Path, description = "The review id.")),
     responses(
         (status = 200, body = wire::QaReview, description = "The review"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound)
+        GuardedItem
     ),
     security(("bearer" = [])),
 )]
@@ -468,14 +431,7 @@ struct DecisionBody {
     request_body(content = DecisionBody, content_type = "application/json"),
     responses(
         (status = 200, body = wire::QaReview, description = "The review"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        GuardedItem, Conflict, WithBody
     ),
     security(("bearer" = [])),
 )]

@@ -3,9 +3,7 @@
 
 use super::uploads;
 use crate::auth::Caller;
-use crate::openapi::{
-    Aliases, BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unauthorized, WrongType,
-};
+use crate::openapi::{Aliases, Conflict, GuardedItem, Invalid, WithBody};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
@@ -115,14 +113,7 @@ struct PostForm {
     responses(
         (status = 201, body = wire::Message, description = "The new message"),
         (status = 200, body = wire::Message, description = "A repeated clientMessageId: the first message"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        GuardedItem, Conflict, WithBody
     ),
     security(("bearer" = [])),
 )]
@@ -195,11 +186,7 @@ async fn conversation(
     params(ListParams, Paging),
     responses(
         (status = 200, body = List<wire::Message>, description = "A page of messages, oldest first"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid)
+        GuardedItem, Invalid
     ),
     security(("bearer" = [])),
 )]
@@ -248,10 +235,7 @@ struct Thread {
     params(("id" = i64, Path, description = "The message id.")),
     responses(
         (status = 200, body = Thread, description = "The thread"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound)
+        GuardedItem
     ),
     security(("bearer" = [])),
 )]
@@ -279,11 +263,7 @@ async fn thread(
     params(("a" = i64, Path, description = "A user id."), ("b" = i64, Path, description = "The other user id."), Paging),
     responses(
         (status = 200, body = List<wire::Message>, description = "A page of messages, oldest first"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid)
+        GuardedItem, Invalid
     ),
     security(("bearer" = [])),
 )]
@@ -312,14 +292,7 @@ async fn between(
     responses(
         (status = 201, body = wire::Message, description = "The new message"),
         (status = 200, body = wire::Message, description = "A repeated clientMessageId: the first message"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        GuardedItem, Conflict, WithBody
     ),
     security(("bearer" = [])),
 )]
@@ -349,11 +322,7 @@ async fn admin_post(
     params(("id" = i64, Path, description = "The ticket id."), Paging),
     responses(
         (status = 200, body = List<wire::Message>, description = "A page of messages, oldest first"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid)
+        GuardedItem, Invalid
     ),
     security(("bearer" = [])),
 )]
@@ -383,11 +352,7 @@ async fn admin_list(
     params(("id" = i64, Path, description = "The ticket id."), Paging),
     responses(
         (status = 200, body = List<wire::Message>, description = "A page of messages, oldest first"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid)
+        GuardedItem, Invalid
     ),
     security(("bearer" = [])),
 )]
@@ -429,14 +394,7 @@ struct EditForm {
     request_body(content((EditBody = "application/json"), (EditForm = "multipart/form-data"))),
     responses(
         (status = 200, body = wire::Message, description = "The message"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        GuardedItem, Conflict, WithBody
     ),
     security(("bearer" = [])),
 )]
@@ -487,14 +445,7 @@ struct RemoveFileBody {
     request_body(content = RemoveFileBody, content_type = "application/json"),
     responses(
         (status = 200, body = wire::Message, description = "The message"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        GuardedItem, Conflict, WithBody
     ),
     security(("bearer" = [])),
 )]
@@ -521,11 +472,7 @@ async fn remove_file(
     params(("id" = i64, Path, description = "The message id.")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict)
+        GuardedItem, Conflict
     ),
     security(("bearer" = [])),
 )]

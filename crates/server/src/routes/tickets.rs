@@ -1,9 +1,7 @@
 //! Donor queries (the donor-support face) and tasks (the team-desk face): both are tickets.
 
 use crate::auth::{Caller, DonorIdentity};
-use crate::openapi::{
-    Aliases, BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unauthorized, WrongType,
-};
+use crate::openapi::{Aliases, Conflict, Guarded, GuardedItem, Invalid, Unauthorized, WithBody};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
@@ -177,11 +175,7 @@ struct CreatedQuery {
     request_body(content = CreateQueryBody, content_type = "application/json"),
     responses(
         (status = 201, body = CreatedQuery, description = "The query, its donor token and first message"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        Unauthorized, WithBody
     ),
     security((), ("bearer" = [])),
 )]
@@ -259,10 +253,7 @@ fn vouched_for(state: &AppState, donor_id: &str, hash: Option<&str>) -> Result<b
     params(Filters, Paging),
     responses(
         (status = 200, body = List<wire::Ticket>, description = "A page of tickets"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = Invalid)
+        Guarded, Invalid
     ),
     security(("bearer" = [])),
 )]
@@ -295,10 +286,7 @@ struct DonorParam {
     params(DonorParam, Paging),
     responses(
         (status = 200, body = List<wire::Ticket>, description = "A page of tickets"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = Invalid)
+        Guarded, Invalid
     ),
     security(("bearer" = [])),
 )]
@@ -323,10 +311,7 @@ async fn list_donor_queries(
     params(Filters, Paging),
     responses(
         (status = 200, body = List<wire::Ticket>, description = "A page of tickets"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = Invalid)
+        Guarded, Invalid
     ),
     security(("bearer" = [])),
 )]
@@ -351,10 +336,7 @@ async fn list_general(
     params(Filters, Paging),
     responses(
         (status = 200, body = List<wire::Ticket>, description = "A page of tickets"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = Invalid)
+        Guarded, Invalid
     ),
     security(("bearer" = [])),
 )]
@@ -388,10 +370,7 @@ async fn list_by_status(
     params(("id" = i64, Path, description = "The id.")),
     responses(
         (status = 200, body = wire::TicketDetail, description = "The ticket with assignee, creator and transfer detail"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound)
+        GuardedItem
     ),
     security(("bearer" = [])),
 )]
@@ -416,10 +395,7 @@ async fn admin_detail(
     params(("id" = i64, Path, description = "The id.")),
     responses(
         (status = 200, body = wire::Ticket, description = "The ticket"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound)
+        GuardedItem
     ),
     security(("bearer" = [])),
 )]
@@ -444,11 +420,7 @@ async fn get_query(
     params(("id" = i64, Path, description = "The id.")),
     responses(
         (status = 200, body = wire::Ticket, description = "The closed ticket"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict)
+        GuardedItem, Conflict
     ),
     security(("bearer" = [])),
 )]
@@ -537,14 +509,7 @@ async fn update(
     request_body(content = ChangesBody, content_type = "application/json"),
     responses(
         (status = 200, body = wire::Ticket, description = "The ticket"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        GuardedItem, Conflict, WithBody
     ),
     security(("bearer" = [])),
 )]
@@ -582,11 +547,7 @@ async fn patch_query(
     params(("id" = i64, Path, description = "The id.")),
     responses(
         (status = 200, body = wire::Ticket, description = "The ticket"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict)
+        GuardedItem, Conflict
     ),
     security(("bearer" = [])),
 )]
@@ -620,14 +581,7 @@ struct TransferBody {
     request_body(content = TransferBody, content_type = "application/json"),
     responses(
         (status = 200, body = wire::Ticket, description = "The ticket"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        GuardedItem, Conflict, WithBody
     ),
     security(("bearer" = [])),
 )]
@@ -660,11 +614,7 @@ async fn transfer(
     params(("id" = i64, Path, description = "The id.")),
     responses(
         (status = 200, body = wire::Ticket, description = "The ticket"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict)
+        GuardedItem, Conflict
     ),
     security(("bearer" = [])),
 )]
@@ -689,11 +639,7 @@ async fn resolve(
     params(("id" = i64, Path, description = "The id.")),
     responses(
         (status = 201, body = wire::Message, description = "The reminder message"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict)
+        GuardedItem, Conflict
     ),
     security(("bearer" = [])),
 )]
@@ -727,10 +673,7 @@ async fn remove(state: State, caller: Caller, id: i64) -> Result<HttpResponse, A
     params(("id" = i64, Path, description = "The id.")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound)
+        GuardedItem
     ),
     security(("bearer" = [])),
 )]
@@ -764,13 +707,7 @@ struct CreateTaskBody {
     request_body(content = CreateTaskBody, content_type = "application/json"),
     responses(
         (status = 201, body = wire::Ticket, description = "The task"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        GuardedItem, WithBody
     ),
     security(("bearer" = [])),
 )]
@@ -798,10 +735,7 @@ async fn create_task(
     params(Filters, Paging),
     responses(
         (status = 200, body = List<wire::Ticket>, description = "A page of tickets"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = Invalid)
+        Guarded, Invalid
     ),
     security(("bearer" = [])),
 )]
@@ -822,10 +756,7 @@ async fn list_tasks(
     params(("id" = i64, Path, description = "The id.")),
     responses(
         (status = 200, body = wire::TaskDetail, description = "The ticket with assignee, creator and summary"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound)
+        GuardedItem
     ),
     security(("bearer" = [])),
 )]
@@ -859,14 +790,7 @@ async fn get_task(
     request_body(content = ChangesBody, content_type = "application/json"),
     responses(
         (status = 200, body = wire::Ticket, description = "The ticket"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        GuardedItem, Conflict, WithBody
     ),
     security(("bearer" = [])),
 )]
@@ -887,10 +811,7 @@ async fn update_task(
     params(("id" = i64, Path, description = "The id.")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound)
+        GuardedItem
     ),
     security(("bearer" = [])),
 )]

@@ -10,7 +10,7 @@
 //! error, so the service still removes whatever it had stored.
 
 use crate::auth::Caller;
-use crate::openapi::{BadRequest, Forbidden, Invalid, NotFound, Unauthorized};
+use crate::openapi::{GuardedItem, Invalid};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
@@ -356,11 +356,7 @@ async fn serve(req: &HttpRequest, file: StoredFile) -> Result<HttpResponse, ApiE
     params(("filename" = String, Path, description = "The stored file name.")),
     responses(
         (status = 200, body = Vec<u8>, content_type = "application/octet-stream", description = "The file, with its stored content type"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid)
+        GuardedItem, Invalid
     ),
     security(("bearer" = [])),
 )]
@@ -386,11 +382,7 @@ async fn message_file(
     params(("filename" = String, Path, description = "The stored file name.")),
     responses(
         (status = 200, body = Vec<u8>, content_type = "application/octet-stream", description = "The image"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid)
+        GuardedItem, Invalid
     ),
     security(("bearer" = [])),
 )]
