@@ -1,135 +1,22 @@
-//! Donor queries (the donor-support face) and tasks (the team-desk face): both are tickets.
+//! Donor queries: the donor-support face of tickets.
 
+use super::changes::{on_ticket, remove, update, ChangesBody};
+use super::listing::{list, Filters};
+use super::State;
 use crate::auth::{Caller, DonorIdentity};
 use crate::openapi::{Aliases, Conflict, Guarded, GuardedItem, Invalid, Unauthorized, WithBody};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
-use crate::wire::names::{PriorityName, QueryModeName, TicketStatusName};
-use crate::wire::{nullable, parse_enum, required, List, Paging};
-use actix_web::{delete, get, patch, post, put, web, HttpResponse};
-use chrono::{DateTime, NaiveDate, Utc};
-use concierge_domain::services::TicketList;
-use concierge_domain::ticket::{
-    DonorQueryInput, Priority, QueryMode, TaskInput, TicketChanges, TicketFilter, TicketStatus,
-};
-use concierge_domain::{Actor, DomainError, FieldError, TicketId, UserId};
+use crate::wire::names::{PriorityName, QueryModeName};
+use crate::wire::{parse_enum, required, List, Paging};
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use concierge_domain::services::{TicketList, TicketService};
+use concierge_domain::ticket::{DonorQueryInput, Priority, QueryMode, TicketStatus};
+use concierge_domain::{Actor, DomainError, TicketId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
-
-type State = web::Data<AppState>;
-
-/// List filters as query parameters; the domain checks their values
-/// ([`TicketFilter::validated`]).
-#[derive(Deserialize, Default, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase")]
-struct Filters {
-    /// One status or several, comma-separated.
-    status: Option<String>,
-    #[param(value_type = Option<PriorityName>)]
-    priority: Option<String>,
-    assignee_id: Option<i64>,
-    donor_id: Option<String>,
-    /// Text in the title or description (`q`, `search` or `text`; at most 200 characters).
-    #[serde(alias = "search", alias = "text")]
-    q: Option<String>,
-    /// Created at or after (RFC 3339 or YYYY-MM-DD).
-    #[serde(alias = "startDate")]
-    from: Option<String>,
-    /// Created before (RFC 3339 or YYYY-MM-DD).
-    #[serde(alias = "endDate")]
-    to: Option<String>,
-    #[serde(flatten)]
-    #[param(ignore)]
-    paging: Paging,
-}
-
-fn parse_time(field: &str, raw: Option<&str>) -> Result<Option<DateTime<Utc>>, DomainError> {
-    let Some(raw) = raw.filter(|r| !r.is_empty()) else {
-        return Ok(None);
-    };
-    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(Some(t.with_timezone(&Utc)));
-    }
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| Some(t.and_utc()))
-        .ok_or_else(|| DomainError::invalid(field, "must be an RFC 3339 time or YYYY-MM-DD"))
-}
-
-/// Keeps a parsed value, or collects its field errors.
-fn collect<T>(errors: &mut Vec<FieldError>, result: Result<T, DomainError>) -> Option<T> {
-    match result {
-        Ok(value) => Some(value),
-        Err(DomainError::Invalid(e)) => {
-            errors.extend(e);
-            None
-        }
-        Err(other) => {
-            errors.push(FieldError::new("query", other.to_string()));
-            None
-        }
-    }
-}
-
-impl Filters {
-    fn filter(&self) -> Result<TicketFilter, ApiError> {
-        let mut errors: Vec<FieldError> = vec![];
-        let statuses = self
-            .status
-            .as_deref()
-            .unwrap_or("")
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .filter_map(|p| collect(&mut errors, p.parse::<TicketStatus>()))
-            .collect();
-        let priority = self
-            .priority
-            .as_deref()
-            .and_then(|p| collect(&mut errors, p.parse::<Priority>()));
-        let created_from = collect(&mut errors, parse_time("from", self.from.as_deref())).flatten();
-        let created_to = collect(&mut errors, parse_time("to", self.to.as_deref())).flatten();
-        if !errors.is_empty() {
-            return Err(DomainError::Invalid(errors).into());
-        }
-        Ok(TicketFilter {
-            channel: None,
-            statuses,
-            priority,
-            assignee_id: self.assignee_id.map(UserId),
-            donor_id: self.donor_id.clone().filter(|d| !d.is_empty()),
-            donor_session: None,
-            text: self
-                .q
-                .as_deref()
-                .map(str::trim)
-                .filter(|q| !q.is_empty())
-                .map(str::to_string),
-            created_from,
-            created_to,
-        })
-    }
-}
-
-async fn list(
-    state: &AppState,
-    caller: &Caller,
-    list: TicketList,
-    paging: &Paging,
-) -> Result<HttpResponse, ApiError> {
-    let page = state
-        .services
-        .tickets
-        .list(&caller.0, list, paging.request()?)
-        .await?;
-    Ok(HttpResponse::Ok().json(List::<wire::Ticket>::of(page)))
-}
-
-// ---- donor queries ----
 
 /// A new donor query.
 #[derive(Deserialize, ToSchema)]
@@ -405,12 +292,7 @@ async fn get_query(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let ticket = state
-        .services
-        .tickets
-        .get(&caller.0, TicketId(id.into_inner()))
-        .await?;
-    Ok(HttpResponse::Ok().json(wire::Ticket::from(ticket)))
+    on_ticket(&state, &caller, *id, TicketService::get).await
 }
 
 #[utoipa::path(
@@ -430,73 +312,7 @@ async fn donor_close(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let ticket = state
-        .services
-        .tickets
-        .close(&caller.0, TicketId(id.into_inner()))
-        .await?;
-    Ok(HttpResponse::Ok().json(wire::Ticket::from(ticket)))
-}
-
-/// Field and status changes of a ticket (PATCH /donor-queries/:id and PUT /tasks/:id).
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-struct ChangesBody {
-    title: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    description: Option<Option<String>>,
-    #[schema(value_type = Option<PriorityName>)]
-    priority: Option<String>,
-    #[schema(value_type = Option<TicketStatusName>)]
-    status: Option<String>,
-    #[serde(default, deserialize_with = "nullable", alias = "assigneeId")]
-    #[schema(value_type = Option<i64>)]
-    assigned_to_id: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    stage: Option<Option<String>>,
-    /// The donor's push token (donor queries; its donor may set it too).
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    fcm_token: Option<Option<String>>,
-}
-
-impl ChangesBody {
-    /// The field and status changes named (a push token is not one of them).
-    fn parse(self) -> Result<TicketChanges, ApiError> {
-        Ok(TicketChanges {
-            title: self.title,
-            description: self.description,
-            priority: parse_enum(self.priority.as_deref())?,
-            status: parse_enum(self.status.as_deref())?,
-            assignee_id: self.assigned_to_id.map(|a| a.map(UserId)),
-            stage: self.stage,
-        })
-    }
-
-    /// Like [`parse`](Self::parse), refusing a body that changes nothing.
-    fn changes(self) -> Result<TicketChanges, ApiError> {
-        let changes = self.parse()?;
-        if changes.is_empty() {
-            return Err(DomainError::invalid("body", "names no field to change").into());
-        }
-        Ok(changes)
-    }
-}
-
-async fn update(
-    state: State,
-    caller: Caller,
-    id: i64,
-    body: ChangesBody,
-) -> Result<HttpResponse, ApiError> {
-    let ticket = state
-        .services
-        .tickets
-        .update(&caller.0, TicketId(id), body.changes()?)
-        .await?;
-    Ok(HttpResponse::Ok().json(wire::Ticket::from(ticket)))
+    on_ticket(&state, &caller, *id, TicketService::close).await
 }
 
 /// Field and status changes (admins), or `{fcmToken}` alone (the query's donor too). The two
@@ -557,12 +373,7 @@ async fn accept(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let ticket = state
-        .services
-        .tickets
-        .accept(&caller.0, TicketId(id.into_inner()))
-        .await?;
-    Ok(HttpResponse::Ok().json(wire::Ticket::from(ticket)))
+    on_ticket(&state, &caller, *id, TicketService::accept).await
 }
 
 /// A transfer.
@@ -624,12 +435,7 @@ async fn resolve(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let ticket = state
-        .services
-        .tickets
-        .resolve(&caller.0, TicketId(id.into_inner()))
-        .await?;
-    Ok(HttpResponse::Ok().json(wire::Ticket::from(ticket)))
+    on_ticket(&state, &caller, *id, TicketService::resolve).await
 }
 
 #[utoipa::path(
@@ -657,15 +463,6 @@ async fn send_reminder(
     Ok(HttpResponse::Created().json(wire::Message::from(message)))
 }
 
-async fn remove(state: State, caller: Caller, id: i64) -> Result<HttpResponse, ApiError> {
-    state
-        .services
-        .tickets
-        .delete(&caller.0, TicketId(id))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
 #[utoipa::path(
     tag = "donor-queries",
     operation_id = "delete_query",
@@ -686,145 +483,7 @@ async fn delete_query(
     remove(state, caller, id.into_inner()).await
 }
 
-// ---- tasks ----
-
-/// A new task.
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-struct CreateTaskBody {
-    title: Option<String>,
-    description: Option<String>,
-    #[schema(value_type = Option<PriorityName>)]
-    priority: Option<String>,
-    #[serde(alias = "assigneeId")]
-    assigned_to_id: Option<i64>,
-}
-
-#[utoipa::path(
-    tag = "tasks",
-    operation_id = "create_task",
-    summary = "Open a task",
-    request_body(content = CreateTaskBody, content_type = "application/json"),
-    responses(
-        (status = 201, body = wire::Ticket, description = "The task"),
-        GuardedItem, WithBody
-    ),
-    security(("bearer" = [])),
-)]
-#[post("/tasks")]
-async fn create_task(
-    state: State,
-    caller: Caller,
-    body: web::Json<CreateTaskBody>,
-) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let input = TaskInput {
-        title: required(body.title, "title")?,
-        description: body.description,
-        priority: parse_enum(body.priority.as_deref())?,
-        assigned_to_id: body.assigned_to_id.map(UserId),
-    };
-    let ticket = state.services.tickets.open_task(&caller.0, input).await?;
-    Ok(HttpResponse::Created().json(wire::Ticket::from(ticket)))
-}
-
-#[utoipa::path(
-    tag = "tasks",
-    operation_id = "list_tasks",
-    summary = "Tasks",
-    params(Filters, Paging),
-    responses(
-        (status = 200, body = List<wire::Ticket>, description = "A page of tickets"),
-        Guarded, Invalid
-    ),
-    security(("bearer" = [])),
-)]
-#[get("/tasks")]
-async fn list_tasks(
-    state: State,
-    caller: Caller,
-    filters: web::Query<Filters>,
-) -> Result<HttpResponse, ApiError> {
-    let list_of = TicketList::Tasks(filters.filter()?);
-    list(&state, &caller, list_of, &filters.paging).await
-}
-
-#[utoipa::path(
-    tag = "tasks",
-    operation_id = "get_task",
-    summary = "One task with assignee, creator and summary",
-    params(("id" = i64, Path, description = "The id.")),
-    responses(
-        (status = 200, body = wire::TaskDetail, description = "The ticket with assignee, creator and summary"),
-        GuardedItem
-    ),
-    security(("bearer" = [])),
-)]
-#[get("/tasks/{id}")]
-async fn get_task(
-    state: State,
-    caller: Caller,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    let detail = state
-        .services
-        .tickets
-        .detail(&caller.0, TicketId(*id))
-        .await?;
-    let summary = state
-        .insights
-        .service
-        .current_summary(&caller.0, TicketId(*id))
-        .await?;
-    Ok(HttpResponse::Ok().json(wire::TaskDetail {
-        detail: detail.into(),
-        summary: summary.map(wire::Summary::from),
-    }))
-}
-
-#[utoipa::path(
-    tag = "tasks",
-    operation_id = "update_task",
-    summary = "Change fields or status",
-    params(("id" = i64, Path, description = "The id.")),
-    request_body(content = ChangesBody, content_type = "application/json"),
-    responses(
-        (status = 200, body = wire::Ticket, description = "The ticket"),
-        GuardedItem, Conflict, WithBody
-    ),
-    security(("bearer" = [])),
-)]
-#[put("/tasks/{id}")]
-async fn update_task(
-    state: State,
-    caller: Caller,
-    id: web::Path<i64>,
-    body: web::Json<ChangesBody>,
-) -> Result<HttpResponse, ApiError> {
-    update(state, caller, id.into_inner(), body.into_inner()).await
-}
-
-#[utoipa::path(
-    tag = "tasks",
-    operation_id = "delete_task",
-    summary = "Delete (admins)",
-    params(("id" = i64, Path, description = "The id.")),
-    responses(
-        (status = 204, description = "Deleted"),
-        GuardedItem
-    ),
-    security(("bearer" = [])),
-)]
-#[delete("/tasks/{id}")]
-async fn delete_task(
-    state: State,
-    caller: Caller,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    remove(state, caller, id.into_inner()).await
-}
-
-/// Registers the routes; fixed paths before `{id}` ones.
+/// Registers the donor-query routes; fixed paths before `{id}` ones.
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(create_query)
         .service(list_queries)
@@ -851,10 +510,5 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(transfer)
         .service(resolve)
         .service(send_reminder)
-        .service(delete_query)
-        .service(create_task)
-        .service(list_tasks)
-        .service(get_task)
-        .service(update_task)
-        .service(delete_task);
+        .service(delete_query);
 }
