@@ -140,9 +140,7 @@ async fn post_message(
     // The ticket is named before the files, so the service checks the caller first.
     let form = uploads::read_fields(&req, payload).await?;
     let input = PostBody::from_fields(&form.fields)?.into_input(None)?;
-    let service = state.services.attachments.clone();
-    let actor = caller.0.clone();
-    let result = uploads::with_files(form, false, move |files| async move {
+    let result = uploads::with_files(&state, &caller, form, |service, actor, files| async move {
         service.post(&actor, input, files).await
     })
     .await?;
@@ -411,12 +409,11 @@ async fn edit(
     if uploads::is_multipart(&req) {
         let form = uploads::read_fields(&req, payload).await?;
         let content = form.fields.get("content").cloned();
-        let service = state.services.attachments.clone();
-        let actor = caller.0.clone();
-        let message = uploads::with_files(form, false, move |files| async move {
-            service.add_files(&actor, id, content, files).await
-        })
-        .await?;
+        let message =
+            uploads::with_files(&state, &caller, form, |service, actor, files| async move {
+                service.add_files(&actor, id, content, files).await
+            })
+            .await?;
         return Ok(HttpResponse::Ok().json(wire::Message::from(message)));
     }
     let body = web::Json::<EditBody>::from_request(&req, &mut payload).await?;
