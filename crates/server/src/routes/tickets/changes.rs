@@ -1,6 +1,7 @@
 //! Use cases on one ticket that both faces share: field and status changes, deletion, and
 //! the answer with the ticket.
 
+use super::State;
 use crate::auth::Caller;
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -14,8 +15,6 @@ use concierge_domain::{Actor, DomainError, TicketId, UserId};
 use serde::Deserialize;
 use std::future::Future;
 use utoipa::ToSchema;
-
-use super::State;
 
 /// Runs a use case on the ticket `id` as the caller, and answers 200 with the ticket.
 pub(super) async fn on_ticket<'a, Fut>(
@@ -84,12 +83,11 @@ pub(super) async fn update(
     id: i64,
     body: ChangesBody,
 ) -> Result<HttpResponse, ApiError> {
-    let ticket = state
-        .services
-        .tickets
-        .update(&caller.0, TicketId(id), body.changes()?)
-        .await?;
-    Ok(HttpResponse::Ok().json(wire::Ticket::from(ticket)))
+    let changes = body.changes()?;
+    on_ticket(&state, &caller, id, |tickets, actor, id| {
+        tickets.update(actor, id, changes)
+    })
+    .await
 }
 
 pub(super) async fn remove(

@@ -348,12 +348,10 @@ async fn patch_query(
         )
         .into());
     }
-    let ticket = state
-        .services
-        .tickets
-        .set_donor_push_token(&caller.0, TicketId(id), token.as_deref())
-        .await?;
-    Ok(HttpResponse::Ok().json(wire::Ticket::from(ticket)))
+    on_ticket(&state, &caller, id, |tickets, actor, id| {
+        tickets.set_donor_push_token(actor, id, token.as_deref())
+    })
+    .await
 }
 
 #[utoipa::path(
@@ -405,17 +403,10 @@ async fn transfer(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let to = required(body.to_user_id, "toUserId")?;
-    let ticket = state
-        .services
-        .tickets
-        .transfer(
-            &caller.0,
-            TicketId(id.into_inner()),
-            UserId(to),
-            body.note.as_deref(),
-        )
-        .await?;
-    Ok(HttpResponse::Ok().json(wire::Ticket::from(ticket)))
+    on_ticket(&state, &caller, *id, |tickets, actor, id| {
+        tickets.transfer(actor, id, UserId(to), body.note.as_deref())
+    })
+    .await
 }
 
 #[utoipa::path(
