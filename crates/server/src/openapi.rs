@@ -5,7 +5,8 @@
 //! attribute, which gives the path and the method. The routes are registered through
 //! utoipa-actix-web, so the document is collected from what is actually registered (see
 //! `startup::document`); this module holds its frame (info, tags, security, the `Problem`
-//! responses, the 429 of every operation) and [`Aliases`] for one handler on several paths.
+//! responses, the 429 of every operation, the bearer token of every operation that names no
+//! security of its own) and [`Aliases`] for one handler on several paths.
 //! Bodies and parameters are described by the types the handlers read and send (`crate::wire`,
 //! the route modules' own structs, [`Problem`](crate::problem::Problem)). A snapshot test pins
 //! the whole document.
@@ -15,7 +16,7 @@ use actix_web::web::Bytes;
 use actix_web::{get, guard, http::header, web, HttpResponse, Route};
 use std::collections::BTreeMap;
 use utoipa::openapi::path::Paths;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{IntoResponses, Modify, OpenApi, ToResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -95,8 +96,12 @@ problem_sets! {
     WithBody = [BadRequest, TooLarge, WrongType, Invalid];
 }
 
-/// Adds the bearer scheme, the default security and the rate-limit answer of every route.
+/// Adds the bearer scheme, and to every operation the rate-limit answer and, unless its
+/// handler names its own security, the bearer token.
 struct Security;
+
+/// The bearer scheme has no scopes.
+const NO_SCOPES: [&str; 0] = [];
 
 impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -127,6 +132,8 @@ impl Modify for Security {
             .into_iter()
             .flatten()
             {
+                op.security
+                    .get_or_insert_with(|| vec![SecurityRequirement::new("bearer", NO_SCOPES)]);
                 for (status, response) in &too_many {
                     op.responses
                         .responses

@@ -136,7 +136,6 @@ async fn register(
         (status = 200, body = wire::User, description = "The caller"),
         Unauthorized, Forbidden, NotFound
     ),
-    security(("bearer" = [])),
 )]
 #[get("/auth/me")]
 async fn me(state: State, caller: Caller) -> Result<HttpResponse, ApiError> {
@@ -170,7 +169,6 @@ struct PushTokenSet {
         (status = 200, body = PushTokenSet, description = "`{fcmToken: bool}`: whether one is set"),
         Guarded, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[put("/users/me/fcm-token")]
 async fn set_push_token(
@@ -207,7 +205,6 @@ struct ProfileBody {
         (status = 200, body = wire::User, description = "The account"),
         Guarded, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[put("/users/me/profile")]
 async fn update_profile(
@@ -246,7 +243,6 @@ struct PasswordBody {
         (status = 200, body = LoginReply, description = "A fresh token"),
         Guarded, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[put("/users/me/password")]
 async fn change_password(
@@ -274,7 +270,6 @@ async fn change_password(
         (status = 200, body = List<wire::User>, description = "A page of accounts"),
         Guarded, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/users")]
 async fn list_users(
@@ -310,7 +305,6 @@ struct CreateUserBody {
         (status = 201, body = wire::User, description = "The new account"),
         Guarded, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[post("/users")]
 async fn create_user(
@@ -339,7 +333,6 @@ async fn create_user(
         (status = 200, body = wire::User, description = "The account"),
         GuardedItem
     ),
-    security(("bearer" = [])),
 )]
 #[get("/users/{id}")]
 async fn get_user(
@@ -376,7 +369,6 @@ struct PatchUserBody {
         (status = 200, body = wire::User, description = "The account"),
         GuardedItem, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[patch("/users/{id}")]
 async fn update_user(
@@ -429,7 +421,6 @@ pub(super) struct AvatarSet {
         (status = 200, body = AvatarSet, description = "`{avatarUrl, contentType, size}`"),
         Guarded, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[post("/users/me/avatar")]
 async fn set_avatar(

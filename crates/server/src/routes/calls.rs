@@ -80,7 +80,6 @@ struct StartBody {
         (status = 201, body = SessionOut, description = "The session with the caller's join token"),
         GuardedItem, Conflict, WithBody, Unavailable
     ),
-    security(("bearer" = [])),
 )]
 #[post("/communication/call/{query_id}")]
 async fn start_call(
@@ -120,7 +119,6 @@ struct RequestBody {
         (status = 201, body = wire::CallRequest, description = "The request"),
         GuardedItem, Conflict, WithBody, Unavailable
     ),
-    security(("bearer" = [])),
 )]
 #[post("/communication/call/{query_id}/request")]
 async fn request_call(
@@ -153,7 +151,6 @@ async fn request_call(
         (status = 200, body = List<wire::CallRequest>, description = "A page of requests, newest first"),
         GuardedItem, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/communication/call/{query_id}/requests")]
 async fn list_requests(
@@ -179,7 +176,6 @@ async fn list_requests(
         (status = 201, body = SessionOut, description = "The session with the caller's join token"),
         GuardedItem, Conflict, Unavailable
     ),
-    security(("bearer" = [])),
 )]
 #[post("/communication/call/{query_id}/accept-request/{request_id}")]
 async fn accept_request(
@@ -209,7 +205,6 @@ async fn accept_request(
         (status = 201, body = SessionOut, description = "The session with the caller's join token"),
         GuardedItem, Conflict, Unavailable
     ),
-    security(("bearer" = [])),
 )]
 #[post("/communication/call/{query_id}/accept-request")]
 async fn accept_newest(
@@ -242,7 +237,6 @@ struct RejectBody {
         (status = 200, body = wire::CallRequest, description = "The request"),
         GuardedItem, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[post("/communication/call/{query_id}/reject-request/{request_id}")]
 async fn reject_request(
@@ -275,7 +269,6 @@ async fn reject_request(
         (status = 200, body = wire::CallRequest, description = "The request"),
         GuardedItem, Conflict
     ),
-    security(("bearer" = [])),
 )]
 #[post("/communication/call/{query_id}/cancel-request/{request_id}")]
 async fn cancel_request(
@@ -301,7 +294,6 @@ async fn cancel_request(
         (status = 200, body = List<SessionOut>, description = "A page of sessions, newest first"),
         GuardedItem, Invalid, Unavailable
     ),
-    security(("bearer" = [])),
 )]
 #[get("/communication/calls/{query_id}")]
 async fn list_sessions(
@@ -348,7 +340,6 @@ struct StatusBody {
         (status = 200, body = wire::CallSession, description = "The session"),
         GuardedItem, Conflict, WithBody, Unavailable
     ),
-    security(("bearer" = [])),
 )]
 #[put("/communication/call/{room_name}/status")]
 async fn set_status(
@@ -375,7 +366,6 @@ async fn set_status(
         (status = 200, body = wire::CallSession, description = "The session"),
         GuardedItem, Conflict, Invalid, Unavailable
     ),
-    security(("bearer" = [])),
 )]
 #[post("/communication/call/{room_name}/end")]
 async fn end_call(
@@ -397,7 +387,6 @@ async fn end_call(
         (status = 204, description = "Deleted"),
         GuardedItem, Invalid, Unavailable
     ),
-    security(("bearer" = [])),
 )]
 #[delete("/communication/call/{room_name}")]
 async fn delete_call(

@@ -86,7 +86,6 @@ async fn ping() -> HttpResponse {
         (status = 200, body = std::collections::HashMap<String, serde_json::Value>, description = "Database, event log, adapters, push, memory: a free-form object, whose keys follow the configured adapters"),
         Unauthorized, Forbidden
     ),
-    security(("bearer" = [])),
 )]
 #[get("/health/advanced")]
 async fn advanced(state: State, caller: Caller) -> Result<HttpResponse, ApiError> {

@@ -63,7 +63,6 @@ struct WriteBody {
         (status = 201, body = wire::Summary, description = "The summary"),
         GuardedItem, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[post("/summaries")]
 async fn write_summary(
@@ -96,7 +95,6 @@ async fn write_summary(
         (status = 200, body = wire::Summary, description = "The summary"),
         GuardedItem
     ),
-    security(("bearer" = [])),
 )]
 #[get("/summaries/task/{id}")]
 async fn get_summary(
@@ -142,7 +140,6 @@ struct PendingSummary {
         (status = 200, body = wire::Summary, description = "With wait=true: the summary"),
         GuardedItem, Conflict, Invalid, Unavailable
     ),
-    security(("bearer" = [])),
 )]
 #[post("/summaries/generate/{id}")]
 async fn generate_summary(
@@ -206,7 +203,6 @@ struct ReviewBody {
         (status = 200, body = wire::QaReview, description = "The message's existing review"),
         GuardedItem, Conflict, WithBody, Unavailable
     ),
-    security(("bearer" = [])),
 )]
 #[post("/qa")]
 async fn request_review(
@@ -265,7 +261,6 @@ async fn list(
         (status = 200, body = List<wire::QaReview>, description = "A page of reviews"),
         Guarded, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/qa")]
 async fn list_reviews(
@@ -293,7 +288,6 @@ async fn list_reviews(
         (status = 200, body = List<wire::QaReview>, description = "A page of reviews"),
         GuardedItem, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/qa/task/{id}")]
 async fn list_ticket_reviews(
@@ -317,7 +311,6 @@ async fn list_ticket_reviews(
         (status = 200, body = wire::QaReview, description = "The review"),
         GuardedItem
     ),
-    security(("bearer" = [])),
 )]
 #[get("/qa/{id}")]
 async fn get_review(
@@ -352,7 +345,6 @@ struct DecisionBody {
         (status = 200, body = wire::QaReview, description = "The review"),
         GuardedItem, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[put("/qa/{id}")]
 async fn decide(

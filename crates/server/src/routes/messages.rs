@@ -115,7 +115,6 @@ struct PostForm {
         (status = 200, body = wire::Message, description = "A repeated clientMessageId: the first message"),
         GuardedItem, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[post("/messages")]
 async fn post_message(
@@ -186,7 +185,6 @@ async fn conversation(
         (status = 200, body = List<wire::Message>, description = "A page of messages, oldest first"),
         GuardedItem, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/messages")]
 async fn list_messages(
@@ -235,7 +233,6 @@ struct Thread {
         (status = 200, body = Thread, description = "The thread"),
         GuardedItem
     ),
-    security(("bearer" = [])),
 )]
 #[get("/messages/thread/{id}")]
 async fn thread(
@@ -263,7 +260,6 @@ async fn thread(
         (status = 200, body = List<wire::Message>, description = "A page of messages, oldest first"),
         GuardedItem, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/messages/between/{a}/{b}")]
 async fn between(
@@ -292,7 +288,6 @@ async fn between(
         (status = 200, body = wire::Message, description = "A repeated clientMessageId: the first message"),
         GuardedItem, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[post("/messages/admin/{id}")]
 async fn admin_post(
@@ -322,7 +317,6 @@ async fn admin_post(
         (status = 200, body = List<wire::Message>, description = "A page of messages, oldest first"),
         GuardedItem, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/messages/admin/{id}")]
 async fn admin_list(
@@ -352,7 +346,6 @@ async fn admin_list(
         (status = 200, body = List<wire::Message>, description = "A page of messages, oldest first"),
         GuardedItem, Invalid
     ),
-    security(("bearer" = [])),
 )]
 async fn ticket_conversation(
     state: State,
@@ -394,7 +387,6 @@ struct EditForm {
         (status = 200, body = wire::Message, description = "The message"),
         GuardedItem, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[put("/messages/{id}")]
 async fn edit(
@@ -444,7 +436,6 @@ struct RemoveFileBody {
         (status = 200, body = wire::Message, description = "The message"),
         GuardedItem, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[delete("/messages/{id}/attachment")]
 async fn remove_file(
@@ -471,7 +462,6 @@ async fn remove_file(
         (status = 204, description = "Deleted"),
         GuardedItem, Conflict
     ),
-    security(("bearer" = [])),
 )]
 #[delete("/messages/{id}")]
 async fn remove(

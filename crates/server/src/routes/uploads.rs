@@ -379,7 +379,6 @@ where
         (status = 200, body = Vec<u8>, content_type = "application/octet-stream", description = "The file, with its stored content type"),
         GuardedItem, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/uploads/messages/{filename}")]
 async fn message_file(
@@ -407,7 +406,6 @@ async fn message_file(
         (status = 200, body = Vec<u8>, content_type = "application/octet-stream", description = "The image"),
         GuardedItem, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/uploads/avatars/{filename}")]
 async fn avatar_file(

@@ -142,7 +142,6 @@ fn vouched_for(state: &AppState, donor_id: &str, hash: Option<&str>) -> Result<b
         (status = 200, body = List<wire::Ticket>, description = "A page of tickets"),
         Guarded, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/donor-queries")]
 async fn list_queries(
@@ -175,7 +174,6 @@ struct DonorParam {
         (status = 200, body = List<wire::Ticket>, description = "A page of tickets"),
         Guarded, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/donor-queries/user")]
 async fn list_donor_queries(
@@ -200,7 +198,6 @@ async fn list_donor_queries(
         (status = 200, body = List<wire::Ticket>, description = "A page of tickets"),
         Guarded, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/donor-queries/general")]
 async fn list_general(
@@ -225,7 +222,6 @@ async fn list_general(
         (status = 200, body = List<wire::Ticket>, description = "A page of tickets"),
         Guarded, Invalid
     ),
-    security(("bearer" = [])),
 )]
 async fn list_by_status(
     state: State,
@@ -259,7 +255,6 @@ async fn list_by_status(
         (status = 200, body = wire::TicketDetail, description = "The ticket with assignee, creator and transfer detail"),
         GuardedItem
     ),
-    security(("bearer" = [])),
 )]
 #[get("/donor-queries/admin/{id}")]
 async fn admin_detail(
@@ -284,7 +279,6 @@ async fn admin_detail(
         (status = 200, body = wire::Ticket, description = "The ticket"),
         GuardedItem
     ),
-    security(("bearer" = [])),
 )]
 #[get("/donor-queries/{id}")]
 async fn get_query(
@@ -304,7 +298,6 @@ async fn get_query(
         (status = 200, body = wire::Ticket, description = "The closed ticket"),
         GuardedItem, Conflict
     ),
-    security(("bearer" = [])),
 )]
 #[post("/donor-queries/{id}/donor-close")]
 async fn donor_close(
@@ -327,7 +320,6 @@ async fn donor_close(
         (status = 200, body = wire::Ticket, description = "The ticket"),
         GuardedItem, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[patch("/donor-queries/{id}")]
 async fn patch_query(
@@ -363,7 +355,6 @@ async fn patch_query(
         (status = 200, body = wire::Ticket, description = "The ticket"),
         GuardedItem, Conflict
     ),
-    security(("bearer" = [])),
 )]
 #[patch("/donor-queries/{id}/accept")]
 async fn accept(
@@ -392,7 +383,6 @@ struct TransferBody {
         (status = 200, body = wire::Ticket, description = "The ticket"),
         GuardedItem, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[patch("/donor-queries/{id}/transfer")]
 async fn transfer(
@@ -418,7 +408,6 @@ async fn transfer(
         (status = 200, body = wire::Ticket, description = "The ticket"),
         GuardedItem, Conflict
     ),
-    security(("bearer" = [])),
 )]
 #[patch("/donor-queries/{id}/resolve")]
 async fn resolve(
@@ -438,7 +427,6 @@ async fn resolve(
         (status = 201, body = wire::Message, description = "The reminder message"),
         GuardedItem, Conflict
     ),
-    security(("bearer" = [])),
 )]
 #[post("/donor-queries/{id}/send-reminder")]
 async fn send_reminder(
@@ -463,7 +451,6 @@ async fn send_reminder(
         (status = 204, description = "Deleted"),
         GuardedItem
     ),
-    security(("bearer" = [])),
 )]
 #[delete("/donor-queries/{id}")]
 async fn delete_query(

@@ -38,7 +38,6 @@ struct CreateTaskBody {
         (status = 201, body = wire::Ticket, description = "The task"),
         GuardedItem, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[post("/tasks")]
 async fn create_task(
@@ -66,7 +65,6 @@ async fn create_task(
         (status = 200, body = List<wire::Ticket>, description = "A page of tickets"),
         Guarded, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/tasks")]
 async fn list_tasks(
@@ -87,7 +85,6 @@ async fn list_tasks(
         (status = 200, body = wire::TaskDetail, description = "The ticket with assignee, creator and summary"),
         GuardedItem
     ),
-    security(("bearer" = [])),
 )]
 #[get("/tasks/{id}")]
 async fn get_task(
@@ -121,7 +118,6 @@ async fn get_task(
         (status = 200, body = wire::Ticket, description = "The ticket"),
         GuardedItem, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[put("/tasks/{id}")]
 async fn update_task(
@@ -142,7 +138,6 @@ async fn update_task(
         (status = 204, description = "Deleted"),
         GuardedItem
     ),
-    security(("bearer" = [])),
 )]
 #[delete("/tasks/{id}")]
 async fn delete_task(
