@@ -15,10 +15,36 @@ use concierge_domain::services::{JoinGrant, SessionView};
 use concierge_domain::TicketId;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 type State = web::Data<AppState>;
+
+/// A ticket, named by the path.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct QueryPath {
+    /// The ticket (query) id.
+    query_id: i64,
+}
+
+/// A call request of a ticket, named by the path.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct RequestPath {
+    /// The ticket (query) id.
+    query_id: i64,
+    /// The call request id.
+    request_id: i64,
+}
+
+/// A call room, named by the path.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct RoomPath {
+    /// The call room's name.
+    room_name: String,
+}
 
 /// Reads an optional JSON body: empty is the default value, anything else must parse (400).
 fn optional_body<T: DeserializeOwned + Default>(body: &web::Bytes) -> Result<T, ApiError> {
@@ -74,7 +100,7 @@ struct StartBody {
     tag = "calls",
     operation_id = "start_call",
     summary = "Start a call (admins)",
-    params(("query_id" = i64, Path, description = "The ticket (query) id.")),
+    params(QueryPath),
     request_body(content = Option<StartBody>, content_type = "application/json"),
     responses(
         (status = 201, body = SessionOut, description = "The session with the caller's join token"),
@@ -85,14 +111,14 @@ struct StartBody {
 async fn start_call(
     state: State,
     caller: Caller,
-    path: web::Path<i64>,
+    path: web::Path<QueryPath>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let body: StartBody = optional_body(&body)?;
     let mode = parse_enum::<CallMode>(body.mode.as_deref())?;
     let (session, join) = state
         .calls
-        .start(&caller.0, TicketId(path.into_inner()), mode)
+        .start(&caller.0, TicketId(path.query_id), mode)
         .await?;
     Ok(started(&session, &join))
 }
@@ -113,7 +139,7 @@ struct RequestBody {
     tag = "calls",
     operation_id = "request_call",
     summary = "The donor asks for a call",
-    params(("query_id" = i64, Path, description = "The ticket (query) id.")),
+    params(QueryPath),
     request_body(content = RequestBody, content_type = "application/json"),
     responses(
         (status = 201, body = wire::CallRequest, description = "The request"),
@@ -124,7 +150,7 @@ struct RequestBody {
 async fn request_call(
     state: State,
     caller: Caller,
-    path: web::Path<i64>,
+    path: web::Path<QueryPath>,
     body: web::Json<RequestBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -133,7 +159,7 @@ async fn request_call(
         .calls
         .request(
             &caller.0,
-            TicketId(path.into_inner()),
+            TicketId(path.query_id),
             mode,
             body.message.as_deref(),
         )
@@ -146,7 +172,7 @@ async fn request_call(
     tag = "calls",
     operation_id = "list_requests",
     summary = "A ticket's call requests (admins)",
-    params(("query_id" = i64, Path, description = "The ticket (query) id."), Paging),
+    params(QueryPath, Paging),
     responses(
         (status = 200, body = List<wire::CallRequest>, description = "A page of requests, newest first"),
         GuardedItem, Invalid
@@ -156,12 +182,12 @@ async fn request_call(
 async fn list_requests(
     state: State,
     caller: Caller,
-    path: web::Path<i64>,
+    path: web::Path<QueryPath>,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let page = state
         .calls
-        .requests(&caller.0, TicketId(path.into_inner()), paging.request()?)
+        .requests(&caller.0, TicketId(path.query_id), paging.request()?)
         .await?;
     Ok(HttpResponse::Ok().json(List::<wire::CallRequest>::of(page)))
 }
@@ -171,7 +197,7 @@ async fn list_requests(
     tag = "calls",
     operation_id = "accept_request",
     summary = "Accept one request (admins)",
-    params(("query_id" = i64, Path, description = "The ticket (query) id."), ("request_id" = i64, Path, description = "The call request id.")),
+    params(RequestPath),
     responses(
         (status = 201, body = SessionOut, description = "The session with the caller's join token"),
         GuardedItem, Conflict, Unavailable
@@ -181,9 +207,12 @@ async fn list_requests(
 async fn accept_request(
     state: State,
     caller: Caller,
-    path: web::Path<(i64, i64)>,
+    path: web::Path<RequestPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let (query_id, request_id) = path.into_inner();
+    let RequestPath {
+        query_id,
+        request_id,
+    } = path.into_inner();
     let (session, join) = state
         .calls
         .accept_request(
@@ -200,7 +229,7 @@ async fn accept_request(
     tag = "calls",
     operation_id = "accept_newest",
     summary = "Accept the newest pending request (admins)",
-    params(("query_id" = i64, Path, description = "The ticket (query) id.")),
+    params(QueryPath),
     responses(
         (status = 201, body = SessionOut, description = "The session with the caller's join token"),
         GuardedItem, Conflict, Unavailable
@@ -210,11 +239,11 @@ async fn accept_request(
 async fn accept_newest(
     state: State,
     caller: Caller,
-    path: web::Path<i64>,
+    path: web::Path<QueryPath>,
 ) -> Result<HttpResponse, ApiError> {
     let (session, join) = state
         .calls
-        .accept_request(&caller.0, TicketId(path.into_inner()), None)
+        .accept_request(&caller.0, TicketId(path.query_id), None)
         .await?;
     Ok(started(&session, &join))
 }
@@ -231,7 +260,7 @@ struct RejectBody {
     tag = "calls",
     operation_id = "reject_request",
     summary = "Reject a request (admins)",
-    params(("query_id" = i64, Path, description = "The ticket (query) id."), ("request_id" = i64, Path, description = "The call request id.")),
+    params(RequestPath),
     request_body(content = Option<RejectBody>, content_type = "application/json"),
     responses(
         (status = 200, body = wire::CallRequest, description = "The request"),
@@ -242,10 +271,13 @@ struct RejectBody {
 async fn reject_request(
     state: State,
     caller: Caller,
-    path: web::Path<(i64, i64)>,
+    path: web::Path<RequestPath>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (query_id, request_id) = path.into_inner();
+    let RequestPath {
+        query_id,
+        request_id,
+    } = path.into_inner();
     let body: RejectBody = optional_body(&body)?;
     let request = state
         .calls
@@ -264,7 +296,7 @@ async fn reject_request(
     tag = "calls",
     operation_id = "cancel_request",
     summary = "The donor withdraws its pending request",
-    params(("query_id" = i64, Path, description = "The ticket (query) id."), ("request_id" = i64, Path, description = "The call request id.")),
+    params(RequestPath),
     responses(
         (status = 200, body = wire::CallRequest, description = "The request"),
         GuardedItem, Conflict
@@ -274,9 +306,12 @@ async fn reject_request(
 async fn cancel_request(
     state: State,
     caller: Caller,
-    path: web::Path<(i64, i64)>,
+    path: web::Path<RequestPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let (query_id, request_id) = path.into_inner();
+    let RequestPath {
+        query_id,
+        request_id,
+    } = path.into_inner();
     let request = state
         .calls
         .cancel_request(&caller.0, TicketId(query_id), CallRequestId(request_id))
@@ -289,7 +324,7 @@ async fn cancel_request(
     tag = "calls",
     operation_id = "list_sessions",
     summary = "A ticket's sessions (participants; open ones carry the caller's join token)",
-    params(("query_id" = i64, Path, description = "The ticket (query) id."), Paging),
+    params(QueryPath, Paging),
     responses(
         (status = 200, body = List<SessionOut>, description = "A page of sessions, newest first"),
         GuardedItem, Invalid, Unavailable
@@ -299,12 +334,12 @@ async fn cancel_request(
 async fn list_sessions(
     state: State,
     caller: Caller,
-    path: web::Path<i64>,
+    path: web::Path<QueryPath>,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let page = state
         .calls
-        .sessions(&caller.0, TicketId(path.into_inner()), paging.request()?)
+        .sessions(&caller.0, TicketId(path.query_id), paging.request()?)
         .await?;
     let views: &[SessionView] = &page.items;
     let out: Vec<SessionOut<'_>> = views
@@ -334,7 +369,7 @@ struct StatusBody {
     tag = "calls",
     operation_id = "set_call_status",
     summary = "Set a session's status (participants)",
-    params(("room_name" = String, Path, description = "The call room's name.")),
+    params(RoomPath),
     request_body(content = StatusBody, content_type = "application/json"),
     responses(
         (status = 200, body = wire::CallSession, description = "The session"),
@@ -345,14 +380,17 @@ struct StatusBody {
 async fn set_status(
     state: State,
     caller: Caller,
-    path: web::Path<String>,
+    path: web::Path<RoomPath>,
     body: web::Json<StatusBody>,
 ) -> Result<HttpResponse, ApiError> {
     let status = required(
         parse_enum::<CallSessionStatus>(body.status.as_deref())?,
         "status",
     )?;
-    let session = state.calls.set_status(&caller.0, &path, status).await?;
+    let session = state
+        .calls
+        .set_status(&caller.0, &path.room_name, status)
+        .await?;
     Ok(HttpResponse::Ok().json(wire::CallSession::from(session)))
 }
 
@@ -361,7 +399,7 @@ async fn set_status(
     tag = "calls",
     operation_id = "end_call",
     summary = "End a call (participants)",
-    params(("room_name" = String, Path, description = "The call room's name.")),
+    params(RoomPath),
     responses(
         (status = 200, body = wire::CallSession, description = "The session"),
         GuardedItem, Conflict, Invalid, Unavailable
@@ -371,9 +409,9 @@ async fn set_status(
 async fn end_call(
     state: State,
     caller: Caller,
-    path: web::Path<String>,
+    path: web::Path<RoomPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let session = state.calls.end(&caller.0, &path).await?;
+    let session = state.calls.end(&caller.0, &path.room_name).await?;
     Ok(HttpResponse::Ok().json(wire::CallSession::from(session)))
 }
 
@@ -382,7 +420,7 @@ async fn end_call(
     tag = "calls",
     operation_id = "delete_call",
     summary = "Delete a room (admins)",
-    params(("room_name" = String, Path, description = "The call room's name.")),
+    params(RoomPath),
     responses(
         (status = 204, description = "Deleted"),
         GuardedItem, Invalid, Unavailable
@@ -392,9 +430,9 @@ async fn end_call(
 async fn delete_call(
     state: State,
     caller: Caller,
-    path: web::Path<String>,
+    path: web::Path<RoomPath>,
 ) -> Result<HttpResponse, ApiError> {
-    state.calls.delete(&caller.0, &path).await?;
+    state.calls.delete(&caller.0, &path.room_name).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
