@@ -2,7 +2,7 @@
 
 use super::changes::{on_ticket, remove, update, ChangesBody};
 use super::listing::{list, Filters};
-use super::State;
+use super::{State, TicketPath};
 use crate::auth::{Caller, DonorIdentity};
 use crate::openapi::{Aliases, Conflict, Guarded, GuardedItem, Invalid, Unauthorized, WithBody};
 use crate::problem::ApiError;
@@ -250,7 +250,7 @@ async fn list_by_status(
     tag = "donor-queries",
     operation_id = "admin_detail",
     summary = "One query with assignment and transfer detail (admins)",
-    params(("id" = i64, Path, description = "The id.")),
+    params(TicketPath),
     responses(
         (status = 200, body = wire::TicketDetail, description = "The ticket with assignee, creator and transfer detail"),
         GuardedItem
@@ -260,12 +260,12 @@ async fn list_by_status(
 async fn admin_detail(
     state: State,
     caller: Caller,
-    id: web::Path<i64>,
+    path: web::Path<TicketPath>,
 ) -> Result<HttpResponse, ApiError> {
     let detail = state
         .services
         .tickets
-        .detail_for_admin(&caller.0, TicketId(id.into_inner()))
+        .detail_for_admin(&caller.0, TicketId(path.id))
         .await?;
     Ok(HttpResponse::Ok().json(wire::TicketDetail::from(detail)))
 }
@@ -274,7 +274,7 @@ async fn admin_detail(
     tag = "donor-queries",
     operation_id = "get_query",
     summary = "One query (its donor, staff)",
-    params(("id" = i64, Path, description = "The id.")),
+    params(TicketPath),
     responses(
         (status = 200, body = wire::Ticket, description = "The ticket"),
         GuardedItem
@@ -284,16 +284,16 @@ async fn admin_detail(
 async fn get_query(
     state: State,
     caller: Caller,
-    id: web::Path<i64>,
+    path: web::Path<TicketPath>,
 ) -> Result<HttpResponse, ApiError> {
-    on_ticket(&state, &caller, *id, TicketService::get).await
+    on_ticket(&state, &caller, path.id, TicketService::get).await
 }
 
 #[utoipa::path(
     tag = "donor-queries",
     operation_id = "donor_close",
     summary = "The donor closes its query",
-    params(("id" = i64, Path, description = "The id.")),
+    params(TicketPath),
     responses(
         (status = 200, body = wire::Ticket, description = "The closed ticket"),
         GuardedItem, Conflict
@@ -303,9 +303,9 @@ async fn get_query(
 async fn donor_close(
     state: State,
     caller: Caller,
-    id: web::Path<i64>,
+    path: web::Path<TicketPath>,
 ) -> Result<HttpResponse, ApiError> {
-    on_ticket(&state, &caller, *id, TicketService::close).await
+    on_ticket(&state, &caller, path.id, TicketService::close).await
 }
 
 /// Field and status changes (admins), or `{fcmToken}` alone (the query's donor too). The two
@@ -314,7 +314,7 @@ async fn donor_close(
     tag = "donor-queries",
     operation_id = "patch_query",
     summary = "Change fields or status (admins; `{fcmToken}` alone also its donor)",
-    params(("id" = i64, Path, description = "The id.")),
+    params(TicketPath),
     request_body(content = ChangesBody, content_type = "application/json"),
     responses(
         (status = 200, body = wire::Ticket, description = "The ticket"),
@@ -325,11 +325,11 @@ async fn donor_close(
 async fn patch_query(
     state: State,
     caller: Caller,
-    id: web::Path<i64>,
+    path: web::Path<TicketPath>,
     body: web::Json<ChangesBody>,
 ) -> Result<HttpResponse, ApiError> {
     let mut body = body.into_inner();
-    let id = id.into_inner();
+    let id = path.id;
     let Some(token) = body.fcm_token.take() else {
         return update(state, caller, id, body).await;
     };
@@ -350,7 +350,7 @@ async fn patch_query(
     tag = "donor-queries",
     operation_id = "accept",
     summary = "Assign to the caller (admins)",
-    params(("id" = i64, Path, description = "The id.")),
+    params(TicketPath),
     responses(
         (status = 200, body = wire::Ticket, description = "The ticket"),
         GuardedItem, Conflict
@@ -360,9 +360,9 @@ async fn patch_query(
 async fn accept(
     state: State,
     caller: Caller,
-    id: web::Path<i64>,
+    path: web::Path<TicketPath>,
 ) -> Result<HttpResponse, ApiError> {
-    on_ticket(&state, &caller, *id, TicketService::accept).await
+    on_ticket(&state, &caller, path.id, TicketService::accept).await
 }
 
 /// A transfer.
@@ -377,7 +377,7 @@ struct TransferBody {
     tag = "donor-queries",
     operation_id = "transfer",
     summary = "Transfer to another staff member (admins)",
-    params(("id" = i64, Path, description = "The id.")),
+    params(TicketPath),
     request_body(content = TransferBody, content_type = "application/json"),
     responses(
         (status = 200, body = wire::Ticket, description = "The ticket"),
@@ -388,12 +388,12 @@ struct TransferBody {
 async fn transfer(
     state: State,
     caller: Caller,
-    id: web::Path<i64>,
+    path: web::Path<TicketPath>,
     body: web::Json<TransferBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let to = required(body.to_user_id, "toUserId")?;
-    on_ticket(&state, &caller, *id, |tickets, actor, id| {
+    on_ticket(&state, &caller, path.id, |tickets, actor, id| {
         tickets.transfer(actor, id, UserId(to), body.note.as_deref())
     })
     .await
@@ -403,7 +403,7 @@ async fn transfer(
     tag = "donor-queries",
     operation_id = "resolve",
     summary = "Resolve (admins)",
-    params(("id" = i64, Path, description = "The id.")),
+    params(TicketPath),
     responses(
         (status = 200, body = wire::Ticket, description = "The ticket"),
         GuardedItem, Conflict
@@ -413,16 +413,16 @@ async fn transfer(
 async fn resolve(
     state: State,
     caller: Caller,
-    id: web::Path<i64>,
+    path: web::Path<TicketPath>,
 ) -> Result<HttpResponse, ApiError> {
-    on_ticket(&state, &caller, *id, TicketService::resolve).await
+    on_ticket(&state, &caller, path.id, TicketService::resolve).await
 }
 
 #[utoipa::path(
     tag = "donor-queries",
     operation_id = "send_reminder",
     summary = "Remind the donor: push and a REMINDER message (admins)",
-    params(("id" = i64, Path, description = "The id.")),
+    params(TicketPath),
     responses(
         (status = 201, body = wire::Message, description = "The reminder message"),
         GuardedItem, Conflict
@@ -432,12 +432,12 @@ async fn resolve(
 async fn send_reminder(
     state: State,
     caller: Caller,
-    id: web::Path<i64>,
+    path: web::Path<TicketPath>,
 ) -> Result<HttpResponse, ApiError> {
     let message = state
         .services
         .tickets
-        .remind(&caller.0, TicketId(id.into_inner()))
+        .remind(&caller.0, TicketId(path.id))
         .await?;
     Ok(HttpResponse::Created().json(wire::Message::from(message)))
 }
@@ -446,7 +446,7 @@ async fn send_reminder(
     tag = "donor-queries",
     operation_id = "delete_query",
     summary = "Delete with messages, calls and files (admins)",
-    params(("id" = i64, Path, description = "The id.")),
+    params(TicketPath),
     responses(
         (status = 204, description = "Deleted"),
         GuardedItem
@@ -456,9 +456,9 @@ async fn send_reminder(
 async fn delete_query(
     state: State,
     caller: Caller,
-    id: web::Path<i64>,
+    path: web::Path<TicketPath>,
 ) -> Result<HttpResponse, ApiError> {
-    remove(state, caller, id.into_inner()).await
+    remove(state, caller, path.id).await
 }
 
 /// Registers the donor-query routes; fixed paths before `{id}` ones.

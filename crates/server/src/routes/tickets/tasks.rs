@@ -2,7 +2,7 @@
 
 use super::changes::{remove, update, ChangesBody};
 use super::listing::{list, Filters};
-use super::State;
+use super::{State, TicketPath};
 use crate::auth::Caller;
 use crate::openapi::{Conflict, Guarded, GuardedItem, Invalid, WithBody};
 use crate::problem::ApiError;
@@ -80,7 +80,7 @@ async fn list_tasks(
     tag = "tasks",
     operation_id = "get_task",
     summary = "One task with assignee, creator and summary",
-    params(("id" = i64, Path, description = "The id.")),
+    params(TicketPath),
     responses(
         (status = 200, body = wire::TaskDetail, description = "The ticket with assignee, creator and summary"),
         GuardedItem
@@ -90,17 +90,17 @@ async fn list_tasks(
 async fn get_task(
     state: State,
     caller: Caller,
-    id: web::Path<i64>,
+    path: web::Path<TicketPath>,
 ) -> Result<HttpResponse, ApiError> {
     let detail = state
         .services
         .tickets
-        .detail(&caller.0, TicketId(*id))
+        .detail(&caller.0, TicketId(path.id))
         .await?;
     let summary = state
         .insights
         .service
-        .current_summary(&caller.0, TicketId(*id))
+        .current_summary(&caller.0, TicketId(path.id))
         .await?;
     Ok(HttpResponse::Ok().json(wire::TaskDetail {
         detail: detail.into(),
@@ -112,7 +112,7 @@ async fn get_task(
     tag = "tasks",
     operation_id = "update_task",
     summary = "Change fields or status",
-    params(("id" = i64, Path, description = "The id.")),
+    params(TicketPath),
     request_body(content = ChangesBody, content_type = "application/json"),
     responses(
         (status = 200, body = wire::Ticket, description = "The ticket"),
@@ -123,17 +123,17 @@ async fn get_task(
 async fn update_task(
     state: State,
     caller: Caller,
-    id: web::Path<i64>,
+    path: web::Path<TicketPath>,
     body: web::Json<ChangesBody>,
 ) -> Result<HttpResponse, ApiError> {
-    update(state, caller, id.into_inner(), body.into_inner()).await
+    update(state, caller, path.id, body.into_inner()).await
 }
 
 #[utoipa::path(
     tag = "tasks",
     operation_id = "delete_task",
     summary = "Delete (admins)",
-    params(("id" = i64, Path, description = "The id.")),
+    params(TicketPath),
     responses(
         (status = 204, description = "Deleted"),
         GuardedItem
@@ -143,9 +143,9 @@ async fn update_task(
 async fn delete_task(
     state: State,
     caller: Caller,
-    id: web::Path<i64>,
+    path: web::Path<TicketPath>,
 ) -> Result<HttpResponse, ApiError> {
-    remove(state, caller, id.into_inner()).await
+    remove(state, caller, path.id).await
 }
 
 /// Registers the task routes; fixed paths before `{id}` ones.
