@@ -3,7 +3,7 @@
 //! follows the event log from the moment the server starts and is kept in memory: a restart
 //! starts counting afresh, which at worst delays one automatic summary.
 
-use crate::routes::insights::Insights;
+use crate::insights::Insights;
 use concierge_domain::event::EventKind;
 use concierge_domain::ports::EventLog;
 use concierge_domain::{Actor, TicketId};

@@ -4,10 +4,14 @@
 //! token auth, problem+json errors and the routes of `/api/v1`. The binary `concierge` is a
 //! thin CLI over [`Application`].
 
+// Panicking shortcuts stay in tests; elsewhere a failure is an error the caller sees.
+#![cfg_attr(not(test), deny(clippy::expect_used, clippy::indexing_slicing))]
+
 pub mod auth;
 mod auto_summary;
 pub mod config;
 mod edge;
+pub mod insights;
 pub mod limits;
 pub mod metrics;
 mod middleware;

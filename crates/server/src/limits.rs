@@ -106,7 +106,9 @@ fn account_key(login: &str) -> AccountKey {
         None => Sha256::digest(b"\0too long"),
     };
     let mut key = [0u8; 16];
-    key.copy_from_slice(&digest[..16]);
+    for (byte, from) in key.iter_mut().zip(digest) {
+        *byte = from;
+    }
     key
 }
 

@@ -1,5 +1,8 @@
 //! `concierge`: the support-desk server.
 
+// Panicking shortcuts stay in tests; elsewhere a failure is an error the caller sees.
+#![cfg_attr(not(test), deny(clippy::expect_used, clippy::indexing_slicing))]
+
 use clap::{Parser, Subcommand};
 use concierge_server::{startup, Application, Config};
 use std::process::ExitCode;

@@ -176,18 +176,10 @@ mod tests {
     #[test]
     fn renders_counters_and_histograms() {
         let m = Metrics::new().unwrap();
-        m.observe(
-            &Method::GET,
-            "/api/v1/tasks/{id}",
-            StatusCode::OK,
-            Duration::from_millis(3),
-        );
-        m.observe(
-            &Method::GET,
-            "/api/v1/tasks/{id}",
-            StatusCode::OK,
-            Duration::from_millis(30),
-        );
+        for millis in [3, 30] {
+            let took = Duration::from_millis(millis);
+            m.observe(&Method::GET, "/api/v1/tasks/{id}", StatusCode::OK, took);
+        }
         let text = m.render(&gauges());
         assert!(text.contains(
             "concierge_http_requests_total{method=\"GET\",route=\"/api/v1/tasks/{id}\",status=\"200\"} 2"

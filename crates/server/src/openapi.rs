@@ -5,7 +5,8 @@
 //! attribute, which gives the path and the method. The routes are registered through
 //! utoipa-actix-web, so the document is collected from what is actually registered (see
 //! `startup::document`); this module holds its frame (info, tags, security, the `Problem`
-//! responses, the 429 of every operation) and [`Aliases`] for one handler on several paths.
+//! responses, the 429 of every operation, the bearer token of every operation that names no
+//! security of its own) and [`Aliases`] for one handler on several paths.
 //! Bodies and parameters are described by the types the handlers read and send (`crate::wire`,
 //! the route modules' own structs, [`Problem`](crate::problem::Problem)). A snapshot test pins
 //! the whole document.
@@ -13,19 +14,22 @@
 use actix_web::dev::{AppService, HttpServiceFactory};
 use actix_web::web::Bytes;
 use actix_web::{get, guard, http::header, web, HttpResponse, Route};
+use std::collections::BTreeMap;
 use utoipa::openapi::path::Paths;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response, ResponseBuilder};
-use utoipa::{Modify, OpenApi, ToResponse};
+use utoipa::{IntoResponses, Modify, OpenApi, ToResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::OpenApiFactory;
 
 /// The interactive page: plain HTML and JavaScript, no external asset.
 const DOCS_PAGE: &str = include_str!("openapi_docs.html");
 
-/// Error responses shared by the operations: `application/problem+json` bodies.
+/// Error responses shared by the operations: `application/problem+json` bodies, each with its
+/// status. Each is a component (`ToResponse`) and, named in a handler's `responses(...)`, a
+/// `$ref` to it under its status (`IntoResponses`).
 macro_rules! problem_responses {
-    ($($name:ident => $description:literal),+ $(,)?) => {
+    ($($name:ident($status:literal) => $description:literal),+ $(,)?) => {
         $(
             #[doc = $description]
             pub struct $name;
@@ -40,25 +44,64 @@ macro_rules! problem_responses {
                     (stringify!($name), response.into())
                 }
             }
+
+            impl IntoResponses for $name {
+                fn responses() -> BTreeMap<String, RefOr<Response>> {
+                    let reference = Ref::from_response_name(stringify!($name));
+                    BTreeMap::from([($status.to_string(), reference.into())])
+                }
+            }
         )+
     };
 }
 
 problem_responses! {
-    BadRequest => "Malformed JSON, a JSON type that does not fit, or a bad parameter.",
-    Unauthorized => "No token, or a tampered, expired or revoked one.",
-    Forbidden => "The caller's role may not use this route.",
-    NotFound => "No such object, or one the caller may not see.",
-    Conflict => "An illegal state change, or a duplicate.",
-    TooLarge => "The body is too large.",
-    WrongType => "The body's content type is not accepted.",
-    Invalid => "A well-typed value that is not allowed (`errors` names the fields).",
-    TooMany => "Rate limited; see Retry-After.",
-    Unavailable => "A required external service is not configured or down.",
+    BadRequest(400) => "Malformed JSON, a JSON type that does not fit, or a bad parameter.",
+    Unauthorized(401) => "No token, or a tampered, expired or revoked one.",
+    Forbidden(403) => "The caller's role may not use this route.",
+    NotFound(404) => "No such object, or one the caller may not see.",
+    Conflict(409) => "An illegal state change, or a duplicate.",
+    TooLarge(413) => "The body is too large.",
+    WrongType(415) => "The body's content type is not accepted.",
+    Invalid(422) => "A well-typed value that is not allowed (`errors` names the fields).",
+    TooMany(429) => "Rate limited; see Retry-After.",
+    Unavailable(503) => "A required external service is not configured or down.",
 }
 
-/// Adds the bearer scheme, the default security and the rate-limit answer of every route.
+/// Sets of problem responses that many operations share, named in `responses(...)` beside
+/// the operation's own success response and the single problems above.
+macro_rules! problem_sets {
+    ($($(#[doc = $doc:literal])+ $name:ident = [$($part:ident),+ $(,)?];)+) => {
+        $(
+            $(#[doc = $doc])+
+            pub struct $name;
+
+            impl IntoResponses for $name {
+                fn responses() -> BTreeMap<String, RefOr<Response>> {
+                    let mut responses = BTreeMap::new();
+                    $(responses.extend($part::responses());)+
+                    responses
+                }
+            }
+        )+
+    };
+}
+
+problem_sets! {
+    /// A route behind a token and a role: a bad parameter, no good token, a role that may not.
+    Guarded = [BadRequest, Unauthorized, Forbidden];
+    /// A guarded route on one object, which may not exist or be hidden from the caller.
+    GuardedItem = [Guarded, NotFound];
+    /// A request body: malformed, too large, of a content type not accepted, or not allowed.
+    WithBody = [BadRequest, TooLarge, WrongType, Invalid];
+}
+
+/// Adds the bearer scheme, and to every operation the rate-limit answer and, unless its
+/// handler names its own security, the bearer token.
 struct Security;
+
+/// The bearer scheme has no scopes.
+const NO_SCOPES: [&str; 0] = [];
 
 impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -77,6 +120,7 @@ impl Modify for Security {
         );
         let (name, response) = TooMany::response();
         components.responses.insert(name.to_string(), response);
+        let too_many = TooMany::responses();
         for item in openapi.paths.paths.values_mut() {
             for op in [
                 &mut item.get,
@@ -88,10 +132,14 @@ impl Modify for Security {
             .into_iter()
             .flatten()
             {
-                op.responses
-                    .responses
-                    .entry("429".to_string())
-                    .or_insert_with(|| Ref::from_response_name(name).into());
+                op.security
+                    .get_or_insert_with(|| vec![SecurityRequirement::new("bearer", NO_SCOPES)]);
+                for (status, response) in &too_many {
+                    op.responses
+                        .responses
+                        .entry(status.clone())
+                        .or_insert_with(|| response.clone());
+                }
             }
         }
     }

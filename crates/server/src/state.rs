@@ -59,7 +59,7 @@ pub struct AppState {
     /// `fcm` or `log`.
     pub push_notifier: &'static str,
     /// Summaries and QA reviews, and the summary generations running.
-    pub insights: Arc<crate::routes::insights::Insights>,
+    pub insights: Arc<crate::insights::Insights>,
     /// Becomes `true` when the server shuts down; sockets then close with 1001.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }

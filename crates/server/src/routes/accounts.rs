@@ -2,7 +2,7 @@
 
 use crate::auth::Caller;
 use crate::openapi::{
-    BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unauthorized, WrongType,
+    Conflict, Forbidden, Guarded, GuardedItem, Invalid, NotFound, Unauthorized, WithBody,
 };
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -58,11 +58,7 @@ fn login_reply(state: &AppState, user: User) -> Result<LoginReply, ApiError> {
     request_body(content = LoginBody, content_type = "application/json"),
     responses(
         (status = 200, body = LoginReply, description = "A staff token"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        Unauthorized, WithBody
     ),
     security(()),
 )]
@@ -107,12 +103,7 @@ struct RegisterBody {
     request_body(content = RegisterBody, content_type = "application/json"),
     responses(
         (status = 201, body = wire::User, description = "The new account"),
-        (status = 400, response = BadRequest),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        Forbidden, Conflict, WithBody
     ),
     security(()),
 )]
@@ -143,11 +134,8 @@ async fn register(
     summary = "The current user",
     responses(
         (status = 200, body = wire::User, description = "The caller"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound)
+        Unauthorized, Forbidden, NotFound
     ),
-    security(("bearer" = [])),
 )]
 #[get("/auth/me")]
 async fn me(state: State, caller: Caller) -> Result<HttpResponse, ApiError> {
@@ -179,14 +167,8 @@ struct PushTokenSet {
     request_body(content = PushTokenBody, content_type = "application/json"),
     responses(
         (status = 200, body = PushTokenSet, description = "`{fcmToken: bool}`: whether one is set"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        Guarded, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[put("/users/me/fcm-token")]
 async fn set_push_token(
@@ -221,15 +203,8 @@ struct ProfileBody {
     request_body(content = ProfileBody, content_type = "application/json"),
     responses(
         (status = 200, body = wire::User, description = "The account"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        Guarded, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[put("/users/me/profile")]
 async fn update_profile(
@@ -266,14 +241,8 @@ struct PasswordBody {
     request_body(content = PasswordBody, content_type = "application/json"),
     responses(
         (status = 200, body = LoginReply, description = "A fresh token"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        Guarded, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[put("/users/me/password")]
 async fn change_password(
@@ -299,12 +268,8 @@ async fn change_password(
     params(Paging),
     responses(
         (status = 200, body = List<wire::User>, description = "A page of accounts"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = Invalid)
+        Guarded, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/users")]
 async fn list_users(
@@ -338,15 +303,8 @@ struct CreateUserBody {
     request_body(content = CreateUserBody, content_type = "application/json"),
     responses(
         (status = 201, body = wire::User, description = "The new account"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        Guarded, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[post("/users")]
 async fn create_user(
@@ -373,12 +331,8 @@ async fn create_user(
     params(("id" = i64, Path, description = "The id.")),
     responses(
         (status = 200, body = wire::User, description = "The account"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound)
+        GuardedItem
     ),
-    security(("bearer" = [])),
 )]
 #[get("/users/{id}")]
 async fn get_user(
@@ -413,16 +367,8 @@ struct PatchUserBody {
     request_body(content = PatchUserBody, content_type = "application/json"),
     responses(
         (status = 200, body = wire::User, description = "The account"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        GuardedItem, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[patch("/users/{id}")]
 async fn update_user(
@@ -473,14 +419,8 @@ pub(super) struct AvatarSet {
     request_body(content = AvatarForm, content_type = "multipart/form-data"),
     responses(
         (status = 200, body = AvatarSet, description = "`{avatarUrl, contentType, size}`"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        Guarded, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[post("/users/me/avatar")]
 async fn set_avatar(

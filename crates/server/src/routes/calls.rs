@@ -3,10 +3,7 @@
 //! provider answers 503 when it is not configured, after the permission checks (403 first).
 
 use crate::auth::Caller;
-use crate::openapi::{
-    BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unauthorized, Unavailable,
-    WrongType,
-};
+use crate::openapi::{Conflict, GuardedItem, Invalid, Unavailable, WithBody};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
@@ -18,10 +15,36 @@ use concierge_domain::services::{JoinGrant, SessionView};
 use concierge_domain::TicketId;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 type State = web::Data<AppState>;
+
+/// A ticket, named by the path.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct QueryPath {
+    /// The ticket (query) id.
+    query_id: i64,
+}
+
+/// A call request of a ticket, named by the path.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct RequestPath {
+    /// The ticket (query) id.
+    query_id: i64,
+    /// The call request id.
+    request_id: i64,
+}
+
+/// A call room, named by the path.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct RoomPath {
+    /// The call room's name.
+    room_name: String,
+}
 
 /// Reads an optional JSON body: empty is the default value, anything else must parse (400).
 fn optional_body<T: DeserializeOwned + Default>(body: &web::Bytes) -> Result<T, ApiError> {
@@ -77,34 +100,25 @@ struct StartBody {
     tag = "calls",
     operation_id = "start_call",
     summary = "Start a call (admins)",
-    params(("query_id" = i64, Path, description = "The ticket (query) id.")),
+    params(QueryPath),
     request_body(content = Option<StartBody>, content_type = "application/json"),
     responses(
         (status = 201, body = SessionOut, description = "The session with the caller's join token"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        GuardedItem, Conflict, WithBody, Unavailable
     ),
-    security(("bearer" = [])),
 )]
 #[post("/communication/call/{query_id}")]
 async fn start_call(
     state: State,
     caller: Caller,
-    path: web::Path<i64>,
+    path: web::Path<QueryPath>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let body: StartBody = optional_body(&body)?;
     let mode = parse_enum::<CallMode>(body.mode.as_deref())?;
     let (session, join) = state
         .calls
-        .start(&caller.0, TicketId(path.into_inner()), mode)
+        .start(&caller.0, TicketId(path.query_id), mode)
         .await?;
     Ok(started(&session, &join))
 }
@@ -125,27 +139,18 @@ struct RequestBody {
     tag = "calls",
     operation_id = "request_call",
     summary = "The donor asks for a call",
-    params(("query_id" = i64, Path, description = "The ticket (query) id.")),
+    params(QueryPath),
     request_body(content = RequestBody, content_type = "application/json"),
     responses(
         (status = 201, body = wire::CallRequest, description = "The request"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        GuardedItem, Conflict, WithBody, Unavailable
     ),
-    security(("bearer" = [])),
 )]
 #[post("/communication/call/{query_id}/request")]
 async fn request_call(
     state: State,
     caller: Caller,
-    path: web::Path<i64>,
+    path: web::Path<QueryPath>,
     body: web::Json<RequestBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -154,7 +159,7 @@ async fn request_call(
         .calls
         .request(
             &caller.0,
-            TicketId(path.into_inner()),
+            TicketId(path.query_id),
             mode,
             body.message.as_deref(),
         )
@@ -167,27 +172,22 @@ async fn request_call(
     tag = "calls",
     operation_id = "list_requests",
     summary = "A ticket's call requests (admins)",
-    params(("query_id" = i64, Path, description = "The ticket (query) id."), Paging),
+    params(QueryPath, Paging),
     responses(
         (status = 200, body = List<wire::CallRequest>, description = "A page of requests, newest first"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid)
+        GuardedItem, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/communication/call/{query_id}/requests")]
 async fn list_requests(
     state: State,
     caller: Caller,
-    path: web::Path<i64>,
+    path: web::Path<QueryPath>,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let page = state
         .calls
-        .requests(&caller.0, TicketId(path.into_inner()), paging.request()?)
+        .requests(&caller.0, TicketId(path.query_id), paging.request()?)
         .await?;
     Ok(HttpResponse::Ok().json(List::<wire::CallRequest>::of(page)))
 }
@@ -197,25 +197,22 @@ async fn list_requests(
     tag = "calls",
     operation_id = "accept_request",
     summary = "Accept one request (admins)",
-    params(("query_id" = i64, Path, description = "The ticket (query) id."), ("request_id" = i64, Path, description = "The call request id.")),
+    params(RequestPath),
     responses(
         (status = 201, body = SessionOut, description = "The session with the caller's join token"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 503, response = Unavailable)
+        GuardedItem, Conflict, Unavailable
     ),
-    security(("bearer" = [])),
 )]
 #[post("/communication/call/{query_id}/accept-request/{request_id}")]
 async fn accept_request(
     state: State,
     caller: Caller,
-    path: web::Path<(i64, i64)>,
+    path: web::Path<RequestPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let (query_id, request_id) = path.into_inner();
+    let RequestPath {
+        query_id,
+        request_id,
+    } = path.into_inner();
     let (session, join) = state
         .calls
         .accept_request(
@@ -232,27 +229,21 @@ async fn accept_request(
     tag = "calls",
     operation_id = "accept_newest",
     summary = "Accept the newest pending request (admins)",
-    params(("query_id" = i64, Path, description = "The ticket (query) id.")),
+    params(QueryPath),
     responses(
         (status = 201, body = SessionOut, description = "The session with the caller's join token"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 503, response = Unavailable)
+        GuardedItem, Conflict, Unavailable
     ),
-    security(("bearer" = [])),
 )]
 #[post("/communication/call/{query_id}/accept-request")]
 async fn accept_newest(
     state: State,
     caller: Caller,
-    path: web::Path<i64>,
+    path: web::Path<QueryPath>,
 ) -> Result<HttpResponse, ApiError> {
     let (session, join) = state
         .calls
-        .accept_request(&caller.0, TicketId(path.into_inner()), None)
+        .accept_request(&caller.0, TicketId(path.query_id), None)
         .await?;
     Ok(started(&session, &join))
 }
@@ -269,29 +260,24 @@ struct RejectBody {
     tag = "calls",
     operation_id = "reject_request",
     summary = "Reject a request (admins)",
-    params(("query_id" = i64, Path, description = "The ticket (query) id."), ("request_id" = i64, Path, description = "The call request id.")),
+    params(RequestPath),
     request_body(content = Option<RejectBody>, content_type = "application/json"),
     responses(
         (status = 200, body = wire::CallRequest, description = "The request"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        GuardedItem, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[post("/communication/call/{query_id}/reject-request/{request_id}")]
 async fn reject_request(
     state: State,
     caller: Caller,
-    path: web::Path<(i64, i64)>,
+    path: web::Path<RequestPath>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (query_id, request_id) = path.into_inner();
+    let RequestPath {
+        query_id,
+        request_id,
+    } = path.into_inner();
     let body: RejectBody = optional_body(&body)?;
     let request = state
         .calls
@@ -310,24 +296,22 @@ async fn reject_request(
     tag = "calls",
     operation_id = "cancel_request",
     summary = "The donor withdraws its pending request",
-    params(("query_id" = i64, Path, description = "The ticket (query) id."), ("request_id" = i64, Path, description = "The call request id.")),
+    params(RequestPath),
     responses(
         (status = 200, body = wire::CallRequest, description = "The request"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict)
+        GuardedItem, Conflict
     ),
-    security(("bearer" = [])),
 )]
 #[post("/communication/call/{query_id}/cancel-request/{request_id}")]
 async fn cancel_request(
     state: State,
     caller: Caller,
-    path: web::Path<(i64, i64)>,
+    path: web::Path<RequestPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let (query_id, request_id) = path.into_inner();
+    let RequestPath {
+        query_id,
+        request_id,
+    } = path.into_inner();
     let request = state
         .calls
         .cancel_request(&caller.0, TicketId(query_id), CallRequestId(request_id))
@@ -340,28 +324,22 @@ async fn cancel_request(
     tag = "calls",
     operation_id = "list_sessions",
     summary = "A ticket's sessions (participants; open ones carry the caller's join token)",
-    params(("query_id" = i64, Path, description = "The ticket (query) id."), Paging),
+    params(QueryPath, Paging),
     responses(
         (status = 200, body = List<SessionOut>, description = "A page of sessions, newest first"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        GuardedItem, Invalid, Unavailable
     ),
-    security(("bearer" = [])),
 )]
 #[get("/communication/calls/{query_id}")]
 async fn list_sessions(
     state: State,
     caller: Caller,
-    path: web::Path<i64>,
+    path: web::Path<QueryPath>,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let page = state
         .calls
-        .sessions(&caller.0, TicketId(path.into_inner()), paging.request()?)
+        .sessions(&caller.0, TicketId(path.query_id), paging.request()?)
         .await?;
     let views: &[SessionView] = &page.items;
     let out: Vec<SessionOut<'_>> = views
@@ -391,34 +369,28 @@ struct StatusBody {
     tag = "calls",
     operation_id = "set_call_status",
     summary = "Set a session's status (participants)",
-    params(("room_name" = String, Path, description = "The call room's name.")),
+    params(RoomPath),
     request_body(content = StatusBody, content_type = "application/json"),
     responses(
         (status = 200, body = wire::CallSession, description = "The session"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        GuardedItem, Conflict, WithBody, Unavailable
     ),
-    security(("bearer" = [])),
 )]
 #[put("/communication/call/{room_name}/status")]
 async fn set_status(
     state: State,
     caller: Caller,
-    path: web::Path<String>,
+    path: web::Path<RoomPath>,
     body: web::Json<StatusBody>,
 ) -> Result<HttpResponse, ApiError> {
     let status = required(
         parse_enum::<CallSessionStatus>(body.status.as_deref())?,
         "status",
     )?;
-    let session = state.calls.set_status(&caller.0, &path, status).await?;
+    let session = state
+        .calls
+        .set_status(&caller.0, &path.room_name, status)
+        .await?;
     Ok(HttpResponse::Ok().json(wire::CallSession::from(session)))
 }
 
@@ -427,26 +399,19 @@ async fn set_status(
     tag = "calls",
     operation_id = "end_call",
     summary = "End a call (participants)",
-    params(("room_name" = String, Path, description = "The call room's name.")),
+    params(RoomPath),
     responses(
         (status = 200, body = wire::CallSession, description = "The session"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        GuardedItem, Conflict, Invalid, Unavailable
     ),
-    security(("bearer" = [])),
 )]
 #[post("/communication/call/{room_name}/end")]
 async fn end_call(
     state: State,
     caller: Caller,
-    path: web::Path<String>,
+    path: web::Path<RoomPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let session = state.calls.end(&caller.0, &path).await?;
+    let session = state.calls.end(&caller.0, &path.room_name).await?;
     Ok(HttpResponse::Ok().json(wire::CallSession::from(session)))
 }
 
@@ -455,25 +420,19 @@ async fn end_call(
     tag = "calls",
     operation_id = "delete_call",
     summary = "Delete a room (admins)",
-    params(("room_name" = String, Path, description = "The call room's name.")),
+    params(RoomPath),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        GuardedItem, Invalid, Unavailable
     ),
-    security(("bearer" = [])),
 )]
 #[delete("/communication/call/{room_name}")]
 async fn delete_call(
     state: State,
     caller: Caller,
-    path: web::Path<String>,
+    path: web::Path<RoomPath>,
 ) -> Result<HttpResponse, ApiError> {
-    state.calls.delete(&caller.0, &path).await?;
+    state.calls.delete(&caller.0, &path.room_name).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -84,10 +84,8 @@ async fn ping() -> HttpResponse {
     summary = "Details for admins",
     responses(
         (status = 200, body = std::collections::HashMap<String, serde_json::Value>, description = "Database, event log, adapters, push, memory: a free-form object, whose keys follow the configured adapters"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden)
+        Unauthorized, Forbidden
     ),
-    security(("bearer" = [])),
 )]
 #[get("/health/advanced")]
 async fn advanced(state: State, caller: Caller) -> Result<HttpResponse, ApiError> {

@@ -5,10 +5,7 @@
 //! request while one is running joins it instead of starting another.
 
 use crate::auth::Caller;
-use crate::openapi::{
-    BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unauthorized, Unavailable,
-    WrongType,
-};
+use crate::openapi::{Conflict, Guarded, GuardedItem, Invalid, Unavailable, WithBody};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
@@ -17,97 +14,16 @@ use crate::wire::{parse_enum, required, List, Paging};
 use actix_web::{get, post, put, web, HttpResponse};
 use concierge_domain::page::PageRequest;
 use concierge_domain::qa::{Decision, ReviewFilter, ReviewStatus};
-use concierge_domain::services::InsightService;
-use concierge_domain::summary::{Summary, WriteSummary};
-use concierge_domain::{Actor, DomainError, MessageId, TicketId};
+use concierge_domain::summary::WriteSummary;
+use concierge_domain::{DomainError, MessageId, TicketId};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
-use tokio::sync::watch;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+/// Startup builds the shared insights under this name.
+pub(crate) use crate::insights::Insights;
+
 type State = web::Data<AppState>;
-
-/// How a background generation ended, shared by everyone waiting for it.
-type Outcome = Arc<Result<Summary, DomainError>>;
-
-/// The insight service and the summary generations running in the background.
-pub struct Insights {
-    /// Summaries and QA reviews.
-    pub service: InsightService,
-    running: Mutex<HashMap<TicketId, watch::Receiver<Option<Outcome>>>>,
-}
-
-/// Removes a ticket's entry from the running generations when its task ends (also when it
-/// panics), so a later request starts a fresh one.
-struct Running {
-    insights: Arc<Insights>,
-    ticket_id: TicketId,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.insights
-            .running
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&self.ticket_id);
-    }
-}
-
-impl Insights {
-    /// Wraps the service.
-    pub fn new(service: InsightService) -> Arc<Self> {
-        Arc::new(Self {
-            service,
-            running: Mutex::new(HashMap::new()),
-        })
-    }
-
-    /// Starts generating the ticket's summary in the background as `actor`, or joins the
-    /// generation already running for it. The receiver holds the outcome once it is known.
-    pub fn generate(
-        self: &Arc<Self>,
-        actor: Actor,
-        ticket_id: TicketId,
-    ) -> watch::Receiver<Option<Outcome>> {
-        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(rx) = running.get(&ticket_id) {
-            return rx.clone();
-        }
-        let (tx, rx) = watch::channel(None);
-        running.insert(ticket_id, rx.clone());
-        drop(running);
-        let guard = Running {
-            insights: self.clone(),
-            ticket_id,
-        };
-        tokio::spawn(async move {
-            let result = guard
-                .insights
-                .service
-                .generate_summary(&actor, ticket_id)
-                .await;
-            if let Err(error) = &result {
-                tracing::warn!(%error, ticket = %ticket_id, "summary generation failed");
-            }
-            // Leave the running set before telling waiters, so a request made after the
-            // outcome is known starts a new generation.
-            drop(guard);
-            let _ = tx.send(Some(Arc::new(result)));
-        });
-        rx
-    }
-
-    /// How many generations are running (for health reports).
-    pub fn running(&self) -> usize {
-        self.running
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
-    }
-}
 
 /// A copy of a shared error, for answering each waiter.
 fn copy_error(error: &DomainError) -> DomainError {
@@ -145,16 +61,8 @@ struct WriteBody {
     request_body(content = WriteBody, content_type = "application/json"),
     responses(
         (status = 201, body = wire::Summary, description = "The summary"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        GuardedItem, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[post("/summaries")]
 async fn write_summary(
@@ -185,12 +93,8 @@ async fn write_summary(
     params(("id" = i64, Path, description = "The ticket id.")),
     responses(
         (status = 200, body = wire::Summary, description = "The summary"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound)
+        GuardedItem
     ),
-    security(("bearer" = [])),
 )]
 #[get("/summaries/task/{id}")]
 async fn get_summary(
@@ -234,15 +138,8 @@ struct PendingSummary {
     responses(
         (status = 202, body = PendingSummary, description = "`{status: PENDING, taskId}`; a summary_ready event follows"),
         (status = 200, body = wire::Summary, description = "With wait=true: the summary"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        GuardedItem, Conflict, Invalid, Unavailable
     ),
-    security(("bearer" = [])),
 )]
 #[post("/summaries/generate/{id}")]
 async fn generate_summary(
@@ -304,17 +201,8 @@ struct ReviewBody {
     responses(
         (status = 201, body = wire::QaReview, description = "The new review"),
         (status = 200, body = wire::QaReview, description = "The message's existing review"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        GuardedItem, Conflict, WithBody, Unavailable
     ),
-    security(("bearer" = [])),
 )]
 #[post("/qa")]
 async fn request_review(
@@ -371,12 +259,8 @@ async fn list(
     params(ReviewParams, Paging),
     responses(
         (status = 200, body = List<wire::QaReview>, description = "A page of reviews"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = Invalid)
+        Guarded, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/qa")]
 async fn list_reviews(
@@ -402,13 +286,8 @@ async fn list_reviews(
     params(("id" = i64, Path, description = "The ticket id."), ("status" = Option<ReviewStatusName>, Query), Paging),
     responses(
         (status = 200, body = List<wire::QaReview>, description = "A page of reviews"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid)
+        GuardedItem, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/qa/task/{id}")]
 async fn list_ticket_reviews(
@@ -430,12 +309,8 @@ async fn list_ticket_reviews(
     params(("id" = i64, Path, description = "The review id.")),
     responses(
         (status = 200, body = wire::QaReview, description = "The review"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound)
+        GuardedItem
     ),
-    security(("bearer" = [])),
 )]
 #[get("/qa/{id}")]
 async fn get_review(
@@ -468,16 +343,8 @@ struct DecisionBody {
     request_body(content = DecisionBody, content_type = "application/json"),
     responses(
         (status = 200, body = wire::QaReview, description = "The review"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        GuardedItem, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[put("/qa/{id}")]
 async fn decide(

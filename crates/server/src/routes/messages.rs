@@ -3,9 +3,7 @@
 
 use super::uploads;
 use crate::auth::Caller;
-use crate::openapi::{
-    Aliases, BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unauthorized, WrongType,
-};
+use crate::openapi::{Aliases, Conflict, GuardedItem, Invalid, WithBody};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
@@ -115,16 +113,8 @@ struct PostForm {
     responses(
         (status = 201, body = wire::Message, description = "The new message"),
         (status = 200, body = wire::Message, description = "A repeated clientMessageId: the first message"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        GuardedItem, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[post("/messages")]
 async fn post_message(
@@ -149,9 +139,7 @@ async fn post_message(
     // The ticket is named before the files, so the service checks the caller first.
     let form = uploads::read_fields(&req, payload).await?;
     let input = PostBody::from_fields(&form.fields)?.into_input(None)?;
-    let service = state.services.attachments.clone();
-    let actor = caller.0.clone();
-    let result = uploads::with_files(form, false, move |files| async move {
+    let result = uploads::with_files(&state, &caller, form, |service, actor, files| async move {
         service.post(&actor, input, files).await
     })
     .await?;
@@ -195,13 +183,8 @@ async fn conversation(
     params(ListParams, Paging),
     responses(
         (status = 200, body = List<wire::Message>, description = "A page of messages, oldest first"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid)
+        GuardedItem, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/messages")]
 async fn list_messages(
@@ -248,12 +231,8 @@ struct Thread {
     params(("id" = i64, Path, description = "The message id.")),
     responses(
         (status = 200, body = Thread, description = "The thread"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound)
+        GuardedItem
     ),
-    security(("bearer" = [])),
 )]
 #[get("/messages/thread/{id}")]
 async fn thread(
@@ -279,13 +258,8 @@ async fn thread(
     params(("a" = i64, Path, description = "A user id."), ("b" = i64, Path, description = "The other user id."), Paging),
     responses(
         (status = 200, body = List<wire::Message>, description = "A page of messages, oldest first"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid)
+        GuardedItem, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/messages/between/{a}/{b}")]
 async fn between(
@@ -312,16 +286,8 @@ async fn between(
     responses(
         (status = 201, body = wire::Message, description = "The new message"),
         (status = 200, body = wire::Message, description = "A repeated clientMessageId: the first message"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        GuardedItem, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[post("/messages/admin/{id}")]
 async fn admin_post(
@@ -349,13 +315,8 @@ async fn admin_post(
     params(("id" = i64, Path, description = "The ticket id."), Paging),
     responses(
         (status = 200, body = List<wire::Message>, description = "A page of messages, oldest first"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid)
+        GuardedItem, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/messages/admin/{id}")]
 async fn admin_list(
@@ -383,13 +344,8 @@ async fn admin_list(
     params(("id" = i64, Path, description = "The ticket id."), Paging),
     responses(
         (status = 200, body = List<wire::Message>, description = "A page of messages, oldest first"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid)
+        GuardedItem, Invalid
     ),
-    security(("bearer" = [])),
 )]
 async fn ticket_conversation(
     state: State,
@@ -429,16 +385,8 @@ struct EditForm {
     request_body(content((EditBody = "application/json"), (EditForm = "multipart/form-data"))),
     responses(
         (status = 200, body = wire::Message, description = "The message"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        GuardedItem, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[put("/messages/{id}")]
 async fn edit(
@@ -453,12 +401,11 @@ async fn edit(
     if uploads::is_multipart(&req) {
         let form = uploads::read_fields(&req, payload).await?;
         let content = form.fields.get("content").cloned();
-        let service = state.services.attachments.clone();
-        let actor = caller.0.clone();
-        let message = uploads::with_files(form, false, move |files| async move {
-            service.add_files(&actor, id, content, files).await
-        })
-        .await?;
+        let message =
+            uploads::with_files(&state, &caller, form, |service, actor, files| async move {
+                service.add_files(&actor, id, content, files).await
+            })
+            .await?;
         return Ok(HttpResponse::Ok().json(wire::Message::from(message)));
     }
     let body = web::Json::<EditBody>::from_request(&req, &mut payload).await?;
@@ -487,16 +434,8 @@ struct RemoveFileBody {
     request_body(content = RemoveFileBody, content_type = "application/json"),
     responses(
         (status = 200, body = wire::Message, description = "The message"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = WrongType),
-        (status = 422, response = Invalid)
+        GuardedItem, Conflict, WithBody
     ),
-    security(("bearer" = [])),
 )]
 #[delete("/messages/{id}/attachment")]
 async fn remove_file(
@@ -521,13 +460,8 @@ async fn remove_file(
     params(("id" = i64, Path, description = "The message id.")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict)
+        GuardedItem, Conflict
     ),
-    security(("bearer" = [])),
 )]
 #[delete("/messages/{id}")]
 async fn remove(

@@ -10,7 +10,7 @@
 //! error, so the service still removes whatever it had stored.
 
 use crate::auth::Caller;
-use crate::openapi::{BadRequest, Forbidden, Invalid, NotFound, Unauthorized};
+use crate::openapi::{GuardedItem, Invalid};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
@@ -21,7 +21,8 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use concierge_domain::attachment::{
     disposition, ByteStream, Disposition, FileError, FileStream, IncomingFile,
 };
-use concierge_domain::services::StoredFile;
+use concierge_domain::services::{AttachmentService, StoredFile};
+use concierge_domain::Actor;
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -77,6 +78,8 @@ struct Rest {
     done: bool,
     /// Text fields read so far.
     text_fields: usize,
+    /// Whether text fields after the first file are read and dropped; otherwise one is an error.
+    skip_text: bool,
 }
 
 /// A multipart form read up to its first file.
@@ -112,30 +115,26 @@ pub async fn read_fields(
     let mut multipart = Multipart::new(req.headers(), payload);
     let mut fields = HashMap::new();
     let mut text_fields = 0;
-    loop {
+    let first = loop {
         let Some(field) = multipart.next().await else {
-            let rest = Rest {
-                multipart: Some(multipart),
-                first: None,
-                done: true,
-                text_fields,
-            };
-            return Ok(Form { fields, rest });
+            break None;
         };
         let mut field = field.map_err(unreadable)?;
         if let Some(file_name) = file_name_of(&field) {
-            let rest = Rest {
-                multipart: Some(multipart),
-                first: Some((file_name, field)),
-                done: false,
-                text_fields,
-            };
-            return Ok(Form { fields, rest });
+            break Some((file_name, field));
         }
         let name = field.name().unwrap_or_default().to_string();
         let value = read_text(&mut field, &mut text_fields).await?;
         fields.insert(name, value);
-    }
+    };
+    let rest = Rest {
+        multipart: Some(multipart),
+        done: first.is_none(),
+        first,
+        text_fields,
+        skip_text: false,
+    };
+    Ok(Form { fields, rest })
 }
 
 /// A form none of which is read yet (every text field is skipped); a body that is not a
@@ -146,6 +145,7 @@ pub fn unread_form(req: &HttpRequest, payload: actix_web::dev::Payload) -> Form 
         first: None,
         done: false,
         text_fields: 0,
+        skip_text: true,
     };
     Form {
         fields: HashMap::new(),
@@ -191,14 +191,14 @@ fn file_stream(rx: mpsc::Receiver<Next>) -> FileStream {
 }
 
 /// Feeds the rest of a form into `files`, one part at a time; stops when the service stops
-/// listening. With `skip_text`, text fields after the first file are read and dropped;
-/// otherwise one is an error.
-async fn pump(rest: Rest, files: mpsc::Sender<Next>, skip_text: bool) {
+/// listening.
+async fn pump(rest: Rest, files: mpsc::Sender<Next>) {
     let Rest {
         multipart,
         first: mut next,
         done,
         mut text_fields,
+        skip_text,
     } = rest;
     let Some(mut multipart) = multipart else {
         let refused = FileError::Unsupported("expected a multipart/form-data body");
@@ -265,17 +265,23 @@ async fn pump(rest: Rest, files: mpsc::Sender<Next>, skip_text: bool) {
     }
 }
 
-/// Runs `call` (a service use case given the form's files) on a task of its own while the
-/// form's files stream into it; answers what the use case answers.
-pub async fn with_files<T, F, Fut>(form: Form, skip_text: bool, call: F) -> Result<T, ApiError>
+/// Runs `call` (an attachment use case given the service, the caller and the form's files) on
+/// a task of its own while the form's files stream into it; answers what the use case answers.
+pub async fn with_files<T, F, Fut>(
+    state: &AppState,
+    caller: &Caller,
+    form: Form,
+    call: F,
+) -> Result<T, ApiError>
 where
     T: 'static,
-    F: FnOnce(FileStream) -> Fut,
+    F: FnOnce(AttachmentService, Actor, FileStream) -> Fut,
     Fut: Future<Output = Result<T, FileError>> + 'static,
 {
+    let service = state.services.attachments.clone();
     let (tx, rx) = mpsc::channel(1);
-    let task = actix_web::rt::spawn(call(file_stream(rx)));
-    let pump = std::pin::pin!(pump(form.rest, tx, skip_text));
+    let task = actix_web::rt::spawn(call(service, caller.0.clone(), file_stream(rx)));
+    let pump = std::pin::pin!(pump(form.rest, tx));
     let joined = match select(task, pump).await {
         Either::Left((joined, _)) => joined,
         Either::Right(((), task)) => task.await,
@@ -349,6 +355,21 @@ async fn serve(req: &HttpRequest, file: StoredFile) -> Result<HttpResponse, ApiE
     Ok(builder.streaming(content.body))
 }
 
+/// Looks a stored file up by its name as the caller, and streams it.
+async fn serve_found<'a, Fut>(
+    state: &'a AppState,
+    caller: &'a Caller,
+    req: &HttpRequest,
+    name: &'a str,
+    lookup: impl FnOnce(&'a AttachmentService, &'a Actor, &'a str) -> Fut,
+) -> Result<HttpResponse, ApiError>
+where
+    Fut: Future<Output = concierge_domain::Result<StoredFile>>,
+{
+    let file = lookup(&state.services.attachments, &caller.0, name).await?;
+    serve(req, file).await
+}
+
 #[utoipa::path(
     tag = "messages",
     operation_id = "message_file",
@@ -356,13 +377,8 @@ async fn serve(req: &HttpRequest, file: StoredFile) -> Result<HttpResponse, ApiE
     params(("filename" = String, Path, description = "The stored file name.")),
     responses(
         (status = 200, body = Vec<u8>, content_type = "application/octet-stream", description = "The file, with its stored content type"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid)
+        GuardedItem, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/uploads/messages/{filename}")]
 async fn message_file(
@@ -371,12 +387,14 @@ async fn message_file(
     req: HttpRequest,
     filename: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let file = state
-        .services
-        .attachments
-        .message_file(&caller.0, &filename)
-        .await?;
-    serve(&req, file).await
+    serve_found(
+        &state,
+        &caller,
+        &req,
+        &filename,
+        AttachmentService::message_file,
+    )
+    .await
 }
 
 #[utoipa::path(
@@ -386,13 +404,8 @@ async fn message_file(
     params(("filename" = String, Path, description = "The stored file name.")),
     responses(
         (status = 200, body = Vec<u8>, content_type = "application/octet-stream", description = "The image"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid)
+        GuardedItem, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/uploads/avatars/{filename}")]
 async fn avatar_file(
@@ -401,12 +414,14 @@ async fn avatar_file(
     req: HttpRequest,
     filename: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let file = state
-        .services
-        .attachments
-        .avatar_file(&caller.0, &filename)
-        .await?;
-    serve(&req, file).await
+    serve_found(
+        &state,
+        &caller,
+        &req,
+        &filename,
+        AttachmentService::avatar_file,
+    )
+    .await
 }
 
 /// `POST /users/me/avatar`: one raster image (JPEG, PNG, GIF, WebP) for the calling staff user.
@@ -416,10 +431,8 @@ pub async fn set_avatar(
     req: &HttpRequest,
     payload: actix_web::dev::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let service = state.services.attachments.clone();
-    let actor = caller.0.clone();
     let form = unread_form(req, payload);
-    let avatar = with_files(form, true, move |files| async move {
+    let avatar = with_files(state, caller, form, |service, actor, files| async move {
         service.set_avatar(&actor, files).await
     })
     .await?;

@@ -16,8 +16,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
     summary = "The WebSocket upgrade (protocol in API.md)",
     responses(
         (status = 101, description = "Switching protocols"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized)
+        BadRequest, Unauthorized
     ),
     security((), ("bearer" = [])),
 )]

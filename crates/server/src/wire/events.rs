@@ -29,7 +29,9 @@ impl EventEncoder for EventWire {
             Payload::CallSession(s) => to_value(CallSession::from(s)),
             Payload::CallSessionDeleted(s) => {
                 let mut data = to_value(CallSession::from(s));
-                data["deleted"] = json!(true);
+                if let Some(fields) = data.as_object_mut() {
+                    fields.insert("deleted".to_string(), json!(true));
+                }
                 data
             }
             Payload::Summary(s) => to_value(Summary::from(s)),
