@@ -47,12 +47,6 @@ impl From<&domain::CallRequest> for CallRequest {
     }
 }
 
-impl From<domain::CallRequest> for CallRequest {
-    fn from(r: domain::CallRequest) -> Self {
-        Self::from(&r)
-    }
-}
-
 /// A call session (a VideoSDK room).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -99,8 +93,4 @@ impl From<&domain::CallSession> for CallSession {
     }
 }
 
-impl From<domain::CallSession> for CallSession {
-    fn from(s: domain::CallSession) -> Self {
-        Self::from(&s)
-    }
-}
+from_owned!(domain::CallRequest => CallRequest, domain::CallSession => CallSession);

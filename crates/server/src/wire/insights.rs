@@ -61,12 +61,6 @@ impl From<&domain_summary::Summary> for Summary {
     }
 }
 
-impl From<domain_summary::Summary> for Summary {
-    fn from(s: domain_summary::Summary) -> Self {
-        Self::from(&s)
-    }
-}
-
 /// One finding of a QA review.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Flag {
@@ -132,8 +126,4 @@ impl From<&domain_qa::QaReview> for QaReview {
     }
 }
 
-impl From<domain_qa::QaReview> for QaReview {
-    fn from(r: domain_qa::QaReview) -> Self {
-        Self::from(&r)
-    }
-}
+from_owned!(domain_summary::Summary => Summary, domain_qa::QaReview => QaReview);

@@ -103,8 +103,4 @@ impl From<&domain::Message> for Message {
     }
 }
 
-impl From<domain::Message> for Message {
-    fn from(m: domain::Message) -> Self {
-        Self::from(&m)
-    }
-}
+from_owned!(domain::Message => Message);

@@ -3,6 +3,18 @@
 //! (list envelopes, paging parameters, optional-or-null fields). The same shapes are the JSON
 //! payloads of the event log ([`events::EventWire`]), so HTTP and WebSocket never disagree.
 
+/// `From<domain value>` for wire types that are built from a reference: one line per type
+/// instead of an impl that only borrows and delegates.
+macro_rules! from_owned {
+    ($($domain:ty => $wire:ty),+ $(,)?) => {
+        $(impl From<$domain> for $wire {
+            fn from(value: $domain) -> Self {
+                Self::from(&value)
+            }
+        })+
+    };
+}
+
 mod calls;
 pub mod events;
 mod insights;

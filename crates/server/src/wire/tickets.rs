@@ -101,12 +101,6 @@ impl From<&domain::Ticket> for Ticket {
     }
 }
 
-impl From<domain::Ticket> for Ticket {
-    fn from(t: domain::Ticket) -> Self {
-        Self::from(&t)
-    }
-}
-
 /// A staff member as shown next to a ticket.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StaffSummary {
@@ -159,3 +153,5 @@ pub struct TaskDetail {
     /// Its current summary, if one was written.
     pub summary: Option<super::Summary>,
 }
+
+from_owned!(domain::Ticket => Ticket);

@@ -38,8 +38,4 @@ impl From<&domain::User> for User {
     }
 }
 
-impl From<domain::User> for User {
-    fn from(u: domain::User) -> Self {
-        Self::from(&u)
-    }
-}
+from_owned!(domain::User => User);
