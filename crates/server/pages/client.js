@@ -1,0 +1,268 @@
+// The client both pages share: the JSON API and a WebSocket that reconnects by itself,
+// resumes each joined ticket with `since` and never hands over an event twice (docs/pages.md).
+
+/** A refused request: `status` and the problem+json body. */
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super((problem && (problem.detail || problem.title)) || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+/** Calls `/api/v1${path}` with JSON in and out. */
+export async function api(path, { method = "GET", body, token } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(`/api/v1${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
+}
+
+/** A fresh id for `clientMessageId`, so a retried send is stored once. */
+export function newId() {
+  return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+}
+
+const SEEN_LIMIT = 20000;
+
+/**
+ * The live connection. Handlers: onEvent(frame), onTyping(frame), onState("online"|"offline"),
+ * onReady(frame, resumed), onAuthLost(), onError(problem).
+ */
+export class Live {
+  constructor(token, handlers = {}) {
+    this.token = token;
+    this.h = handlers;
+    this.joined = new Set();
+    this.last = new Map(); // ticketId -> last seq seen while joined
+    this.seen = new Set(); // every seq handed over, across reconnections
+    this.attempt = 0;
+    this.ws = null;
+    this.ready = false;
+    this.connections = 0;
+    this.stopped = false;
+    this.onOnline = () => this.reconnectNow();
+    addEventListener("online", this.onOnline);
+    this.connect();
+  }
+
+  connect() {
+    if (this.stopped) return;
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${scheme}://${location.host}/api/v1/ws`);
+    this.ws = ws;
+    this.ready = false;
+    ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token: this.token }));
+    ws.onmessage = (m) => {
+      if (this.ws !== ws) return;
+      let frame;
+      try { frame = JSON.parse(m.data); } catch { return; }
+      this.frame(frame);
+    };
+    ws.onclose = (e) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.ready = false;
+      this.h.onState?.("offline");
+      if (e.code === 4401) { this.stopped = true; this.h.onAuthLost?.(); return; }
+      this.schedule();
+    };
+  }
+
+  /** Reconnects after 0.5 s, 1 s, 2 s ... up to 15 s, with jitter. */
+  schedule() {
+    if (this.stopped) return;
+    const base = Math.min(15000, 500 * 2 ** this.attempt);
+    this.attempt += 1;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.connect(), base / 2 + Math.random() * base / 2);
+  }
+
+  reconnectNow() {
+    if (this.ws || this.stopped) return;
+    clearTimeout(this.timer);
+    this.connect();
+  }
+
+  /** Drops the current socket as a lost network would (it then reconnects by itself). */
+  drop() {
+    this.ws?.close();
+  }
+
+  close() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    removeEventListener("online", this.onOnline);
+    const ws = this.ws;
+    this.ws = null;
+    ws?.close(1000);
+  }
+
+  frame(f) {
+    switch (f.type) {
+      case "ready": {
+        const resumed = this.connections > 0;
+        this.connections += 1;
+        this.attempt = 0;
+        this.ready = true;
+        this.h.onState?.("online");
+        for (const t of this.joined) this.sendJoin(t);
+        this.h.onReady?.(f, resumed);
+        break;
+      }
+      case "event": {
+        if (this.seen.has(f.seq)) return;
+        this.seen.add(f.seq);
+        if (this.seen.size > SEEN_LIMIT) this.seen.delete(this.seen.values().next().value);
+        if (this.joined.has(f.ticketId) && f.seq > (this.last.get(f.ticketId) ?? 0)) {
+          this.last.set(f.ticketId, f.seq);
+        }
+        this.h.onEvent?.(f);
+        break;
+      }
+      case "user_typing":
+        this.h.onTyping?.(f);
+        break;
+      case "error":
+        this.h.onError?.(f.error);
+        break;
+      default:
+        break;
+    }
+  }
+
+  send(frame) {
+    if (this.ws && this.ready) this.ws.send(JSON.stringify(frame));
+  }
+
+  sendJoin(ticketId) {
+    this.ws?.send(JSON.stringify({ type: "join", ticketId, since: this.last.get(ticketId) ?? 0 }));
+  }
+
+  /** Enters a ticket's room; the first join replays its whole history. */
+  join(ticketId) {
+    this.joined.add(ticketId);
+    if (this.ready) this.sendJoin(ticketId);
+  }
+
+  leave(ticketId) {
+    this.joined.delete(ticketId);
+    this.send({ type: "leave", ticketId });
+  }
+
+  typing(ticketId, isTyping) {
+    this.send({ type: "typing", ticketId, isTyping });
+  }
+}
+
+/**
+ * A conversation kept in a list element: messages by id, in id order, each shown once.
+ * `mine(message)` tells which side the reader is on; `label(message)` names the sender.
+ */
+export class Conversation {
+  constructor(list, { mine, label }) {
+    this.list = list;
+    this.mine = mine;
+    this.label = label;
+    this.items = new Map(); // message id -> li
+  }
+
+  clear() {
+    this.items.clear();
+    this.list.replaceChildren();
+  }
+
+  /** Applies a ticket event; returns true when it changed the list. */
+  apply(event, data) {
+    if (!data || data.deleted) {
+      if (data && (event === "message_deleted" || event === "new_message")) this.remove(data.id);
+      return false;
+    }
+    if (event === "new_message" || event === "message_updated") return this.put(data);
+    if (event === "message_deleted") return this.remove(data.id);
+    return false;
+  }
+
+  put(message) {
+    const li = this.items.get(message.id) ?? document.createElement("li");
+    const kind = message.senderType === "SYSTEM" ? "system" : this.mine(message) ? "mine" : "theirs";
+    li.className = kind;
+    li.dataset.id = message.id;
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = this.label(message);
+    const text = document.createElement("span");
+    text.className = "text";
+    text.textContent = message.content ?? "";
+    li.replaceChildren(who, text);
+    for (const a of message.attachments ?? []) {
+      const file = document.createElement("span");
+      file.className = "muted";
+      file.textContent = ` [${a.fileName}]`;
+      li.append(file);
+    }
+    if (!this.items.has(message.id)) {
+      this.items.set(message.id, li);
+      const after = [...this.items.keys()].filter((id) => id > message.id).sort((a, b) => a - b)[0];
+      const stuck = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 40;
+      this.list.insertBefore(li, after === undefined ? null : this.items.get(after));
+      if (stuck || this.mine(message)) this.list.scrollTop = this.list.scrollHeight;
+    }
+    return true;
+  }
+
+  remove(id) {
+    const li = this.items.get(id);
+    if (!li) return false;
+    li.remove();
+    this.items.delete(id);
+    return true;
+  }
+}
+
+/** Shows "<name> is typing…" for a few seconds after each typing frame. */
+export function typingIndicator(element) {
+  const who = new Map();
+  const render = () => {
+    const names = [...who.keys()];
+    element.textContent = names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
+  };
+  return (name, isTyping) => {
+    clearTimeout(who.get(name));
+    if (isTyping) who.set(name, setTimeout(() => { who.delete(name); render(); }, 5000));
+    else who.delete(name);
+    render();
+  };
+}
+
+/** Sends typing frames while a box is being written in: at most one "true" per 2 s. */
+export function typingSender(box, send) {
+  let last = 0;
+  let idle;
+  box.addEventListener("input", () => {
+    const now = Date.now();
+    if (now - last > 2000) { last = now; send(true); }
+    clearTimeout(idle);
+    idle = setTimeout(() => { last = 0; send(false); }, 3000);
+  });
+  return () => { clearTimeout(idle); if (last) { last = 0; send(false); } };
+}
+
+/** Sends a box on Enter (Shift+Enter for a new line). */
+export function enterSends(box, button) {
+  box.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      button.click();
+    }
+  });
+}
