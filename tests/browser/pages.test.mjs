@@ -2,7 +2,7 @@
 // run.sh started (BASE_URL, ADMIN_USERNAME, ADMIN_PASSWORD).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
 const BASE = process.env.BASE_URL;
@@ -124,13 +124,23 @@ test("a donor and an agent hold a live conversation", async () => {
   await donor.page.getByLabel("Message", { exact: true }).press("Enter");
   await staff.page.locator("#conversation li", { hasText: "Thank you!" }).waitFor();
 
+  // An attachment: the agent downloads the donor's file.
+  const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==", "base64");
+  await donor.page.getByLabel("Attach files").setInputFiles({ name: "receipt.png", mimeType: "image/png", buffer: png });
+  await donor.page.getByLabel("Message", { exact: true }).fill("the receipt");
+  await donor.page.getByRole("button", { name: "Send" }).click();
+  const file = staff.page.getByRole("button", { name: "Download receipt.png" });
+  const [saved] = await Promise.all([staff.page.waitForEvent("download"), file.click()]);
+  assert.equal(saved.suggestedFilename(), "receipt.png");
+  assert.deepEqual(readFileSync(await saved.path()), png);
+
   await donor.page.getByRole("button", { name: "Request a call" }).click();
   await donor.page.locator("#typing", { hasText: "Call requested" }).waitFor();
 
   // A reload returns to the same conversation, each message once.
   await donor.page.reload();
   await donor.page.locator("#conversation li", { hasText: "Thank you!" }).waitFor();
-  assert.deepEqual(await texts(donor.page), ["Where is my receipt?", "It is on its way.", "Thank you!", "The donor requested an audio call"]);
+  assert.deepEqual(await texts(donor.page), ["Where is my receipt?", "It is on its way.", "Thank you!", "the receipt", "The donor requested an audio call"]);
   assert.deepEqual(await texts(staff.page), await texts(donor.page));
   if (SHOTS) {
     mkdirSync(SHOTS, { recursive: true });

@@ -27,6 +27,37 @@ export async function api(path, { method = "GET", body, token } = {}) {
   return data;
 }
 
+/** Posts a message to a ticket: JSON, or multipart when there are files (fields first). */
+export async function postMessage(ticketId, content, files, token) {
+  const clientMessageId = newId();
+  if (!files?.length) {
+    return api("/messages", { method: "POST", token, body: { queryId: ticketId, content, clientMessageId } });
+  }
+  const form = new FormData();
+  form.append("queryId", String(ticketId));
+  form.append("content", content);
+  form.append("clientMessageId", clientMessageId);
+  for (const file of files) form.append("files", file, file.name);
+  const res = await fetch("/api/v1/messages", { method: "POST", headers: { Authorization: `Bearer ${token}` }, body: form });
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
+}
+
+/** Downloads an attachment (served only with the reader's token) and hands it to the browser. */
+export async function download(attachment, token) {
+  const res = await fetch(attachment.url, { headers: { Authorization: `Bearer ${token}` } });
+  if (!res.ok) throw new ApiError(res.status, null);
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = attachment.fileName;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
 /** A fresh id for `clientMessageId`, so a retried send is stored once. */
 export function newId() {
   return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
@@ -169,10 +200,11 @@ export class Live {
  * `mine(message)` tells which side the reader is on; `label(message)` names the sender.
  */
 export class Conversation {
-  constructor(list, { mine, label }) {
+  constructor(list, { mine, label, open }) {
     this.list = list;
     this.mine = mine;
     this.label = label;
+    this.open = open;
     this.items = new Map(); // message id -> li
   }
 
@@ -205,9 +237,11 @@ export class Conversation {
     text.textContent = message.content ?? "";
     li.replaceChildren(who, text);
     for (const a of message.attachments ?? []) {
-      const file = document.createElement("span");
-      file.className = "muted";
-      file.textContent = ` [${a.fileName}]`;
+      const file = document.createElement("button");
+      file.type = "button";
+      file.className = "file secondary";
+      file.textContent = `Download ${a.fileName}`;
+      file.addEventListener("click", () => this.open?.(a));
       li.append(file);
     }
     if (!this.items.has(message.id)) {

@@ -1,5 +1,5 @@
 // The staff console: sign in, the live queue, a ticket's conversation and its actions.
-import { api, ApiError, Live, Conversation, newId, typingIndicator, typingSender, enterSends } from "./client.js";
+import { api, ApiError, Live, Conversation, postMessage, download, typingIndicator, typingSender, enterSends } from "./client.js";
 
 const KEY = "concierge.staff";
 const $ = (id) => document.getElementById(id);
@@ -10,6 +10,7 @@ const queue = new Map(); // ticket id -> ticket
 let stopTyping = () => {};
 
 const conversation = new Conversation($("conversation"), {
+  open: (a) => download(a, auth.token).catch((e) => { $("ticket-error").textContent = `Cannot download ${a.fileName}: ${e.message}`; }),
   mine: (m) => m.senderType === "STAFF",
   label: (m) => (m.senderType === "DONOR" ? current?.donor || "Donor" : m.senderType === "SYSTEM" ? "Note" : m.sender?.name || "Staff"),
 });
@@ -163,12 +164,13 @@ $("reply-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const box = $("reply");
   const content = box.value.trim();
-  if (!content || !current) return;
+  if ((!content && !$("files").files.length) || !current) return;
   $("send").disabled = true;
   try {
-    const message = await call("/messages", { method: "POST", body: { queryId: current.id, content, clientMessageId: newId() } });
+    const message = await postMessage(current.id, content, [...$("files").files], auth.token);
     conversation.put(message);
     box.value = "";
+    $("files").value = "";
     stopTyping();
     $("ticket-error").textContent = "";
   } catch (err) {

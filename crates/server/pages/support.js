@@ -1,6 +1,6 @@
 // The donor's page: start a query, then the live conversation. The donor token stays in
 // localStorage, so a reload returns to the same conversation.
-import { api, ApiError, Live, Conversation, newId, typingIndicator, typingSender, enterSends } from "./client.js";
+import { api, ApiError, Live, Conversation, postMessage, download, typingIndicator, typingSender, enterSends } from "./client.js";
 
 const KEY = "concierge.donor";
 const $ = (id) => document.getElementById(id);
@@ -9,6 +9,7 @@ let live = null;
 let stopTyping = () => {};
 
 const conversation = new Conversation($("conversation"), {
+  open: (a) => download(a, session.token).catch((e) => { $("send-error").textContent = `Cannot download ${a.fileName}: ${e.message}`; }),
   mine: (m) => m.senderType === "DONOR",
   label: (m) => (m.senderType === "DONOR" ? "You" : m.senderType === "SYSTEM" ? "Note" : m.sender?.name || "Support"),
 });
@@ -93,16 +94,13 @@ $("send-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const box = $("message");
   const content = box.value.trim();
-  if (!content || !session) return;
+  if ((!content && !$("files").files.length) || !session) return;
   $("send").disabled = true;
   try {
-    const message = await api("/messages", {
-      method: "POST",
-      token: session.token,
-      body: { queryId: session.ticketId, content, clientMessageId: newId() },
-    });
+    const message = await postMessage(session.ticketId, content, [...$("files").files], session.token);
     conversation.put(message);
     box.value = "";
+    $("files").value = "";
     stopTyping();
     $("send-error").textContent = "";
   } catch (err) {
