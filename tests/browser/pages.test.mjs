@@ -207,3 +207,51 @@ test("a network cut loses nothing and shows nothing twice", async () => {
   await donor.context.close();
   await staff.context.close();
 });
+
+async function http(path, { method = "GET", body, token } = {}) {
+  const res = await fetch(`${BASE}/api/v1${path}`, {
+    method,
+    headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: body && JSON.stringify(body),
+  });
+  assert.ok(res.ok, `${method} ${path}: ${res.status} ${await res.clone().text()}`);
+  return res.json();
+}
+
+test("the console summarizes, transfers and filters the queue", async () => {
+  const { accessToken } = await http("/auth/login", { method: "POST", body: { username: ADMIN, password: PASSWORD } });
+  const agent = await http("/users", {
+    method: "POST",
+    token: accessToken,
+    body: { username: "grace", name: "Grace Agent", password: "grace-password-1", role: "AGENT" },
+  });
+  const query = await http("/donor-queries", {
+    method: "POST",
+    body: { donor: "Filter Donor", donorId: "D-300", message: "I would like a refund for my donation, please." },
+  });
+
+  const staff = await open("/console");
+  await signIn(staff.page);
+  const queue = staff.page.getByRole("list", { name: "Queue" });
+  await queue.getByRole("button", { name: /Filter Donor/ }).click();
+  await staff.page.locator("#conversation li", { hasText: "refund" }).waitFor();
+
+  await staff.page.getByRole("button", { name: "Summarize" }).click();
+  await staff.page.locator("#summary").waitFor();
+  assert.ok((await staff.page.locator("#summary-text").textContent()).length > 0);
+
+  await staff.page.getByRole("button", { name: "Transfer" }).click();
+  await staff.page.getByLabel("Transfer to").selectOption(String(agent.id));
+  await staff.page.getByLabel("Note").fill("Refunds are Grace's");
+  await staff.page.getByRole("button", { name: "Confirm transfer" }).click();
+  await staff.page.locator("#ticket-status", { hasText: "transferred" }).waitFor();
+
+  await staff.page.getByLabel("Status").selectOption("TRANSFERRED");
+  await queue.getByRole("button", { name: new RegExp(`#${query.id} `) }).waitFor();
+  await staff.page.getByLabel("Status").selectOption("RESOLVED");
+  await staff.page.locator("#queue-empty").waitFor();
+  assert.equal(await queue.getByRole("button").count(), 0);
+
+  clean(staff, "/console");
+  await staff.context.close();
+});
