@@ -218,7 +218,7 @@ async function http(path, { method = "GET", body, token } = {}) {
   return res.json();
 }
 
-test("the console summarizes, transfers and filters the queue", async () => {
+test("the console summarizes, reviews, transfers and filters the queue", async () => {
   const { accessToken } = await http("/auth/login", { method: "POST", body: { username: ADMIN, password: PASSWORD } });
   const agent = await http("/users", {
     method: "POST",
@@ -239,6 +239,16 @@ test("the console summarizes, transfers and filters the queue", async () => {
   await staff.page.getByRole("button", { name: "Summarize" }).click();
   await staff.page.locator("#summary").waitFor();
   assert.ok((await staff.page.locator("#summary-text").textContent()).length > 0);
+
+  // QA: the analyzer flags the e-mail address in a reply; an admin approves the review.
+  await staff.page.getByLabel("Reply").fill("Write to refunds@example.org and we will sort it out.");
+  await staff.page.getByRole("button", { name: "Send" }).click();
+  await staff.page.locator("#conversation li", { hasText: "refunds@example.org" }).waitFor();
+  await staff.page.getByRole("button", { name: "Review last reply" }).click();
+  const review = staff.page.locator("#reviews li", { hasText: "refunds@example.org" });
+  await review.filter({ hasText: "pii email" }).filter({ hasText: "pending" }).waitFor();
+  await review.getByRole("button", { name: "Approve" }).click();
+  await review.filter({ hasText: "approved" }).waitFor();
 
   await staff.page.getByRole("button", { name: "Transfer" }).click();
   await staff.page.getByLabel("Transfer to").selectOption(String(agent.id));

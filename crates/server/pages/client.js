@@ -206,10 +206,18 @@ export class Conversation {
     this.label = label;
     this.open = open;
     this.items = new Map(); // message id -> li
+    this.messages = new Map(); // message id -> message
+  }
+
+  /** The newest message `pick` accepts. */
+  latest(pick) {
+    const ids = [...this.messages.keys()].sort((a, b) => b - a);
+    return this.messages.get(ids.find((id) => pick(this.messages.get(id))));
   }
 
   clear() {
     this.items.clear();
+    this.messages.clear();
     this.list.replaceChildren();
   }
 
@@ -225,6 +233,7 @@ export class Conversation {
   }
 
   put(message) {
+    this.messages.set(message.id, message);
     const li = this.items.get(message.id) ?? document.createElement("li");
     const kind = message.senderType === "SYSTEM" ? "system" : this.mine(message) ? "mine" : "theirs";
     li.className = kind;
@@ -259,6 +268,7 @@ export class Conversation {
     if (!li) return false;
     li.remove();
     this.items.delete(id);
+    this.messages.delete(id);
     return true;
   }
 }

@@ -97,6 +97,7 @@ async function openTicket(id) {
   conversation.clear();
   showTyping("", false);
   $("summary").hidden = true;
+  $("qa").hidden = true;
   $("transfer-form").hidden = true;
   $("ticket-error").textContent = "";
   $("ticket-body").hidden = false;
@@ -110,6 +111,7 @@ async function openTicket(id) {
   }
   // Joined after the ticket is known, so the replay can name the donor.
   live.join(id);
+  loadReviews().catch(() => {});
   $("ticket-title").focus();
 }
 
@@ -160,6 +162,61 @@ $("summarize").addEventListener("click", async () => {
   }
 });
 
+// --- QA review of the agents' replies ---
+
+async function loadReviews() {
+  if (!current) return;
+  const id = current.id;
+  const page = await call(`/qa/task/${id}?limit=100`);
+  if (current?.id !== id) return;
+  $("reviews").replaceChildren(...page.data.map(reviewItem));
+  $("qa").hidden = page.data.length === 0;
+}
+
+function reviewItem(r) {
+  const li = document.createElement("li");
+  const flags = r.verdict.flags.map((f) => `${human(f.kind)} (${f.evidence})`).join(", ") || "no flags";
+  const text = conversation.messages.get(r.messageId)?.content ?? `message #${r.messageId}`;
+  li.textContent = `“${text.slice(0, 80)}” · ${human(r.status)} · ${flags} · sentiment ${r.verdict.sentiment.toFixed(1)}`;
+  if (r.status === "PENDING") {
+    const row = document.createElement("div");
+    row.className = "row";
+    for (const [name, status] of [["Approve", "APPROVED"], ["Reject", "REJECTED"]]) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "secondary";
+      b.textContent = name;
+      b.addEventListener("click", () => decide(r.id, status));
+      row.append(b);
+    }
+    li.append(row);
+  }
+  return li;
+}
+
+async function decide(reviewId, status) {
+  try {
+    await call(`/qa/${reviewId}`, { method: "PUT", body: { status } });
+    await loadReviews();
+  } catch (e) {
+    $("ticket-error").textContent = e.message;
+  }
+}
+
+$("review").addEventListener("click", async () => {
+  const reply = conversation.latest((m) => m.senderType === "STAFF");
+  if (!reply) {
+    $("ticket-error").textContent = "There is no reply to review yet.";
+    return;
+  }
+  try {
+    await call("/qa", { method: "POST", body: { messageId: reply.id } });
+    await loadReviews();
+  } catch (e) {
+    $("ticket-error").textContent = e.message;
+  }
+});
+
 $("reply-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const box = $("reply");
@@ -190,6 +247,7 @@ function onEvent(f) {
   if (f.event === "ticket_deleted") { queue.delete(f.ticketId); renderQueue(); }
   if (current && f.ticketId === current.id) {
     if (ticketEvent && f.data && !f.data.deleted) showTicket(f.data);
+    else if (f.event === "qa_review_updated") loadReviews().catch(() => {});
     else conversation.apply(f.event, f.data);
   }
 }
