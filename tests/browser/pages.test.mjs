@@ -262,6 +262,10 @@ test("the console summarizes, reviews, transfers and filters the queue", async (
   await staff.page.locator("#queue-empty").waitFor();
   assert.equal(await queue.getByRole("button").count(), 0);
 
+  // The whole desk, a ticket open, still fits a 360 px screen.
+  await staff.page.setViewportSize({ width: 360, height: 740 });
+  assert.ok(await staff.page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), "the console scrolls sideways at 360 px");
+
   clean(staff, "/console");
   await staff.context.close();
 });
