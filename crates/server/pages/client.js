@@ -288,8 +288,37 @@ export function typingIndicator(element) {
   };
 }
 
+/**
+ * Wires a message form: Enter sends, typing frames go to `typing(isTyping)`, files ride along.
+ * `send(content, files)` posts and resolves to the message, handed to `onSent`; a failure
+ * leaves the text in the box and says so in `error`.
+ */
+export function composer({ form, box, files, button, error, send, onSent, typing }) {
+  const stopTyping = typingSender(box, typing);
+  enterSends(box, button);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const content = box.value.trim();
+    const chosen = [...files.files];
+    if (!content && !chosen.length) return;
+    button.disabled = true;
+    try {
+      onSent(await send(content, chosen));
+      box.value = "";
+      files.value = "";
+      stopTyping();
+      error.textContent = "";
+    } catch (err) {
+      error.textContent = `Not sent: ${err.message || "no connection"}. Try again.`;
+    } finally {
+      button.disabled = false;
+      box.focus();
+    }
+  });
+}
+
 /** Sends typing frames while a box is being written in: at most one "true" per 2 s. */
-export function typingSender(box, send) {
+function typingSender(box, send) {
   let last = 0;
   let idle;
   box.addEventListener("input", () => {
@@ -302,7 +331,7 @@ export function typingSender(box, send) {
 }
 
 /** Sends a box on Enter (Shift+Enter for a new line). */
-export function enterSends(box, button) {
+function enterSends(box, button) {
   box.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();

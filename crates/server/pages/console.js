@@ -1,5 +1,5 @@
 // The staff console: sign in, the live queue, a ticket's conversation and its actions.
-import { api, ApiError, Live, Conversation, postMessage, download, typingIndicator, typingSender, enterSends } from "./client.js";
+import { api, ApiError, Live, Conversation, postMessage, download, typingIndicator, composer } from "./client.js";
 
 const KEY = "concierge.staff";
 const $ = (id) => document.getElementById(id);
@@ -7,7 +7,6 @@ let auth = null; // { token, user }
 let live = null;
 let current = null; // the open ticket
 const queue = new Map(); // ticket id -> ticket
-let stopTyping = () => {};
 
 const conversation = new Conversation($("conversation"), {
   open: (a) => download(a, auth.token).catch((e) => { $("ticket-error").textContent = `Cannot download ${a.fileName}: ${e.message}`; }),
@@ -217,27 +216,16 @@ $("review").addEventListener("click", async () => {
   }
 });
 
-$("reply-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const box = $("reply");
-  const content = box.value.trim();
-  if ((!content && !$("files").files.length) || !current) return;
-  $("send").disabled = true;
-  try {
-    const message = await postMessage(current.id, content, [...$("files").files], auth.token);
-    conversation.put(message);
-    box.value = "";
-    $("files").value = "";
-    stopTyping();
-    $("ticket-error").textContent = "";
-  } catch (err) {
-    $("ticket-error").textContent = `Not sent: ${err.message || "no connection"}. Try again.`;
-  } finally {
-    $("send").disabled = false;
-    box.focus();
-  }
+composer({
+  form: $("reply-form"),
+  box: $("reply"),
+  files: $("files"),
+  button: $("send"),
+  error: $("ticket-error"),
+  send: (content, files) => postMessage(current.id, content, files, auth.token),
+  onSent: (message) => conversation.put(message),
+  typing: (on) => current && live?.typing(current.id, on),
 });
-enterSends($("reply"), $("send"));
 
 // --- session ---
 
@@ -269,7 +257,6 @@ function startDesk() {
     onAuthLost: signOut,
   });
   window.conciergeLive = live;
-  stopTyping = typingSender($("reply"), (on) => current && live.typing(current.id, on));
   loadQueue().catch((e) => { $("ticket-error").textContent = e.message; });
 }
 

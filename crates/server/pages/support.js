@@ -1,12 +1,11 @@
 // The donor's page: start a query, then the live conversation. The donor token stays in
 // localStorage, so a reload returns to the same conversation.
-import { api, ApiError, Live, Conversation, postMessage, download, typingIndicator, typingSender, enterSends } from "./client.js";
+import { api, ApiError, Live, Conversation, postMessage, download, typingIndicator, composer } from "./client.js";
 
 const KEY = "concierge.donor";
 const $ = (id) => document.getElementById(id);
 let session = null; // { token, ticketId }
 let live = null;
-let stopTyping = () => {};
 
 const conversation = new Conversation($("conversation"), {
   open: (a) => download(a, session.token).catch((e) => { $("send-error").textContent = `Cannot download ${a.fileName}: ${e.message}`; }),
@@ -57,7 +56,6 @@ async function openChat() {
   });
   live.join(session.ticketId);
   window.conciergeLive = live;
-  stopTyping = typingSender($("message"), (on) => live.typing(session.ticketId, on));
   $("message").focus();
 }
 
@@ -90,27 +88,16 @@ $("start-form").addEventListener("submit", async (e) => {
   }
 });
 
-$("send-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const box = $("message");
-  const content = box.value.trim();
-  if ((!content && !$("files").files.length) || !session) return;
-  $("send").disabled = true;
-  try {
-    const message = await postMessage(session.ticketId, content, [...$("files").files], session.token);
-    conversation.put(message);
-    box.value = "";
-    $("files").value = "";
-    stopTyping();
-    $("send-error").textContent = "";
-  } catch (err) {
-    $("send-error").textContent = `Not sent: ${err.message || "no connection"}. Try again.`;
-  } finally {
-    $("send").disabled = false;
-    box.focus();
-  }
+composer({
+  form: $("send-form"),
+  box: $("message"),
+  files: $("files"),
+  button: $("send"),
+  error: $("send-error"),
+  send: (content, files) => postMessage(session.ticketId, content, files, session.token),
+  onSent: (message) => conversation.put(message),
+  typing: (on) => live?.typing(session.ticketId, on),
 });
-enterSends($("message"), $("send"));
 
 $("call").addEventListener("click", async () => {
   try {
