@@ -116,6 +116,8 @@ test("a donor and an agent hold a live conversation", async () => {
   await staff.page.locator("#typing", { hasText: "typing" }).waitFor();
   await donor.page.getByLabel("Message", { exact: true }).fill("");
 
+  await staff.page.getByLabel("Reply").pressSequentially("It");
+  await donor.page.locator("#typing", { hasText: "Super Admin is typing" }).waitFor();
   await staff.page.getByLabel("Reply").fill("It is on its way.");
   await staff.page.getByRole("button", { name: "Send" }).click();
   await donor.page.locator("#conversation li", { hasText: "It is on its way." }).waitFor();
@@ -202,8 +204,17 @@ test("a network cut loses nothing and shows nothing twice", async () => {
   await staff.page.locator("#conversation li", { hasText: "back again" }).waitFor();
   assert.deepEqual(await texts(staff.page), ["before the cut", ...during, "back again"]);
 
+  // The staff room is not replayed: a console cut off lists the queue again when it is back.
+  await staff.context.setOffline(true);
+  await staff.page.evaluate(() => window.conciergeLive.drop());
+  await staff.page.locator("#conn", { hasText: "Reconnecting" }).waitFor();
+  const missed = await http("/donor-queries", { method: "POST", body: { donor: "While Away", donorId: "D-201", message: "hello?" } });
+  await staff.page.waitForTimeout(1000);
+  assert.equal(await staff.page.getByRole("list", { name: "Queue" }).getByRole("button", { name: /While Away/ }).count(), 0);
+  await staff.context.setOffline(false);
+  await staff.page.getByRole("list", { name: "Queue" }).getByRole("button", { name: new RegExp(`#${missed.id} While Away`) }).waitFor();
+
   assert.deepEqual(donor.foreign, []);
-  clean(staff, "/console");
   await donor.context.close();
   await staff.context.close();
 });
