@@ -137,7 +137,7 @@ test("a donor and an agent hold a live conversation", async () => {
   assert.deepEqual(readFileSync(await saved.path()), png);
 
   await donor.page.getByRole("button", { name: "Request a call" }).click();
-  await donor.page.locator("#typing", { hasText: "Call requested" }).waitFor();
+  await donor.page.getByRole("status").filter({ hasText: "Call requested" }).waitFor();
 
   // A reload returns to the same conversation, each message once.
   await donor.page.reload();
@@ -266,6 +266,7 @@ test("the console summarizes, reviews, transfers and filters the queue", async (
   await staff.page.getByLabel("Note").fill("Refunds are Grace's");
   await staff.page.getByRole("button", { name: "Confirm transfer" }).click();
   await staff.page.locator("#ticket-status", { hasText: "transferred" }).waitFor();
+  await staff.page.locator("#ticket-meta", { hasText: "assigned to Grace Agent" }).waitFor();
 
   await staff.page.getByLabel("Status").selectOption("TRANSFERRED");
   await queue.getByRole("button", { name: new RegExp(`#${query.id} `) }).waitFor();
@@ -276,6 +277,7 @@ test("the console summarizes, reviews, transfers and filters the queue", async (
   // The whole desk, a ticket open, still fits a 360 px screen.
   await staff.page.setViewportSize({ width: 360, height: 740 });
   assert.ok(await staff.page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), "the console scrolls sideways at 360 px");
+  if (SHOTS) await staff.page.screenshot({ path: `${SHOTS}/console-360.png`, fullPage: true });
 
   clean(staff, "/console");
   await staff.context.close();

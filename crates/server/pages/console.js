@@ -7,6 +7,7 @@ let auth = null; // { token, user }
 let live = null;
 let current = null; // the open ticket
 const queue = new Map(); // ticket id -> ticket
+const names = new Map(); // staff id -> name, from the transfer list
 
 const conversation = new Conversation($("conversation"), {
   open: (a) => download(a, auth.token).catch((e) => { $("ticket-error").textContent = `Cannot download ${a.fileName}: ${e.message}`; }),
@@ -80,7 +81,7 @@ function showTicket(ticket) {
   $("ticket-title").textContent = `#${current.id} ${current.title}`;
   $("ticket-status").textContent = human(current.status);
   const id = current.assigneeId;
-  const name = id === auth.user.id ? "you" : current.assignee?.id === id ? current.assignee.name : `#${id}`;
+  const name = id === auth.user.id ? "you" : current.assignee?.id === id ? current.assignee.name : names.get(id) ?? `#${id}`;
   const who = id ? `assigned to ${name}` : "unassigned";
   $("ticket-meta").textContent = `${current.donor ? `${current.donor} (${current.donorId}) · ` : ""}${who}`;
   const open = !["RESOLVED", "CLOSED"].includes(current.status);
@@ -131,6 +132,7 @@ $("transfer").addEventListener("click", async () => {
   const select = $("transfer-to");
   try {
     const users = await call("/users?limit=100");
+    for (const u of users.data) names.set(u.id, u.name);
     select.replaceChildren(
       ...users.data
         .filter((u) => u.isActive !== false)

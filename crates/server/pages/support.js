@@ -103,7 +103,7 @@ $("call").addEventListener("click", async () => {
   try {
     await api(`/communication/call/${session.ticketId}/request`, { method: "POST", token: session.token, body: { mode: "AUDIO" } });
     $("send-error").textContent = "";
-    $("typing").textContent = "Call requested: we will call you back.";
+    $("notice").textContent = "Call requested: we will call you back.";
   } catch (err) {
     $("send-error").textContent = `Could not request a call: ${err.message}`;
   }
