@@ -214,7 +214,15 @@ test("a network cut loses nothing and shows nothing twice", async () => {
   await staff.context.setOffline(false);
   await staff.page.getByRole("list", { name: "Queue" }).getByRole("button", { name: new RegExp(`#${missed.id} While Away`) }).waitFor();
 
-  assert.deepEqual(donor.foreign, []);
+  // Back to the first ticket: its whole conversation again, once.
+  await staff.page.getByRole("list", { name: "Queue" }).getByRole("button", { name: /While Away/ }).click();
+  await staff.page.locator("#conversation li", { hasText: "hello?" }).waitFor();
+  await staff.page.getByRole("list", { name: "Queue" }).getByRole("button", { name: /Cut Donor/ }).click();
+  await staff.page.locator("#conversation li", { hasText: "back again" }).waitFor();
+  assert.deepEqual(await texts(staff.page), ["before the cut", ...during, "back again"]);
+
+  clean(donor, "/support");
+  clean(staff, "/console");
   await donor.context.close();
   await staff.context.close();
 });
@@ -244,7 +252,15 @@ test("the console summarizes, reviews, transfers and filters the queue", async (
   const staff = await open("/console");
   await signIn(staff.page);
   const queue = staff.page.getByRole("list", { name: "Queue" });
+  // Accepted elsewhere while the console watches: opening it then replays the older events,
+  // which must not overwrite the newer state.
+  await queue.getByRole("button", { name: /Filter Donor/ }).waitFor();
+  await http(`/donor-queries/${query.id}/accept`, { method: "PATCH", token: accessToken });
+  await staff.page.waitForTimeout(300);
   await queue.getByRole("button", { name: /Filter Donor/ }).click();
+  await staff.page.locator("#conversation li", { hasText: "refund" }).waitFor();
+  await staff.page.waitForTimeout(300);
+  assert.match(await staff.page.locator("#ticket-meta").textContent(), /assigned to you/);
   await staff.page.locator("#conversation li", { hasText: "refund" }).waitFor();
 
   await staff.page.getByRole("button", { name: "Summarize" }).click();

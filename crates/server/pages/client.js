@@ -58,12 +58,15 @@ export async function download(attachment, token) {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
+/** Whether `next` is as new as `known` or newer (a replay may bring a ticket's older states). */
+export function fresher(next, known) {
+  return !known?.updatedAt || Date.parse(next.updatedAt) >= Date.parse(known.updatedAt);
+}
+
 /** A fresh id for `clientMessageId`, so a retried send is stored once. */
 export function newId() {
   return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
 }
-
-const SEEN_LIMIT = 20000;
 
 /**
  * The live connection. Handlers: onEvent(frame), onTyping(frame), onState("online"|"offline"),
@@ -75,7 +78,7 @@ export class Live {
     this.h = handlers;
     this.joined = new Set();
     this.last = new Map(); // ticketId -> last seq seen while joined
-    this.seen = new Set(); // every seq handed over, across reconnections
+    this.seen = new Map(); // ticketId -> every seq of it handed over, across reconnections
     this.attempt = 0;
     this.ws = null;
     this.ready = false;
@@ -109,9 +112,9 @@ export class Live {
     };
   }
 
-  /** Reconnects after 0.5 s, 1 s, 2 s ... up to 15 s, with jitter. */
+  /** Reconnects after 0.5 s, 1 s, 2 s ... up to 15 s, with jitter; offline, waits for "online". */
   schedule() {
-    if (this.stopped) return;
+    if (this.stopped || navigator.onLine === false) return;
     const base = Math.min(15000, 500 * 2 ** this.attempt);
     this.attempt += 1;
     clearTimeout(this.timer);
@@ -151,9 +154,10 @@ export class Live {
         break;
       }
       case "event": {
-        if (this.seen.has(f.seq)) return;
-        this.seen.add(f.seq);
-        if (this.seen.size > SEEN_LIMIT) this.seen.delete(this.seen.values().next().value);
+        const seen = this.seen.get(f.ticketId) ?? new Set();
+        if (seen.has(f.seq)) return;
+        seen.add(f.seq);
+        this.seen.set(f.ticketId, seen);
         if (this.joined.has(f.ticketId) && f.seq > (this.last.get(f.ticketId) ?? 0)) {
           this.last.set(f.ticketId, f.seq);
         }
@@ -185,8 +189,11 @@ export class Live {
     if (this.ready) this.sendJoin(ticketId);
   }
 
+  /** Leaves a ticket's room; joining it again replays its whole history. */
   leave(ticketId) {
     this.joined.delete(ticketId);
+    this.last.delete(ticketId);
+    this.seen.delete(ticketId);
     this.send({ type: "leave", ticketId });
   }
 

@@ -1,5 +1,5 @@
 // The staff console: sign in, the live queue, a ticket's conversation and its actions.
-import { api, ApiError, Live, Conversation, postMessage, download, typingIndicator, composer } from "./client.js";
+import { api, ApiError, Live, Conversation, postMessage, download, typingIndicator, composer, fresher } from "./client.js";
 
 const KEY = "concierge.staff";
 const $ = (id) => document.getElementById(id);
@@ -8,6 +8,7 @@ let live = null;
 let current = null; // the open ticket
 const queue = new Map(); // ticket id -> ticket
 const names = new Map(); // staff id -> name, from the transfer list
+const states = new Map(); // ticket id -> its newest state seen, whatever the filter
 
 const conversation = new Conversation($("conversation"), {
   open: (a) => download(a, auth.token).catch((e) => { $("ticket-error").textContent = `Cannot download ${a.fileName}: ${e.message}`; }),
@@ -64,11 +65,16 @@ async function loadQueue() {
   const status = $("filter").value;
   const page = await call(`/donor-queries/general?limit=100${status ? `&status=${status}` : ""}`);
   queue.clear();
-  for (const t of page.data) queue.set(t.id, t);
+  for (const t of page.data) {
+    if (fresher(t, states.get(t.id))) states.set(t.id, t);
+    queue.set(t.id, states.get(t.id));
+  }
   renderQueue();
 }
 
 function trackTicket(ticket) {
+  if (!fresher(ticket, states.get(ticket.id))) return;
+  states.set(ticket.id, ticket);
   if (matches(ticket)) queue.set(ticket.id, { ...queue.get(ticket.id), ...ticket });
   else queue.delete(ticket.id);
   renderQueue();
@@ -77,6 +83,7 @@ function trackTicket(ticket) {
 // --- one ticket ---
 
 function showTicket(ticket) {
+  if (!fresher(ticket, current)) return;
   current = { ...current, ...ticket };
   $("ticket-title").textContent = `#${current.id} ${current.title}`;
   $("ticket-status").textContent = human(current.status);

@@ -1,11 +1,12 @@
 // The donor's page: start a query, then the live conversation. The donor token stays in
 // localStorage, so a reload returns to the same conversation.
-import { api, ApiError, Live, Conversation, postMessage, download, typingIndicator, composer } from "./client.js";
+import { api, ApiError, Live, Conversation, postMessage, download, typingIndicator, composer, fresher } from "./client.js";
 
 const KEY = "concierge.donor";
 const $ = (id) => document.getElementById(id);
 let session = null; // { token, ticketId }
 let live = null;
+let known = null; // the ticket's newest state seen
 
 const conversation = new Conversation($("conversation"), {
   open: (a) => download(a, session.token).catch((e) => { $("send-error").textContent = `Cannot download ${a.fileName}: ${e.message}`; }),
@@ -14,7 +15,10 @@ const conversation = new Conversation($("conversation"), {
 });
 const showTyping = typingIndicator($("typing"));
 
-function setStatus(status) {
+function setStatus(ticket) {
+  if (!fresher(ticket, known)) return;
+  known = ticket;
+  const { status } = ticket;
   $("status").textContent = status.replace(/_/g, " ").toLowerCase();
   const closed = status === "CLOSED";
   $("send-form").hidden = closed;
@@ -31,9 +35,10 @@ async function openChat() {
   $("start").hidden = true;
   $("chat").hidden = false;
   conversation.clear();
+  known = null;
   try {
     const ticket = await api(`/donor-queries/${session.ticketId}`, { token: session.token });
-    setStatus(ticket.status);
+    setStatus(ticket);
   } catch (e) {
     if (e instanceof ApiError && (e.status === 401 || e.status === 404)) {
       forget();
@@ -45,7 +50,7 @@ async function openChat() {
     onEvent: (f) => {
       if (f.ticketId !== session.ticketId) return;
       conversation.apply(f.event, f.data);
-      if (f.event === "ticket_updated" && f.data?.status) setStatus(f.data.status);
+      if (f.event === "ticket_updated" && f.data?.status) setStatus(f.data);
     },
     onTyping: (f) => showTyping(f.user?.name || "Support", f.isTyping),
     onState: (state) => {
@@ -112,7 +117,7 @@ $("call").addEventListener("click", async () => {
 $("close").addEventListener("click", async () => {
   try {
     const ticket = await api(`/donor-queries/${session.ticketId}/donor-close`, { method: "POST", token: session.token });
-    setStatus(ticket?.status || "CLOSED");
+    setStatus(ticket);
     $("again").focus();
   } catch (err) {
     $("send-error").textContent = `Could not close: ${err.message}`;
