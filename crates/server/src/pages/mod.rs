@@ -75,7 +75,7 @@ async fn serve(req: HttpRequest) -> HttpResponse {
     response
         .insert_header((header::CACHE_CONTROL, cache))
         .insert_header((header::ETAG, tag));
-    if page.content_type.starts_with("text/html") {
+    if page.content_type == HTML {
         response.insert_header((
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
@@ -134,6 +134,16 @@ mod tests {
             assert_eq!(
                 actix_test::call_service(&app, again).await.status(),
                 304,
+                "{}",
+                page.path
+            );
+            let head = actix_test::TestRequest::default()
+                .method(actix_web::http::Method::HEAD)
+                .uri(page.path)
+                .to_request();
+            assert_eq!(
+                actix_test::call_service(&app, head).await.status(),
+                200,
                 "{}",
                 page.path
             );
