@@ -131,6 +131,7 @@ test("a donor and an agent hold a live conversation", async () => {
   await donor.page.getByLabel("Attach files").setInputFiles({ name: "receipt.png", mimeType: "image/png", buffer: png });
   await donor.page.getByLabel("Message", { exact: true }).fill("the receipt");
   await donor.page.getByRole("button", { name: "Send" }).click();
+  await staff.page.locator("#typing", { hasText: "Ada Donor is uploading receipt.png (100%)" }).waitFor();
   const file = staff.page.getByRole("button", { name: "Download receipt.png" });
   const [saved] = await Promise.all([staff.page.waitForEvent("download"), file.click()]);
   assert.equal(saved.suggestedFilename(), "receipt.png");

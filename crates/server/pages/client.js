@@ -28,7 +28,7 @@ export async function api(path, { method = "GET", body, token } = {}) {
 }
 
 /** Posts a message to a ticket: JSON, or multipart when there are files (fields first). */
-export async function postMessage(ticketId, content, files, token) {
+export async function postMessage(ticketId, content, files, token, onProgress = () => {}) {
   const clientMessageId = newId();
   if (!files?.length) {
     return api("/messages", { method: "POST", token, body: { queryId: ticketId, content, clientMessageId } });
@@ -38,10 +38,21 @@ export async function postMessage(ticketId, content, files, token) {
   form.append("content", content);
   form.append("clientMessageId", clientMessageId);
   for (const file of files) form.append("files", file, file.name);
-  const res = await fetch("/api/v1/messages", { method: "POST", headers: { Authorization: `Bearer ${token}` }, body: form });
-  const data = await res.json().catch(() => null);
-  if (!res.ok) throw new ApiError(res.status, data);
-  return data;
+  // XMLHttpRequest rather than fetch: only it reports upload progress.
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/v1/messages");
+    xhr.setRequestHeader("Authorization", `Bearer ${token}`);
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(Math.round((100 * e.loaded) / e.total)); };
+    xhr.onload = () => {
+      let data = null;
+      try { data = JSON.parse(xhr.responseText); } catch { data = null; }
+      if (xhr.status >= 200 && xhr.status < 300) { onProgress(100); resolve(data); } else reject(new ApiError(xhr.status, data));
+    };
+    xhr.onerror = () => reject(new Error("no connection"));
+    onProgress(0);
+    xhr.send(form);
+  });
 }
 
 /** Downloads an attachment (served only with the reader's token) and hands it to the browser. */
@@ -167,6 +178,9 @@ export class Live {
       case "user_typing":
         this.h.onTyping?.(f);
         break;
+      case "file_upload_progress":
+        this.h.onUpload?.(f);
+        break;
       case "error":
         this.h.onError?.(f.error);
         break;
@@ -280,27 +294,32 @@ export class Conversation {
   }
 }
 
-/** Shows "<name> is typing…" for a few seconds after each typing frame. */
-export function typingIndicator(element) {
-  const who = new Map();
-  const render = () => {
-    const names = [...who.keys()];
-    element.textContent = names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
-  };
-  return (name, isTyping) => {
-    clearTimeout(who.get(name));
-    if (isTyping) who.set(name, setTimeout(() => { who.delete(name); render(); }, 5000));
-    else who.delete(name);
+/**
+ * What the other side is doing, from `user_typing` and `file_upload_progress` frames: each line
+ * ("Ada is typing…", "Ada is uploading a.png (40%)") stays for a few seconds after its frame.
+ */
+export function activity(element) {
+  const lines = new Map(); // key -> { text, timer }
+  const render = () => { element.textContent = [...lines.values()].map((l) => l.text).join(" · "); };
+  const show = (key, text) => {
+    clearTimeout(lines.get(key)?.timer);
+    if (text) lines.set(key, { text, timer: setTimeout(() => { lines.delete(key); render(); }, 5000) });
+    else lines.delete(key);
     render();
+  };
+  return {
+    typing: (f) => show(`t:${f.user?.name}`, f.isTyping ? `${f.user?.name || "Someone"} is typing…` : null),
+    upload: (f) => show(`u:${f.uploadId}`, `${f.user?.name || "Someone"} is uploading ${f.fileName} (${f.percent}%)`),
+    clear: () => { for (const key of [...lines.keys()]) show(key, null); },
   };
 }
 
 /**
- * Wires a message form: Enter sends, typing frames go to `typing(isTyping)`, files ride along.
- * `send(content, files)` posts and resolves to the message, handed to `onSent`; a failure
+ * Wires a message form: Enter sends, typing frames go to `typing(isTyping)`, files ride along
+ * with `uploading(uploadId, fileNames, percent)`. `send(content, files, onProgress)` posts and resolves to the message, handed to `onSent`; a failure
  * leaves the text in the box and says so in `error`.
  */
-export function composer({ form, box, files, button, error, send, onSent, typing }) {
+export function composer({ form, box, files, button, error, send, onSent, typing, uploading }) {
   const stopTyping = typingSender(box, typing);
   enterSends(box, button);
   form.addEventListener("submit", async (e) => {
@@ -310,7 +329,15 @@ export function composer({ form, box, files, button, error, send, onSent, typing
     if (!content && !chosen.length) return;
     button.disabled = true;
     try {
-      onSent(await send(content, chosen));
+      const uploadId = newId();
+      const names = chosen.map((f) => f.name).join(", ");
+      let last = 0;
+      // At most about two progress frames a second (the server relays five), and the last one.
+      const progress = (percent) => {
+        const now = Date.now();
+        if (percent === 100 || now - last > 450) { last = now; uploading(uploadId, names, percent); }
+      };
+      onSent(await send(content, chosen, progress));
       box.value = "";
       files.value = "";
       stopTyping();

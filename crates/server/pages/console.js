@@ -1,5 +1,5 @@
 // The staff console: sign in, the live queue, a ticket's conversation and its actions.
-import { api, ApiError, Live, Conversation, postMessage, download, typingIndicator, composer, fresher } from "./client.js";
+import { api, ApiError, Live, Conversation, postMessage, download, activity, composer, fresher } from "./client.js";
 
 const KEY = "concierge.staff";
 const $ = (id) => document.getElementById(id);
@@ -15,7 +15,7 @@ const conversation = new Conversation($("conversation"), {
   mine: (m) => m.senderType === "STAFF",
   label: (m) => (m.senderType === "DONOR" ? current?.donor || "Donor" : m.senderType === "SYSTEM" ? "Note" : m.sender?.name || "Staff"),
 });
-const showTyping = typingIndicator($("typing"));
+const doing = activity($("typing"));
 const human = (s) => (s || "").replace(/_/g, " ").toLowerCase();
 
 async function call(path, options = {}) {
@@ -102,7 +102,7 @@ async function openTicket(id) {
   if (current && current.id !== id) live.leave(current.id);
   current = { id };
   conversation.clear();
-  showTyping("", false);
+  doing.clear();
   $("summary").hidden = true;
   $("qa").hidden = true;
   $("transfer-form").hidden = true;
@@ -231,9 +231,11 @@ composer({
   files: $("files"),
   button: $("send"),
   error: $("ticket-error"),
-  send: (content, files) => postMessage(current.id, content, files, auth.token),
+  send: (content, files, progress) => postMessage(current.id, content, files, auth.token, progress),
   onSent: (message) => conversation.put(message),
   typing: (on) => current && live?.typing(current.id, on),
+  uploading: (uploadId, fileName, percent) =>
+    current && live?.send({ type: "upload_progress", ticketId: current.id, uploadId, fileName, percent }),
 });
 
 // --- session ---
@@ -256,7 +258,8 @@ function startDesk() {
   $("me").textContent = `${auth.user.name} (${human(auth.user.role)})`;
   live = new Live(auth.token, {
     onEvent,
-    onTyping: (f) => { if (current && f.ticketId === current.id) showTyping(f.user?.name || "Someone", f.isTyping); },
+    onTyping: (f) => { if (current && f.ticketId === current.id) doing.typing(f); },
+    onUpload: (f) => { if (current && f.ticketId === current.id) doing.upload(f); },
     onState: (state) => {
       $("conn").dataset.state = state;
       $("conn").textContent = state === "online" ? "Connected" : "Reconnecting…";

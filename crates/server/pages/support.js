@@ -1,6 +1,6 @@
 // The donor's page: start a query, then the live conversation. The donor token stays in
 // localStorage, so a reload returns to the same conversation.
-import { api, ApiError, Live, Conversation, postMessage, download, typingIndicator, composer, fresher } from "./client.js";
+import { api, ApiError, Live, Conversation, postMessage, download, activity, composer, fresher } from "./client.js";
 
 const KEY = "concierge.donor";
 const $ = (id) => document.getElementById(id);
@@ -13,7 +13,7 @@ const conversation = new Conversation($("conversation"), {
   mine: (m) => m.senderType === "DONOR",
   label: (m) => (m.senderType === "DONOR" ? "You" : m.senderType === "SYSTEM" ? "Note" : m.sender?.name || "Support"),
 });
-const showTyping = typingIndicator($("typing"));
+const doing = activity($("typing"));
 
 function setStatus(ticket) {
   if (!fresher(ticket, known)) return;
@@ -52,7 +52,8 @@ async function openChat() {
       conversation.apply(f.event, f.data);
       if (f.event === "ticket_updated" && f.data?.status) setStatus(f.data);
     },
-    onTyping: (f) => showTyping(f.user?.name || "Support", f.isTyping),
+    onTyping: doing.typing,
+    onUpload: doing.upload,
     onState: (state) => {
       $("conn").dataset.state = state;
       $("conn").textContent = state === "online" ? "Connected" : "Reconnecting…";
@@ -99,9 +100,11 @@ composer({
   files: $("files"),
   button: $("send"),
   error: $("send-error"),
-  send: (content, files) => postMessage(session.ticketId, content, files, session.token),
+  send: (content, files, progress) => postMessage(session.ticketId, content, files, session.token, progress),
   onSent: (message) => conversation.put(message),
   typing: (on) => live?.typing(session.ticketId, on),
+  uploading: (uploadId, fileName, percent) =>
+    live?.send({ type: "upload_progress", ticketId: session.ticketId, uploadId, fileName, percent }),
 });
 
 $("call").addEventListener("click", async () => {
