@@ -18,44 +18,10 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
 fi
 "$venv/bin/schemathesis" --version
 
-bin="${CONCIERGE_BIN:-}"
-if [ -z "$bin" ]; then
-  cargo build --quiet -p concierge-server --bin concierge
-  bin="${CARGO_TARGET_DIR:-target}/debug/concierge"
-fi
-
-work="$(mktemp -d)"
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-password="schemathesis-$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
-base="http://127.0.0.1:$port"
-
-# Generous limits: the fuzzer sends thousands of requests from one address.
-env -i PATH="$PATH" HOME="${HOME:-/tmp}" \
-  HOST=127.0.0.1 PORT="$port" WORKERS=2 \
-  DATABASE_URL="sqlite://$work/concierge.db" UPLOAD_DIR="$work/uploads" \
-  JWT_SECRET="schemathesis-secret-$(date +%s)-0123456789abcdef" \
-  SUPER_ADMIN_USERNAME=admin SUPER_ADMIN_PASSWORD="$password" BCRYPT_COST=4 \
-  ALLOW_SIGNUP=true LOG_LEVEL=warn \
-  RATE_LIMIT_REQUESTS=1000000 RATE_LIMIT_LOGIN_IP=1000000 RATE_LIMIT_LOGIN_ACCOUNT=1000000 RATE_LIMIT_LOGIN_ACCOUNT_IP=1000000 \
-  RATE_LIMIT_REGISTER=1000000 RATE_LIMIT_DONOR_QUERIES=1000000 \
-  "$bin" serve >"$work/server.log" 2>&1 &
-server_pid=$!
-
-for _ in $(seq 1 100); do
-  curl -fsS "$base/api/v1/health/ping" >/dev/null 2>&1 && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; echo "concierge did not start" >&2; exit 1; }
-  sleep 0.2
-done
+# shellcheck source=tests/serve.sh
+source tests/serve.sh
+# The fuzzer sends thousands of requests from one address (serve.sh lifts the limits).
+serve_concierge ALLOW_SIGNUP=true
 
 token="$(curl -fsS -H 'Content-Type: application/json' \
   -d "{\"username\":\"admin\",\"password\":\"$password\"}" "$base/api/v1/auth/login" |

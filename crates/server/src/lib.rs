@@ -17,6 +17,7 @@ pub mod metrics;
 mod middleware;
 pub mod notifications;
 pub mod openapi;
+mod pages;
 pub mod password;
 pub mod problem;
 pub mod realtime;

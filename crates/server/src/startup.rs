@@ -245,6 +245,7 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(path_error));
             let (app, doc) = with_api(app);
             let app = app.app_data(web::Data::new(openapi::Served::new(&doc)));
+            let app = app.configure(crate::pages::routes);
             let app = if metrics_here {
                 app.route("/metrics", web::get().to(routes::health::metrics))
             } else {
