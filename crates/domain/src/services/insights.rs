@@ -3,16 +3,14 @@
 //!
 //! Every use case is for staff (a donor is `Forbidden`); deciding a review is for admins.
 
+use super::Ports;
 use crate::actor::Actor;
 use crate::analysis::{Speaker, Transcript, TranscriptLine};
 use crate::error::{DomainError, Result};
 use crate::ids::{MessageId, TicketId};
 use crate::message::{Message, MessageFilter, Sender};
 use crate::page::{Page, PageRequest, MAX_LIMIT};
-use crate::ports::{
-    Clock, ConversationAnalyzer, MessageRepository, QaReviewRepository, SummaryRepository,
-    TicketRepository,
-};
+use crate::ports::{ConversationAnalyzer, QaReviewRepository, SummaryRepository};
 use crate::qa::{already_decided, Decision, NewQaReview, QaReview, ReviewDecision, ReviewFilter};
 use crate::summary::{NewSummary, Summary, WriteSummary};
 use crate::ticket::Ticket;
@@ -24,12 +22,10 @@ pub const MAX_TRANSCRIPT_MESSAGES: usize = 5_000;
 /// Summaries and QA reviews.
 #[derive(Clone)]
 pub struct InsightService {
-    tickets: Arc<dyn TicketRepository>,
-    messages: Arc<dyn MessageRepository>,
+    ports: Ports,
     summaries: Arc<dyn SummaryRepository>,
     reviews: Arc<dyn QaReviewRepository>,
     analyzer: Arc<dyn ConversationAnalyzer>,
-    clock: Arc<dyn Clock>,
 }
 
 fn speaker(sender: &Sender) -> Speaker {
@@ -52,23 +48,15 @@ fn line(message: &Message) -> TranscriptLine {
 }
 
 impl InsightService {
-    /// Builds the service.
-    pub fn new(
-        tickets: Arc<dyn TicketRepository>,
-        messages: Arc<dyn MessageRepository>,
-        summaries: Arc<dyn SummaryRepository>,
-        reviews: Arc<dyn QaReviewRepository>,
-        analyzer: Arc<dyn ConversationAnalyzer>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            tickets,
-            messages,
-            summaries,
-            reviews,
-            analyzer,
-            clock,
-        }
+    /// Builds the service, or `None` without [`Ports::insights`].
+    pub fn new(ports: &Ports) -> Option<Self> {
+        let group = ports.insights.as_ref()?;
+        Some(Self {
+            ports: ports.clone(),
+            summaries: group.summaries.clone(),
+            reviews: group.reviews.clone(),
+            analyzer: group.analyzer.clone(),
+        })
     }
 
     /// The analyzer's name (`local`, `openai>local`), for health reports.
@@ -82,13 +70,7 @@ impl InsightService {
         if !matches!(actor, Actor::System) {
             actor.staff()?;
         }
-        let ticket = self
-            .tickets
-            .get(id)
-            .await?
-            .ok_or(DomainError::NotFound("ticket"))?;
-        actor.check_read(&ticket)?;
-        Ok(ticket)
+        self.ports.readable_ticket(actor, id).await
     }
 
     /// The ticket's conversation, oldest first, as an analyzer reads it.
@@ -100,7 +82,7 @@ impl InsightService {
         let mut lines = Vec::new();
         let mut page = PageRequest::first(MAX_LIMIT);
         loop {
-            let got = self.messages.list(filter.clone(), page).await?;
+            let got = self.ports.messages.list(filter.clone(), page).await?;
             lines.extend(got.items.iter().map(line));
             match got.items.last() {
                 Some(last) if got.has_more() && lines.len() < MAX_TRANSCRIPT_MESSAGES => {
@@ -143,7 +125,7 @@ impl InsightService {
             .replace(NewSummary {
                 ticket_id: ticket.id,
                 draft: input.into_draft(),
-                created_at: self.clock.now(),
+                created_at: self.ports.clock.now(),
             })
             .await
     }
@@ -164,7 +146,7 @@ impl InsightService {
             .replace(NewSummary {
                 ticket_id: ticket.id,
                 draft,
-                created_at: self.clock.now(),
+                created_at: self.ports.clock.now(),
             })
             .await
     }
@@ -179,6 +161,7 @@ impl InsightService {
     ) -> Result<(QaReview, bool)> {
         actor.staff()?;
         let message = self
+            .ports
             .messages
             .get(message_id)
             .await?
@@ -195,7 +178,7 @@ impl InsightService {
                 message_id,
                 ticket_id: ticket.id,
                 verdict,
-                created_at: self.clock.now(),
+                created_at: self.ports.clock.now(),
             })
             .await;
         match created {
@@ -238,7 +221,7 @@ impl InsightService {
                 status: decision.status,
                 feedback: decision.feedback,
                 reviewer_id,
-                decided_at: self.clock.now(),
+                decided_at: self.ports.clock.now(),
             })
             .await
     }
@@ -266,9 +249,10 @@ mod tests {
     use crate::ports::{MockConversationAnalyzer, MockQaReviewRepository, MockSummaryRepository};
     use crate::qa::ReviewStatus;
     use crate::services::tests::{
-        admin, agent, clock, donor, donor_ticket, message, messages_holding, now, tickets_holding,
-        ADMIN_ID,
+        admin, agent, donor, donor_ticket, message, messages_holding, mock_ports, now,
+        tickets_holding, ADMIN_ID,
     };
+    use crate::services::InsightPorts;
     use crate::ticket::TicketStatus;
     use crate::UserId;
 
@@ -344,18 +328,21 @@ mod tests {
                 .collect();
             Ok(Page::from_rows(rows, &page, |m| m.id.0))
         });
-        InsightService::new(
-            Arc::new(tickets_holding(vec![donor_ticket(
+        InsightService::new(&Ports {
+            tickets: Arc::new(tickets_holding(vec![donor_ticket(
                 1,
                 "donor-a",
                 TicketStatus::InProgress,
             )])),
-            Arc::new(repo),
-            Arc::new(parts.summaries),
-            Arc::new(parts.reviews),
-            Arc::new(parts.analyzer),
-            clock(),
-        )
+            messages: Arc::new(repo),
+            insights: Some(InsightPorts {
+                summaries: Arc::new(parts.summaries),
+                reviews: Arc::new(parts.reviews),
+                analyzer: Arc::new(parts.analyzer),
+            }),
+            ..mock_ports()
+        })
+        .expect("the insight ports are set")
     }
 
     fn conversation() -> Vec<Message> {

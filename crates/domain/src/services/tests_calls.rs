@@ -3,8 +3,8 @@
 //! ports (writes, provider calls) a refused operation never reaches.
 
 use super::tests::{
-    admin, agent, donor, donor_ticket, earlier, message, now, staff, super_admin, task, user,
-    users_holding, ADMIN_ID, AGENT_ID, DONOR_A, DONOR_B,
+    admin, agent, donor, donor_ticket, earlier, message, mock_ports, now, staff, super_admin, task,
+    user, users_holding, ADMIN_ID, AGENT_ID, DONOR_A, DONOR_B,
 };
 use crate::actor::Actor;
 use crate::call::{
@@ -16,9 +16,9 @@ use crate::ids::TicketId;
 use crate::message::{Message, MessageType, NewMessage};
 use crate::page::{Page, PageRequest};
 use crate::ports::{
-    MockCallRepository, MockClock, MockTicketRepository, MockUserRepository, MockVideoProvider,
+    MockCallRepository, MockTicketRepository, MockUserRepository, MockVideoProvider,
 };
-use crate::services::CallService;
+use crate::services::{CallPorts, CallService, Ports};
 use crate::ticket::{Ticket, TicketStatus};
 use crate::user::Role;
 use crate::video::{JoinToken, VideoRoom};
@@ -37,12 +37,6 @@ macro_rules! assert_err {
 const TICKET: i64 = 1;
 const OTHER_TICKET: i64 = 2;
 const ROOM: &str = "abcd-efgh-ijkl";
-
-fn clock() -> Arc<MockClock> {
-    let mut clock = MockClock::new();
-    clock.expect_now().return_const(now());
-    Arc::new(clock)
-}
 
 fn tickets() -> MockTicketRepository {
     let all: Vec<Ticket> = vec![
@@ -168,13 +162,16 @@ fn untouched() -> MockVideoProvider {
 }
 
 fn service(calls: MockCallRepository, video: MockVideoProvider) -> CallService {
-    CallService::new(
-        Arc::new(calls),
-        Arc::new(tickets()),
-        Arc::new(users()),
-        Arc::new(video),
-        clock(),
-    )
+    CallService::new(&Ports {
+        tickets: Arc::new(tickets()),
+        users: Arc::new(users()),
+        calls: Some(CallPorts {
+            calls: Arc::new(calls),
+            video: Arc::new(video),
+        }),
+        ..mock_ports()
+    })
+    .expect("the call ports are set")
 }
 
 fn page() -> PageRequest {

@@ -919,7 +919,7 @@ async fn an_open_session_ends_when_its_user_is_deactivated_demoted_or_changes_pa
 #[tokio::test]
 async fn an_open_session_is_rechecked_from_the_store_not_the_session_cache() {
     let agent = user(AGENT_ID, Role::Agent);
-    let service = AccountService::new(Arc::new(stored_as(agent, 2)), Arc::new(hasher()), clock())
+    let service = account_service(stored_as(agent, 2), hasher())
         .with_session_ttl(std::time::Duration::from_secs(60));
 
     // Both checks read the store, though the first put the user in the cache.

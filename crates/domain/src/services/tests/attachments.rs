@@ -119,14 +119,23 @@ fn service(
     avatars: MockAvatarRepository,
     blobs: MockBlobStore,
 ) -> AttachmentService {
-    let blobs: Arc<dyn crate::ports::BlobStore> = Arc::new(blobs);
-    let conversations = ConversationService::new(
-        Arc::new(tickets),
-        Arc::new(messages),
-        blobs.clone(),
-        clock(),
-    );
-    AttachmentService::new(conversations, Arc::new(avatars), blobs, clock())
+    AttachmentService::new(&Ports {
+        tickets: Arc::new(tickets),
+        messages: Arc::new(messages),
+        avatars: Arc::new(avatars),
+        blobs: Arc::new(blobs),
+        ..mock_ports()
+    })
+}
+
+/// The conversations of donor A's ticket 1 (in progress) on these messages and blobs.
+fn conversations_on(messages: MockMessageRepository, blobs: MockBlobStore) -> ConversationService {
+    ConversationService::new(&Ports {
+        tickets: Arc::new(tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)])),
+        messages: Arc::new(messages),
+        blobs: Arc::new(blobs),
+        ..mock_ports()
+    })
 }
 
 fn posted_with(m: NewMessage, files: Vec<NewAttachment>) -> Result<Posted> {
@@ -489,12 +498,7 @@ async fn deleting_a_message_removes_its_files_bytes_after_the_commit() {
         .withf(|id| *id == MessageId(5))
         .times(1)
         .returning(|_| Ok(vec!["a.png".into(), "b.pdf".into()]));
-    let conversations = ConversationService::new(
-        Arc::new(tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)])),
-        Arc::new(messages),
-        Arc::new(blobs),
-        clock(),
-    );
+    let conversations = conversations_on(messages, blobs);
 
     conversations
         .delete(&donor(DONOR_A, 1), MessageId(5))
@@ -507,12 +511,7 @@ async fn deleting_a_message_removes_its_files_bytes_after_the_commit() {
 async fn a_refused_delete_removes_no_bytes() {
     let mut messages = messages_holding(vec![message(5, 1, Sender::Donor, MessageType::Chat)]);
     messages.expect_delete().never();
-    let conversations = ConversationService::new(
-        Arc::new(tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)])),
-        Arc::new(messages),
-        Arc::new(no_blobs()),
-        clock(),
-    );
+    let conversations = conversations_on(messages, no_blobs());
 
     let result = conversations.delete(&agent(), MessageId(5)).await;
     assert_err!(result, DomainError::Forbidden(_));
@@ -537,12 +536,7 @@ async fn removing_one_file_removes_its_bytes() {
         .expect_remove_file()
         .times(1)
         .returning(move |_, _, _| Ok((held.clone(), "a.png".into())));
-    let conversations = ConversationService::new(
-        Arc::new(tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)])),
-        Arc::new(messages),
-        Arc::new(blobs),
-        clock(),
-    );
+    let conversations = conversations_on(messages, blobs);
 
     conversations
         .remove_file(&donor(DONOR_A, 1), MessageId(5), 3)
@@ -559,13 +553,11 @@ async fn deleting_a_ticket_removes_its_files_bytes_after_the_commit() {
         .expect_delete()
         .times(1)
         .returning(|_| Ok(vec!["x.png".into()]));
-    let service = TicketService::new(
-        Arc::new(tickets),
-        Arc::new(MockMessageRepository::new()),
-        Arc::new(MockUserRepository::new()),
-        Arc::new(blobs),
-        clock(),
-    );
+    let service = TicketService::new(&Ports {
+        tickets: Arc::new(tickets),
+        blobs: Arc::new(blobs),
+        ..mock_ports()
+    });
 
     service.delete(&admin(), TicketId(1)).await.unwrap();
     assert_eq!(recorder.deleted(), vec!["x.png"]);
