@@ -175,4 +175,4 @@ impl Services {
 pub const WRITE_ATTEMPTS: usize = 8;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -96,7 +96,7 @@ pub(super) fn super_admin() -> Actor {
 // ---- entities ----------------------------------------------------------------------------
 
 /// A donor query of `donor_id`.
-pub(super) fn donor_ticket(id: i64, donor_id: &str, status: TicketStatus) -> Ticket {
+pub(crate) fn donor_ticket(id: i64, donor_id: &str, status: TicketStatus) -> Ticket {
     Ticket::restore(StoredTicket {
         id: TicketId(id),
         channel: Channel::Donor,
