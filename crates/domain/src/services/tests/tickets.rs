@@ -244,32 +244,35 @@ async fn donor_reads_its_own_ticket() {
     assert_eq!(ticket.id, TicketId(1));
 }
 
-#[tokio::test]
-async fn donor_cannot_read_another_donors_ticket() {
-    let tickets = read_only(vec![
-        donor_ticket(1, DONOR_A, InProgress),
-        donor_ticket(2, DONOR_B, InProgress),
-    ]);
+/// Donor A's token for ticket 1 asks for ticket 2 of `owner` (another donor, or donor A
+/// itself through another token): `NotFound`, for a read and for a close, and nothing written.
+async fn assert_other_ticket_hidden(owner: &str) {
+    let actor = donor(DONOR_A, 1);
+    for close in [false, true] {
+        let tickets = read_only(vec![
+            donor_ticket(1, DONOR_A, InProgress),
+            donor_ticket(2, owner, InProgress),
+        ]);
+        let service = ticket_service(tickets, no_messages(), no_users());
 
-    let result = ticket_service(tickets, no_messages(), no_users())
-        .get(&donor(DONOR_A, 1), TicketId(2))
-        .await;
+        let result = if close {
+            service.close(&actor, TicketId(2)).await
+        } else {
+            service.get(&actor, TicketId(2)).await
+        };
 
-    assert_err!(result, DomainError::NotFound(_));
+        assert_err!(result, DomainError::NotFound(_));
+    }
 }
 
 #[tokio::test]
-async fn donor_token_for_one_ticket_cannot_read_another_ticket_of_the_same_donor() {
-    let tickets = read_only(vec![
-        donor_ticket(1, DONOR_A, InProgress),
-        donor_ticket(2, DONOR_A, InProgress),
-    ]);
+async fn donor_cannot_read_or_close_another_donors_ticket() {
+    assert_other_ticket_hidden(DONOR_B).await;
+}
 
-    let result = ticket_service(tickets, no_messages(), no_users())
-        .get(&donor(DONOR_A, 1), TicketId(2))
-        .await;
-
-    assert_err!(result, DomainError::NotFound(_));
+#[tokio::test]
+async fn donor_token_for_one_ticket_cannot_read_or_close_another_ticket_of_the_same_donor() {
+    assert_other_ticket_hidden(DONOR_A).await;
 }
 
 #[tokio::test]
@@ -285,210 +288,137 @@ async fn a_task_is_not_found_on_the_donor_query_routes() {
 
 // ---- listing -----------------------------------------------------------------------------
 
-#[tokio::test]
-async fn donor_cannot_list_another_donors_queries() {
+/// Lists as `actor`; the service must refuse before it reads anything.
+async fn assert_list_refused(actor: &Actor, list: TicketList) {
     let mut tickets = MockTicketRepository::new();
     tickets.expect_list().never();
 
     let result = ticket_service(tickets, no_messages(), no_users())
-        .list(
-            &donor(DONOR_A, 1),
-            TicketList::Donor(DONOR_B.into()),
-            Default::default(),
-        )
+        .list(actor, list, Default::default())
         .await;
 
     assert_err!(result, DomainError::Forbidden(_));
 }
 
-#[tokio::test]
-async fn donor_lists_the_queries_of_its_own_session() {
+/// Lists as `actor`; the service must read once, with a filter `check` accepts.
+async fn assert_list_reads(
+    actor: &Actor,
+    list: TicketList,
+    check: impl Fn(&TicketFilter) -> bool + Send + 'static,
+) {
     let mut tickets = MockTicketRepository::new();
     tickets
         .expect_list()
-        .withf(|f, _| {
-            f.donor_id.as_deref() == Some(DONOR_A)
-                && f.donor_session.as_deref() == Some(session_of(1).as_str())
-                && f.channel == Some(Channel::Donor)
-        })
+        .withf(move |f, _| check(f))
         .times(1)
         .returning(|_, _| Ok(empty_page()));
 
     ticket_service(tickets, no_messages(), no_users())
-        .list(
-            &donor(DONOR_A, 1),
-            TicketList::Donor(DONOR_A.into()),
-            Default::default(),
-        )
+        .list(actor, list, Default::default())
         .await
         .unwrap();
 }
 
 #[tokio::test]
+async fn donor_cannot_list_another_donors_queries() {
+    assert_list_refused(&donor(DONOR_A, 1), TicketList::Donor(DONOR_B.into())).await;
+}
+
+#[tokio::test]
+async fn donor_lists_the_queries_of_its_own_session() {
+    assert_list_reads(&donor(DONOR_A, 1), TicketList::Donor(DONOR_A.into()), |f| {
+        f.donor_id.as_deref() == Some(DONOR_A)
+            && f.donor_session.as_deref() == Some(session_of(1).as_str())
+            && f.channel == Some(Channel::Donor)
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_donor_the_app_vouched_for_lists_every_query_of_its_donor_id() {
-    let mut tickets = MockTicketRepository::new();
-    tickets
-        .expect_list()
-        .withf(|f, _| f.donor_id.as_deref() == Some(DONOR_A) && f.donor_session.is_none())
-        .times(1)
-        .returning(|_, _| Ok(empty_page()));
     let vouched = Actor::Donor {
         donor_id: DONOR_A.into(),
         ticket_id: TicketId(1),
         session: session_of(1),
         identity_verified: true,
     };
-
-    ticket_service(tickets, no_messages(), no_users())
-        .list(
-            &vouched,
-            TicketList::Donor(DONOR_A.into()),
-            Default::default(),
-        )
-        .await
-        .unwrap();
+    assert_list_reads(&vouched, TicketList::Donor(DONOR_A.into()), |f| {
+        f.donor_id.as_deref() == Some(DONOR_A) && f.donor_session.is_none()
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn staff_list_any_donor_id_across_sessions() {
-    let mut tickets = MockTicketRepository::new();
-    tickets
-        .expect_list()
-        .withf(|f, _| f.donor_id.as_deref() == Some(DONOR_B) && f.donor_session.is_none())
-        .times(1)
-        .returning(|_, _| Ok(empty_page()));
-
-    ticket_service(tickets, no_messages(), no_users())
-        .list(
-            &agent(),
-            TicketList::Donor(DONOR_B.into()),
-            Default::default(),
-        )
-        .await
-        .unwrap();
+    assert_list_reads(&agent(), TicketList::Donor(DONOR_B.into()), |f| {
+        f.donor_id.as_deref() == Some(DONOR_B) && f.donor_session.is_none()
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn general_list_for_a_donor_is_forced_to_its_own_donor_id() {
-    let mut tickets = MockTicketRepository::new();
-    tickets
-        .expect_list()
-        .withf(|f, _| {
-            f.donor_id.as_deref() == Some(DONOR_A)
-                && f.donor_session.as_deref() == Some(session_of(1).as_str())
-                && f.channel == Some(Channel::Donor)
-                && f.statuses == TicketStatus::ACTIVE
-        })
-        .times(1)
-        .returning(|_, _| Ok(empty_page()));
     let filter = TicketFilter {
         donor_id: Some(DONOR_B.into()),
         ..Default::default()
     };
-
-    ticket_service(tickets, no_messages(), no_users())
-        .list(
-            &donor(DONOR_A, 1),
-            TicketList::General(filter),
-            Default::default(),
-        )
-        .await
-        .unwrap();
+    assert_list_reads(&donor(DONOR_A, 1), TicketList::General(filter), |f| {
+        f.donor_id.as_deref() == Some(DONOR_A)
+            && f.donor_session.as_deref() == Some(session_of(1).as_str())
+            && f.channel == Some(Channel::Donor)
+            && f.statuses == TicketStatus::ACTIVE
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn general_list_for_staff_keeps_its_filter_within_donor_queries() {
-    let mut tickets = MockTicketRepository::new();
-    tickets
-        .expect_list()
-        .withf(|f, _| {
-            f.donor_id.as_deref() == Some(DONOR_B)
-                && f.channel == Some(Channel::Donor)
-                && f.statuses == [Resolved]
-        })
-        .times(1)
-        .returning(|_, _| Ok(empty_page()));
     let filter = TicketFilter {
         channel: Some(Channel::Internal),
         donor_id: Some(DONOR_B.into()),
         statuses: vec![Resolved],
         ..Default::default()
     };
-
-    ticket_service(tickets, no_messages(), no_users())
-        .list(&agent(), TicketList::General(filter), Default::default())
-        .await
-        .unwrap();
+    assert_list_reads(&agent(), TicketList::General(filter), |f| {
+        f.donor_id.as_deref() == Some(DONOR_B)
+            && f.channel == Some(Channel::Donor)
+            && f.statuses == [Resolved]
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn agent_cannot_list_all_queries() {
-    let mut tickets = MockTicketRepository::new();
-    tickets.expect_list().never();
-
-    let result = ticket_service(tickets, no_messages(), no_users())
-        .list(
-            &agent(),
-            TicketList::AllQueries(Default::default()),
-            Default::default(),
-        )
-        .await;
-
-    assert_err!(result, DomainError::Forbidden(_));
+    assert_list_refused(&agent(), TicketList::AllQueries(Default::default())).await;
 }
 
 #[tokio::test]
 async fn admin_lists_all_queries_of_the_donor_channel_only() {
-    let mut tickets = MockTicketRepository::new();
-    tickets
-        .expect_list()
-        .withf(|f, _| f.channel == Some(Channel::Donor))
-        .times(1)
-        .returning(|_, _| Ok(empty_page()));
     let filter = TicketFilter {
         channel: Some(Channel::Internal),
         ..Default::default()
     };
-
-    ticket_service(tickets, no_messages(), no_users())
-        .list(&admin(), TicketList::AllQueries(filter), Default::default())
-        .await
-        .unwrap();
+    assert_list_reads(&admin(), TicketList::AllQueries(filter), |f| {
+        f.channel == Some(Channel::Donor)
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn donor_cannot_list_tasks() {
-    let mut tickets = MockTicketRepository::new();
-    tickets.expect_list().never();
-
-    let result = ticket_service(tickets, no_messages(), no_users())
-        .list(
-            &donor(DONOR_A, 1),
-            TicketList::Tasks(Default::default()),
-            Default::default(),
-        )
-        .await;
-
-    assert_err!(result, DomainError::Forbidden(_));
+    assert_list_refused(&donor(DONOR_A, 1), TicketList::Tasks(Default::default())).await;
 }
 
 #[tokio::test]
 async fn agent_lists_tasks_of_the_internal_channel_only() {
-    let mut tickets = MockTicketRepository::new();
-    tickets
-        .expect_list()
-        .withf(|f, _| f.channel == Some(Channel::Internal))
-        .times(1)
-        .returning(|_, _| Ok(empty_page()));
     let filter = TicketFilter {
         channel: Some(Channel::Donor),
         ..Default::default()
     };
-
-    ticket_service(tickets, no_messages(), no_users())
-        .list(&agent(), TicketList::Tasks(filter), Default::default())
-        .await
-        .unwrap();
+    assert_list_reads(&agent(), TicketList::Tasks(filter), |f| {
+        f.channel == Some(Channel::Internal)
+    })
+    .await;
 }
 
 // ---- who may change what -------------------------------------------------------------------
@@ -521,34 +451,6 @@ async fn donor_cannot_accept_transfer_resolve_or_update_its_own_ticket() {
             "{op:?}: {result:?}"
         );
     }
-}
-
-#[tokio::test]
-async fn donor_cannot_close_another_donors_ticket() {
-    let tickets = read_only(vec![
-        donor_ticket(1, DONOR_A, InProgress),
-        donor_ticket(2, DONOR_B, InProgress),
-    ]);
-
-    let result = ticket_service(tickets, no_messages(), no_users())
-        .close(&donor(DONOR_A, 1), TicketId(2))
-        .await;
-
-    assert_err!(result, DomainError::NotFound(_));
-}
-
-#[tokio::test]
-async fn donor_token_for_one_ticket_cannot_close_another_ticket_of_the_same_donor() {
-    let tickets = read_only(vec![
-        donor_ticket(1, DONOR_A, InProgress),
-        donor_ticket(2, DONOR_A, InProgress),
-    ]);
-
-    let result = ticket_service(tickets, no_messages(), no_users())
-        .close(&donor(DONOR_A, 1), TicketId(2))
-        .await;
-
-    assert_err!(result, DomainError::NotFound(_));
 }
 
 #[tokio::test]
