@@ -494,11 +494,7 @@ async fn post_retries_a_concurrent_ticket_update_on_a_fresh_read() {
 
 #[tokio::test]
 async fn post_gives_up_after_the_retry_limit() {
-    let mut tickets = MockTicketRepository::new();
-    tickets
-        .expect_get()
-        .times(WRITE_ATTEMPTS)
-        .returning(|_| Ok(Some(donor_ticket(1, DONOR_A, InProgress))));
+    let tickets = read_every_attempt();
     let mut messages = MockMessageRepository::new();
     messages
         .expect_post()

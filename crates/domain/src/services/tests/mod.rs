@@ -216,6 +216,16 @@ pub(super) fn messages_holding(messages: Vec<Message>) -> MockMessageRepository 
     repo
 }
 
+/// A ticket repository whose `get` finds donor A's ticket 1 (in progress) once for each of
+/// the [`WRITE_ATTEMPTS`](crate::services::WRITE_ATTEMPTS) a use case makes.
+pub(super) fn read_every_attempt() -> MockTicketRepository {
+    let mut repo = MockTicketRepository::new();
+    repo.expect_get()
+        .times(crate::services::WRITE_ATTEMPTS)
+        .returning(|_| Ok(Some(donor_ticket(1, DONOR_A, TicketStatus::InProgress))));
+    repo
+}
+
 /// Fails the test if any ticket write is attempted.
 pub(super) fn no_ticket_writes(repo: &mut MockTicketRepository) {
     repo.expect_create().never();

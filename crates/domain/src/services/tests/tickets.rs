@@ -793,12 +793,12 @@ fn version(ticket: Ticket, version: i32) -> Ticket {
     ticket.with_version(version)
 }
 
-#[tokio::test]
-async fn accept_retries_a_concurrent_update_on_a_fresh_read() {
-    let mut tickets = reads_in_order(vec![
-        version(donor_ticket(1, DONOR_A, InProgress), 1),
-        version(donor_ticket(1, DONOR_A, PendingReply), 2),
-    ]);
+/// Makes the first write lose a race (it was of version 1) and expects one more write, of
+/// what the retry made from its fresh read, which `check` accepts.
+fn lose_one_race(
+    tickets: &mut MockTicketRepository,
+    check: impl Fn(&Ticket, &Option<NewMessage>) -> bool + Send + 'static,
+) {
     let mut attempts = mockall::Sequence::new();
     tickets
         .expect_update()
@@ -808,12 +808,21 @@ async fn accept_retries_a_concurrent_update_on_a_fresh_read() {
         .returning(|_, _| Err(DomainError::ConcurrentUpdate));
     tickets
         .expect_update()
-        .withf(|t, _| {
-            t.version() == 2 && t.status() == InProgress && t.assignee_id == Some(ADMIN_ID)
-        })
+        .withf(check)
         .times(1)
         .in_sequence(&mut attempts)
         .returning(saved);
+}
+
+#[tokio::test]
+async fn accept_retries_a_concurrent_update_on_a_fresh_read() {
+    let mut tickets = reads_in_order(vec![
+        version(donor_ticket(1, DONOR_A, InProgress), 1),
+        version(donor_ticket(1, DONOR_A, PendingReply), 2),
+    ]);
+    lose_one_race(&mut tickets, |t, _| {
+        t.version() == 2 && t.status() == InProgress && t.assignee_id == Some(ADMIN_ID)
+    });
 
     let ticket = ticket_service(tickets, no_messages(), no_users())
         .accept(&admin(), TicketId(1))
@@ -824,42 +833,14 @@ async fn accept_retries_a_concurrent_update_on_a_fresh_read() {
 }
 
 #[tokio::test]
-async fn accept_gives_up_after_the_retry_limit() {
-    let mut tickets = MockTicketRepository::new();
-    tickets
-        .expect_get()
-        .times(WRITE_ATTEMPTS)
-        .returning(|_| Ok(Some(donor_ticket(1, DONOR_A, InProgress))));
-    tickets
-        .expect_update()
-        .times(WRITE_ATTEMPTS)
-        .returning(|_, _| Err(DomainError::ConcurrentUpdate));
-
-    let result = ticket_service(tickets, no_messages(), no_users())
-        .accept(&admin(), TicketId(1))
-        .await;
-
-    assert_err!(result, DomainError::ConcurrentUpdate);
-}
-
-#[tokio::test]
 async fn close_retries_a_concurrent_update_on_a_fresh_read() {
     let mut tickets = reads_in_order(vec![
         version(donor_ticket(1, DONOR_A, InProgress), 1),
         version(donor_ticket(1, DONOR_A, Resolved), 2),
     ]);
-    let mut attempts = mockall::Sequence::new();
-    tickets
-        .expect_update()
-        .times(1)
-        .in_sequence(&mut attempts)
-        .returning(|_, _| Err(DomainError::ConcurrentUpdate));
-    tickets
-        .expect_update()
-        .withf(|t, note| t.version() == 2 && t.status() == Closed && note.is_some())
-        .times(1)
-        .in_sequence(&mut attempts)
-        .returning(saved);
+    lose_one_race(&mut tickets, |t, note| {
+        t.version() == 2 && t.status() == Closed && note.is_some()
+    });
 
     ticket_service(tickets, no_messages(), no_users())
         .close(&donor(DONOR_A, 1), TicketId(1))
@@ -868,22 +849,22 @@ async fn close_retries_a_concurrent_update_on_a_fresh_read() {
 }
 
 #[tokio::test]
-async fn close_gives_up_after_the_retry_limit() {
-    let mut tickets = MockTicketRepository::new();
-    tickets
-        .expect_get()
-        .times(WRITE_ATTEMPTS)
-        .returning(|_| Ok(Some(donor_ticket(1, DONOR_A, InProgress))));
-    tickets
-        .expect_update()
-        .times(WRITE_ATTEMPTS)
-        .returning(|_, _| Err(DomainError::ConcurrentUpdate));
+async fn accept_and_close_give_up_after_the_retry_limit() {
+    for op in [Op::Accept, Op::Close] {
+        let mut tickets = read_every_attempt();
+        tickets
+            .expect_update()
+            .times(WRITE_ATTEMPTS)
+            .returning(|_, _| Err(DomainError::ConcurrentUpdate));
+        let service = ticket_service(tickets, no_messages(), no_users());
 
-    let result = ticket_service(tickets, no_messages(), no_users())
-        .close(&admin(), TicketId(1))
-        .await;
+        let result = run(&service, &admin(), op.clone(), 1).await;
 
-    assert_err!(result, DomainError::ConcurrentUpdate);
+        assert!(
+            matches!(result, Err(DomainError::ConcurrentUpdate)),
+            "{op:?}: {result:?}"
+        );
+    }
 }
 
 #[tokio::test]
