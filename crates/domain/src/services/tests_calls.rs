@@ -103,6 +103,20 @@ fn stored_message(note: &NewMessage) -> Message {
     }
 }
 
+/// A repository holding `requests` that expects one decision, which `check` accepts.
+fn deciding_once(
+    requests: Vec<CallRequest>,
+    check: impl Fn(&CallRequest, &NewMessage) -> bool + Send + 'static,
+) -> MockCallRepository {
+    let mut calls = calls_holding(requests, vec![]);
+    calls
+        .expect_decide_request()
+        .withf(check)
+        .times(1)
+        .returning(|r, _| Ok(r));
+    calls
+}
+
 /// Requests and sessions the repository finds (reads only; writes need expectations).
 fn calls_holding(requests: Vec<CallRequest>, sessions: Vec<CallSession>) -> MockCallRepository {
     let mut repo = MockCallRepository::new();
@@ -265,24 +279,19 @@ async fn only_the_tickets_donor_may_request_and_only_on_an_open_ticket() {
 
 #[tokio::test]
 async fn the_donor_cancels_a_pending_request_once() {
-    let mut calls = calls_holding(
+    let calls = deciding_once(
         vec![
             request(5, TICKET, CallRequestStatus::Pending),
             request(6, TICKET, CallRequestStatus::Accepted),
             request(7, OTHER_TICKET, CallRequestStatus::Pending),
         ],
-        vec![],
-    );
-    calls
-        .expect_decide_request()
-        .withf(|r, note| {
+        |r, note| {
             r.id == CallRequestId(5)
                 && r.status == CallRequestStatus::Cancelled
                 && r.decided_at == Some(now())
                 && note.message_type == MessageType::System
-        })
-        .times(1)
-        .returning(|r, _| Ok(r));
+        },
+    );
     let svc = service(calls, untouched());
     let me = donor(DONOR_A, TICKET);
     let t = TicketId(TICKET);
@@ -347,25 +356,20 @@ async fn admins_list_requests_others_may_not() {
 
 #[tokio::test]
 async fn admins_reject_pending_requests_with_a_reason() {
-    let mut calls = calls_holding(
+    let calls = deciding_once(
         vec![
             request(5, TICKET, CallRequestStatus::Pending),
             request(6, TICKET, CallRequestStatus::Rejected),
             request(7, TICKET, CallRequestStatus::Cancelled),
             request(8, TICKET, CallRequestStatus::Accepted),
         ],
-        vec![],
-    );
-    calls
-        .expect_decide_request()
-        .withf(|r, note| {
+        |r, note| {
             r.status == CallRequestStatus::Rejected
                 && r.decided_by_id == Some(ADMIN_ID)
                 && r.reason.as_deref() == Some("busy")
                 && note.content.contains("declined: busy")
-        })
-        .times(1)
-        .returning(|r, _| Ok(r));
+        },
+    );
     let svc = service(calls, untouched());
     let t = TicketId(TICKET);
     let rejected = svc
