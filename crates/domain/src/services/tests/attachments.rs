@@ -128,6 +128,16 @@ fn service(
     })
 }
 
+/// The service over donor A's ticket 1 (in progress), with no avatars.
+fn on_donor_ticket(messages: MockMessageRepository, blobs: MockBlobStore) -> AttachmentService {
+    service(
+        tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]),
+        messages,
+        MockAvatarRepository::new(),
+        blobs,
+    )
+}
+
 /// The conversations of donor A's ticket 1 (in progress) on these messages and blobs.
 fn conversations_on(messages: MockMessageRepository, blobs: MockBlobStore) -> ConversationService {
     ConversationService::new(&Ports {
@@ -164,12 +174,7 @@ async fn a_donor_of_another_ticket_stores_no_byte() {
     let mut messages = MockMessageRepository::new();
     no_message_writes(&mut messages);
     messages.expect_post_with_files().never();
-    let service = service(
-        tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]),
-        messages,
-        MockAvatarRepository::new(),
-        no_blobs(),
-    );
+    let service = on_donor_ticket(messages, no_blobs());
 
     // The donor of ticket 2 names ticket 1; the donor of ticket 1 with another donor id too.
     for actor in [donor(DONOR_B, 2), donor(DONOR_B, 1)] {
@@ -213,12 +218,7 @@ async fn adding_files_to_another_senders_message_stores_no_byte() {
         MessageType::Chat,
     )]);
     messages.expect_add_files().never();
-    let service = service(
-        tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]),
-        messages,
-        MockAvatarRepository::new(),
-        no_blobs(),
-    );
+    let service = on_donor_ticket(messages, no_blobs());
 
     let result = service
         .add_files(&agent(), MessageId(5), None, one_png())
@@ -251,12 +251,7 @@ async fn a_donor_has_no_avatar_and_stores_no_byte() {
 
 #[tokio::test]
 async fn a_refused_type_is_never_put() {
-    let service = service(
-        tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]),
-        MockMessageRepository::new(),
-        MockAvatarRepository::new(),
-        no_blobs(),
-    );
+    let service = on_donor_ticket(MockMessageRepository::new(), no_blobs());
 
     let exe = files(vec![incoming("cat.jpg", vec![b"MZ\x90\0\x03"])]);
     let result = service.post(&donor(DONOR_A, 1), input(1), exe).await;
@@ -271,13 +266,7 @@ async fn a_file_over_the_limit_ends_its_stream_and_what_came_before_is_removed()
     let (blobs, recorder) = recording_blobs();
     let mut messages = MockMessageRepository::new();
     messages.expect_post_with_files().never();
-    let service = service(
-        tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]),
-        messages,
-        MockAvatarRepository::new(),
-        blobs,
-    )
-    .with_limits(FileLimits {
+    let service = on_donor_ticket(messages, blobs).with_limits(FileLimits {
         max_files: 5,
         max_bytes: 10_000,
     });
@@ -301,13 +290,7 @@ async fn a_file_over_the_limit_ends_its_stream_and_what_came_before_is_removed()
 #[tokio::test]
 async fn a_file_past_the_count_is_refused_and_the_others_removed() {
     let (blobs, recorder) = recording_blobs();
-    let service = service(
-        tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]),
-        MockMessageRepository::new(),
-        MockAvatarRepository::new(),
-        blobs,
-    )
-    .with_limits(FileLimits {
+    let service = on_donor_ticket(MockMessageRepository::new(), blobs).with_limits(FileLimits {
         max_files: 2,
         max_bytes: 1000,
     });
@@ -323,12 +306,7 @@ async fn a_file_past_the_count_is_refused_and_the_others_removed() {
 #[tokio::test]
 async fn text_that_turns_binary_after_its_head_is_refused_and_not_kept() {
     let (blobs, recorder) = recording_blobs();
-    let service = service(
-        tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]),
-        MockMessageRepository::new(),
-        MockAvatarRepository::new(),
-        blobs,
-    );
+    let service = on_donor_ticket(MockMessageRepository::new(), blobs);
 
     static HEAD: [u8; 8192] = [b'a'; 8192];
     let list = files(vec![incoming("a.txt", vec![&HEAD[..], b"\0\x01\x02"])]);
@@ -359,12 +337,7 @@ async fn a_post_stores_the_bytes_then_the_rows_with_type_size_and_hash() {
         })
         .times(1)
         .returning(|m, _, files| posted_with(m, files));
-    let service = service(
-        tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]),
-        messages,
-        MockAvatarRepository::new(),
-        blobs,
-    );
+    let service = on_donor_ticket(messages, blobs);
 
     let list = files(vec![incoming("../receipt.pdf", vec![&PNG[..4], &PNG[4..]])]);
     let posted = service
@@ -385,12 +358,7 @@ async fn a_failed_write_removes_the_stored_bytes() {
         .expect_post_with_files()
         .times(1)
         .returning(|_, _, _| Err(DomainError::Unavailable("database down".into())));
-    let service = service(
-        tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]),
-        messages,
-        MockAvatarRepository::new(),
-        blobs,
-    );
+    let service = on_donor_ticket(messages, blobs);
 
     let list = files(vec![
         incoming("a.png", vec![PNG]),
@@ -414,12 +382,7 @@ async fn a_failed_file_addition_removes_the_stored_bytes() {
         .expect_add_files()
         .times(1)
         .returning(|_, _, _, _, _| Err(DomainError::Conflict("full".into())));
-    let service = service(
-        tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]),
-        messages,
-        MockAvatarRepository::new(),
-        blobs,
-    );
+    let service = on_donor_ticket(messages, blobs);
 
     let result = service
         .add_files(&donor(DONOR_A, 1), MessageId(5), None, one_png())
@@ -439,12 +402,7 @@ async fn a_repeated_send_answers_the_first_message_and_reads_no_file() {
         .expect_find_by_client_id()
         .returning(|_, _| Ok(Some(message(7, 1, Sender::Donor, MessageType::Chat))));
     messages.expect_post_with_files().never();
-    let service = service(
-        tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]),
-        messages,
-        MockAvatarRepository::new(),
-        no_blobs(),
-    );
+    let service = on_donor_ticket(messages, no_blobs());
 
     let mut again = input(1);
     again.client_message_id = Some("k-1".into());
