@@ -54,15 +54,35 @@ fn stored(m: NewMessage, _ticket: Option<Ticket>) -> Result<Posted> {
     }))
 }
 
+/// Posts `input` as `actor` on `ticket`; the one write must pass `check` (the message, and
+/// the ticket when its status moves).
+async fn posts_once(
+    ticket: Ticket,
+    actor: &Actor,
+    input: PostMessage,
+    check: impl Fn(&NewMessage, &Option<Ticket>) -> bool + Send + 'static,
+) -> Posted {
+    let mut messages = MockMessageRepository::new();
+    messages
+        .expect_post()
+        .withf(check)
+        .times(1)
+        .returning(stored);
+    conversation_service(read_only(vec![ticket]), messages)
+        .post(actor, input)
+        .await
+        .unwrap()
+}
+
 // ---- posting: status changes ---------------------------------------------------------------
 
 #[tokio::test]
 async fn staff_message_on_an_in_progress_ticket_moves_it_to_pending_reply() {
-    let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
-    let mut messages = MockMessageRepository::new();
-    messages
-        .expect_post()
-        .withf(|m, ticket| {
+    let posted = posts_once(
+        donor_ticket(1, DONOR_A, InProgress),
+        &agent(),
+        post_input(1, "  How can I help? "),
+        |m, ticket| {
             m.ticket_id == TicketId(1)
                 && m.sender == Sender::Staff(AGENT_ID)
                 && m.message_type == MessageType::Chat
@@ -71,28 +91,23 @@ async fn staff_message_on_an_in_progress_ticket_moves_it_to_pending_reply() {
                 && ticket
                     .as_ref()
                     .is_some_and(|t| t.status() == PendingReply && t.version() == 1)
-        })
-        .times(1)
-        .returning(stored);
-
-    let posted = conversation_service(tickets, messages)
-        .post(&agent(), post_input(1, "  How can I help? "))
-        .await
-        .unwrap();
+        },
+    )
+    .await;
 
     assert!(matches!(posted, Posted::Created(_)));
 }
 
 #[tokio::test]
 async fn donor_message_on_a_resolved_ticket_reopens_it() {
-    let tickets = read_only(vec![with(donor_ticket(1, DONOR_A, Resolved), |t| {
-        t.resolved_by_id = Some(ADMIN_ID);
-        t.resolved_at = Some(earlier());
-    })]);
-    let mut messages = MockMessageRepository::new();
-    messages
-        .expect_post()
-        .withf(|m, ticket| {
+    posts_once(
+        with(donor_ticket(1, DONOR_A, Resolved), |t| {
+            t.resolved_by_id = Some(ADMIN_ID);
+            t.resolved_at = Some(earlier());
+        }),
+        &donor(DONOR_A, 1),
+        post_input(1, "It broke again"),
+        |m, ticket| {
             m.sender == Sender::Donor
                 && m.message_type == MessageType::Chat
                 && ticket.as_ref().is_some_and(|t| {
@@ -100,62 +115,42 @@ async fn donor_message_on_a_resolved_ticket_reopens_it() {
                         && t.resolved_by_id.is_none()
                         && t.resolved_at.is_none()
                 })
-        })
-        .times(1)
-        .returning(stored);
-
-    conversation_service(tickets, messages)
-        .post(&donor(DONOR_A, 1), post_input(1, "It broke again"))
-        .await
-        .unwrap();
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn donor_message_on_a_pending_reply_ticket_moves_it_back_to_in_progress() {
-    let tickets = read_only(vec![donor_ticket(1, DONOR_A, PendingReply)]);
-    let mut messages = MockMessageRepository::new();
-    messages
-        .expect_post()
-        .withf(|_, ticket| ticket.as_ref().is_some_and(|t| t.status() == InProgress))
-        .times(1)
-        .returning(stored);
-
-    conversation_service(tickets, messages)
-        .post(&donor(DONOR_A, 1), post_input(1, "Thanks, one more thing"))
-        .await
-        .unwrap();
+    posts_once(
+        donor_ticket(1, DONOR_A, PendingReply),
+        &donor(DONOR_A, 1),
+        post_input(1, "Thanks, one more thing"),
+        |_, ticket| ticket.as_ref().is_some_and(|t| t.status() == InProgress),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn staff_message_on_an_open_ticket_changes_no_status() {
-    let tickets = read_only(vec![task(5, Open)]);
-    let mut messages = MockMessageRepository::new();
-    messages
-        .expect_post()
-        .withf(|m, ticket| m.ticket_id == TicketId(5) && ticket.is_none())
-        .times(1)
-        .returning(stored);
-
-    conversation_service(tickets, messages)
-        .post(&agent(), post_input(5, "On it"))
-        .await
-        .unwrap();
+    posts_once(
+        task(5, Open),
+        &agent(),
+        post_input(5, "On it"),
+        |m, ticket| m.ticket_id == TicketId(5) && ticket.is_none(),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn donor_message_on_an_in_progress_ticket_changes_no_status() {
-    let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
-    let mut messages = MockMessageRepository::new();
-    messages
-        .expect_post()
-        .withf(|_, ticket| ticket.is_none())
-        .times(1)
-        .returning(stored);
-
-    conversation_service(tickets, messages)
-        .post(&donor(DONOR_A, 1), post_input(1, "Hello?"))
-        .await
-        .unwrap();
+    posts_once(
+        donor_ticket(1, DONOR_A, InProgress),
+        &donor(DONOR_A, 1),
+        post_input(1, "Hello?"),
+        |_, ticket| ticket.is_none(),
+    )
+    .await;
 }
 
 #[tokio::test]
