@@ -7,6 +7,12 @@ use crate::services::WRITE_ATTEMPTS;
 use crate::ticket::{DonorQueryInput, TaskInput, TicketChanges, TicketFilter};
 use TicketStatus::*;
 
+/// A ticket repository the use case must not touch (a mock without expectations fails the
+/// test on any call, a write included).
+fn no_tickets() -> MockTicketRepository {
+    MockTicketRepository::new()
+}
+
 fn no_messages() -> MockMessageRepository {
     MockMessageRepository::new()
 }
@@ -145,8 +151,7 @@ async fn open_donor_query_without_a_message_stores_no_first_message() {
 
 #[tokio::test]
 async fn open_donor_query_with_invalid_input_creates_nothing() {
-    let mut tickets = MockTicketRepository::new();
-    no_ticket_writes(&mut tickets);
+    let tickets = no_tickets();
     let input = DonorQueryInput {
         donor: "Ann".into(),
         donor_id: " ".into(),
@@ -170,29 +175,18 @@ fn task_input(assignee: Option<UserId>) -> TaskInput {
 }
 
 #[tokio::test]
-async fn open_task_with_an_inactive_assignee_is_invalid_and_creates_nothing() {
-    let mut tickets = MockTicketRepository::new();
-    no_ticket_writes(&mut tickets);
-    let users = users_holding(vec![inactive(user(OTHER_AGENT_ID, Role::Agent))]);
+async fn open_task_with_an_inactive_or_unknown_assignee_is_invalid_and_creates_nothing() {
+    let inactive_agent = inactive(user(OTHER_AGENT_ID, Role::Agent));
+    for (users, assignee) in [
+        (users_holding(vec![inactive_agent]), OTHER_AGENT_ID),
+        (users_holding(vec![]), UserId(404)),
+    ] {
+        let result = ticket_service(no_tickets(), no_messages(), users)
+            .open_task(&agent(), task_input(Some(assignee)))
+            .await;
 
-    let result = ticket_service(tickets, no_messages(), users)
-        .open_task(&agent(), task_input(Some(OTHER_AGENT_ID)))
-        .await;
-
-    assert_eq!(invalid_fields(result), ["assignedToId"]);
-}
-
-#[tokio::test]
-async fn open_task_with_an_unknown_assignee_is_invalid_and_creates_nothing() {
-    let mut tickets = MockTicketRepository::new();
-    no_ticket_writes(&mut tickets);
-    let users = users_holding(vec![]);
-
-    let result = ticket_service(tickets, no_messages(), users)
-        .open_task(&agent(), task_input(Some(UserId(404))))
-        .await;
-
-    assert_eq!(invalid_fields(result), ["assignedToId"]);
+        assert_eq!(invalid_fields(result), ["assignedToId"], "{assignee:?}");
+    }
 }
 
 #[tokio::test]
@@ -220,8 +214,7 @@ async fn agent_opens_a_task_it_creates_for_an_active_assignee() {
 
 #[tokio::test]
 async fn donor_cannot_open_a_task() {
-    let mut tickets = MockTicketRepository::new();
-    no_ticket_writes(&mut tickets);
+    let tickets = no_tickets();
 
     let result = ticket_service(tickets, no_messages(), no_users())
         .open_task(&donor(DONOR_A, 1), task_input(None))
@@ -529,7 +522,7 @@ async fn admin_deletes_a_ticket() {
 
 #[tokio::test]
 async fn deleting_a_missing_ticket_is_not_found_and_deletes_nothing() {
-    let tickets = read_only(vec![]);
+    let tickets = no_tickets();
 
     let result = ticket_service(tickets, no_messages(), no_users())
         .delete(&admin(), TicketId(1))
