@@ -522,7 +522,7 @@ async fn admin_deletes_a_ticket() {
 
 #[tokio::test]
 async fn deleting_a_missing_ticket_is_not_found_and_deletes_nothing() {
-    let tickets = no_tickets();
+    let tickets = read_only(vec![]);
 
     let result = ticket_service(tickets, no_messages(), no_users())
         .delete(&admin(), TicketId(1))
