@@ -114,6 +114,18 @@ impl AccountService {
         self
     }
 
+    /// Stores validated changes to a user; the session cache forgets the user whatever the
+    /// outcome, so the next check reads it again.
+    async fn store_changes(&self, id: UserId, changes: UserChanges) -> Result<User> {
+        let changed = self
+            .ports
+            .users
+            .update(id, changes, self.ports.clock.now())
+            .await;
+        self.sessions.forget(id);
+        changed
+    }
+
     /// Checks a login name (username or email) and password. An unknown account, a wrong
     /// password and a deactivated account all get the same `Unauthenticated`, after the same
     /// amount of hashing work.
@@ -271,13 +283,7 @@ impl AccountService {
             ..Default::default()
         };
         crate::validate::finish(e, ())?;
-        let changed = self
-            .ports
-            .users
-            .update(id, changes, self.ports.clock.now())
-            .await;
-        self.sessions.forget(id);
-        changed
+        self.store_changes(id, changes).await
     }
 
     /// Sets (or with `None` clears) the caller's push token.
@@ -397,13 +403,7 @@ impl AccountService {
             ..changes
         };
         crate::validate::finish(e, ())?;
-        let changed = self
-            .ports
-            .users
-            .update(id, changes, self.ports.clock.now())
-            .await;
-        self.sessions.forget(id);
-        changed
+        self.store_changes(id, changes).await
     }
 
     /// Creates the first SUPER_ADMIN when no user exists yet. Returns whether it did; a second
