@@ -267,19 +267,7 @@ impl ConversationService {
     /// closed ticket.
     pub async fn edit(&self, actor: &Actor, id: MessageId, content: &str) -> Result<Message> {
         let content = message::validate_content(content)?;
-        let (message, ticket) = self.readable_message(actor, id).await?;
-        // The kind first: a SYSTEM note has no sender who could pass the check below, and it is
-        // not editable by anyone (409), not merely by this caller (403).
-        if !matches!(message.message_type, MessageType::Chat | MessageType::Query) {
-            return Err(DomainError::Conflict(format!(
-                "a {} message cannot be edited",
-                message.message_type
-            )));
-        }
-        if !is_sender(actor, &message) {
-            return Err(DomainError::Forbidden("only its sender may edit a message"));
-        }
-        refuse_if_closed(&ticket)?;
+        self.editable(actor, id).await?;
         self.ports
             .messages
             .edit(id, content, self.ports.clock.now())
@@ -356,7 +344,15 @@ impl ConversationService {
     /// QUERY message, not on a closed ticket) and returns it, so a route can refuse before it
     /// takes any bytes.
     pub(crate) async fn attachable(&self, actor: &Actor, id: MessageId) -> Result<Message> {
+        self.editable(actor, id).await
+    }
+
+    /// The message, if the actor may change it: its sender, a CHAT or QUERY message, not on a
+    /// closed ticket.
+    async fn editable(&self, actor: &Actor, id: MessageId) -> Result<Message> {
         let (message, ticket) = self.readable_message(actor, id).await?;
+        // The kind first: a SYSTEM note has no sender who could pass the check below, and it is
+        // not editable by anyone (409), not merely by this caller (403).
         if !matches!(message.message_type, MessageType::Chat | MessageType::Query) {
             return Err(DomainError::Conflict(format!(
                 "a {} message cannot be edited",
