@@ -417,23 +417,13 @@ impl AccountService {
         user::check_password(&mut e, "SUPER_ADMIN_PASSWORD", password);
         crate::validate::finish(e, ())?;
         let password_hash = self.ports.hasher.hash(password.to_string()).await?;
-        let created = self
-            .ports
-            .users
-            .create(NewUser {
-                username: username.clone(),
-                email: None,
-                name: "Super Admin".to_string(),
-                role: Role::SuperAdmin,
-                password_hash,
-                created_at: self.ports.clock.now(),
-            })
-            .await;
-        match created {
-            Ok(_) => Ok(true),
-            Err(DomainError::Conflict(_)) => Ok(false),
-            Err(other) => Err(other),
-        }
+        self.create_seed(
+            username.clone(),
+            "Super Admin",
+            Role::SuperAdmin,
+            password_hash,
+        )
+        .await
     }
 
     /// Creates an ADMIN named `username` unless a user of that name exists (its password is
@@ -447,14 +437,27 @@ impl AccountService {
             return Ok(false);
         }
         let password_hash = self.ports.hasher.hash(password.to_string()).await?;
+        self.create_seed(username, "Admin", Role::Admin, password_hash)
+            .await
+    }
+
+    /// Creates a seeded account; `false` when its name is taken (by an earlier run, or
+    /// another instance seeding at the same time).
+    async fn create_seed(
+        &self,
+        username: String,
+        name: &str,
+        role: Role,
+        password_hash: String,
+    ) -> Result<bool> {
         let created = self
             .ports
             .users
             .create(NewUser {
                 username,
                 email: None,
-                name: "Admin".to_string(),
-                role: Role::Admin,
+                name: name.to_string(),
+                role,
                 password_hash,
                 created_at: self.ports.clock.now(),
             })
