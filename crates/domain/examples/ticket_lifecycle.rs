@@ -11,7 +11,7 @@ use concierge_domain::memory::{ManualClock, MemoryStore};
 use concierge_domain::message::{MessageFilter, PostMessage, Posted};
 use concierge_domain::page::PageRequest;
 use concierge_domain::ports::MockPasswordHasher;
-use concierge_domain::services::{NewAccount, Ports, Services};
+use concierge_domain::services::{NewAccount, Services};
 use concierge_domain::ticket::{DonorQueryInput, TicketStatus};
 use concierge_domain::user::Role;
 use concierge_domain::{Actor, DomainError, TicketId};
@@ -52,16 +52,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .single()
         .ok_or("not a valid time")?;
     let clock = Arc::new(ManualClock::new(start));
-    let services = Services::new(Ports {
-        users: store.clone(),
-        tickets: store.clone(),
-        messages: store.clone(),
-        events: store.clone(),
-        hasher: Arc::new(plain_hasher()),
-        avatars: store.clone(),
-        blobs: store.clone(),
-        clock: clock.clone(),
-    });
+    // The memory store keeps no calls, summaries or push state: those services stay off.
+    let services = Services::new(store.ports(Arc::new(plain_hasher()), clock.clone()));
     let minute = || clock.advance(Duration::minutes(1));
 
     // The operator creates two admins (donor queries are managed by admins); they log in.

@@ -8,8 +8,8 @@
 use crate::error::{DomainError, Result};
 use crate::ids::{TicketId, UserId};
 use crate::message::{MessageType, NewMessage, Sender};
-use crate::ticket::wire_enum;
 use crate::validate;
+use crate::wire_enum::wire_enum;
 use chrono::{DateTime, Utc};
 use std::fmt;
 

@@ -12,7 +12,7 @@ use crate::ticket::Ticket;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-crate::ticket::wire_enum!(
+crate::wire_enum::wire_enum!(
     /// What happened. New capabilities add kinds, so matches outside this crate need a
     /// wildcard arm.
     #[non_exhaustive]

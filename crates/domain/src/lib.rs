@@ -42,6 +42,7 @@ pub mod ticket;
 pub mod user;
 pub mod validate;
 pub mod video;
+mod wire_enum;
 
 /// The README's example, run as a doc test so it stays true.
 #[cfg(doctest)]

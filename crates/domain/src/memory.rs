@@ -5,15 +5,19 @@
 //! [`MessageRepository`], [`EventLog`]) on one shared state, keeping their contracts: a write
 //! appends its events, a ticket saved from a stale version is a
 //! [`ConcurrentUpdate`](DomainError::ConcurrentUpdate), a repeated `client_message_id` returns
-//! the first message. Files are not supported (the ports' default answers). [`ManualClock`] is
-//! a [`Clock`] a test moves by hand.
+//! the first message. Files are not supported (the ports' default answers).
+//! [`MemoryStore::ports`] makes [`Ports`] of it. [`ManualClock`] is a [`Clock`] a test moves by
+//! hand.
 
 use crate::error::{DomainError, Result};
 use crate::event::{EventEncoder, NewEvent, StoredEvent};
 use crate::ids::{MessageId, TicketId, UserId};
 use crate::message::{Message, MessageFilter, NewMessage, Posted, Sender};
 use crate::page::{Page, PageRequest};
-use crate::ports::{Clock, EventLog, MessageRepository, TicketRepository, UserRepository};
+use crate::ports::{
+    Clock, EventLog, MessageRepository, PasswordHasher, TicketRepository, UserRepository,
+};
+use crate::services::Ports;
 use crate::ticket::{Channel, NewTicket, StoredTicket, Ticket, TicketFilter};
 use crate::user::{NewUser, User, UserChanges};
 use async_trait::async_trait;
@@ -117,6 +121,29 @@ impl MemoryStore {
         let store = Self::default();
         store.state().encoder = Some(encoder);
         store
+    }
+
+    /// [`Ports`] on this store (users, tickets, messages, events, avatars, blobs) with this
+    /// hasher and clock. The store keeps no calls, summaries or push state, so those groups are
+    /// `None`.
+    pub fn ports(
+        self: &Arc<Self>,
+        hasher: Arc<dyn PasswordHasher>,
+        clock: Arc<dyn Clock>,
+    ) -> Ports {
+        Ports {
+            users: self.clone(),
+            tickets: self.clone(),
+            messages: self.clone(),
+            events: self.clone(),
+            hasher,
+            avatars: self.clone(),
+            blobs: self.clone(),
+            clock,
+            calls: None,
+            insights: None,
+            push: None,
+        }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {

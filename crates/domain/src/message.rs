@@ -2,8 +2,8 @@
 
 use crate::error::Result;
 use crate::ids::{MessageId, TicketId, UserId};
-use crate::ticket::wire_enum;
 use crate::validate;
+use crate::wire_enum::wire_enum;
 use chrono::{DateTime, Utc};
 
 wire_enum!(

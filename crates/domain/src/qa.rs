@@ -3,8 +3,8 @@
 use crate::analysis::{Flag, FlagKind, Verdict};
 use crate::error::{DomainError, Result};
 use crate::ids::{MessageId, TicketId, UserId};
-use crate::ticket::wire_enum;
 use crate::validate;
+use crate::wire_enum::wire_enum;
 use chrono::{DateTime, Utc};
 
 /// The longest reviewer feedback, in characters.

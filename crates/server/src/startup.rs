@@ -17,10 +17,8 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use async_trait::async_trait;
 use concierge_domain::attachment::FileLimits;
-use concierge_domain::ports::PushNotifier;
-use concierge_domain::ports::SystemClock;
-use concierge_domain::services::NotificationService;
-use concierge_domain::services::{Ports, Services};
+use concierge_domain::ports::{PushNotifier, SystemClock, VideoProvider};
+use concierge_domain::services::{CallPorts, InsightPorts, Ports, PushPorts, Services};
 use concierge_domain::DomainError;
 use concierge_push::{FcmNotifier, LogNotifier};
 use concierge_store::{redact_url, Store, StoreConfig};
@@ -75,10 +73,10 @@ pub async fn open_store(config: &Config) -> Result<Store, StartError> {
     Ok(store)
 }
 
-/// The domain services over a store.
-fn domain_services(store: &Store, config: &Config) -> Services {
+/// The core ports on a store, without the call, insight and push groups.
+fn core_ports(store: &Store, config: &Config) -> Ports {
     let store = Arc::new(store.clone());
-    let mut services = Services::new(Ports {
+    Ports {
         users: store.clone(),
         tickets: store.clone(),
         messages: store.clone(),
@@ -87,7 +85,39 @@ fn domain_services(store: &Store, config: &Config) -> Services {
         hasher: Arc::new(BcryptHasher::new(config.bcrypt_cost)),
         blobs: Arc::new(concierge_store::LocalBlobs::new(&config.upload_dir)),
         clock: Arc::new(SystemClock),
-    });
+        calls: None,
+        insights: None,
+        push: None,
+    }
+}
+
+/// Every port on a store and the configured video, AI and push adapters. Returns the video
+/// adapter's name with them.
+fn all_ports(store: &Store, config: &Config) -> Result<(Ports, &'static str), StartError> {
+    let (video, video_name) = video_provider(config)?;
+    let shared = Arc::new(store.clone());
+    let ports = Ports {
+        calls: Some(CallPorts {
+            calls: shared.clone(),
+            video,
+        }),
+        insights: Some(InsightPorts {
+            summaries: shared.clone(),
+            reviews: shared.clone(),
+            analyzer: concierge_ai::analyzer_from_config(config.openai.clone()),
+        }),
+        push: Some(PushPorts {
+            ledger: shared,
+            notifier: push_notifier(config)?,
+        }),
+        ..core_ports(store, config)
+    };
+    Ok((ports, video_name))
+}
+
+/// The domain services on these ports, with the configured session cache and file limits.
+fn domain_services(ports: Ports, config: &Config) -> Services {
+    let mut services = Services::new(ports);
     services.accounts = services.accounts.with_session_ttl(config.session_cache_ttl);
     services.attachments = services.attachments.with_limits(FileLimits {
         max_files: config.max_files_per_message,
@@ -96,9 +126,18 @@ fn domain_services(store: &Store, config: &Config) -> Services {
     services
 }
 
-/// The domain services over the configured database, for command-line tasks.
+/// A service [`Services::new`] built because its ports were given.
+fn wired<T: Clone>(service: &Option<T>, what: &str) -> Result<T, StartError> {
+    service
+        .clone()
+        .ok_or_else(|| StartError::Config(format!("the {what} service has no ports")))
+}
+
+/// The domain services over the configured database, for command-line tasks (no calls,
+/// insights or push).
 pub async fn services_for_cli(config: &Config) -> Result<Services, StartError> {
-    Ok(domain_services(&open_store(config).await?, config))
+    let store = open_store(config).await?;
+    Ok(domain_services(core_ports(&store, config), config))
 }
 
 struct StoreProbe(Store);
@@ -140,17 +179,9 @@ impl Application {
             Ok(n) => tracing::info!(removed = n, "removed unfinished uploads"),
             Err(e) => tracing::warn!(error = %e, "cannot sweep the upload directory"),
         }
-        let services = domain_services(&store, &config);
-        let insight_store = Arc::new(store.clone());
-        let insights =
-            routes::insights::Insights::new(concierge_domain::services::InsightService::new(
-                insight_store.clone(),
-                insight_store.clone(),
-                insight_store.clone(),
-                insight_store,
-                concierge_ai::analyzer_from_config(config.openai.clone()),
-                Arc::new(SystemClock),
-            ));
+        let (ports, video_name) = all_ports(&store, &config)?;
+        let services = domain_services(ports, &config);
+        let insights = routes::insights::Insights::new(wired(&services.insights, "insight")?);
         if config.summary_every_n_messages > 0 {
             tokio::spawn(crate::auto_summary::run(
                 insights.clone(),
@@ -182,10 +213,9 @@ impl Application {
         ));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let push = spawn_dispatcher(&config, &store, &services, shutdown_rx.clone())?;
-        let (calls, video_name) = build_calls(&config, &store)?;
         let state = web::Data::new(AppState {
+            calls: wired(&services.calls, "call")?,
             services,
-            calls,
             video_name,
             tokens: Tokens::new(
                 &config.jwt_secret,
@@ -371,31 +401,31 @@ fn metrics_server(addr: &str, state: web::Data<AppState>) -> Result<(u16, Server
     Ok((port, server))
 }
 
-/// Starts the push dispatcher on FCM when FIREBASE_* is configured, else on the log.
+/// The push notifier: FCM when FIREBASE_* is configured, else the log.
+fn push_notifier(config: &Config) -> Result<Arc<dyn PushNotifier>, StartError> {
+    Ok(match &config.fcm {
+        Some(fcm) => {
+            Arc::new(FcmNotifier::new(fcm.clone()).map_err(|e| StartError::Config(e.to_string()))?)
+        }
+        None => Arc::new(LogNotifier),
+    })
+}
+
+/// Starts the push dispatcher on the services' notification service. Returns the notifier's
+/// name and the dispatcher's status.
 fn spawn_dispatcher(
     config: &Config,
     store: &Store,
     services: &Services,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(&'static str, Arc<DispatcherStatus>), StartError> {
-    let notifier: Arc<dyn PushNotifier> = match &config.fcm {
-        Some(fcm) => {
-            Arc::new(FcmNotifier::new(fcm.clone()).map_err(|e| StartError::Config(e.to_string()))?)
-        }
-        None => Arc::new(LogNotifier),
-    };
-    let name = notifier.name();
-    let store_arc = Arc::new(store.clone());
+    let notifications = wired(&services.notifications, "notification")?;
+    let name = notifications.notifier_name();
     let status = Arc::new(DispatcherStatus::default());
     let dispatcher = Dispatcher::new(
-        NotificationService::new(
-            store_arc.clone(),
-            store_arc.clone(),
-            store_arc.clone(),
-            notifier,
-        ),
+        notifications,
         services.events.clone(),
-        store_arc,
+        Arc::new(store.clone()),
         status.clone(),
         format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
         config.push,
@@ -404,14 +434,10 @@ fn spawn_dispatcher(
     Ok((name, status))
 }
 
-/// The call service, on VideoSDK when VIDEOSDK_API_KEY and VIDEOSDK_SECRET_KEY are set, else
-/// on the disabled provider (call routes that need it answer 503). Returns the adapter's name.
-fn build_calls(
-    config: &Config,
-    store: &Store,
-) -> Result<(concierge_domain::services::CallService, &'static str), StartError> {
-    use concierge_domain::ports::VideoProvider;
-    let (video, name): (Arc<dyn VideoProvider>, &'static str) = match &config.video {
+/// The video provider: VideoSDK when VIDEOSDK_API_KEY and VIDEOSDK_SECRET_KEY are set, else
+/// the disabled provider (call routes that need it answer 503). Returns the adapter's name.
+fn video_provider(config: &Config) -> Result<(Arc<dyn VideoProvider>, &'static str), StartError> {
+    Ok(match &config.video {
         Some(video) => (
             Arc::new(
                 concierge_video::VideoSdkProvider::new(video.clone())
@@ -423,16 +449,7 @@ fn build_calls(
             tracing::info!("VIDEOSDK_API_KEY/VIDEOSDK_SECRET_KEY are not set: calls are disabled");
             (Arc::new(concierge_video::DisabledVideoProvider), "disabled")
         }
-    };
-    let store = Arc::new(store.clone());
-    let calls = concierge_domain::services::CallService::new(
-        store.clone(),
-        store.clone(),
-        store,
-        video,
-        Arc::new(SystemClock),
-    );
-    Ok((calls, name))
+    })
 }
 
 async fn stop_signal() {

@@ -34,7 +34,7 @@ pub trait DatabaseProbe: Send + Sync {
 pub struct AppState {
     /// The domain services.
     pub services: Services,
-    /// Calls (built on their own, beside `services`).
+    /// Calls: `services.calls`, which the server always wires.
     pub calls: concierge_domain::services::CallService,
     /// The active video adapter (`videosdk` or `disabled`), for health reports.
     pub video_name: &'static str,

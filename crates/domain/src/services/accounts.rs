@@ -1,11 +1,11 @@
 //! Logins, the users behind tokens, profiles and user administration.
 
 use super::sessions::SessionCache;
+use super::Ports;
 use crate::actor::Actor;
 use crate::error::{DomainError, Result};
 use crate::ids::UserId;
 use crate::page::{Page, PageRequest};
-use crate::ports::{Clock, PasswordHasher, UserRepository};
 use crate::user::{self, NewUser, Role, User, UserChanges};
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,11 +57,8 @@ pub struct NewAccount {
 /// hasher.expect_verify().returning(|p, hash| Ok(hash == format!("plain:{p}")));
 /// hasher.expect_verify_absent().returning(|_| Ok(()));
 ///
-/// let accounts = AccountService::new(
-///     Arc::new(MemoryStore::new()),
-///     Arc::new(hasher),
-///     Arc::new(SystemClock),
-/// );
+/// let store = Arc::new(MemoryStore::new());
+/// let accounts = AccountService::new(&store.ports(Arc::new(hasher), Arc::new(SystemClock)));
 /// let account = NewAccount {
 ///     username: "amira".into(),
 ///     email: Some("amira@example.org".into()),
@@ -91,9 +88,7 @@ pub struct NewAccount {
 /// ```
 #[derive(Clone)]
 pub struct AccountService {
-    users: Arc<dyn UserRepository>,
-    hasher: Arc<dyn PasswordHasher>,
-    clock: Arc<dyn Clock>,
+    ports: Ports,
     sessions: Arc<SessionCache>,
 }
 
@@ -103,15 +98,9 @@ const MAX_LOGIN_PASSWORD: usize = 1024;
 impl AccountService {
     /// Builds the service. Every [`authenticate`](Self::authenticate) reads the user; see
     /// [`with_session_ttl`](Self::with_session_ttl).
-    pub fn new(
-        users: Arc<dyn UserRepository>,
-        hasher: Arc<dyn PasswordHasher>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    pub fn new(ports: &Ports) -> Self {
         Self {
-            users,
-            hasher,
-            clock,
+            ports: ports.clone(),
             sessions: Arc::default(),
         }
     }
@@ -123,6 +112,18 @@ impl AccountService {
     pub fn with_session_ttl(mut self, ttl: Duration) -> Self {
         self.sessions = Arc::new(SessionCache::new(ttl));
         self
+    }
+
+    /// Stores validated changes to a user; the session cache forgets the user whatever the
+    /// outcome, so the next check reads it again.
+    async fn store_changes(&self, id: UserId, changes: UserChanges) -> Result<User> {
+        let changed = self
+            .ports
+            .users
+            .update(id, changes, self.ports.clock.now())
+            .await;
+        self.sessions.forget(id);
+        changed
     }
 
     /// Checks a login name (username or email) and password. An unknown account, a wrong
@@ -145,11 +146,11 @@ impl AccountService {
         let found = if login.len() > 254 || password.len() > MAX_LOGIN_PASSWORD {
             None
         } else {
-            self.users.find_for_login(&login).await?
+            self.ports.users.find_for_login(&login).await?
         };
         match found {
             Some((user, hash)) => {
-                let ok = self.hasher.verify(password.to_string(), hash).await?;
+                let ok = self.ports.hasher.verify(password.to_string(), hash).await?;
                 if ok && user.is_active {
                     Ok(user)
                 } else {
@@ -157,7 +158,10 @@ impl AccountService {
                 }
             }
             None => {
-                self.hasher.verify_absent(password.to_string()).await?;
+                self.ports
+                    .hasher
+                    .verify_absent(password.to_string())
+                    .await?;
                 Err(DomainError::Unauthenticated)
             }
         }
@@ -166,13 +170,13 @@ impl AccountService {
     /// The user behind a staff token: it must exist, be active, and the token must carry its
     /// current token version (a password change revokes older tokens).
     pub async fn authenticate(&self, id: UserId, token_version: i32) -> Result<User> {
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let valid = |user: &User| user.is_active && user.token_version == token_version;
         if let Some(user) = self.sessions.get(id, now).filter(valid) {
             return Ok(user);
         }
         let ticket = self.sessions.ticket();
-        match self.users.get(id).await? {
+        match self.ports.users.get(id).await? {
             Some(user) => {
                 self.sessions.put(user.clone(), now, ticket);
                 if valid(&user) {
@@ -190,9 +194,9 @@ impl AccountService {
     /// connection asks this periodically: a deactivation, a password change (new token version)
     /// or a role change ends the session.
     pub async fn still_valid(&self, id: UserId, token_version: i32, role: Role) -> Result<bool> {
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let ticket = self.sessions.ticket();
-        Ok(match self.users.get(id).await? {
+        Ok(match self.ports.users.get(id).await? {
             Some(user) => {
                 let valid =
                     user.is_active && user.token_version == token_version && user.role == role;
@@ -213,15 +217,16 @@ impl AccountService {
         let email = user::parse_email(&mut e, &input.email);
         user::check_password(&mut e, "password", &input.password);
         crate::validate::finish(e, ())?;
-        let password_hash = self.hasher.hash(input.password).await?;
-        self.users
+        let password_hash = self.ports.hasher.hash(input.password).await?;
+        self.ports
+            .users
             .create(NewUser {
                 username: email.clone(),
                 email: Some(email),
                 name,
                 role: Role::Agent,
                 password_hash,
-                created_at: self.clock.now(),
+                created_at: self.ports.clock.now(),
             })
             .await
     }
@@ -229,7 +234,8 @@ impl AccountService {
     /// The caller's own account.
     pub async fn me(&self, actor: &Actor) -> Result<User> {
         let (id, _) = actor.staff()?;
-        self.users
+        self.ports
+            .users
             .get(id)
             .await?
             .ok_or(DomainError::NotFound("user"))
@@ -242,19 +248,21 @@ impl AccountService {
         user::check_password(&mut e, "newPassword", new);
         crate::validate::finish(e, ())?;
         let hash = self
+            .ports
             .users
             .password_hash(id)
             .await?
             .ok_or(DomainError::NotFound("user"))?;
         if current.len() > MAX_LOGIN_PASSWORD
-            || !self.hasher.verify(current.to_string(), hash).await?
+            || !self.ports.hasher.verify(current.to_string(), hash).await?
         {
             return Err(DomainError::invalid("currentPassword", "is not correct"));
         }
-        let new_hash = self.hasher.hash(new.to_string()).await?;
+        let new_hash = self.ports.hasher.hash(new.to_string()).await?;
         let changed = self
+            .ports
             .users
-            .set_password(id, new_hash, self.clock.now())
+            .set_password(id, new_hash, self.ports.clock.now())
             .await;
         self.sessions.forget(id);
         changed
@@ -275,9 +283,7 @@ impl AccountService {
             ..Default::default()
         };
         crate::validate::finish(e, ())?;
-        let changed = self.users.update(id, changes, self.clock.now()).await;
-        self.sessions.forget(id);
-        changed
+        self.store_changes(id, changes).await
     }
 
     /// Sets (or with `None` clears) the caller's push token.
@@ -291,19 +297,20 @@ impl AccountService {
             crate::ticket::MAX_PUSH_TOKEN,
         );
         crate::validate::finish(e, ())?;
-        self.users.set_push_token(id, token).await
+        self.ports.users.set_push_token(id, token).await
     }
 
     /// Users, for admins.
     pub async fn list(&self, actor: &Actor, page: PageRequest) -> Result<Page<User>> {
         actor.admin()?;
-        self.users.list(page).await
+        self.ports.users.list(page).await
     }
 
     /// One user, for admins.
     pub async fn get(&self, actor: &Actor, id: UserId) -> Result<User> {
         actor.admin()?;
-        self.users
+        self.ports
+            .users
             .get(id)
             .await?
             .ok_or(DomainError::NotFound("user"))
@@ -340,15 +347,16 @@ impl AccountService {
         let name = user::parse_name(&mut e, &input.name);
         user::check_password(&mut e, "password", &input.password);
         crate::validate::finish(e, ())?;
-        let password_hash = self.hasher.hash(input.password).await?;
-        self.users
+        let password_hash = self.ports.hasher.hash(input.password).await?;
+        self.ports
+            .users
             .create(NewUser {
                 username,
                 email,
                 name,
                 role: input.role,
                 password_hash,
-                created_at: self.clock.now(),
+                created_at: self.ports.clock.now(),
             })
             .await
     }
@@ -366,6 +374,7 @@ impl AccountService {
             }
         );
         let target = self
+            .ports
             .users
             .get(id)
             .await?
@@ -394,38 +403,27 @@ impl AccountService {
             ..changes
         };
         crate::validate::finish(e, ())?;
-        let changed = self.users.update(id, changes, self.clock.now()).await;
-        self.sessions.forget(id);
-        changed
+        self.store_changes(id, changes).await
     }
 
     /// Creates the first SUPER_ADMIN when no user exists yet. Returns whether it did; a second
     /// instance racing to do the same finds the name taken and returns `false`.
     pub async fn seed_super_admin(&self, username: &str, password: &str) -> Result<bool> {
-        if self.users.count().await? > 0 {
+        if self.ports.users.count().await? > 0 {
             return Ok(false);
         }
         let mut e = vec![];
         let username = user::parse_username(&mut e, username);
         user::check_password(&mut e, "SUPER_ADMIN_PASSWORD", password);
         crate::validate::finish(e, ())?;
-        let password_hash = self.hasher.hash(password.to_string()).await?;
-        let created = self
-            .users
-            .create(NewUser {
-                username: username.clone(),
-                email: None,
-                name: "Super Admin".to_string(),
-                role: Role::SuperAdmin,
-                password_hash,
-                created_at: self.clock.now(),
-            })
-            .await;
-        match created {
-            Ok(_) => Ok(true),
-            Err(DomainError::Conflict(_)) => Ok(false),
-            Err(other) => Err(other),
-        }
+        let password_hash = self.ports.hasher.hash(password.to_string()).await?;
+        self.create_seed(
+            username.clone(),
+            "Super Admin",
+            Role::SuperAdmin,
+            password_hash,
+        )
+        .await
     }
 
     /// Creates an ADMIN named `username` unless a user of that name exists (its password is
@@ -435,19 +433,33 @@ impl AccountService {
         let username = user::parse_username(&mut e, username);
         user::check_password(&mut e, "ADMIN_PASSWORD", password);
         crate::validate::finish(e, ())?;
-        if self.users.find_for_login(&username).await?.is_some() {
+        if self.ports.users.find_for_login(&username).await?.is_some() {
             return Ok(false);
         }
-        let password_hash = self.hasher.hash(password.to_string()).await?;
+        let password_hash = self.ports.hasher.hash(password.to_string()).await?;
+        self.create_seed(username, "Admin", Role::Admin, password_hash)
+            .await
+    }
+
+    /// Creates a seeded account; `false` when its name is taken (by an earlier run, or
+    /// another instance seeding at the same time).
+    async fn create_seed(
+        &self,
+        username: String,
+        name: &str,
+        role: Role,
+        password_hash: String,
+    ) -> Result<bool> {
         let created = self
+            .ports
             .users
             .create(NewUser {
                 username,
                 email: None,
-                name: "Admin".to_string(),
-                role: Role::Admin,
+                name: name.to_string(),
+                role,
                 password_hash,
-                created_at: self.clock.now(),
+                created_at: self.ports.clock.now(),
             })
             .await;
         match created {

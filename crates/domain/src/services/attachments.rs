@@ -24,7 +24,7 @@
 //! task of their own; a client that goes away then ends the file stream with an error, which
 //! takes the normal failure path above.
 
-use super::ConversationService;
+use super::{ConversationService, Ports};
 use crate::actor::Actor;
 use crate::attachment::{
     sanitize_file_name, Avatar, BlobContent, BlobSpec, ByteStream, FileError, FileKind, FileLimits,
@@ -33,7 +33,7 @@ use crate::attachment::{
 use crate::error::{DomainError, Result};
 use crate::ids::MessageId;
 use crate::message::{self, Message, PostMessage, Posted};
-use crate::ports::{AvatarRepository, BlobStore, Clock};
+use crate::ports::BlobStore;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
@@ -85,26 +85,17 @@ impl StoredFile {
 /// Files in messages, and avatars.
 #[derive(Clone)]
 pub struct AttachmentService {
+    ports: Ports,
     conversations: ConversationService,
-    avatars: Arc<dyn AvatarRepository>,
-    blobs: Arc<dyn BlobStore>,
-    clock: Arc<dyn Clock>,
     limits: FileLimits,
 }
 
 impl AttachmentService {
     /// Builds the service with the default [`FileLimits`].
-    pub fn new(
-        conversations: ConversationService,
-        avatars: Arc<dyn AvatarRepository>,
-        blobs: Arc<dyn BlobStore>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    pub fn new(ports: &Ports) -> Self {
         Self {
-            conversations,
-            avatars,
-            blobs,
-            clock,
+            ports: ports.clone(),
+            conversations: ConversationService::new(ports),
             limits: FileLimits::default(),
         }
     }
@@ -206,12 +197,13 @@ impl AttachmentService {
             sha256: file.sha256,
         };
         match self
+            .ports
             .avatars
-            .set_avatar(user_id, avatar.clone(), self.clock.now())
+            .set_avatar(user_id, avatar.clone(), self.ports.clock.now())
             .await
         {
             Ok(replaced) => {
-                remove_blobs(self.blobs.as_ref(), replaced.into_iter().collect()).await;
+                remove_blobs(self.ports.blobs.as_ref(), replaced.into_iter().collect()).await;
                 Ok(avatar)
             }
             Err(e) => {
@@ -230,7 +222,7 @@ impl AttachmentService {
             content_type: attachment.content_type,
             sha256: attachment.sha256,
             key: attachment.storage_key,
-            blobs: self.blobs.clone(),
+            blobs: self.ports.blobs.clone(),
         })
     }
 
@@ -239,6 +231,7 @@ impl AttachmentService {
     pub async fn avatar_file(&self, _actor: &Actor, key: &str) -> Result<StoredFile> {
         crate::validate::lookup_name("filename", key)?;
         let avatar = self
+            .ports
             .avatars
             .avatar_by_key(key.to_string())
             .await?
@@ -249,7 +242,7 @@ impl AttachmentService {
             content_type: avatar.content_type,
             sha256: avatar.sha256,
             key: avatar.storage_key,
-            blobs: self.blobs.clone(),
+            blobs: self.ports.blobs.clone(),
         })
     }
 
@@ -319,7 +312,7 @@ impl AttachmentService {
             kind,
             name.clone(),
         ));
-        let put = self.blobs.put(spec, stream.fuse().boxed()).await;
+        let put = self.ports.blobs.put(spec, stream.fuse().boxed()).await;
         let (problem, size, sha256) = {
             let mut check = check.lock().unwrap_or_else(PoisonError::into_inner);
             let sha256 = hex(&std::mem::take(&mut check.hasher).finalize());
@@ -346,7 +339,7 @@ impl AttachmentService {
 
     /// Removes blobs nothing refers to (a failed or repeated post).
     async fn discard(&self, keys: Vec<String>) {
-        remove_blobs(self.blobs.as_ref(), keys).await;
+        remove_blobs(self.ports.blobs.as_ref(), keys).await;
     }
 }
 

@@ -3,6 +3,7 @@
 //! when storing fails), so no session ever names a room that does not exist; join tokens are
 //! minted when asked for and never stored.
 
+use super::Ports;
 use crate::actor::Actor;
 use crate::call::{
     notes, validate_note, CallError, CallMode, CallRequest, CallRequestId, CallSession,
@@ -11,7 +12,7 @@ use crate::call::{
 use crate::error::{DomainError, Result};
 use crate::ids::TicketId;
 use crate::page::{Page, PageRequest};
-use crate::ports::{CallRepository, Clock, TicketRepository, UserRepository, VideoProvider};
+use crate::ports::{CallRepository, VideoProvider};
 use crate::ticket::{QueryMode, Ticket, TicketStatus};
 use crate::video::{JoinToken, Participant};
 use std::sync::Arc;
@@ -34,44 +35,23 @@ pub struct SessionView {
     pub join: Option<JoinGrant>,
 }
 
-/// Call requests and sessions. Not part of [`Services`](super::Services): build it on its own
-/// with [`CallService::new`].
+/// Call requests and sessions, on [`Ports::calls`].
 #[derive(Clone)]
 pub struct CallService {
+    ports: Ports,
     calls: Arc<dyn CallRepository>,
-    tickets: Arc<dyn TicketRepository>,
-    users: Arc<dyn UserRepository>,
     video: Arc<dyn VideoProvider>,
-    clock: Arc<dyn Clock>,
 }
 
 impl CallService {
-    /// Builds the service.
-    pub fn new(
-        calls: Arc<dyn CallRepository>,
-        tickets: Arc<dyn TicketRepository>,
-        users: Arc<dyn UserRepository>,
-        video: Arc<dyn VideoProvider>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            calls,
-            tickets,
-            users,
-            video,
-            clock,
-        }
-    }
-
-    /// The ticket, if the actor may read it; `NotFound` otherwise.
-    async fn ticket(&self, actor: &Actor, id: TicketId) -> Result<Ticket> {
-        let ticket = self
-            .tickets
-            .get(id)
-            .await?
-            .ok_or(DomainError::NotFound("ticket"))?;
-        actor.check_read(&ticket)?;
-        Ok(ticket)
+    /// Builds the service, or `None` without [`Ports::calls`].
+    pub fn new(ports: &Ports) -> Option<Self> {
+        let group = ports.calls.as_ref()?;
+        Some(Self {
+            ports: ports.clone(),
+            calls: group.calls.clone(),
+            video: group.video.clone(),
+        })
     }
 
     /// A request of this ticket; `NotFound` for another ticket's.
@@ -93,7 +73,8 @@ impl CallService {
             .await?
             .ok_or(DomainError::NotFound("call"))?;
         let ticket = self
-            .ticket(actor, session.ticket_id)
+            .ports
+            .readable_ticket(actor, session.ticket_id)
             .await
             .map_err(|e| match e {
                 DomainError::NotFound(_) => DomainError::NotFound("call"),
@@ -115,7 +96,7 @@ impl CallService {
                 "only the ticket's donor requests calls",
             ));
         }
-        let ticket = self.ticket(actor, ticket_id).await?;
+        let ticket = self.ports.readable_ticket(actor, ticket_id).await?;
         let message = validate_note("message", message)?;
         if ticket.status() == TicketStatus::Closed {
             return Err(CallError::TicketClosed.into());
@@ -124,7 +105,7 @@ impl CallService {
             ticket_id,
             mode,
             message,
-            created_at: self.clock.now(),
+            created_at: self.ports.clock.now(),
         };
         let note = notes::requested(&request);
         let (request, _) = self.calls.create_request(request, note).await?;
@@ -143,9 +124,9 @@ impl CallService {
                 "only the ticket's donor cancels its requests",
             ));
         }
-        let ticket = self.ticket(actor, ticket_id).await?;
+        let ticket = self.ports.readable_ticket(actor, ticket_id).await?;
         let request = self.request_of(&ticket, request_id).await?;
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let cancelled = request.cancel(now)?;
         let note = notes::decided(&cancelled, now);
         self.calls.decide_request(cancelled, note).await
@@ -159,7 +140,7 @@ impl CallService {
         page: PageRequest,
     ) -> Result<Page<CallRequest>> {
         actor.admin()?;
-        self.ticket(actor, ticket_id).await?;
+        self.ports.readable_ticket(actor, ticket_id).await?;
         self.calls.list_requests(ticket_id, page).await
     }
 
@@ -172,10 +153,10 @@ impl CallService {
         reason: Option<&str>,
     ) -> Result<CallRequest> {
         let me = actor.admin()?;
-        let ticket = self.ticket(actor, ticket_id).await?;
+        let ticket = self.ports.readable_ticket(actor, ticket_id).await?;
         let reason = validate_note("reason", reason)?;
         let request = self.request_of(&ticket, request_id).await?;
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let rejected = request.reject(me, reason, now)?;
         let note = notes::decided(&rejected, now);
         self.calls.decide_request(rejected, note).await
@@ -191,7 +172,7 @@ impl CallService {
         request_id: Option<CallRequestId>,
     ) -> Result<(CallSession, JoinGrant)> {
         let me = actor.admin()?;
-        let ticket = self.ticket(actor, ticket_id).await?;
+        let ticket = self.ports.readable_ticket(actor, ticket_id).await?;
         let request = match request_id {
             Some(id) => self.request_of(&ticket, id).await?,
             None => self
@@ -200,7 +181,7 @@ impl CallService {
                 .await?
                 .ok_or(DomainError::NotFound("pending call request"))?,
         };
-        let accepted = request.accept(me, self.clock.now())?;
+        let accepted = request.accept(me, self.ports.clock.now())?;
         self.open(actor, &ticket, accepted.mode, Some(accepted))
             .await
     }
@@ -214,7 +195,7 @@ impl CallService {
         mode: Option<CallMode>,
     ) -> Result<(CallSession, JoinGrant)> {
         actor.admin()?;
-        let ticket = self.ticket(actor, ticket_id).await?;
+        let ticket = self.ports.readable_ticket(actor, ticket_id).await?;
         let mode = mode.unwrap_or(match ticket.donor.as_ref().map(|d| d.query_mode) {
             Some(QueryMode::Audio) => CallMode::Audio,
             _ => CallMode::Video,
@@ -246,7 +227,7 @@ impl CallService {
             mode,
             request_id: accepted.as_ref().map(|r| r.id),
             created_by_id: Some(me),
-            created_at: self.clock.now(),
+            created_at: self.ports.clock.now(),
         };
         let note = notes::started(&session);
         let stored = self.calls.start_session(session, accepted, note).await;
@@ -274,6 +255,7 @@ impl CallService {
         match actor {
             Actor::Staff { user_id, .. } => {
                 let name = self
+                    .ports
                     .users
                     .get(*user_id)
                     .await?
@@ -306,7 +288,7 @@ impl CallService {
         ticket_id: TicketId,
         page: PageRequest,
     ) -> Result<Page<SessionView>> {
-        let ticket = self.ticket(actor, ticket_id).await?;
+        let ticket = self.ports.readable_ticket(actor, ticket_id).await?;
         let participant = self.participant(actor, &ticket).await?;
         let sessions = self.calls.list_sessions(ticket_id, page).await?;
         let mut items = Vec::with_capacity(sessions.items.len());
@@ -343,7 +325,7 @@ impl CallService {
                     return Ok(session);
                 }
                 let from = session.status;
-                let active = session.activate(self.clock.now())?;
+                let active = session.activate(self.ports.clock.now())?;
                 self.calls.update_session(active, from, None).await
             }
             CallSessionStatus::Created => {
@@ -357,7 +339,7 @@ impl CallService {
     pub async fn end(&self, actor: &Actor, room: &str) -> Result<CallSession> {
         let (session, _) = self.session_of(actor, room).await?;
         let from = session.status;
-        let ended = session.end(self.clock.now())?;
+        let ended = session.end(self.ports.clock.now())?;
         self.video.end_room(&ended.room_id).await?;
         let note = notes::ended(&ended, ended.updated_at);
         self.calls.update_session(ended, from, Some(note)).await

@@ -1,6 +1,6 @@
 //! Posting, reading, editing and deleting messages.
 
-use super::WRITE_ATTEMPTS;
+use super::{Ports, WRITE_ATTEMPTS};
 use crate::actor::Actor;
 use crate::attachment::{Attachment, NewAttachment};
 use crate::error::{DomainError, Result};
@@ -9,9 +9,7 @@ use crate::message::{
     self, Message, MessageFilter, MessageType, NewMessage, PostMessage, Posted, Sender, MAX_THREAD,
 };
 use crate::page::{Page, PageRequest};
-use crate::ports::{BlobStore, Clock, MessageRepository, TicketRepository};
 use crate::ticket::{Action, Ticket, TicketStatus, TransitionError};
-use std::sync::Arc;
 
 /// Conversations.
 ///
@@ -24,7 +22,7 @@ use std::sync::Arc;
 /// use concierge_domain::memory::MemoryStore;
 /// use concierge_domain::message::{MessageFilter, PostMessage, Posted};
 /// use concierge_domain::page::PageRequest;
-/// use concierge_domain::ports::SystemClock;
+/// use concierge_domain::ports::{MockPasswordHasher, SystemClock};
 /// use concierge_domain::services::{ConversationService, TicketService};
 /// use concierge_domain::ticket::{DonorQueryInput, TicketStatus};
 /// use concierge_domain::user::Role;
@@ -32,11 +30,10 @@ use std::sync::Arc;
 /// use std::sync::Arc;
 ///
 /// let store = Arc::new(MemoryStore::new());
-/// let clock = Arc::new(SystemClock);
-/// let tickets = TicketService::new(
-///     store.clone(), store.clone(), store.clone(), store.clone(), clock.clone(),
-/// );
-/// let conversations = ConversationService::new(store.clone(), store.clone(), store, clock);
+/// // No logins here: the hasher is a mock that is never called.
+/// let ports = store.ports(Arc::new(MockPasswordHasher::new()), Arc::new(SystemClock));
+/// let tickets = TicketService::new(&ports);
+/// let conversations = ConversationService::new(&ports);
 ///
 /// let input = DonorQueryInput {
 ///     donor: "Dana".into(),
@@ -70,37 +67,15 @@ use std::sync::Arc;
 /// ```
 #[derive(Clone)]
 pub struct ConversationService {
-    tickets: Arc<dyn TicketRepository>,
-    messages: Arc<dyn MessageRepository>,
-    /// Where the bytes of deleted files are removed.
-    blobs: Arc<dyn BlobStore>,
-    clock: Arc<dyn Clock>,
+    ports: Ports,
 }
 
 impl ConversationService {
     /// Builds the service.
-    pub fn new(
-        tickets: Arc<dyn TicketRepository>,
-        messages: Arc<dyn MessageRepository>,
-        blobs: Arc<dyn BlobStore>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    pub fn new(ports: &Ports) -> Self {
         Self {
-            tickets,
-            messages,
-            blobs,
-            clock,
+            ports: ports.clone(),
         }
-    }
-
-    async fn readable_ticket(&self, actor: &Actor, id: TicketId) -> Result<Ticket> {
-        let ticket = self
-            .tickets
-            .get(id)
-            .await?
-            .ok_or(DomainError::NotFound("ticket"))?;
-        actor.check_read(&ticket)?;
-        Ok(ticket)
     }
 
     /// Posts a message as the actor (the ticket's donor, or staff). The ticket's status
@@ -122,8 +97,8 @@ impl ConversationService {
         let input = input.validated()?;
         let sender = sender_of(actor)?;
         for _ in 0..WRITE_ATTEMPTS {
-            let mut ticket = self.readable_ticket(actor, input.ticket_id).await?;
-            let now = self.clock.now();
+            let mut ticket = self.ports.readable_ticket(actor, input.ticket_id).await?;
+            let now = self.ports.clock.now();
             let changed = match self.apply(&input, &sender, &mut ticket, now).await {
                 Ok(changed) => changed,
                 Err(err) => {
@@ -131,6 +106,7 @@ impl ConversationService {
                     // changed since (the store checks the key again when it writes).
                     if let Some(key) = &input.client_message_id {
                         if let Some(first) = self
+                            .ports
                             .messages
                             .find_by_client_id(ticket.id, key.clone())
                             .await?
@@ -152,9 +128,10 @@ impl ConversationService {
             };
             let ticket = changed.then_some(ticket);
             let result = if files.is_empty() {
-                self.messages.post(message, ticket).await
+                self.ports.messages.post(message, ticket).await
             } else {
-                self.messages
+                self.ports
+                    .messages
                     .post_with_files(message, ticket, files.clone())
                     .await
             };
@@ -173,9 +150,10 @@ impl ConversationService {
     pub async fn check_post(&self, actor: &Actor, input: &PostMessage) -> Result<Option<Message>> {
         let input = input.clone().validated()?;
         let sender = sender_of(actor)?;
-        let mut ticket = self.readable_ticket(actor, input.ticket_id).await?;
+        let mut ticket = self.ports.readable_ticket(actor, input.ticket_id).await?;
         if let Some(key) = &input.client_message_id {
             if let Some(first) = self
+                .ports
                 .messages
                 .find_by_client_id(ticket.id, key.clone())
                 .await?
@@ -183,7 +161,7 @@ impl ConversationService {
                 return Ok(Some(first));
             }
         }
-        self.apply(&input, &sender, &mut ticket, self.clock.now())
+        self.apply(&input, &sender, &mut ticket, self.ports.clock.now())
             .await?;
         Ok(None)
     }
@@ -199,6 +177,7 @@ impl ConversationService {
     ) -> Result<bool> {
         if let Some(parent) = input.reply_to_id {
             let same_ticket = self
+                .ports
                 .messages
                 .get(parent)
                 .await?
@@ -234,6 +213,7 @@ impl ConversationService {
         match filter.ticket_id {
             Some(ticket_id) => {
                 let (ticket, page) = self
+                    .ports
                     .messages
                     .list_in_ticket(ticket_id, filter, page)
                     .await?
@@ -241,7 +221,7 @@ impl ConversationService {
                 actor.check_read(&ticket)?;
                 Ok(page)
             }
-            None if actor.is_staff() => self.messages.list(filter, page).await,
+            None if actor.is_staff() => self.ports.messages.list(filter, page).await,
             None => Err(DomainError::invalid("queryId", "is required for a donor")),
         }
     }
@@ -264,7 +244,7 @@ impl ConversationService {
     /// A message and its direct replies.
     pub async fn thread(&self, actor: &Actor, id: MessageId) -> Result<(Message, Vec<Message>)> {
         let root = self.readable_message(actor, id).await?.0;
-        let replies = self.messages.replies(id, MAX_THREAD).await?;
+        let replies = self.ports.messages.replies(id, MAX_THREAD).await?;
         Ok((root, replies))
     }
 
@@ -280,27 +260,18 @@ impl ConversationService {
         if !(role.is_admin() || me == a || me == b) {
             return Err(DomainError::Forbidden("only its participants or an admin"));
         }
-        self.messages.between(a, b, page).await
+        self.ports.messages.between(a, b, page).await
     }
 
     /// Replaces a message's text. Only its sender, only CHAT and QUERY messages, not on a
     /// closed ticket.
     pub async fn edit(&self, actor: &Actor, id: MessageId, content: &str) -> Result<Message> {
         let content = message::validate_content(content)?;
-        let (message, ticket) = self.readable_message(actor, id).await?;
-        // The kind first: a SYSTEM note has no sender who could pass the check below, and it is
-        // not editable by anyone (409), not merely by this caller (403).
-        if !matches!(message.message_type, MessageType::Chat | MessageType::Query) {
-            return Err(DomainError::Conflict(format!(
-                "a {} message cannot be edited",
-                message.message_type
-            )));
-        }
-        if !is_sender(actor, &message) {
-            return Err(DomainError::Forbidden("only its sender may edit a message"));
-        }
-        refuse_if_closed(&ticket)?;
-        self.messages.edit(id, content, self.clock.now()).await
+        self.editable(actor, id).await?;
+        self.ports
+            .messages
+            .edit(id, content, self.ports.clock.now())
+            .await
     }
 
     /// Deletes a message: its sender (not on a closed ticket), or an admin (always, so personal
@@ -315,18 +286,20 @@ impl ConversationService {
             }
             refuse_if_closed(&ticket)?;
         }
-        let keys = self.messages.delete(id).await?;
-        super::attachments::remove_blobs(self.blobs.as_ref(), keys).await;
+        let keys = self.ports.messages.delete(id).await?;
+        super::attachments::remove_blobs(self.ports.blobs.as_ref(), keys).await;
         Ok(())
     }
 
     async fn readable_message(&self, actor: &Actor, id: MessageId) -> Result<(Message, Ticket)> {
         let message = self
+            .ports
             .messages
             .get(id)
             .await?
             .ok_or(DomainError::NotFound("message"))?;
         let ticket = self
+            .ports
             .readable_ticket(actor, message.ticket_id)
             .await
             .map_err(|e| match e {
@@ -371,7 +344,15 @@ impl ConversationService {
     /// QUERY message, not on a closed ticket) and returns it, so a route can refuse before it
     /// takes any bytes.
     pub(crate) async fn attachable(&self, actor: &Actor, id: MessageId) -> Result<Message> {
+        self.editable(actor, id).await
+    }
+
+    /// The message, if the actor may change it: its sender, a CHAT or QUERY message, not on a
+    /// closed ticket.
+    async fn editable(&self, actor: &Actor, id: MessageId) -> Result<Message> {
         let (message, ticket) = self.readable_message(actor, id).await?;
+        // The kind first: a SYSTEM note has no sender who could pass the check below, and it is
+        // not editable by anyone (409), not merely by this caller (403).
         if !matches!(message.message_type, MessageType::Chat | MessageType::Query) {
             return Err(DomainError::Conflict(format!(
                 "a {} message cannot be edited",
@@ -401,15 +382,21 @@ impl ConversationService {
         self.attachable(actor, id).await?;
         if files.is_empty() {
             return match content {
-                Some(content) => self.messages.edit(id, content, self.clock.now()).await,
+                Some(content) => {
+                    self.ports
+                        .messages
+                        .edit(id, content, self.ports.clock.now())
+                        .await
+                }
                 None => Err(DomainError::invalid(
                     "files",
                     "content or files are required",
                 )),
             };
         }
-        self.messages
-            .add_files(id, content, files, max_files, self.clock.now())
+        self.ports
+            .messages
+            .add_files(id, content, files, max_files, self.ports.clock.now())
             .await
     }
 
@@ -433,10 +420,11 @@ impl ConversationService {
             return Err(DomainError::NotFound("attachment"));
         }
         let (message, key) = self
+            .ports
             .messages
-            .remove_file(id, attachment_id, self.clock.now())
+            .remove_file(id, attachment_id, self.ports.clock.now())
             .await?;
-        super::attachments::remove_blobs(self.blobs.as_ref(), vec![key]).await;
+        super::attachments::remove_blobs(self.ports.blobs.as_ref(), vec![key]).await;
         Ok(message)
     }
 
@@ -445,11 +433,12 @@ impl ConversationService {
     pub(crate) async fn file(&self, actor: &Actor, key: &str) -> Result<Attachment> {
         crate::validate::lookup_name("filename", key)?;
         let (attachment, ticket_id) = self
+            .ports
             .messages
             .file_by_key(key.to_string())
             .await?
             .ok_or(DomainError::NotFound("file"))?;
-        match self.readable_ticket(actor, ticket_id).await {
+        match self.ports.readable_ticket(actor, ticket_id).await {
             Ok(_) => Ok(attachment),
             Err(DomainError::NotFound(_) | DomainError::Forbidden(_)) => {
                 Err(DomainError::NotFound("file"))

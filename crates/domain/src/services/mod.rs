@@ -1,4 +1,4 @@
-//! Use cases, one service per area. Each method takes the [`Actor`](crate::Actor) and checks
+//! Use cases, one service per area. Each method takes the [`Actor`] and checks
 //! what it may do before it touches a port.
 
 mod accounts;
@@ -20,13 +20,19 @@ pub use conversations::ConversationService;
 pub use notifications::{DeliveryReport, Directory, Notification, NotificationService, Settled};
 pub use tickets::{StaffSummary, TicketDetail, TicketList, TicketService, TRANSFER_NOTICE};
 
+use crate::actor::Actor;
+use crate::error::{DomainError, Result};
+use crate::ids::TicketId;
 use crate::ports::{
-    AvatarRepository, BlobStore, Clock, EventLog, MessageRepository, PasswordHasher,
-    TicketRepository, UserRepository,
+    AvatarRepository, BlobStore, CallRepository, Clock, ConversationAnalyzer, EventLog,
+    MessageRepository, PasswordHasher, PushLedger, PushNotifier, QaReviewRepository,
+    SummaryRepository, TicketRepository, UserRepository, VideoProvider,
 };
+use crate::ticket::Ticket;
 use std::sync::Arc;
 
-/// The adapters the services run on.
+/// The adapters the services run on: the core every service may use, and three optional
+/// groups. A service whose group is `None` is not built (its field in [`Services`] is `None`).
 #[derive(Clone)]
 pub struct Ports {
     /// Staff accounts.
@@ -45,6 +51,54 @@ pub struct Ports {
     pub blobs: Arc<dyn BlobStore>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// Calls, for [`CallService`].
+    pub calls: Option<CallPorts>,
+    /// Summaries and QA reviews, for [`InsightService`].
+    pub insights: Option<InsightPorts>,
+    /// Push notifications, for [`NotificationService`].
+    pub push: Option<PushPorts>,
+}
+
+/// The ports of calls.
+#[derive(Clone)]
+pub struct CallPorts {
+    /// Call requests and sessions.
+    pub calls: Arc<dyn CallRepository>,
+    /// Video rooms (an adapter that answers `Unavailable` when video is not configured).
+    pub video: Arc<dyn VideoProvider>,
+}
+
+/// The ports of summaries and QA reviews.
+#[derive(Clone)]
+pub struct InsightPorts {
+    /// Ticket summaries.
+    pub summaries: Arc<dyn SummaryRepository>,
+    /// QA reviews.
+    pub reviews: Arc<dyn QaReviewRepository>,
+    /// What writes summaries and reviews messages.
+    pub analyzer: Arc<dyn ConversationAnalyzer>,
+}
+
+/// The ports of push notifications.
+#[derive(Clone)]
+pub struct PushPorts {
+    /// The dispatcher's memory.
+    pub ledger: Arc<dyn PushLedger>,
+    /// The push service.
+    pub notifier: Arc<dyn PushNotifier>,
+}
+
+impl Ports {
+    /// The ticket, if the actor may read it; `NotFound` otherwise (also when it does not exist).
+    pub(crate) async fn readable_ticket(&self, actor: &Actor, id: TicketId) -> Result<Ticket> {
+        let ticket = self
+            .tickets
+            .get(id)
+            .await?
+            .ok_or(DomainError::NotFound("ticket"))?;
+        actor.check_read(&ticket)?;
+        Ok(ticket)
+    }
 }
 
 /// Every service, built from one set of ports.
@@ -65,8 +119,12 @@ pub struct Ports {
 ///     avatars: store.clone(),
 ///     blobs: store,
 ///     clock: Arc::new(SystemClock),
+///     // No call, insight or push adapters here: those services are not built.
+///     calls: None,
+///     insights: None,
+///     push: None,
 /// });
-/// # let _ = services;
+/// assert!(services.calls.is_none());
 /// ```
 #[derive(Clone)]
 pub struct Services {
@@ -78,39 +136,34 @@ pub struct Services {
     pub conversations: ConversationService,
     /// Files in messages, and avatars.
     pub attachments: AttachmentService,
+    /// Call requests and sessions, when [`Ports::calls`] is set.
+    pub calls: Option<CallService>,
+    /// Summaries and QA reviews, when [`Ports::insights`] is set.
+    pub insights: Option<InsightService>,
+    /// Push notifications from the event log, when [`Ports::push`] is set.
+    pub notifications: Option<NotificationService>,
     /// The event log, for readers.
     pub events: Arc<dyn EventLog>,
 }
 
 impl Services {
-    /// Wires the services to the ports.
+    /// Builds every service whose ports are there.
     pub fn new(ports: Ports) -> Self {
-        let conversations = ConversationService::new(
-            ports.tickets.clone(),
-            ports.messages.clone(),
-            ports.blobs.clone(),
-            ports.clock.clone(),
-        );
         Self {
-            accounts: AccountService::new(
-                ports.users.clone(),
-                ports.hasher.clone(),
-                ports.clock.clone(),
-            ),
-            tickets: TicketService::new(
-                ports.tickets.clone(),
-                ports.messages.clone(),
-                ports.users.clone(),
-                ports.blobs.clone(),
-                ports.clock.clone(),
-            ),
-            attachments: AttachmentService::new(
-                conversations.clone(),
-                ports.avatars,
-                ports.blobs,
-                ports.clock,
-            ),
-            conversations,
+            accounts: AccountService::new(&ports),
+            tickets: TicketService::new(&ports),
+            conversations: ConversationService::new(&ports),
+            attachments: AttachmentService::new(&ports),
+            calls: CallService::new(&ports),
+            insights: InsightService::new(&ports),
+            notifications: ports.push.as_ref().map(|push| {
+                NotificationService::new(
+                    ports.tickets.clone(),
+                    ports.users.clone(),
+                    push.ledger.clone(),
+                    push.notifier.clone(),
+                )
+            }),
             events: ports.events,
         }
     }
@@ -122,4 +175,4 @@ impl Services {
 pub const WRITE_ATTEMPTS: usize = 8;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -3,8 +3,8 @@
 //! ports (writes, provider calls) a refused operation never reaches.
 
 use super::tests::{
-    admin, agent, donor, donor_ticket, earlier, message, now, staff, super_admin, task, user,
-    users_holding, ADMIN_ID, AGENT_ID, DONOR_A, DONOR_B,
+    admin, agent, donor, donor_ticket, earlier, message, mock_ports, now, staff, super_admin, task,
+    user, users_holding, ADMIN_ID, AGENT_ID, DONOR_A, DONOR_B,
 };
 use crate::actor::Actor;
 use crate::call::{
@@ -16,9 +16,9 @@ use crate::ids::TicketId;
 use crate::message::{Message, MessageType, NewMessage};
 use crate::page::{Page, PageRequest};
 use crate::ports::{
-    MockCallRepository, MockClock, MockTicketRepository, MockUserRepository, MockVideoProvider,
+    MockCallRepository, MockTicketRepository, MockUserRepository, MockVideoProvider,
 };
-use crate::services::CallService;
+use crate::services::{CallPorts, CallService, Ports};
 use crate::ticket::{Ticket, TicketStatus};
 use crate::user::Role;
 use crate::video::{JoinToken, VideoRoom};
@@ -37,12 +37,6 @@ macro_rules! assert_err {
 const TICKET: i64 = 1;
 const OTHER_TICKET: i64 = 2;
 const ROOM: &str = "abcd-efgh-ijkl";
-
-fn clock() -> Arc<MockClock> {
-    let mut clock = MockClock::new();
-    clock.expect_now().return_const(now());
-    Arc::new(clock)
-}
 
 fn tickets() -> MockTicketRepository {
     let all: Vec<Ticket> = vec![
@@ -109,6 +103,20 @@ fn stored_message(note: &NewMessage) -> Message {
     }
 }
 
+/// A repository holding `requests` that expects one decision, which `check` accepts.
+fn deciding_once(
+    requests: Vec<CallRequest>,
+    check: impl Fn(&CallRequest, &NewMessage) -> bool + Send + 'static,
+) -> MockCallRepository {
+    let mut calls = calls_holding(requests, vec![]);
+    calls
+        .expect_decide_request()
+        .withf(check)
+        .times(1)
+        .returning(|r, _| Ok(r));
+    calls
+}
+
 /// Requests and sessions the repository finds (reads only; writes need expectations).
 fn calls_holding(requests: Vec<CallRequest>, sessions: Vec<CallSession>) -> MockCallRepository {
     let mut repo = MockCallRepository::new();
@@ -168,13 +176,16 @@ fn untouched() -> MockVideoProvider {
 }
 
 fn service(calls: MockCallRepository, video: MockVideoProvider) -> CallService {
-    CallService::new(
-        Arc::new(calls),
-        Arc::new(tickets()),
-        Arc::new(users()),
-        Arc::new(video),
-        clock(),
-    )
+    CallService::new(&Ports {
+        tickets: Arc::new(tickets()),
+        users: Arc::new(users()),
+        calls: Some(CallPorts {
+            calls: Arc::new(calls),
+            video: Arc::new(video),
+        }),
+        ..mock_ports()
+    })
+    .expect("the call ports are set")
 }
 
 fn page() -> PageRequest {
@@ -268,24 +279,19 @@ async fn only_the_tickets_donor_may_request_and_only_on_an_open_ticket() {
 
 #[tokio::test]
 async fn the_donor_cancels_a_pending_request_once() {
-    let mut calls = calls_holding(
+    let calls = deciding_once(
         vec![
             request(5, TICKET, CallRequestStatus::Pending),
             request(6, TICKET, CallRequestStatus::Accepted),
             request(7, OTHER_TICKET, CallRequestStatus::Pending),
         ],
-        vec![],
-    );
-    calls
-        .expect_decide_request()
-        .withf(|r, note| {
+        |r, note| {
             r.id == CallRequestId(5)
                 && r.status == CallRequestStatus::Cancelled
                 && r.decided_at == Some(now())
                 && note.message_type == MessageType::System
-        })
-        .times(1)
-        .returning(|r, _| Ok(r));
+        },
+    );
     let svc = service(calls, untouched());
     let me = donor(DONOR_A, TICKET);
     let t = TicketId(TICKET);
@@ -350,25 +356,20 @@ async fn admins_list_requests_others_may_not() {
 
 #[tokio::test]
 async fn admins_reject_pending_requests_with_a_reason() {
-    let mut calls = calls_holding(
+    let calls = deciding_once(
         vec![
             request(5, TICKET, CallRequestStatus::Pending),
             request(6, TICKET, CallRequestStatus::Rejected),
             request(7, TICKET, CallRequestStatus::Cancelled),
             request(8, TICKET, CallRequestStatus::Accepted),
         ],
-        vec![],
-    );
-    calls
-        .expect_decide_request()
-        .withf(|r, note| {
+        |r, note| {
             r.status == CallRequestStatus::Rejected
                 && r.decided_by_id == Some(ADMIN_ID)
                 && r.reason.as_deref() == Some("busy")
                 && note.content.contains("declined: busy")
-        })
-        .times(1)
-        .returning(|r, _| Ok(r));
+        },
+    );
     let svc = service(calls, untouched());
     let t = TicketId(TICKET);
     let rejected = svc

@@ -1,17 +1,15 @@
 //! Donor queries and tasks: opening, reading, listing and moving them through their lifecycle.
 
-use super::WRITE_ATTEMPTS;
+use super::{Ports, WRITE_ATTEMPTS};
 use crate::actor::Actor;
 use crate::error::{DomainError, Result};
 use crate::ids::{TicketId, UserId};
 use crate::message::{Message, MessageType, NewMessage, Sender};
 use crate::page::{Page, PageRequest};
-use crate::ports::{BlobStore, Clock, MessageRepository, TicketRepository, UserRepository};
 use crate::ticket::{
     Channel, DonorQueryInput, TaskInput, Ticket, TicketChanges, TicketFilter, TicketStatus,
 };
 use crate::validate;
-use std::sync::Arc;
 
 /// Which tickets a list is for; each has its own permission.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,7 +65,7 @@ pub const TRANSFER_NOTICE: &str = "This query was transferred to another team me
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> concierge_domain::Result<()> {
 /// use concierge_domain::memory::MemoryStore;
-/// use concierge_domain::ports::SystemClock;
+/// use concierge_domain::ports::{MockPasswordHasher, SystemClock};
 /// use concierge_domain::services::TicketService;
 /// use concierge_domain::ticket::{DonorQueryInput, TicketStatus};
 /// use concierge_domain::user::Role;
@@ -75,9 +73,9 @@ pub const TRANSFER_NOTICE: &str = "This query was transferred to another team me
 /// use std::sync::Arc;
 ///
 /// let store = Arc::new(MemoryStore::new());
-/// let tickets = TicketService::new(
-///     store.clone(), store.clone(), store.clone(), store, Arc::new(SystemClock),
-/// );
+/// // No logins here: the hasher is a mock that is never called.
+/// let ports = store.ports(Arc::new(MockPasswordHasher::new()), Arc::new(SystemClock));
+/// let tickets = TicketService::new(&ports);
 ///
 /// let input = DonorQueryInput {
 ///     donor: "Dana".into(),
@@ -114,29 +112,14 @@ pub const TRANSFER_NOTICE: &str = "This query was transferred to another team me
 /// ```
 #[derive(Clone)]
 pub struct TicketService {
-    tickets: Arc<dyn TicketRepository>,
-    messages: Arc<dyn MessageRepository>,
-    users: Arc<dyn UserRepository>,
-    /// Where the bytes of a deleted ticket's files are removed.
-    blobs: Arc<dyn BlobStore>,
-    clock: Arc<dyn Clock>,
+    ports: Ports,
 }
 
 impl TicketService {
     /// Builds the service.
-    pub fn new(
-        tickets: Arc<dyn TicketRepository>,
-        messages: Arc<dyn MessageRepository>,
-        users: Arc<dyn UserRepository>,
-        blobs: Arc<dyn BlobStore>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    pub fn new(ports: &Ports) -> Self {
         Self {
-            tickets,
-            messages,
-            users,
-            blobs,
-            clock,
+            ports: ports.clone(),
         }
     }
 
@@ -146,7 +129,7 @@ impl TicketService {
         &self,
         input: DonorQueryInput,
     ) -> Result<(Ticket, Option<Message>)> {
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let (ticket, first) = input.into_new_ticket(now)?;
         let first = first.map(|content| NewMessage {
             ticket_id: TicketId(0),
@@ -157,7 +140,7 @@ impl TicketService {
             client_message_id: None,
             created_at: now,
         });
-        let (ticket, first) = self.tickets.create(ticket, first).await?;
+        let (ticket, first) = self.ports.tickets.create(ticket, first).await?;
         // Whoever opened it holds its donor token.
         Ok((ticket.for_donor(), first))
     }
@@ -168,33 +151,22 @@ impl TicketService {
         if let Some(assignee) = input.assigned_to_id {
             self.active_staff(assignee, "assignedToId").await?;
         }
-        let ticket = input.into_new_ticket(me, self.clock.now())?;
-        let (ticket, _) = self.tickets.create(ticket, None).await?;
+        let ticket = input.into_new_ticket(me, self.ports.clock.now())?;
+        let (ticket, _) = self.ports.tickets.create(ticket, None).await?;
         Ok(ticket)
     }
 
     /// One ticket the actor may read, as it may see it ([`Actor::shown`]); `NotFound`
     /// otherwise.
     pub async fn get(&self, actor: &Actor, id: TicketId) -> Result<Ticket> {
-        Ok(actor.shown(self.read(actor, id).await?))
-    }
-
-    /// One ticket the actor may read, whole: for the service's own checks and writes.
-    async fn read(&self, actor: &Actor, id: TicketId) -> Result<Ticket> {
-        let ticket = self
-            .tickets
-            .get(id)
-            .await?
-            .ok_or(DomainError::NotFound("ticket"))?;
-        actor.check_read(&ticket)?;
-        Ok(ticket)
+        Ok(actor.shown(self.ports.readable_ticket(actor, id).await?))
     }
 
     /// One ticket with the staff around it (assignee, creator, resolver, previous assignee).
     /// Staff only: it names staff users, which a donor token never learns.
     pub async fn detail(&self, actor: &Actor, id: TicketId) -> Result<TicketDetail> {
         actor.staff()?;
-        let ticket = self.read(actor, id).await?;
+        let ticket = self.ports.readable_ticket(actor, id).await?;
         let mut ids: Vec<UserId> = [
             ticket.assignee_id,
             ticket.creator_id,
@@ -208,7 +180,7 @@ impl TicketService {
         ids.dedup();
         let mut people = std::collections::HashMap::new();
         for id in ids {
-            if let Some(user) = self.users.get(id).await? {
+            if let Some(user) = self.ports.users.get(id).await? {
                 people.insert(
                     id,
                     StaffSummary {
@@ -300,7 +272,7 @@ impl TicketService {
                 }
             }
         };
-        let mut page = self.tickets.list(filter.validated()?, page).await?;
+        let mut page = self.ports.tickets.list(filter.validated()?, page).await?;
         if actor.is_donor() {
             page.items = page.items.into_iter().map(|t| actor.shown(t)).collect();
         }
@@ -357,7 +329,7 @@ impl TicketService {
     /// Closes the ticket: its donor may, and so may whoever manages it.
     pub async fn close(&self, actor: &Actor, id: TicketId) -> Result<Ticket> {
         for _ in 0..WRITE_ATTEMPTS {
-            let mut ticket = self.read(actor, id).await?;
+            let mut ticket = self.ports.readable_ticket(actor, id).await?;
             let text = match actor {
                 Actor::Donor { .. } => "Closed by the donor",
                 _ => {
@@ -365,10 +337,10 @@ impl TicketService {
                     "Ticket closed"
                 }
             };
-            let now = self.clock.now();
+            let now = self.ports.clock.now();
             ticket.close(now)?;
             let note = NewMessage::system(ticket.id, text, now);
-            match self.tickets.update(ticket, Some(note)).await {
+            match self.ports.tickets.update(ticket, Some(note)).await {
                 Err(DomainError::ConcurrentUpdate) => continue,
                 other => return other.map(|t| actor.shown(t)),
             }
@@ -408,7 +380,7 @@ impl TicketService {
             validate::optional_text(&mut e, "fcmToken", token, crate::ticket::MAX_PUSH_TOKEN);
         validate::finish(e, ())?;
         for _ in 0..WRITE_ATTEMPTS {
-            let mut ticket = self.read(actor, id).await?;
+            let mut ticket = self.ports.readable_ticket(actor, id).await?;
             if ticket.channel != Channel::Donor {
                 return Err(DomainError::NotFound("ticket"));
             }
@@ -418,8 +390,8 @@ impl TicketService {
             if let Some(donor) = ticket.donor.as_mut() {
                 donor.fcm_token = token.clone();
             }
-            ticket.updated_at = self.clock.now();
-            match self.tickets.update(ticket, None).await {
+            ticket.updated_at = self.ports.clock.now();
+            match self.ports.tickets.update(ticket, None).await {
                 Err(DomainError::ConcurrentUpdate) => continue,
                 other => return other.map(|t| actor.shown(t)),
             }
@@ -446,9 +418,9 @@ impl TicketService {
             content: "We are waiting for your reply.".to_string(),
             reply_to_id: None,
             client_message_id: None,
-            created_at: self.clock.now(),
+            created_at: self.ports.clock.now(),
         };
-        let posted = self.messages.post(message, None).await?;
+        let posted = self.ports.messages.post(message, None).await?;
         Ok(posted.into_message())
     }
 
@@ -456,9 +428,9 @@ impl TicketService {
     /// once the delete has committed.
     pub async fn delete(&self, actor: &Actor, id: TicketId) -> Result<()> {
         actor.admin()?;
-        self.read(actor, id).await?;
-        let keys = self.tickets.delete(id).await?;
-        super::attachments::remove_blobs(self.blobs.as_ref(), keys).await;
+        self.ports.readable_ticket(actor, id).await?;
+        let keys = self.ports.tickets.delete(id).await?;
+        super::attachments::remove_blobs(self.ports.blobs.as_ref(), keys).await;
         Ok(())
     }
 
@@ -471,10 +443,10 @@ impl TicketService {
             + Sync,
     {
         for _ in 0..WRITE_ATTEMPTS {
-            let mut ticket = self.read(actor, id).await?;
+            let mut ticket = self.ports.readable_ticket(actor, id).await?;
             let me = actor.check_manage(&ticket)?;
-            let note = f(&mut ticket, me, self.clock.now())?;
-            match self.tickets.update(ticket, note).await {
+            let note = f(&mut ticket, me, self.ports.clock.now())?;
+            match self.ports.tickets.update(ticket, note).await {
                 Err(DomainError::ConcurrentUpdate) => continue,
                 other => return other,
             }
@@ -485,12 +457,12 @@ impl TicketService {
     /// Refuses an actor that may not manage the ticket before anything else is looked up, so
     /// a refused caller cannot probe which user ids are active staff.
     async fn check_may_manage(&self, actor: &Actor, id: TicketId) -> Result<()> {
-        let ticket = self.read(actor, id).await?;
+        let ticket = self.ports.readable_ticket(actor, id).await?;
         actor.check_manage(&ticket).map(|_| ())
     }
 
     async fn active_staff(&self, id: UserId, field: &str) -> Result<crate::user::User> {
-        match self.users.get(id).await? {
+        match self.ports.users.get(id).await? {
             Some(user) if user.is_active => Ok(user),
             _ => Err(DomainError::invalid(field, "is not an active staff user")),
         }

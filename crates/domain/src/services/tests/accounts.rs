@@ -613,18 +613,68 @@ async fn admin_creates_an_agent_with_a_lowercased_username() {
         .unwrap();
 }
 
-#[tokio::test]
-async fn admin_cannot_touch_a_super_admin() {
-    let mut users = users_holding(vec![user(SUPER_ID, Role::SuperAdmin)]);
-    no_user_writes(&mut users);
-    let changes = UserChanges {
+fn deactivate() -> UserChanges {
+    UserChanges {
         is_active: Some(false),
         ..Default::default()
-    };
+    }
+}
 
-    let result = account_service(users, hasher())
-        .update(&admin(), SUPER_ID, changes)
-        .await;
+fn set_role(role: Role) -> UserChanges {
+    UserChanges {
+        role: Some(role),
+        ..Default::default()
+    }
+}
+
+fn renamed(name: &str) -> UserChanges {
+    UserChanges {
+        name: Some(name.into()),
+        ..Default::default()
+    }
+}
+
+/// `actor` updates the one stored user, `target`, with `changes`; nothing may be written.
+async fn refused_update(actor: &Actor, target: User, changes: UserChanges) -> Result<User> {
+    let id = target.id;
+    let mut users = users_holding(vec![target]);
+    no_user_writes(&mut users);
+    account_service(users, hasher())
+        .update(actor, id, changes)
+        .await
+}
+
+/// `actor` updates the one stored user, `target`, with `changes`; the one write must pass
+/// `check` (id, changes, time) and stores the changes' role, activity and name.
+async fn allowed_update(
+    actor: &Actor,
+    target: User,
+    changes: UserChanges,
+    check: impl Fn(&UserId, &UserChanges, &DateTime<Utc>) -> bool + Send + 'static,
+) -> User {
+    let id = target.id;
+    let mut users = users_holding(vec![target.clone()]);
+    users
+        .expect_update()
+        .withf(check)
+        .times(1)
+        .returning(move |_, c, _| {
+            Ok(User {
+                role: c.role.unwrap_or(target.role),
+                is_active: c.is_active.unwrap_or(target.is_active),
+                name: c.name.unwrap_or_else(|| target.name.clone()),
+                ..target.clone()
+            })
+        });
+    account_service(users, hasher())
+        .update(actor, id, changes)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn admin_cannot_touch_a_super_admin() {
+    let result = refused_update(&admin(), user(SUPER_ID, Role::SuperAdmin), deactivate()).await;
 
     assert_err!(result, DomainError::Forbidden(_));
 }
@@ -632,26 +682,8 @@ async fn admin_cannot_touch_a_super_admin() {
 #[tokio::test]
 async fn admin_cannot_deactivate_demote_or_rename_another_admin() {
     const OTHER_ADMIN: UserId = UserId(21);
-    for changes in [
-        UserChanges {
-            is_active: Some(false),
-            ..Default::default()
-        },
-        UserChanges {
-            role: Some(Role::Agent),
-            ..Default::default()
-        },
-        UserChanges {
-            name: Some("Renamed".into()),
-            ..Default::default()
-        },
-    ] {
-        let mut users = users_holding(vec![user(OTHER_ADMIN, Role::Admin)]);
-        no_user_writes(&mut users);
-
-        let result = account_service(users, hasher())
-            .update(&admin(), OTHER_ADMIN, changes.clone())
-            .await;
+    for changes in [deactivate(), set_role(Role::Agent), renamed("Renamed")] {
+        let result = refused_update(&admin(), user(OTHER_ADMIN, Role::Admin), changes).await;
 
         assert_err!(result, DomainError::Forbidden(_));
     }
@@ -659,94 +691,59 @@ async fn admin_cannot_deactivate_demote_or_rename_another_admin() {
 
 #[tokio::test]
 async fn super_admin_deactivates_and_demotes_an_admin() {
-    let mut users = users_holding(vec![user(ADMIN_ID, Role::Admin)]);
-    users
-        .expect_update()
-        .withf(|id, c, _| {
-            *id == ADMIN_ID && c.is_active == Some(false) && c.role == Some(Role::Agent)
-        })
-        .times(1)
-        .returning(|id, _, _| Ok(inactive(user(id, Role::Agent))));
     let changes = UserChanges {
         is_active: Some(false),
         role: Some(Role::Agent),
         ..Default::default()
     };
 
-    let changed = account_service(users, hasher())
-        .update(&super_admin(), ADMIN_ID, changes)
-        .await
-        .unwrap();
+    let changed = allowed_update(
+        &super_admin(),
+        user(ADMIN_ID, Role::Admin),
+        changes,
+        |id, c, _| *id == ADMIN_ID && c.is_active == Some(false) && c.role == Some(Role::Agent),
+    )
+    .await;
 
     assert_eq!((changed.role, changed.is_active), (Role::Agent, false));
 }
 
 #[tokio::test]
 async fn admin_renames_itself_through_user_administration() {
-    let mut users = users_holding(vec![user(ADMIN_ID, Role::Admin)]);
-    users
-        .expect_update()
-        .withf(|id, c, _| *id == ADMIN_ID && c.name.as_deref() == Some("New Name"))
-        .times(1)
-        .returning(|id, _, _| Ok(user(id, Role::Admin)));
-    let changes = UserChanges {
-        name: Some("New Name".into()),
-        ..Default::default()
-    };
+    let changed = allowed_update(
+        &admin(),
+        user(ADMIN_ID, Role::Admin),
+        renamed("New Name"),
+        |id, c, _| *id == ADMIN_ID && c.name.as_deref() == Some("New Name"),
+    )
+    .await;
 
-    account_service(users, hasher())
-        .update(&admin(), ADMIN_ID, changes)
-        .await
-        .unwrap();
+    assert_eq!(changed.name, "New Name");
 }
 
 #[tokio::test]
 async fn admin_cannot_promote_an_agent_to_admin() {
-    let mut users = users_holding(vec![user(AGENT_ID, Role::Agent)]);
-    no_user_writes(&mut users);
-    let changes = UserChanges {
-        role: Some(Role::Admin),
-        ..Default::default()
-    };
-
-    let result = account_service(users, hasher())
-        .update(&admin(), AGENT_ID, changes)
-        .await;
+    let result = refused_update(&admin(), user(AGENT_ID, Role::Agent), set_role(Role::Admin)).await;
 
     assert_err!(result, DomainError::Forbidden(_));
 }
 
 #[tokio::test]
 async fn super_admin_promotes_an_agent_to_admin() {
-    let mut users = users_holding(vec![user(AGENT_ID, Role::Agent)]);
-    users
-        .expect_update()
-        .withf(|id, c, at| *id == AGENT_ID && c.role == Some(Role::Admin) && *at == now())
-        .times(1)
-        .returning(|id, _, _| Ok(user(id, Role::Admin)));
-    let changes = UserChanges {
-        role: Some(Role::Admin),
-        ..Default::default()
-    };
+    let changed = allowed_update(
+        &super_admin(),
+        user(AGENT_ID, Role::Agent),
+        set_role(Role::Admin),
+        |id, c, at| *id == AGENT_ID && c.role == Some(Role::Admin) && *at == now(),
+    )
+    .await;
 
-    account_service(users, hasher())
-        .update(&super_admin(), AGENT_ID, changes)
-        .await
-        .unwrap();
+    assert_eq!(changed.role, Role::Admin);
 }
 
 #[tokio::test]
 async fn admin_cannot_deactivate_itself() {
-    let mut users = users_holding(vec![user(ADMIN_ID, Role::Admin)]);
-    no_user_writes(&mut users);
-    let changes = UserChanges {
-        is_active: Some(false),
-        ..Default::default()
-    };
-
-    let result = account_service(users, hasher())
-        .update(&admin(), ADMIN_ID, changes)
-        .await;
+    let result = refused_update(&admin(), user(ADMIN_ID, Role::Admin), deactivate()).await;
 
     assert_eq!(invalid_fields(result), ["isActive"]);
 }
@@ -758,16 +755,8 @@ async fn admins_cannot_demote_themselves() {
         (super_admin(), Role::SuperAdmin, Role::Admin),
     ] {
         let (id, _) = me.staff().unwrap();
-        let mut users = users_holding(vec![user(id, role)]);
-        no_user_writes(&mut users);
-        let changes = UserChanges {
-            role: Some(lower),
-            ..Default::default()
-        };
 
-        let result = account_service(users, hasher())
-            .update(&me, id, changes)
-            .await;
+        let result = refused_update(&me, user(id, role), set_role(lower)).await;
 
         assert_eq!(invalid_fields(result), ["isActive"], "{role} -> {lower}");
     }
@@ -775,23 +764,15 @@ async fn admins_cannot_demote_themselves() {
 
 #[tokio::test]
 async fn admin_deactivates_an_agent() {
-    let mut users = users_holding(vec![user(AGENT_ID, Role::Agent)]);
-    users
-        .expect_update()
-        .withf(|id, c, _| *id == AGENT_ID && c.is_active == Some(false) && c.role.is_none())
-        .times(1)
-        .returning(|id, _, _| Ok(inactive(user(id, Role::Agent))));
-    let changes = UserChanges {
-        is_active: Some(false),
-        ..Default::default()
-    };
+    let changed = allowed_update(
+        &admin(),
+        user(AGENT_ID, Role::Agent),
+        deactivate(),
+        |id, c, _| *id == AGENT_ID && c.is_active == Some(false) && c.role.is_none(),
+    )
+    .await;
 
-    let user = account_service(users, hasher())
-        .update(&admin(), AGENT_ID, changes)
-        .await
-        .unwrap();
-
-    assert!(!user.is_active);
+    assert!(!changed.is_active);
 }
 
 #[tokio::test]
@@ -919,7 +900,7 @@ async fn an_open_session_ends_when_its_user_is_deactivated_demoted_or_changes_pa
 #[tokio::test]
 async fn an_open_session_is_rechecked_from_the_store_not_the_session_cache() {
     let agent = user(AGENT_ID, Role::Agent);
-    let service = AccountService::new(Arc::new(stored_as(agent, 2)), Arc::new(hasher()), clock())
+    let service = account_service(stored_as(agent, 2), hasher())
         .with_session_ttl(std::time::Duration::from_secs(60));
 
     // Both checks read the store, though the first put the user in the cache.

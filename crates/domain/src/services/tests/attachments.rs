@@ -119,14 +119,33 @@ fn service(
     avatars: MockAvatarRepository,
     blobs: MockBlobStore,
 ) -> AttachmentService {
-    let blobs: Arc<dyn crate::ports::BlobStore> = Arc::new(blobs);
-    let conversations = ConversationService::new(
-        Arc::new(tickets),
-        Arc::new(messages),
-        blobs.clone(),
-        clock(),
-    );
-    AttachmentService::new(conversations, Arc::new(avatars), blobs, clock())
+    AttachmentService::new(&Ports {
+        tickets: Arc::new(tickets),
+        messages: Arc::new(messages),
+        avatars: Arc::new(avatars),
+        blobs: Arc::new(blobs),
+        ..mock_ports()
+    })
+}
+
+/// The service over donor A's ticket 1 (in progress), with no avatars.
+fn on_donor_ticket(messages: MockMessageRepository, blobs: MockBlobStore) -> AttachmentService {
+    service(
+        tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]),
+        messages,
+        MockAvatarRepository::new(),
+        blobs,
+    )
+}
+
+/// The conversations of donor A's ticket 1 (in progress) on these messages and blobs.
+fn conversations_on(messages: MockMessageRepository, blobs: MockBlobStore) -> ConversationService {
+    ConversationService::new(&Ports {
+        tickets: Arc::new(tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)])),
+        messages: Arc::new(messages),
+        blobs: Arc::new(blobs),
+        ..mock_ports()
+    })
 }
 
 fn posted_with(m: NewMessage, files: Vec<NewAttachment>) -> Result<Posted> {
@@ -155,12 +174,7 @@ async fn a_donor_of_another_ticket_stores_no_byte() {
     let mut messages = MockMessageRepository::new();
     no_message_writes(&mut messages);
     messages.expect_post_with_files().never();
-    let service = service(
-        tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]),
-        messages,
-        MockAvatarRepository::new(),
-        no_blobs(),
-    );
+    let service = on_donor_ticket(messages, no_blobs());
 
     // The donor of ticket 2 names ticket 1; the donor of ticket 1 with another donor id too.
     for actor in [donor(DONOR_B, 2), donor(DONOR_B, 1)] {
@@ -204,12 +218,7 @@ async fn adding_files_to_another_senders_message_stores_no_byte() {
         MessageType::Chat,
     )]);
     messages.expect_add_files().never();
-    let service = service(
-        tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]),
-        messages,
-        MockAvatarRepository::new(),
-        no_blobs(),
-    );
+    let service = on_donor_ticket(messages, no_blobs());
 
     let result = service
         .add_files(&agent(), MessageId(5), None, one_png())
@@ -242,12 +251,7 @@ async fn a_donor_has_no_avatar_and_stores_no_byte() {
 
 #[tokio::test]
 async fn a_refused_type_is_never_put() {
-    let service = service(
-        tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]),
-        MockMessageRepository::new(),
-        MockAvatarRepository::new(),
-        no_blobs(),
-    );
+    let service = on_donor_ticket(MockMessageRepository::new(), no_blobs());
 
     let exe = files(vec![incoming("cat.jpg", vec![b"MZ\x90\0\x03"])]);
     let result = service.post(&donor(DONOR_A, 1), input(1), exe).await;
@@ -262,13 +266,7 @@ async fn a_file_over_the_limit_ends_its_stream_and_what_came_before_is_removed()
     let (blobs, recorder) = recording_blobs();
     let mut messages = MockMessageRepository::new();
     messages.expect_post_with_files().never();
-    let service = service(
-        tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]),
-        messages,
-        MockAvatarRepository::new(),
-        blobs,
-    )
-    .with_limits(FileLimits {
+    let service = on_donor_ticket(messages, blobs).with_limits(FileLimits {
         max_files: 5,
         max_bytes: 10_000,
     });
@@ -292,13 +290,7 @@ async fn a_file_over_the_limit_ends_its_stream_and_what_came_before_is_removed()
 #[tokio::test]
 async fn a_file_past_the_count_is_refused_and_the_others_removed() {
     let (blobs, recorder) = recording_blobs();
-    let service = service(
-        tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]),
-        MockMessageRepository::new(),
-        MockAvatarRepository::new(),
-        blobs,
-    )
-    .with_limits(FileLimits {
+    let service = on_donor_ticket(MockMessageRepository::new(), blobs).with_limits(FileLimits {
         max_files: 2,
         max_bytes: 1000,
     });
@@ -314,12 +306,7 @@ async fn a_file_past_the_count_is_refused_and_the_others_removed() {
 #[tokio::test]
 async fn text_that_turns_binary_after_its_head_is_refused_and_not_kept() {
     let (blobs, recorder) = recording_blobs();
-    let service = service(
-        tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]),
-        MockMessageRepository::new(),
-        MockAvatarRepository::new(),
-        blobs,
-    );
+    let service = on_donor_ticket(MockMessageRepository::new(), blobs);
 
     static HEAD: [u8; 8192] = [b'a'; 8192];
     let list = files(vec![incoming("a.txt", vec![&HEAD[..], b"\0\x01\x02"])]);
@@ -350,12 +337,7 @@ async fn a_post_stores_the_bytes_then_the_rows_with_type_size_and_hash() {
         })
         .times(1)
         .returning(|m, _, files| posted_with(m, files));
-    let service = service(
-        tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]),
-        messages,
-        MockAvatarRepository::new(),
-        blobs,
-    );
+    let service = on_donor_ticket(messages, blobs);
 
     let list = files(vec![incoming("../receipt.pdf", vec![&PNG[..4], &PNG[4..]])]);
     let posted = service
@@ -376,12 +358,7 @@ async fn a_failed_write_removes_the_stored_bytes() {
         .expect_post_with_files()
         .times(1)
         .returning(|_, _, _| Err(DomainError::Unavailable("database down".into())));
-    let service = service(
-        tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]),
-        messages,
-        MockAvatarRepository::new(),
-        blobs,
-    );
+    let service = on_donor_ticket(messages, blobs);
 
     let list = files(vec![
         incoming("a.png", vec![PNG]),
@@ -405,12 +382,7 @@ async fn a_failed_file_addition_removes_the_stored_bytes() {
         .expect_add_files()
         .times(1)
         .returning(|_, _, _, _, _| Err(DomainError::Conflict("full".into())));
-    let service = service(
-        tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]),
-        messages,
-        MockAvatarRepository::new(),
-        blobs,
-    );
+    let service = on_donor_ticket(messages, blobs);
 
     let result = service
         .add_files(&donor(DONOR_A, 1), MessageId(5), None, one_png())
@@ -430,12 +402,7 @@ async fn a_repeated_send_answers_the_first_message_and_reads_no_file() {
         .expect_find_by_client_id()
         .returning(|_, _| Ok(Some(message(7, 1, Sender::Donor, MessageType::Chat))));
     messages.expect_post_with_files().never();
-    let service = service(
-        tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)]),
-        messages,
-        MockAvatarRepository::new(),
-        no_blobs(),
-    );
+    let service = on_donor_ticket(messages, no_blobs());
 
     let mut again = input(1);
     again.client_message_id = Some("k-1".into());
@@ -489,12 +456,7 @@ async fn deleting_a_message_removes_its_files_bytes_after_the_commit() {
         .withf(|id| *id == MessageId(5))
         .times(1)
         .returning(|_| Ok(vec!["a.png".into(), "b.pdf".into()]));
-    let conversations = ConversationService::new(
-        Arc::new(tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)])),
-        Arc::new(messages),
-        Arc::new(blobs),
-        clock(),
-    );
+    let conversations = conversations_on(messages, blobs);
 
     conversations
         .delete(&donor(DONOR_A, 1), MessageId(5))
@@ -507,12 +469,7 @@ async fn deleting_a_message_removes_its_files_bytes_after_the_commit() {
 async fn a_refused_delete_removes_no_bytes() {
     let mut messages = messages_holding(vec![message(5, 1, Sender::Donor, MessageType::Chat)]);
     messages.expect_delete().never();
-    let conversations = ConversationService::new(
-        Arc::new(tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)])),
-        Arc::new(messages),
-        Arc::new(no_blobs()),
-        clock(),
-    );
+    let conversations = conversations_on(messages, no_blobs());
 
     let result = conversations.delete(&agent(), MessageId(5)).await;
     assert_err!(result, DomainError::Forbidden(_));
@@ -537,12 +494,7 @@ async fn removing_one_file_removes_its_bytes() {
         .expect_remove_file()
         .times(1)
         .returning(move |_, _, _| Ok((held.clone(), "a.png".into())));
-    let conversations = ConversationService::new(
-        Arc::new(tickets_holding(vec![donor_ticket(1, DONOR_A, InProgress)])),
-        Arc::new(messages),
-        Arc::new(blobs),
-        clock(),
-    );
+    let conversations = conversations_on(messages, blobs);
 
     conversations
         .remove_file(&donor(DONOR_A, 1), MessageId(5), 3)
@@ -559,13 +511,11 @@ async fn deleting_a_ticket_removes_its_files_bytes_after_the_commit() {
         .expect_delete()
         .times(1)
         .returning(|_| Ok(vec!["x.png".into()]));
-    let service = TicketService::new(
-        Arc::new(tickets),
-        Arc::new(MockMessageRepository::new()),
-        Arc::new(MockUserRepository::new()),
-        Arc::new(blobs),
-        clock(),
-    );
+    let service = TicketService::new(&Ports {
+        tickets: Arc::new(tickets),
+        blobs: Arc::new(blobs),
+        ..mock_ports()
+    });
 
     service.delete(&admin(), TicketId(1)).await.unwrap();
     assert_eq!(recorder.deleted(), vec!["x.png"]);

@@ -22,6 +22,13 @@ fn read_only(tickets: Vec<Ticket>) -> MockTicketRepository {
     repo
 }
 
+/// The service over one ticket and one message of it, refusing every write of either.
+fn untouchable(ticket: Ticket, held: Message) -> ConversationService {
+    let mut messages = messages_holding(vec![held]);
+    no_message_writes(&mut messages);
+    conversation_service(read_only(vec![ticket]), messages)
+}
+
 /// A message repository that refuses every write.
 fn no_writes() -> MockMessageRepository {
     let mut repo = MockMessageRepository::new();
@@ -47,15 +54,35 @@ fn stored(m: NewMessage, _ticket: Option<Ticket>) -> Result<Posted> {
     }))
 }
 
+/// Posts `input` as `actor` on `ticket`; the one write must pass `check` (the message, and
+/// the ticket when its status moves).
+async fn posts_once(
+    ticket: Ticket,
+    actor: &Actor,
+    input: PostMessage,
+    check: impl Fn(&NewMessage, &Option<Ticket>) -> bool + Send + 'static,
+) -> Posted {
+    let mut messages = MockMessageRepository::new();
+    messages
+        .expect_post()
+        .withf(check)
+        .times(1)
+        .returning(stored);
+    conversation_service(read_only(vec![ticket]), messages)
+        .post(actor, input)
+        .await
+        .unwrap()
+}
+
 // ---- posting: status changes ---------------------------------------------------------------
 
 #[tokio::test]
 async fn staff_message_on_an_in_progress_ticket_moves_it_to_pending_reply() {
-    let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
-    let mut messages = MockMessageRepository::new();
-    messages
-        .expect_post()
-        .withf(|m, ticket| {
+    let posted = posts_once(
+        donor_ticket(1, DONOR_A, InProgress),
+        &agent(),
+        post_input(1, "  How can I help? "),
+        |m, ticket| {
             m.ticket_id == TicketId(1)
                 && m.sender == Sender::Staff(AGENT_ID)
                 && m.message_type == MessageType::Chat
@@ -64,28 +91,23 @@ async fn staff_message_on_an_in_progress_ticket_moves_it_to_pending_reply() {
                 && ticket
                     .as_ref()
                     .is_some_and(|t| t.status() == PendingReply && t.version() == 1)
-        })
-        .times(1)
-        .returning(stored);
-
-    let posted = conversation_service(tickets, messages)
-        .post(&agent(), post_input(1, "  How can I help? "))
-        .await
-        .unwrap();
+        },
+    )
+    .await;
 
     assert!(matches!(posted, Posted::Created(_)));
 }
 
 #[tokio::test]
 async fn donor_message_on_a_resolved_ticket_reopens_it() {
-    let tickets = read_only(vec![with(donor_ticket(1, DONOR_A, Resolved), |t| {
-        t.resolved_by_id = Some(ADMIN_ID);
-        t.resolved_at = Some(earlier());
-    })]);
-    let mut messages = MockMessageRepository::new();
-    messages
-        .expect_post()
-        .withf(|m, ticket| {
+    posts_once(
+        with(donor_ticket(1, DONOR_A, Resolved), |t| {
+            t.resolved_by_id = Some(ADMIN_ID);
+            t.resolved_at = Some(earlier());
+        }),
+        &donor(DONOR_A, 1),
+        post_input(1, "It broke again"),
+        |m, ticket| {
             m.sender == Sender::Donor
                 && m.message_type == MessageType::Chat
                 && ticket.as_ref().is_some_and(|t| {
@@ -93,62 +115,42 @@ async fn donor_message_on_a_resolved_ticket_reopens_it() {
                         && t.resolved_by_id.is_none()
                         && t.resolved_at.is_none()
                 })
-        })
-        .times(1)
-        .returning(stored);
-
-    conversation_service(tickets, messages)
-        .post(&donor(DONOR_A, 1), post_input(1, "It broke again"))
-        .await
-        .unwrap();
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn donor_message_on_a_pending_reply_ticket_moves_it_back_to_in_progress() {
-    let tickets = read_only(vec![donor_ticket(1, DONOR_A, PendingReply)]);
-    let mut messages = MockMessageRepository::new();
-    messages
-        .expect_post()
-        .withf(|_, ticket| ticket.as_ref().is_some_and(|t| t.status() == InProgress))
-        .times(1)
-        .returning(stored);
-
-    conversation_service(tickets, messages)
-        .post(&donor(DONOR_A, 1), post_input(1, "Thanks, one more thing"))
-        .await
-        .unwrap();
+    posts_once(
+        donor_ticket(1, DONOR_A, PendingReply),
+        &donor(DONOR_A, 1),
+        post_input(1, "Thanks, one more thing"),
+        |_, ticket| ticket.as_ref().is_some_and(|t| t.status() == InProgress),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn staff_message_on_an_open_ticket_changes_no_status() {
-    let tickets = read_only(vec![task(5, Open)]);
-    let mut messages = MockMessageRepository::new();
-    messages
-        .expect_post()
-        .withf(|m, ticket| m.ticket_id == TicketId(5) && ticket.is_none())
-        .times(1)
-        .returning(stored);
-
-    conversation_service(tickets, messages)
-        .post(&agent(), post_input(5, "On it"))
-        .await
-        .unwrap();
+    posts_once(
+        task(5, Open),
+        &agent(),
+        post_input(5, "On it"),
+        |m, ticket| m.ticket_id == TicketId(5) && ticket.is_none(),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn donor_message_on_an_in_progress_ticket_changes_no_status() {
-    let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
-    let mut messages = MockMessageRepository::new();
-    messages
-        .expect_post()
-        .withf(|_, ticket| ticket.is_none())
-        .times(1)
-        .returning(stored);
-
-    conversation_service(tickets, messages)
-        .post(&donor(DONOR_A, 1), post_input(1, "Hello?"))
-        .await
-        .unwrap();
+    posts_once(
+        donor_ticket(1, DONOR_A, InProgress),
+        &donor(DONOR_A, 1),
+        post_input(1, "Hello?"),
+        |_, ticket| ticket.is_none(),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -487,11 +489,7 @@ async fn post_retries_a_concurrent_ticket_update_on_a_fresh_read() {
 
 #[tokio::test]
 async fn post_gives_up_after_the_retry_limit() {
-    let mut tickets = MockTicketRepository::new();
-    tickets
-        .expect_get()
-        .times(WRITE_ATTEMPTS)
-        .returning(|_| Ok(Some(donor_ticket(1, DONOR_A, InProgress))));
+    let tickets = read_every_attempt();
     let mut messages = MockMessageRepository::new();
     messages
         .expect_post()
@@ -733,13 +731,12 @@ async fn edit_by_a_non_sender_is_forbidden_and_edits_nothing() {
         (donor(DONOR_A, 1), Sender::Staff(AGENT_ID)),
     ];
     for (actor, sender) in cases {
-        let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
-        let mut messages = messages_holding(vec![message(60, 1, sender, MessageType::Chat)]);
-        no_message_writes(&mut messages);
-
-        let result = conversation_service(tickets, messages)
-            .edit(&actor, MessageId(60), "Mine now")
-            .await;
+        let result = untouchable(
+            donor_ticket(1, DONOR_A, InProgress),
+            message(60, 1, sender, MessageType::Chat),
+        )
+        .edit(&actor, MessageId(60), "Mine now")
+        .await;
 
         assert!(
             matches!(result, Err(DomainError::Forbidden(_))),
@@ -749,40 +746,13 @@ async fn edit_by_a_non_sender_is_forbidden_and_edits_nothing() {
 }
 
 #[tokio::test]
-async fn donor_cannot_edit_messages_of_another_donors_ticket() {
-    let tickets = read_only(vec![donor_ticket(2, DONOR_B, InProgress)]);
-    let mut messages = messages_holding(vec![message(60, 2, Sender::Donor, MessageType::Chat)]);
-    no_message_writes(&mut messages);
-
-    let result = conversation_service(tickets, messages)
-        .edit(&donor(DONOR_A, 1), MessageId(60), "Gotcha")
-        .await;
-
-    assert_err!(result, DomainError::NotFound("message"));
-}
-
-#[tokio::test]
-async fn donor_token_for_one_ticket_cannot_edit_messages_of_another_ticket_of_the_same_donor() {
-    let tickets = read_only(vec![donor_ticket(2, DONOR_A, InProgress)]);
-    let mut messages = messages_holding(vec![message(60, 2, Sender::Donor, MessageType::Chat)]);
-    no_message_writes(&mut messages);
-
-    let result = conversation_service(tickets, messages)
-        .edit(&donor(DONOR_A, 1), MessageId(60), "Gotcha")
-        .await;
-
-    assert_err!(result, DomainError::NotFound("message"));
-}
-
-#[tokio::test]
 async fn edit_on_a_closed_ticket_is_a_transition_error() {
-    let tickets = read_only(vec![donor_ticket(1, DONOR_A, Closed)]);
-    let mut messages = messages_holding(vec![message(60, 1, Sender::Donor, MessageType::Chat)]);
-    no_message_writes(&mut messages);
-
-    let result = conversation_service(tickets, messages)
-        .edit(&donor(DONOR_A, 1), MessageId(60), "Too late")
-        .await;
+    let result = untouchable(
+        donor_ticket(1, DONOR_A, Closed),
+        message(60, 1, Sender::Donor, MessageType::Chat),
+    )
+    .edit(&donor(DONOR_A, 1), MessageId(60), "Too late")
+    .await;
 
     assert_eq!(transition_from(result), Closed);
 }
@@ -790,14 +760,12 @@ async fn edit_on_a_closed_ticket_is_a_transition_error() {
 #[tokio::test]
 async fn editing_a_system_message_is_a_conflict() {
     for actor in [admin(), agent(), donor(DONOR_A, 1)] {
-        let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
-        let mut messages =
-            messages_holding(vec![message(70, 1, Sender::System, MessageType::System)]);
-        no_message_writes(&mut messages);
-
-        let result = conversation_service(tickets, messages)
-            .edit(&actor, MessageId(70), "Ticket never resolved")
-            .await;
+        let result = untouchable(
+            donor_ticket(1, DONOR_A, InProgress),
+            message(70, 1, Sender::System, MessageType::System),
+        )
+        .edit(&actor, MessageId(70), "Ticket never resolved")
+        .await;
 
         assert!(
             matches!(result, Err(DomainError::Conflict(_))),
@@ -808,18 +776,12 @@ async fn editing_a_system_message_is_a_conflict() {
 
 #[tokio::test]
 async fn editing_a_reminder_is_a_conflict_even_for_its_sender() {
-    let tickets = read_only(vec![donor_ticket(1, DONOR_A, PendingReply)]);
-    let mut messages = messages_holding(vec![message(
-        71,
-        1,
-        Sender::Staff(ADMIN_ID),
-        MessageType::Reminder,
-    )]);
-    no_message_writes(&mut messages);
-
-    let result = conversation_service(tickets, messages)
-        .edit(&admin(), MessageId(71), "Changed")
-        .await;
+    let result = untouchable(
+        donor_ticket(1, DONOR_A, PendingReply),
+        message(71, 1, Sender::Staff(ADMIN_ID), MessageType::Reminder),
+    )
+    .edit(&admin(), MessageId(71), "Changed")
+    .await;
 
     assert_err!(result, DomainError::Conflict(_));
 }
@@ -889,18 +851,12 @@ async fn sender_deletes_its_message_on_an_open_ticket() {
 
 #[tokio::test]
 async fn sender_cannot_delete_its_message_on_a_closed_ticket() {
-    let tickets = read_only(vec![donor_ticket(1, DONOR_A, Closed)]);
-    let mut messages = messages_holding(vec![message(
-        60,
-        1,
-        Sender::Staff(AGENT_ID),
-        MessageType::Chat,
-    )]);
-    no_message_writes(&mut messages);
-
-    let result = conversation_service(tickets, messages)
-        .delete(&agent(), MessageId(60))
-        .await;
+    let result = untouchable(
+        donor_ticket(1, DONOR_A, Closed),
+        message(60, 1, Sender::Staff(AGENT_ID), MessageType::Chat),
+    )
+    .delete(&agent(), MessageId(60))
+    .await;
 
     assert_eq!(transition_from(result), Closed);
 }
@@ -914,13 +870,12 @@ async fn non_sender_non_admin_cannot_delete_a_message() {
         (donor(DONOR_A, 1), Sender::System),
     ];
     for (actor, sender) in cases {
-        let tickets = read_only(vec![donor_ticket(1, DONOR_A, InProgress)]);
-        let mut messages = messages_holding(vec![message(60, 1, sender, MessageType::Chat)]);
-        no_message_writes(&mut messages);
-
-        let result = conversation_service(tickets, messages)
-            .delete(&actor, MessageId(60))
-            .await;
+        let result = untouchable(
+            donor_ticket(1, DONOR_A, InProgress),
+            message(60, 1, sender, MessageType::Chat),
+        )
+        .delete(&actor, MessageId(60))
+        .await;
 
         assert!(
             matches!(result, Err(DomainError::Forbidden(_))),
@@ -929,15 +884,37 @@ async fn non_sender_non_admin_cannot_delete_a_message() {
     }
 }
 
+/// Donor A's token for ticket 1 edits, then deletes, message 60 of ticket 2 of `owner`
+/// (another donor, or donor A itself through another token): `NotFound("message")` both
+/// times, and nothing written.
+async fn assert_other_tickets_message_hidden(owner: &str) {
+    let actor = donor(DONOR_A, 1);
+    for delete in [false, true] {
+        let service = untouchable(
+            donor_ticket(2, owner, InProgress),
+            message(60, 2, Sender::Donor, MessageType::Chat),
+        );
+
+        let result = if delete {
+            service.delete(&actor, MessageId(60)).await
+        } else {
+            service
+                .edit(&actor, MessageId(60), "Gotcha")
+                .await
+                .map(drop)
+        };
+
+        assert_err!(result, DomainError::NotFound("message"));
+    }
+}
+
 #[tokio::test]
-async fn donor_cannot_delete_messages_of_another_donors_ticket() {
-    let tickets = read_only(vec![donor_ticket(2, DONOR_B, InProgress)]);
-    let mut messages = messages_holding(vec![message(60, 2, Sender::Donor, MessageType::Chat)]);
-    no_message_writes(&mut messages);
+async fn donor_cannot_edit_or_delete_messages_of_another_donors_ticket() {
+    assert_other_tickets_message_hidden(DONOR_B).await;
+}
 
-    let result = conversation_service(tickets, messages)
-        .delete(&donor(DONOR_A, 1), MessageId(60))
-        .await;
-
-    assert_err!(result, DomainError::NotFound("message"));
+#[tokio::test]
+async fn donor_token_for_one_ticket_cannot_edit_or_delete_messages_of_another_ticket_of_the_same_donor(
+) {
+    assert_other_tickets_message_hidden(DONOR_A).await;
 }

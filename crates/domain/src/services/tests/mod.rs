@@ -10,10 +10,10 @@ use crate::ids::{MessageId, TicketId, UserId};
 use crate::message::{Message, MessageType, Sender};
 use crate::page::Page;
 use crate::ports::{
-    MockBlobStore, MockClock, MockMessageRepository, MockPasswordHasher, MockTicketRepository,
-    MockUserRepository,
+    MockAvatarRepository, MockBlobStore, MockClock, MockEventLog, MockMessageRepository,
+    MockPasswordHasher, MockTicketRepository, MockUserRepository,
 };
-use crate::services::{AccountService, ConversationService, TicketService};
+use crate::services::{AccountService, ConversationService, Ports, TicketService};
 use crate::ticket::{Channel, DonorInfo, Priority, QueryMode, StoredTicket, Ticket, TicketStatus};
 use crate::user::{Role, User};
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -96,7 +96,7 @@ pub(super) fn super_admin() -> Actor {
 // ---- entities ----------------------------------------------------------------------------
 
 /// A donor query of `donor_id`.
-pub(super) fn donor_ticket(id: i64, donor_id: &str, status: TicketStatus) -> Ticket {
+pub(crate) fn donor_ticket(id: i64, donor_id: &str, status: TicketStatus) -> Ticket {
     Ticket::restore(StoredTicket {
         id: TicketId(id),
         channel: Channel::Donor,
@@ -216,6 +216,16 @@ pub(super) fn messages_holding(messages: Vec<Message>) -> MockMessageRepository 
     repo
 }
 
+/// A ticket repository whose `get` finds donor A's ticket 1 (in progress) once for each of
+/// the [`WRITE_ATTEMPTS`](crate::services::WRITE_ATTEMPTS) a use case makes.
+pub(super) fn read_every_attempt() -> MockTicketRepository {
+    let mut repo = MockTicketRepository::new();
+    repo.expect_get()
+        .times(crate::services::WRITE_ATTEMPTS)
+        .returning(|_| Ok(Some(donor_ticket(1, DONOR_A, TicketStatus::InProgress))));
+    repo
+}
+
 /// Fails the test if any ticket write is attempted.
 pub(super) fn no_ticket_writes(repo: &mut MockTicketRepository) {
     repo.expect_create().never();
@@ -240,11 +250,33 @@ pub(super) fn no_user_writes(repo: &mut MockUserRepository) {
 
 // ---- services ----------------------------------------------------------------------------
 
+/// Ports whose every adapter is a mock without expectations (any call fails the test), on
+/// the mock [`clock`], with no optional groups. Tests replace the ports a use case may touch.
+pub(crate) fn mock_ports() -> Ports {
+    Ports {
+        users: Arc::new(MockUserRepository::new()),
+        tickets: Arc::new(MockTicketRepository::new()),
+        messages: Arc::new(MockMessageRepository::new()),
+        events: Arc::new(MockEventLog::new()),
+        hasher: Arc::new(MockPasswordHasher::new()),
+        avatars: Arc::new(MockAvatarRepository::new()),
+        blobs: Arc::new(MockBlobStore::new()),
+        clock: clock(),
+        calls: None,
+        insights: None,
+        push: None,
+    }
+}
+
 pub(super) fn account_service(
     users: MockUserRepository,
     hasher: MockPasswordHasher,
 ) -> AccountService {
-    AccountService::new(Arc::new(users), Arc::new(hasher), clock())
+    AccountService::new(&Ports {
+        users: Arc::new(users),
+        hasher: Arc::new(hasher),
+        ..mock_ports()
+    })
 }
 
 pub(super) fn ticket_service(
@@ -252,25 +284,23 @@ pub(super) fn ticket_service(
     messages: MockMessageRepository,
     users: MockUserRepository,
 ) -> TicketService {
-    TicketService::new(
-        Arc::new(tickets),
-        Arc::new(messages),
-        Arc::new(users),
-        Arc::new(MockBlobStore::new()),
-        clock(),
-    )
+    TicketService::new(&Ports {
+        tickets: Arc::new(tickets),
+        messages: Arc::new(messages),
+        users: Arc::new(users),
+        ..mock_ports()
+    })
 }
 
 pub(super) fn conversation_service(
     tickets: MockTicketRepository,
     messages: MockMessageRepository,
 ) -> ConversationService {
-    ConversationService::new(
-        Arc::new(tickets),
-        Arc::new(messages),
-        Arc::new(MockBlobStore::new()),
-        clock(),
-    )
+    ConversationService::new(&Ports {
+        tickets: Arc::new(tickets),
+        messages: Arc::new(messages),
+        ..mock_ports()
+    })
 }
 
 // ---- assertions --------------------------------------------------------------------------

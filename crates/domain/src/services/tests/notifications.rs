@@ -52,34 +52,56 @@ fn service(
     )
 }
 
-#[tokio::test]
-async fn a_donor_message_is_pushed_once_to_the_assignee_with_the_ticket_id() {
+/// The service for the assigned ticket, whose assignee's device has `token`.
+fn to_assignee(
+    token: &'static str,
+    ledger: MockPushLedger,
+    notifier: MockPushNotifier,
+) -> NotificationService {
+    service(
+        tickets_returning(assigned_ticket()),
+        users_with_token(token),
+        ledger,
+        notifier,
+    )
+}
+
+/// A ledger that has sent nothing yet.
+fn nothing_sent() -> MockPushLedger {
+    let mut ledger = MockPushLedger::new();
+    ledger.expect_was_sent().returning(|_| Ok(false));
+    ledger
+}
+
+/// A notifier that delivers everything and keeps what it was given.
+fn recording() -> (MockPushNotifier, Arc<Mutex<Vec<PushMessage>>>) {
     let sent: Arc<Mutex<Vec<PushMessage>>> = Arc::default();
     let seen = sent.clone();
     let mut notifier = MockPushNotifier::new();
-    notifier.expect_send().times(1).returning(move |m| {
+    notifier.expect_send().returning(move |m| {
         seen.lock().unwrap().push(m);
         PushOutcome::Delivered
     });
-    let mut ledger = MockPushLedger::new();
-    ledger.expect_was_sent().returning(|_| Ok(false));
+    (notifier, sent)
+}
+
+#[tokio::test]
+async fn a_donor_message_is_pushed_once_to_the_assignee_with_the_ticket_id() {
+    let (notifier, sent) = recording();
+    let mut ledger = nothing_sent();
     ledger
         .expect_record_sent()
         .withf(|key| key == &delivery_key(5, "admin-device"))
         .times(1)
         .returning(|_| Ok(()));
-    let report = service(
-        tickets_returning(assigned_ticket()),
-        users_with_token("admin-device"),
-        ledger,
-        notifier,
-    )
-    .deliver(&donor_message(5))
-    .await
-    .unwrap();
+    let report = to_assignee("admin-device", ledger, notifier)
+        .deliver(&donor_message(5))
+        .await
+        .unwrap();
     assert_eq!(report.delivered, 1);
     assert!(report.is_done());
     let sent = sent.lock().unwrap();
+    assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].token, "admin-device");
     assert_eq!(sent[0].data.get("ticketId").map(String::as_str), Some("1"));
     assert_eq!(
@@ -95,15 +117,10 @@ async fn what_was_sent_before_a_restart_is_not_sent_again() {
     let mut ledger = MockPushLedger::new();
     ledger.expect_was_sent().returning(|_| Ok(true));
     ledger.expect_record_sent().never();
-    let report = service(
-        tickets_returning(assigned_ticket()),
-        users_with_token("admin-device"),
-        ledger,
-        notifier,
-    )
-    .deliver(&donor_message(5))
-    .await
-    .unwrap();
+    let report = to_assignee("admin-device", ledger, notifier)
+        .deliver(&donor_message(5))
+        .await
+        .unwrap();
     assert_eq!((report.delivered, report.already_sent), (0, 1));
 }
 
@@ -114,23 +131,17 @@ async fn an_invalid_token_is_forgotten_and_not_retried() {
         .expect_send()
         .times(1)
         .returning(|_| PushOutcome::InvalidToken);
-    let mut ledger = MockPushLedger::new();
-    ledger.expect_was_sent().returning(|_| Ok(false));
+    let mut ledger = nothing_sent();
     ledger
         .expect_forget_token()
         .withf(|t| t == "stale")
         .times(1)
         .returning(|_| Ok(()));
     ledger.expect_record_sent().times(1).returning(|_| Ok(()));
-    let report = service(
-        tickets_returning(assigned_ticket()),
-        users_with_token("stale"),
-        ledger,
-        notifier,
-    )
-    .deliver(&donor_message(5))
-    .await
-    .unwrap();
+    let report = to_assignee("stale", ledger, notifier)
+        .deliver(&donor_message(5))
+        .await
+        .unwrap();
     assert_eq!(report.invalid_tokens, 1);
     assert!(report.is_done());
 }
@@ -143,32 +154,19 @@ async fn a_temporary_failure_is_left_for_a_retry_with_the_services_wait() {
         .returning(|_| PushOutcome::RetryLater {
             after: Some(std::time::Duration::from_secs(7)),
         });
-    let mut ledger = MockPushLedger::new();
-    ledger.expect_was_sent().returning(|_| Ok(false));
+    let mut ledger = nothing_sent();
     ledger.expect_record_sent().never();
-    let report = service(
-        tickets_returning(assigned_ticket()),
-        users_with_token("admin-device"),
-        ledger,
-        notifier,
-    )
-    .deliver(&donor_message(5))
-    .await
-    .unwrap();
+    let report = to_assignee("admin-device", ledger, notifier)
+        .deliver(&donor_message(5))
+        .await
+        .unwrap();
     assert_eq!(report.retry, Some(Some(std::time::Duration::from_secs(7))));
 }
 
 #[tokio::test]
 async fn an_unassigned_ticket_notifies_the_admins_and_a_staff_reply_the_donor() {
-    let mut notifier = MockPushNotifier::new();
-    let sent: Arc<Mutex<Vec<String>>> = Arc::default();
-    let seen = sent.clone();
-    notifier.expect_send().returning(move |m| {
-        seen.lock().unwrap().push(m.token);
-        PushOutcome::Delivered
-    });
-    let mut ledger = MockPushLedger::new();
-    ledger.expect_was_sent().returning(|_| Ok(false));
+    let (notifier, sent) = recording();
+    let mut ledger = nothing_sent();
     ledger.expect_record_sent().returning(|_| Ok(()));
     ledger
         .expect_admin_tokens()
@@ -187,7 +185,13 @@ async fn an_unassigned_ticket_notifies_the_admins_and_a_staff_reply_the_donor() 
         ..donor_message(6)
     };
     svc.deliver(&staff_reply).await.unwrap();
-    assert_eq!(*sent.lock().unwrap(), vec!["a1", "a2", "donor-phone"]);
+    let tokens: Vec<String> = sent
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|m| m.token.clone())
+        .collect();
+    assert_eq!(tokens, ["a1", "a2", "donor-phone"]);
 }
 
 #[tokio::test]
@@ -210,16 +214,8 @@ async fn events_nobody_is_told_about_touch_nothing() {
 
 #[tokio::test]
 async fn a_batch_reads_each_ticket_and_the_admins_tokens_once() {
-    let sent: Arc<Mutex<Vec<(i64, String)>>> = Arc::default();
-    let seen = sent.clone();
-    let mut notifier = MockPushNotifier::new();
-    notifier.expect_send().returning(move |m| {
-        let seq = m.data["seq"].parse().unwrap();
-        seen.lock().unwrap().push((seq, m.token));
-        PushOutcome::Delivered
-    });
-    let mut ledger = MockPushLedger::new();
-    ledger.expect_was_sent().returning(|_| Ok(false));
+    let (notifier, sent) = recording();
+    let mut ledger = nothing_sent();
     ledger.expect_record_sent().returning(|_| Ok(()));
     ledger
         .expect_admin_tokens()
@@ -237,10 +233,13 @@ async fn a_batch_reads_each_ticket_and_the_admins_tokens_once() {
             .await
             .unwrap();
     }
-    assert_eq!(
-        *sent.lock().unwrap(),
-        vec![(5, "a1".into()), (6, "a1".into()), (7, "a1".into())]
-    );
+    let sent: Vec<(i64, String)> = sent
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|m| (m.data["seq"].parse().unwrap(), m.token.clone()))
+        .collect();
+    assert_eq!(sent, [(5, "a1".into()), (6, "a1".into()), (7, "a1".into())]);
 }
 
 #[tokio::test]
@@ -250,16 +249,10 @@ async fn a_token_refused_as_invalid_is_skipped_for_the_rest_of_the_batch() {
         .expect_send()
         .times(1)
         .returning(|_| PushOutcome::InvalidToken);
-    let mut ledger = MockPushLedger::new();
-    ledger.expect_was_sent().returning(|_| Ok(false));
+    let mut ledger = nothing_sent();
     ledger.expect_record_sent().returning(|_| Ok(()));
     ledger.expect_forget_token().times(1).returning(|_| Ok(()));
-    let svc = service(
-        tickets_returning(assigned_ticket()),
-        users_with_token("stale"),
-        ledger,
-        notifier,
-    );
+    let svc = to_assignee("stale", ledger, notifier);
     let mut directory = Directory::default();
     let first = svc
         .deliver_in(&donor_message(5), &mut directory)
