@@ -181,7 +181,7 @@ impl Application {
         }
         let (ports, video_name) = all_ports(&store, &config)?;
         let services = domain_services(ports, &config);
-        let insights = routes::insights::Insights::new(wired(&services.insights, "insight")?);
+        let insights = crate::insights::Insights::new(wired(&services.insights, "insight")?);
         if config.summary_every_n_messages > 0 {
             tokio::spawn(crate::auto_summary::run(
                 insights.clone(),

@@ -20,9 +20,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Startup builds the shared insights under this name.
-pub(crate) use crate::insights::Insights;
-
 type State = web::Data<AppState>;
 
 /// A copy of a shared error, for answering each waiter.
