@@ -183,8 +183,10 @@ impl Application {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let push = spawn_dispatcher(&config, &store, &services, shutdown_rx.clone())?;
         let (calls, video_name) = build_calls(&config, &store)?;
+        let search = concierge_domain::search::SearchService::new(Arc::new(store.clone()));
         let state = web::Data::new(AppState {
             services,
+            search,
             calls,
             video_name,
             tokens: Tokens::new(

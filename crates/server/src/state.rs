@@ -34,6 +34,8 @@ pub trait DatabaseProbe: Send + Sync {
 pub struct AppState {
     /// The domain services.
     pub services: Services,
+    /// Search (built on its own, beside `services`, over the store's `SearchIndex`).
+    pub search: concierge_domain::search::SearchService,
     /// Calls (built on their own, beside `services`).
     pub calls: concierge_domain::services::CallService,
     /// The active video adapter (`videosdk` or `disabled`), for health reports.

@@ -8,6 +8,7 @@ pub mod events;
 mod insights;
 mod messages;
 pub(crate) mod names;
+mod search;
 mod tickets;
 mod users;
 
@@ -15,6 +16,7 @@ pub use calls::{CallRequest, CallSession};
 pub use events::EventWire;
 pub use insights::{Entity, Flag, QaReview, Summary, Verdict};
 pub use messages::{attachment_url, avatar_url, Attachment, Message, SenderProfile};
+pub use search::{SearchHit, SearchHitKind};
 pub use tickets::{Donor, StaffSummary, TaskDetail, Ticket, TicketDetail};
 pub use users::User;
 
