@@ -6,5 +6,6 @@ DROP TRIGGER messages_fts_insert;
 DROP TRIGGER tickets_fts_delete;
 DROP TRIGGER tickets_fts_update;
 DROP TRIGGER tickets_fts_insert;
+DROP VIEW messages_search_docs;
 DROP TABLE messages_fts;
 DROP TABLE tickets_fts;

@@ -28,6 +28,12 @@ CREATE TRIGGER tickets_fts_delete AFTER DELETE ON tickets BEGIN
 END;
 
 -- A message's document: its text, and its files' names (refreshed when files come and go).
+CREATE VIEW messages_search_docs AS
+    SELECT m.id AS id, m.content AS content, coalesce(
+        (SELECT group_concat(a.file_name, ' ') FROM attachments a WHERE a.message_id = m.id), '')
+        AS file_names
+    FROM messages m;
+
 CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
     INSERT INTO messages_fts (rowid, content, file_names) VALUES (new.id, new.content, '');
 END;
@@ -35,8 +41,7 @@ CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages
     WHEN old.content IS NOT new.content BEGIN
     DELETE FROM messages_fts WHERE rowid = old.id;
     INSERT INTO messages_fts (rowid, content, file_names)
-        VALUES (new.id, new.content, coalesce(
-            (SELECT group_concat(file_name, ' ') FROM attachments WHERE message_id = new.id), ''));
+        SELECT id, content, file_names FROM messages_search_docs WHERE id = new.id;
 END;
 CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
     DELETE FROM messages_fts WHERE rowid = old.id;
@@ -44,22 +49,16 @@ END;
 CREATE TRIGGER attachments_fts_insert AFTER INSERT ON attachments BEGIN
     DELETE FROM messages_fts WHERE rowid = new.message_id;
     INSERT INTO messages_fts (rowid, content, file_names)
-        SELECT m.id, m.content, coalesce(
-            (SELECT group_concat(a.file_name, ' ') FROM attachments a WHERE a.message_id = m.id), '')
-        FROM messages m WHERE m.id = new.message_id;
+        SELECT id, content, file_names FROM messages_search_docs WHERE id = new.message_id;
 END;
 CREATE TRIGGER attachments_fts_delete AFTER DELETE ON attachments BEGIN
     DELETE FROM messages_fts WHERE rowid = old.message_id;
     INSERT INTO messages_fts (rowid, content, file_names)
-        SELECT m.id, m.content, coalesce(
-            (SELECT group_concat(a.file_name, ' ') FROM attachments a WHERE a.message_id = m.id), '')
-        FROM messages m WHERE m.id = old.message_id;
+        SELECT id, content, file_names FROM messages_search_docs WHERE id = old.message_id;
 END;
 
 -- What existed before this migration.
 INSERT INTO tickets_fts (rowid, title, description)
     SELECT id, title, coalesce(description, '') FROM tickets;
 INSERT INTO messages_fts (rowid, content, file_names)
-    SELECT m.id, m.content, coalesce(
-        (SELECT group_concat(a.file_name, ' ') FROM attachments a WHERE a.message_id = m.id), '')
-    FROM messages m;
+    SELECT id, content, file_names FROM messages_search_docs;

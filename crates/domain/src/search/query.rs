@@ -121,6 +121,19 @@ struct Piece {
     prefix: bool,
 }
 
+/// Reads `"text"` from `chars` (at its opening quote); `None` when it is not closed.
+fn quoted(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Option<String> {
+    chars.next();
+    let mut text = String::new();
+    for c in chars.by_ref() {
+        if c == '"' {
+            return Some(text);
+        }
+        text.push(c);
+    }
+    None
+}
+
 /// Cuts the query into pieces: runs of non-space characters and quoted phrases.
 fn pieces(q: &str) -> Result<Vec<Piece>> {
     let mut out = vec![];
@@ -136,19 +149,8 @@ fn pieces(q: &str) -> Result<Vec<Piece>> {
             negated = true;
         }
         if chars.peek() == Some(&'"') {
-            chars.next();
-            let mut text = String::new();
-            let mut closed = false;
-            for c in chars.by_ref() {
-                if c == '"' {
-                    closed = true;
-                    break;
-                }
-                text.push(c);
-            }
-            if !closed {
-                return Err(invalid("a phrase is missing its closing quote (\")"));
-            }
+            let text = quoted(&mut chars)
+                .ok_or_else(|| invalid("a phrase is missing its closing quote (\")"))?;
             let prefix = chars.peek() == Some(&'*');
             if prefix {
                 chars.next();
@@ -171,20 +173,10 @@ fn pieces(q: &str) -> Result<Vec<Piece>> {
         }
         // A filter's value may be quoted: `donor:"a b"`.
         if text.ends_with(':') && chars.peek() == Some(&'"') {
-            chars.next();
-            let mut closed = false;
-            for c in chars.by_ref() {
-                if c == '"' {
-                    closed = true;
-                    break;
-                }
-                text.push(c);
-            }
-            if !closed {
-                return Err(invalid(
-                    "a filter's quoted value is missing its closing quote",
-                ));
-            }
+            let value = quoted(&mut chars).ok_or_else(|| {
+                invalid("a filter's quoted value is missing its closing quote (\")")
+            })?;
+            text.push_str(&value);
         }
         let prefix = text.ends_with('*');
         if prefix {
@@ -515,6 +507,7 @@ mod tests {
             ("", "empty"),
             ("   ", "empty"),
             ("\"open phrase", "closing quote"),
+            ("donor:\"d 1", "closing quote"),
             ("\"\"", "no letters"),
             ("&&& ||", "no letters"),
             ("-refund", "only exclusions"),

@@ -42,12 +42,7 @@ async fn search(
     caller: Caller,
     params: web::Query<SearchParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = match params.paging.limit.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
-            ApiError::BadRequest(format!("limit must be a whole number, not {raw:?}"))
-        })?),
-    };
+    let limit = params.paging.limit()?;
     let page = state
         .search
         .search(

@@ -65,13 +65,17 @@ pub struct Paging {
 impl Paging {
     /// The domain's page request.
     pub fn request(&self) -> Result<PageRequest, ApiError> {
-        let limit = match self.limit.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
+        Ok(PageRequest::parse(self.limit()?, self.cursor.as_deref())?)
+    }
+
+    /// The `limit` as a number, when given (the domain checks its range).
+    pub fn limit(&self) -> Result<Option<i64>, ApiError> {
+        match self.limit.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(raw) => raw.parse::<i64>().map(Some).map_err(|_| {
                 ApiError::BadRequest(format!("limit must be a whole number, not {raw:?}"))
-            })?),
-        };
-        Ok(PageRequest::parse(limit, self.cursor.as_deref())?)
+            }),
+        }
     }
 }
 
