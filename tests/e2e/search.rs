@@ -190,3 +190,65 @@ e2e!(
         assert!(hits(&app, &admin, "kiwi status:closed").await.is_empty());
     }
 );
+
+const PNG: &[u8] =
+    b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+
+e2e!(
+    file_names_assignees_dates_and_deleted_tickets,
+    |app: TestApp| async move {
+        let admin = app.admin_token.clone();
+        let (agent, agent_token) = app.staff("searcher", "AGENT").await;
+        let task = app
+            .task(
+                &agent_token,
+                json!({"title": "Quarterly ledger", "assignedToId": agent}),
+            )
+            .await;
+        let part = reqwest::multipart::Part::bytes(PNG.to_vec())
+            .file_name("ledger_scan-2026.png")
+            .mime_str("image/png")
+            .expect("mime");
+        let form = reqwest::multipart::Form::new()
+            .text("taskId", task.to_string())
+            .text("content", "attached")
+            .part("files", part);
+        let posted: Value = app
+            .client
+            .post(format!("{}/messages", app.api))
+            .bearer_auth(&agent_token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("sent")
+            .json()
+            .await
+            .expect("a message");
+        let message = posted["id"].as_i64().expect("message id");
+        let reply = search(&app, Some(&admin), "scan type:message")
+            .await
+            .expect(200);
+        assert_eq!(reply.data()[0]["messageId"], message);
+        assert_eq!(reply.data()[0]["snippet"], "ledger_scan-2026.png");
+        assert_eq!(reply.data()[0]["highlights"], json!([[7, 11]]));
+
+        let mine = hits(&app, &agent_token, "ledger assignee:me").await;
+        assert_eq!(mine.len(), 2, "{mine:?}");
+        assert_eq!(hits(&app, &admin, "ledger assignee:searcher").await, mine);
+        assert_eq!(
+            hits(&app, &admin, &format!("ledger assignee:{agent}")).await,
+            mine
+        );
+        assert!(hits(&app, &admin, "ledger assignee:none").await.is_empty());
+        assert_eq!(hits(&app, &admin, "ledger created:>2000-01-01").await, mine);
+        assert!(hits(&app, &admin, "ledger created:<2000-01-01")
+            .await
+            .is_empty());
+
+        app.delete(&format!("/tasks/{task}"), Some(&admin))
+            .await
+            .expect(204);
+        assert!(hits(&app, &admin, "ledger").await.is_empty());
+        assert!(hits(&app, &admin, "scan").await.is_empty());
+    }
+);
