@@ -467,3 +467,34 @@ async fn both_backends_give_the_same_hits_for_a_table_of_queries() {
         "only {found} queries found anything"
     );
 }
+
+store_test!(odd_letters_and_marks_never_fail_a_query, |store| {
+    let t = create(&store, free("Unicode")).await;
+    let m = post(&store, t.id, "ǂhoan Ⅻ ℌ ᾅ ٣ 𝔘 e\u{301}tude 㐀 x\u{200d}y").await;
+    let search = SearchService::new(Arc::new(store.clone()));
+    for q in [
+        "ǂhoan",
+        "Ⅻ",
+        "ℌ",
+        "ᾅ",
+        "٣",
+        "𝔘",
+        "e\u{301}tude",
+        "etude",
+        "㐀",
+        "x\u{200d}y",
+        "ǂ*",
+        "𝔘𝔘*",
+        "\u{301}",
+        "-ǂ refund",
+        "ǂ -ǂ",
+        "\u{10ffff}a",
+    ] {
+        let result = search.search(&Actor::System, q, None, None).await;
+        assert!(
+            matches!(result, Ok(_) | Err(DomainError::Invalid(_))),
+            "{q:?}: {result:?}"
+        );
+    }
+    assert_eq!(hits(&store, "ǂhoan").await, vec![m]);
+});
