@@ -18,5 +18,6 @@ mod push;
 mod push_outage;
 mod realtime;
 mod realtime_rights;
+mod search;
 mod security;
 mod walkthrough;

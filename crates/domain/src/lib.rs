@@ -10,6 +10,7 @@
 //! * [`event`]: the domain events every change appends to the event log.
 //! * [`ports`]: the traits adapters implement (storage, password hashing, time). With the
 //!   `mock` feature each port has a `mockall` mock (`MockTicketRepository`, ...).
+//! * [`search`]: the search query language, its permission scope and the `SearchIndex` port.
 //! * [`services`]: one service per area of use cases; they check permissions, apply the state
 //!   machine and call the ports.
 //!
@@ -36,6 +37,7 @@ pub mod notification;
 pub mod page;
 pub mod ports;
 pub mod qa;
+pub mod search;
 pub mod services;
 pub mod summary;
 pub mod ticket;

@@ -143,6 +143,7 @@ impl MemoryStore {
             calls: None,
             insights: None,
             push: None,
+            search: None,
         }
     }
 

@@ -181,6 +181,7 @@ impl Modify for Security {
         (name = "messages", description = "A ticket's conversation and its files"),
         (name = "calls", description = "Call requests and sessions"),
         (name = "insights", description = "Summaries and QA reviews"),
+        (name = "search", description = "Tickets and messages matching a query"),
         (name = "meta", description = "This document, the docs page, the WebSocket upgrade")
     )
 )]

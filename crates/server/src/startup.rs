@@ -88,6 +88,7 @@ fn core_ports(store: &Store, config: &Config) -> Ports {
         calls: None,
         insights: None,
         push: None,
+        search: None,
     }
 }
 
@@ -107,9 +108,10 @@ fn all_ports(store: &Store, config: &Config) -> Result<(Ports, &'static str), St
             analyzer: concierge_ai::analyzer_from_config(config.openai.clone()),
         }),
         push: Some(PushPorts {
-            ledger: shared,
+            ledger: shared.clone(),
             notifier: push_notifier(config)?,
         }),
+        search: Some(shared),
         ..core_ports(store, config)
     };
     Ok((ports, video_name))
@@ -215,6 +217,7 @@ impl Application {
         let push = spawn_dispatcher(&config, &store, &services, shutdown_rx.clone())?;
         let state = web::Data::new(AppState {
             calls: wired(&services.calls, "call")?,
+            search: wired(&services.search, "search")?,
             services,
             video_name,
             tokens: Tokens::new(

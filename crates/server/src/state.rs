@@ -34,6 +34,8 @@ pub trait DatabaseProbe: Send + Sync {
 pub struct AppState {
     /// The domain services.
     pub services: Services,
+    /// Search: `services.search`, which the server always wires.
+    pub search: concierge_domain::search::SearchService,
     /// Calls: `services.calls`, which the server always wires.
     pub calls: concierge_domain::services::CallService,
     /// The active video adapter (`videosdk` or `disabled`), for health reports.

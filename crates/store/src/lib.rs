@@ -46,6 +46,7 @@ mod schema_attachments;
 mod schema_calls;
 mod schema_insights;
 mod schema_push;
+mod search;
 mod summaries;
 mod tickets;
 mod tx;

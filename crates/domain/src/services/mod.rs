@@ -57,6 +57,8 @@ pub struct Ports {
     pub insights: Option<InsightPorts>,
     /// Push notifications, for [`NotificationService`].
     pub push: Option<PushPorts>,
+    /// The search index, for [`SearchService`](crate::search::SearchService).
+    pub search: Option<Arc<dyn crate::search::SearchIndex>>,
 }
 
 /// The ports of calls.
@@ -123,6 +125,7 @@ impl Ports {
 ///     calls: None,
 ///     insights: None,
 ///     push: None,
+///     search: None,
 /// });
 /// assert!(services.calls.is_none());
 /// ```
@@ -142,6 +145,8 @@ pub struct Services {
     pub insights: Option<InsightService>,
     /// Push notifications from the event log, when [`Ports::push`] is set.
     pub notifications: Option<NotificationService>,
+    /// Search over tickets and messages, when [`Ports::search`] is set.
+    pub search: Option<crate::search::SearchService>,
     /// The event log, for readers.
     pub events: Arc<dyn EventLog>,
 }
@@ -164,6 +169,7 @@ impl Services {
                     push.notifier.clone(),
                 )
             }),
+            search: ports.search.map(crate::search::SearchService::new),
             events: ports.events,
         }
     }

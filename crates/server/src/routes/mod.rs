@@ -6,6 +6,7 @@ mod calls;
 pub(crate) mod health;
 pub(crate) mod insights;
 mod messages;
+mod search;
 mod tickets;
 mod uploads;
 mod ws;
@@ -21,6 +22,7 @@ pub fn api(cfg: &mut ServiceConfig) {
         .configure(calls::routes)
         .configure(uploads::routes)
         .configure(insights::routes)
+        .configure(search::routes)
         .configure(ws::routes)
         .configure(crate::openapi::routes);
 }

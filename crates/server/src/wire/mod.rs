@@ -20,6 +20,7 @@ pub mod events;
 mod insights;
 mod messages;
 pub(crate) mod names;
+mod search;
 mod tickets;
 mod users;
 
@@ -27,6 +28,7 @@ pub use calls::{CallRequest, CallSession};
 pub use events::EventWire;
 pub use insights::{Entity, Flag, QaReview, Summary, Verdict};
 pub use messages::{attachment_url, avatar_url, Attachment, Message, SenderProfile};
+pub use search::{SearchHit, SearchHitKind};
 pub use tickets::{Donor, StaffSummary, TaskDetail, Ticket, TicketDetail};
 pub use users::User;
 
@@ -75,13 +77,17 @@ pub struct Paging {
 impl Paging {
     /// The domain's page request.
     pub fn request(&self) -> Result<PageRequest, ApiError> {
-        let limit = match self.limit.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
+        Ok(PageRequest::parse(self.limit()?, self.cursor.as_deref())?)
+    }
+
+    /// The `limit` as a number, when given (the domain checks its range).
+    pub fn limit(&self) -> Result<Option<i64>, ApiError> {
+        match self.limit.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(raw) => raw.parse::<i64>().map(Some).map_err(|_| {
                 ApiError::BadRequest(format!("limit must be a whole number, not {raw:?}"))
-            })?),
-        };
-        Ok(PageRequest::parse(limit, self.cursor.as_deref())?)
+            }),
+        }
     }
 }
 

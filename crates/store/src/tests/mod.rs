@@ -7,6 +7,7 @@ mod events;
 mod insights;
 mod messages;
 mod push;
+mod search;
 mod throughput;
 mod tickets;
 mod users;

@@ -265,6 +265,7 @@ pub(crate) fn mock_ports() -> Ports {
         calls: None,
         insights: None,
         push: None,
+        search: None,
     }
 }
 

@@ -1,0 +1,12 @@
+DROP TRIGGER attachments_search ON attachments;
+DROP FUNCTION attachments_search_trigger();
+DROP TRIGGER messages_search ON messages;
+DROP FUNCTION messages_search_trigger();
+DROP INDEX messages_search_idx;
+ALTER TABLE messages DROP COLUMN search;
+DROP FUNCTION concierge_message_search(BIGINT, TEXT);
+DROP INDEX tickets_search_idx;
+ALTER TABLE tickets DROP COLUMN search;
+DROP FUNCTION concierge_search_text(TEXT);
+DROP TEXT SEARCH CONFIGURATION concierge_search;
+DROP TEXT SEARCH DICTIONARY concierge_english_stem;

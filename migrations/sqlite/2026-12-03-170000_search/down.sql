@@ -1,0 +1,11 @@
+DROP TRIGGER attachments_fts_delete;
+DROP TRIGGER attachments_fts_insert;
+DROP TRIGGER messages_fts_delete;
+DROP TRIGGER messages_fts_update;
+DROP TRIGGER messages_fts_insert;
+DROP TRIGGER tickets_fts_delete;
+DROP TRIGGER tickets_fts_update;
+DROP TRIGGER tickets_fts_insert;
+DROP VIEW messages_search_docs;
+DROP TABLE messages_fts;
+DROP TABLE tickets_fts;
