@@ -24,26 +24,20 @@ use concierge_domain::{DomainError, MessageId, Result, TicketId, UserId};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
+/// A stored review: the columns an insert writes and those a decision adds.
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = qa_reviews)]
 struct ReviewRow {
     id: i64,
-    message_id: i64,
-    ticket_id: i64,
-    status: String,
     feedback: Option<String>,
-    flags: String,
-    sentiment: f32,
-    analyzer: String,
-    fallback_from: Option<String>,
     reviewer_id: Option<i64>,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    #[diesel(embed)]
+    fields: ReviewFields,
 }
 
-#[derive(Debug, Insertable)]
+#[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = qa_reviews)]
-struct NewReviewRow {
+struct ReviewFields {
     message_id: i64,
     ticket_id: i64,
     status: String,
@@ -67,22 +61,28 @@ fn flags_from(text: &str) -> Result<Vec<Flag>, Error> {
 
 impl ReviewRow {
     fn into_review(self) -> Result<QaReview, Error> {
+        let ReviewRow {
+            id,
+            feedback,
+            reviewer_id,
+            fields: f,
+        } = self;
         Ok(QaReview {
-            id: self.id,
-            message_id: MessageId(self.message_id),
-            ticket_id: TicketId(self.ticket_id),
-            status: self
+            id,
+            message_id: MessageId(f.message_id),
+            ticket_id: TicketId(f.ticket_id),
+            status: f
                 .status
                 .parse::<ReviewStatus>()
-                .map_err(|_| corrupt(format!("review status {:?}", self.status)))?,
-            feedback: self.feedback,
-            flags: flags_from(&self.flags)?,
-            sentiment: self.sentiment,
-            analyzer: self.analyzer,
-            fallback_from: self.fallback_from,
-            reviewer_id: self.reviewer_id.map(UserId),
-            created_at: from_db(self.created_at),
-            updated_at: from_db(self.updated_at),
+                .map_err(|_| corrupt(format!("review status {:?}", f.status)))?,
+            feedback,
+            flags: flags_from(&f.flags)?,
+            sentiment: f.sentiment,
+            analyzer: f.analyzer,
+            fallback_from: f.fallback_from,
+            reviewer_id: reviewer_id.map(UserId),
+            created_at: from_db(f.created_at),
+            updated_at: from_db(f.updated_at),
         })
     }
 }
@@ -130,7 +130,7 @@ fn create_review(
         .map(|f| json!({"kind": flag_kind_name(f.kind), "evidence": f.evidence}))
         .collect();
     let at = to_db(review.created_at);
-    let row = NewReviewRow {
+    let row = ReviewFields {
         message_id: review.message_id.0,
         ticket_id: review.ticket_id.0,
         status: ReviewStatus::Pending.as_str().to_string(),

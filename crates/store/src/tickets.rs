@@ -33,15 +33,13 @@ pub(crate) fn load(conn: &mut DbConnection, id: TicketId) -> Result<Option<Ticke
 /// transaction then rolls back), `NotFound` when the ticket is gone.
 pub(crate) fn save(conn: &mut DbConnection, ticket: &Ticket) -> Result<Ticket, Error> {
     let fields = TicketFields::from_ticket(ticket);
-    // `all_columns` is in `TicketRow`'s field order (`as_select()` does not compile in a
-    // RETURNING clause of the multi-backend).
     let saved: Option<TicketRow> = diesel::update(
         tickets::table
             .filter(tickets::id.eq(ticket.id.0))
             .filter(tickets::version.eq(ticket.version())),
     )
     .set((&fields, tickets::version.eq(tickets::version + 1)))
-    .returning(tickets::all_columns)
+    .returning(TicketRow::returning())
     .get_result(conn)
     .optional()?;
     if let Some(row) = saved {
@@ -82,7 +80,7 @@ pub(crate) fn forget_description(
         tickets::version.eq(tickets::version + 1),
         tickets::updated_at.eq(to_db(chrono::Utc::now())),
     ))
-    .returning(tickets::all_columns)
+    .returning(TicketRow::returning())
     .get_result(conn)
     .optional()?;
     row.map(TicketRow::into_ticket).transpose()
@@ -181,7 +179,7 @@ fn create(
     }
     let ticket = diesel::insert_into(tickets::table)
         .values(&fields)
-        .returning(tickets::all_columns)
+        .returning(TicketRow::returning())
         .get_result::<TicketRow>(conn)?
         .into_ticket()?;
     let mut log = vec![NewEvent::ticket_created(&ticket)];
