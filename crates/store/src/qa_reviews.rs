@@ -6,6 +6,7 @@ use crate::connection::DbConnection;
 use crate::error::{corrupt, is_unique_violation, Error};
 use crate::json_text::{tagged_list, to_json};
 use crate::models::{from_db, to_db};
+use crate::query::{first_row, page_of, paged};
 use crate::schema::messages;
 use crate::schema_insights::qa_reviews;
 use crate::{events, Store};
@@ -88,26 +89,18 @@ impl ReviewRow {
 }
 
 fn load_review(conn: &mut DbConnection, id: i64) -> Result<Option<QaReview>, Error> {
-    qa_reviews::table
-        .find(id)
-        .select(ReviewRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(ReviewRow::into_review)
-        .transpose()
+    let query = qa_reviews::table.find(id).select(ReviewRow::as_select());
+    first_row(conn, query, ReviewRow::into_review)
 }
 
 fn review_of_message(
     conn: &mut DbConnection,
     message_id: MessageId,
 ) -> Result<Option<QaReview>, Error> {
-    qa_reviews::table
+    let query = qa_reviews::table
         .filter(qa_reviews::message_id.eq(message_id.0))
-        .select(ReviewRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(ReviewRow::into_review)
-        .transpose()
+        .select(ReviewRow::as_select());
+    first_row(conn, query, ReviewRow::into_review)
 }
 
 fn create_review(
@@ -186,26 +179,16 @@ fn list_reviews(
     filter: &ReviewFilter,
     page: PageRequest,
 ) -> Result<Page<QaReview>, Error> {
-    let mut query = qa_reviews::table
-        .select(ReviewRow::as_select())
-        .order(qa_reviews::id.desc())
-        .limit(i64::from(page.limit) + 1)
-        .into_boxed();
-    if let Some(after) = page.after {
-        query = query.filter(qa_reviews::id.lt(after));
-    }
+    let query = qa_reviews::table.select(ReviewRow::as_select());
+    let mut query = paged!(query, qa_reviews::id, newest_first, page);
     if let Some(ticket_id) = filter.ticket_id {
         query = query.filter(qa_reviews::ticket_id.eq(ticket_id.0));
     }
     if let Some(status) = filter.status {
         query = query.filter(qa_reviews::status.eq(status.as_str()));
     }
-    let rows = query
-        .load::<ReviewRow>(conn)?
-        .into_iter()
-        .map(ReviewRow::into_review)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_rows(rows, &page, |r| r.id))
+    let rows = query.load(conn)?;
+    page_of(rows, &page, ReviewRow::into_review, |r| r.id)
 }
 
 #[async_trait]

@@ -6,6 +6,7 @@ use crate::connection::DbConnection;
 use crate::error::{corrupt, Error};
 use crate::json_text::{json_list, tagged_list, to_json};
 use crate::models::{from_db, to_db};
+use crate::query::first_row;
 use crate::schema::tickets;
 use crate::schema_insights::summaries;
 use crate::{events, Store};
@@ -82,13 +83,10 @@ impl SummaryRow {
 }
 
 fn current_summary(conn: &mut DbConnection, ticket_id: TicketId) -> Result<Option<Summary>, Error> {
-    summaries::table
+    let query = summaries::table
         .filter(summaries::ticket_id.eq(ticket_id.0))
-        .select(SummaryRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(SummaryRow::into_summary)
-        .transpose()
+        .select(SummaryRow::as_select());
+    first_row(conn, query, SummaryRow::into_summary)
 }
 
 fn replace_summary(
