@@ -198,145 +198,113 @@ store_test!(every_filter_field_works, |store| {
     d.resolve(ann.id, Utc::now()).unwrap();
     let d = store.update(d, None).await.unwrap();
 
-    assert_eq!(
-        ids(&store, TicketFilter::default()).await,
-        [d.id, c.id, b.id, a.id]
-    );
-    assert_eq!(
-        ids(
-            &store,
+    let all = TicketFilter::default;
+    let cases: Vec<(&str, TicketFilter, Vec<TicketId>)> = vec![
+        ("none", all(), vec![d.id, c.id, b.id, a.id]),
+        (
+            "donor channel",
             TicketFilter {
                 channel: Some(Channel::Donor),
-                ..Default::default()
-            }
-        )
-        .await,
-        [d.id, b.id, a.id]
-    );
-    assert_eq!(
-        ids(
-            &store,
+                ..all()
+            },
+            vec![d.id, b.id, a.id],
+        ),
+        (
+            "internal channel",
             TicketFilter {
                 channel: Some(Channel::Internal),
-                ..Default::default()
-            }
-        )
-        .await,
-        [c.id]
-    );
-    assert_eq!(
-        ids(
-            &store,
+                ..all()
+            },
+            vec![c.id],
+        ),
+        (
+            "resolved",
             TicketFilter {
                 statuses: vec![TicketStatus::Resolved],
-                ..Default::default()
-            }
-        )
-        .await,
-        [d.id]
-    );
-    assert_eq!(
-        ids(
-            &store,
+                ..all()
+            },
+            vec![d.id],
+        ),
+        (
+            "open or resolved",
             TicketFilter {
                 statuses: vec![TicketStatus::Open, TicketStatus::Resolved],
-                ..Default::default()
-            }
-        )
-        .await,
-        [d.id, c.id]
-    );
-    assert_eq!(
-        ids(
-            &store,
+                ..all()
+            },
+            vec![d.id, c.id],
+        ),
+        (
+            "priority",
             TicketFilter {
                 priority: Some(Priority::High),
-                ..Default::default()
-            }
-        )
-        .await,
-        [a.id]
-    );
-    assert_eq!(
-        ids(
-            &store,
+                ..all()
+            },
+            vec![a.id],
+        ),
+        (
+            "assignee",
             TicketFilter {
                 assignee_id: Some(ann.id),
-                ..Default::default()
-            }
-        )
-        .await,
-        [d.id, c.id]
-    );
-    assert_eq!(
-        ids(
-            &store,
+                ..all()
+            },
+            vec![d.id, c.id],
+        ),
+        (
+            "donor id",
             TicketFilter {
                 donor_id: Some("d-1".into()),
-                ..Default::default()
-            }
-        )
-        .await,
-        [d.id, a.id]
-    );
-    // Case-insensitive, title or description.
-    assert_eq!(
-        ids(
-            &store,
+                ..all()
+            },
+            vec![d.id, a.id],
+        ),
+        (
+            "text: case-insensitive, title or description",
             TicketFilter {
                 text: Some("rEfUnD".into()),
-                ..Default::default()
-            }
-        )
-        .await,
-        [b.id, a.id]
-    );
-    assert_eq!(
-        ids(
-            &store,
+                ..all()
+            },
+            vec![b.id, a.id],
+        ),
+        (
+            "created from",
             TicketFilter {
                 created_from: Some(at(1)),
-                ..Default::default()
-            }
-        )
-        .await,
-        [d.id, c.id, b.id]
-    );
-    assert_eq!(
-        ids(
-            &store,
+                ..all()
+            },
+            vec![d.id, c.id, b.id],
+        ),
+        (
+            "created to",
             TicketFilter {
                 created_to: Some(at(1)),
-                ..Default::default()
-            }
-        )
-        .await,
-        [a.id]
-    );
-    assert_eq!(
-        ids(
-            &store,
+                ..all()
+            },
+            vec![a.id],
+        ),
+        (
+            "all at once",
             TicketFilter {
                 channel: Some(Channel::Donor),
                 statuses: vec![TicketStatus::InProgress],
                 donor_id: Some("d-1".into()),
                 created_from: Some(at(0)),
                 created_to: Some(at(5)),
-                ..Default::default()
-            }
-        )
-        .await,
-        [a.id]
-    );
-    assert!(ids(
-        &store,
-        TicketFilter {
-            assignee_id: Some(UserId(404)),
-            ..Default::default()
-        }
-    )
-    .await
-    .is_empty());
+                ..all()
+            },
+            vec![a.id],
+        ),
+        (
+            "unknown assignee",
+            TicketFilter {
+                assignee_id: Some(UserId(404)),
+                ..all()
+            },
+            vec![],
+        ),
+    ];
+    for (name, filter, want) in cases {
+        assert_eq!(ids(&store, filter).await, want, "{name}");
+    }
 });
 
 store_test!(cursor_pages_do_not_overlap, |store| {
