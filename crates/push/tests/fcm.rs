@@ -65,6 +65,13 @@ fn token_response(access_token: &str, expires_in: u64) -> ResponseTemplate {
     }))
 }
 
+/// A fake Google whose token endpoint hands out `ya29.t` for an hour.
+async fn with_token() -> MockServer {
+    let server = MockServer::start().await;
+    mount_token(&server, "ya29.t", 3600).await;
+    server
+}
+
 /// Answers every POST to `on` with `response`.
 async fn mount_post(server: &MockServer, on: &str, response: ResponseTemplate) {
     Mock::given(method("POST"))
@@ -332,8 +339,7 @@ async fn an_expiring_token_is_refreshed() {
 
 #[tokio::test]
 async fn an_unregistered_token_is_invalid() {
-    let server = MockServer::start().await;
-    mount_token(&server, "ya29.t", 3600).await;
+    let server = with_token().await;
     mount_send(
         &server,
         fcm_error(
@@ -353,8 +359,7 @@ async fn an_unregistered_token_is_invalid() {
 
 #[tokio::test]
 async fn a_malformed_registration_token_is_invalid() {
-    let server = MockServer::start().await;
-    mount_token(&server, "ya29.t", 3600).await;
+    let server = with_token().await;
     mount_send(
         &server,
         fcm_error(
@@ -373,8 +378,7 @@ async fn a_malformed_registration_token_is_invalid() {
 
 #[tokio::test]
 async fn a_503_is_retried_once_within_the_call() {
-    let server = MockServer::start().await;
-    mount_token(&server, "ya29.t", 3600).await;
+    let server = with_token().await;
     mount_send_once(
         &server,
         fcm_error(
@@ -396,8 +400,7 @@ async fn a_503_is_retried_once_within_the_call() {
 
 #[tokio::test]
 async fn a_lasting_outage_is_retry_later_after_max_attempts() {
-    let server = MockServer::start().await;
-    mount_token(&server, "ya29.t", 3600).await;
+    let server = with_token().await;
     mount_send(
         &server,
         fcm_error(
@@ -421,8 +424,7 @@ async fn a_lasting_outage_is_retry_later_after_max_attempts() {
 
 #[tokio::test]
 async fn a_503_with_retry_after_goes_back_to_the_dispatcher() {
-    let server = MockServer::start().await;
-    mount_token(&server, "ya29.t", 3600).await;
+    let server = with_token().await;
     mount_send(
         &server,
         fcm_error(503, "UNAVAILABLE", "busy", None).insert_header("Retry-After", "30"),
@@ -440,8 +442,7 @@ async fn a_503_with_retry_after_goes_back_to_the_dispatcher() {
 
 #[tokio::test]
 async fn a_rate_limit_is_retry_later_with_retry_after() {
-    let server = MockServer::start().await;
-    mount_token(&server, "ya29.t", 3600).await;
+    let server = with_token().await;
     mount_send(
         &server,
         fcm_error(
@@ -535,8 +536,7 @@ async fn a_401_with_a_fresh_token_too_is_rejected() {
 
 #[tokio::test]
 async fn another_bad_request_is_rejected_and_reported_until_a_success() {
-    let server = MockServer::start().await;
-    mount_token(&server, "ya29.t", 3600).await;
+    let server = with_token().await;
     mount_post_once(
         &server,
         SEND_PATH,
@@ -647,8 +647,7 @@ async fn a_slow_token_endpoint_is_retry_later() {
 
 #[tokio::test]
 async fn a_slow_fcm_is_retry_later_within_the_timeout() {
-    let server = MockServer::start().await;
-    mount_token(&server, "ya29.t", 3600).await;
+    let server = with_token().await;
     mount_send(&server, fcm_ok().set_delay(Duration::from_secs(3))).await;
     let mut config = config(&server);
     config.timeout = Duration::from_millis(300);
@@ -671,8 +670,7 @@ async fn a_slow_fcm_is_retry_later_within_the_timeout() {
 
 #[tokio::test]
 async fn an_unreachable_fcm_is_retry_later() {
-    let server = MockServer::start().await;
-    mount_token(&server, "ya29.t", 3600).await;
+    let server = with_token().await;
     // A port that was just free: nothing listens there.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = closed.local_addr().expect("addr").port();
