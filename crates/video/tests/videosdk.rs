@@ -165,7 +165,7 @@ async fn each_room_gets_its_own_custom_room_id() {
 #[tokio::test]
 async fn refused_credentials_are_a_clear_unavailable() {
     for status in [401, 403] {
-        // not retried
+        // One request: a refusal is not retried.
         let server = answering(
             "/v2/rooms",
             ResponseTemplate::new(status).set_body_json(json!({"message": "Invalid token"})),
