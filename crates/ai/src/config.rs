@@ -53,19 +53,14 @@ impl Default for OpenAiConfig {
     }
 }
 
-impl std::fmt::Debug for OpenAiConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenAiConfig")
-            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
-            .field("base_url", &self.base_url)
-            .field("model", &self.model)
-            .field("timeout", &self.timeout)
-            .field("max_attempts", &self.max_attempts)
-            .field("max_retry_wait", &self.max_retry_wait)
-            .field("token_budget", &self.token_budget)
-            .finish()
-    }
-}
+concierge_settings::debug_redacted!(OpenAiConfig {
+    base_url,
+    model,
+    timeout,
+    max_attempts,
+    max_retry_wait,
+    token_budget,
+} secrets { api_key });
 
 /// A configuration variable that cannot be read (its name and what is wrong).
 pub use concierge_settings::SettingError as AiConfigError;

@@ -3,7 +3,6 @@
 use crate::error::FcmConfigError;
 use jsonwebtoken::EncodingKey;
 use std::collections::HashMap;
-use std::fmt;
 use std::time::Duration;
 
 /// Where FCM's HTTP v1 API lives unless `FCM_BASE_URL` says otherwise.
@@ -78,21 +77,16 @@ pub struct FcmConfig {
     pub android_channel_id: Option<String>,
 }
 
-impl fmt::Debug for FcmConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FcmConfig")
-            .field("project_id", &self.project_id)
-            .field("client_email", &self.client_email)
-            .field("private_key", &"<redacted>")
-            .field("fcm_base_url", &self.fcm_base_url)
-            .field("token_url", &self.token_url)
-            .field("timeout", &self.timeout)
-            .field("max_attempts", &self.max_attempts)
-            .field("retry_backoff", &self.retry_backoff)
-            .field("android_channel_id", &self.android_channel_id)
-            .finish()
-    }
-}
+concierge_settings::debug_redacted!(FcmConfig {
+    project_id,
+    client_email,
+    fcm_base_url,
+    token_url,
+    timeout,
+    max_attempts,
+    retry_backoff,
+    android_channel_id,
+} secrets { private_key });
 
 impl FcmConfig {
     /// A configuration with Google's endpoints and the default limits. The key is normalised

@@ -32,6 +32,38 @@ impl SettingError {
     }
 }
 
+/// A secret as `Debug` shows it: `"<redacted>"` (inside `Some` for an optional one), never its
+/// value. See [`debug_redacted!`].
+pub struct Redacted<'a, T>(pub &'a T);
+
+impl std::fmt::Debug for Redacted<'_, String> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"<redacted>\"")
+    }
+}
+
+impl std::fmt::Debug for Redacted<'_, Option<String>> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.0.as_ref().map(|_| "<redacted>"), f)
+    }
+}
+
+/// `impl Debug` for a settings struct: the `fields` as they are, then the `secrets` as
+/// [`Redacted`], so a logged configuration never shows a key.
+#[macro_export]
+macro_rules! debug_redacted {
+    ($ty:ident { $($field:ident),* $(,)? } secrets { $($secret:ident),* $(,)? }) => {
+        impl ::std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &self.$field))*
+                    $(.field(stringify!($secret), &$crate::Redacted(&self.$secret)))*
+                    .finish()
+            }
+        }
+    };
+}
+
 /// Variables from `(name, value)` pairs, e.g. a test's own environment.
 pub fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
     pairs
@@ -150,6 +182,28 @@ mod tests {
         for bad in ["30", "soon", "5 parsecs", "-1s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    struct Keys {
+        name: String,
+        key: String,
+        token: Option<String>,
+        none: Option<String>,
+    }
+    crate::debug_redacted!(Keys { name } secrets { key, token, none });
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let keys = Keys {
+            name: "n".into(),
+            key: "k-secret".into(),
+            token: Some("t-secret".into()),
+            none: None,
+        };
+        assert_eq!(
+            format!("{keys:?}"),
+            r#"Keys { name: "n", key: "<redacted>", token: Some("<redacted>"), none: None }"#
+        );
     }
 
     #[test]

@@ -2,7 +2,6 @@
 
 use concierge_settings::{positive, SettingError};
 use std::collections::HashMap;
-use std::fmt;
 use std::time::Duration;
 
 /// Environment variable holding the VideoSDK API key (public, goes into every token).
@@ -118,20 +117,15 @@ struct Env {
     videosdk_token_ttl: Option<Duration>,
 }
 
-impl fmt::Debug for VideoSdkConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VideoSdkConfig")
-            .field("api_key", &self.api_key)
-            .field("secret_key", &"<redacted>")
-            .field("base_url", &self.base_url)
-            .field("timeout", &self.timeout)
-            .field("max_attempts", &self.max_attempts)
-            .field("retry_backoff", &self.retry_backoff)
-            .field("join_token_ttl", &self.join_token_ttl)
-            .field("server_token_ttl", &self.server_token_ttl)
-            .finish()
-    }
-}
+concierge_settings::debug_redacted!(VideoSdkConfig {
+    api_key,
+    base_url,
+    timeout,
+    max_attempts,
+    retry_backoff,
+    join_token_ttl,
+    server_token_ttl,
+} secrets { secret_key });
 
 #[cfg(test)]
 mod tests {
