@@ -1,4 +1,6 @@
-use super::harness::{chat, create, donor_ticket, kinds, staff, store_test, task, ticket_events};
+use super::harness::{
+    chat, create, donor_ticket, every_page, kinds, staff, store_test, task, ticket_events,
+};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use concierge_domain::message::{MessageType, NewMessage, Sender, SenderProfile};
 use concierge_domain::page::PageRequest;
@@ -329,23 +331,15 @@ store_test!(cursor_pages_do_not_overlap, |store| {
         ),
     ] {
         let mut seen: Vec<TicketId> = vec![];
-        let mut request = PageRequest::first(5);
-        loop {
-            let page = TicketRepository::list(&store, filter.clone(), request)
-                .await
-                .unwrap();
-            assert!(page.items.len() <= 5);
+        for page in every_page(5, |request| {
+            TicketRepository::list(&store, filter.clone(), request)
+        })
+        .await
+        {
             for t in &page.items {
                 assert!(!seen.contains(&t.id), "pages overlap");
             }
             seen.extend(page.items.iter().map(|t| t.id));
-            match page.next_cursor {
-                Some(cursor) => {
-                    assert_eq!(page.items.len(), 5);
-                    request = PageRequest::parse(Some(5), Some(&cursor)).unwrap();
-                }
-                None => break,
-            }
         }
         assert_eq!(seen, expected);
     }
