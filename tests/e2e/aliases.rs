@@ -5,8 +5,7 @@ use super::*;
 
 e2e!(
     each_status_list_holds_only_its_status,
-    |app: TestApp| async move {
-        let admin = app.admin_token.clone();
+    |app: TestApp, admin: String| async move {
         let (agent, _) = app.staff("erin", "AGENT").await;
         let (accepted, _) = app.donor_query("d-1", "one").await;
         let (resolved, _) = app.donor_query("d-2", "two").await;

@@ -25,511 +25,524 @@ fn titles(reply: &Reply) -> Vec<String> {
     titles
 }
 
-e2e!(malformed_json_is_400_problem, |app: TestApp| async move {
-    let admin = app.admin_token.clone();
-    let (query, donor) = app.donor_query("d-1", "hello").await;
-    let task = task(&app, "a task").await;
-    let head = app.settled_event_head().await;
+e2e!(
+    malformed_json_is_400_problem,
+    |app: TestApp, admin: String| async move {
+        let (query, donor) = app.donor_query("d-1", "hello").await;
+        let task = task(&app, "a task").await;
+        let head = app.settled_event_head().await;
 
-    let cases: Vec<(Method, String, Option<&str>, &str)> = vec![
-        (
-            Method::POST,
-            "/donor-queries".into(),
-            None,
-            r#"{"donor": "Ann", "donorId": "d-2""#,
-        ),
-        (
-            Method::POST,
-            "/donor-queries".into(),
-            None,
-            "{donor: 'Ann'}",
-        ),
-        (Method::POST, "/donor-queries".into(), None, ""),
-        (
-            Method::POST,
-            "/tasks".into(),
-            Some(&admin),
-            "not json at all",
-        ),
-        (
-            Method::POST,
-            "/tasks".into(),
-            Some(&admin),
-            r#"{"title": "x",}"#,
-        ),
-        (Method::PUT, format!("/tasks/{task}"), Some(&admin), "[1, 2"),
-        (
-            Method::POST,
-            "/messages".into(),
-            Some(&donor),
-            r#"{"queryId": 1 "content": "x"}"#,
-        ),
-        (
-            Method::PATCH,
-            format!("/donor-queries/{query}"),
-            Some(&admin),
-            "{\"title\": \"\\x\"}",
-        ),
-        (Method::POST, "/auth/login".into(), None, "{"),
-        (Method::POST, "/users".into(), Some(&admin), "nul\u{0}l"),
-    ];
-    for (method, path, token, body) in cases {
-        app.raw(method.clone(), &path, token, JSON, body.to_string())
+        let cases: Vec<(Method, String, Option<&str>, &str)> = vec![
+            (
+                Method::POST,
+                "/donor-queries".into(),
+                None,
+                r#"{"donor": "Ann", "donorId": "d-2""#,
+            ),
+            (
+                Method::POST,
+                "/donor-queries".into(),
+                None,
+                "{donor: 'Ann'}",
+            ),
+            (Method::POST, "/donor-queries".into(), None, ""),
+            (
+                Method::POST,
+                "/tasks".into(),
+                Some(&admin),
+                "not json at all",
+            ),
+            (
+                Method::POST,
+                "/tasks".into(),
+                Some(&admin),
+                r#"{"title": "x",}"#,
+            ),
+            (Method::PUT, format!("/tasks/{task}"), Some(&admin), "[1, 2"),
+            (
+                Method::POST,
+                "/messages".into(),
+                Some(&donor),
+                r#"{"queryId": 1 "content": "x"}"#,
+            ),
+            (
+                Method::PATCH,
+                format!("/donor-queries/{query}"),
+                Some(&admin),
+                "{\"title\": \"\\x\"}",
+            ),
+            (Method::POST, "/auth/login".into(), None, "{"),
+            (Method::POST, "/users".into(), Some(&admin), "nul\u{0}l"),
+        ];
+        for (method, path, token, body) in cases {
+            app.raw(method.clone(), &path, token, JSON, body.to_string())
+                .await
+                .expect_problem_for(400, &format!("{method} {path} {body:?}"));
+        }
+        app.expect_head(head, "malformed JSON").await;
+        // The admin's view of the task did not change.
+        let got = app
+            .get(&format!("/tasks/{task}"), Some(&admin))
             .await
-            .expect_problem_for(400, &format!("{method} {path} {body:?}"));
+            .expect(200);
+        assert_eq!(got.get("title"), "a task");
     }
-    app.expect_head(head, "malformed JSON").await;
-    // The admin's view of the task did not change.
-    let got = app
-        .get(&format!("/tasks/{task}"), Some(&admin))
-        .await
-        .expect(200);
-    assert_eq!(got.get("title"), "a task");
-});
+);
 
-e2e!(wrong_json_types_are_400, |app: TestApp| async move {
-    let admin = app.admin_token.clone();
-    let (query, donor) = app.donor_query("d-1", "hello").await;
-    let task = task(&app, "a task").await;
-    let (agent_id, _) = app.staff("agent1", "AGENT").await;
-    let head = app.settled_event_head().await;
+e2e!(
+    wrong_json_types_are_400,
+    |app: TestApp, admin: String| async move {
+        let (query, donor) = app.donor_query("d-1", "hello").await;
+        let task = task(&app, "a task").await;
+        let (agent_id, _) = app.staff("agent1", "AGENT").await;
+        let head = app.settled_event_head().await;
 
-    let cases: Vec<(Method, String, Option<&str>, Value)> = vec![
-        (
-            Method::POST,
-            "/donor-queries".into(),
-            None,
-            json!({"donor": 5, "donorId": "d-2"}),
-        ),
-        (
-            Method::POST,
-            "/donor-queries".into(),
-            None,
-            json!({"donor": "Ann", "donorId": 7}),
-        ),
-        (
-            Method::POST,
-            "/donor-queries".into(),
-            None,
-            json!({"donor": "Ann", "donorId": "d-2", "test": "yes"}),
-        ),
-        (
-            Method::POST,
-            "/donor-queries".into(),
-            None,
-            json!({"donor": "Ann", "donorId": "d-2", "message": ["hi"]}),
-        ),
-        (
-            Method::POST,
-            "/donor-queries".into(),
-            None,
-            json!(["not", "an", "object"]),
-        ),
-        (
-            Method::POST,
-            "/donor-queries".into(),
-            None,
-            json!("a string"),
-        ),
-        (
-            Method::POST,
-            "/tasks".into(),
-            Some(&admin),
-            json!({"title": ["x"]}),
-        ),
-        (
-            Method::POST,
-            "/tasks".into(),
-            Some(&admin),
-            json!({"title": "t", "priority": 3}),
-        ),
-        (
-            Method::POST,
-            "/tasks".into(),
-            Some(&admin),
-            json!({"title": "t", "assignedToId": "me"}),
-        ),
-        (
-            Method::POST,
-            "/tasks".into(),
-            Some(&admin),
-            json!({"title": {"text": "t"}}),
-        ),
-        (
-            Method::PUT,
-            format!("/tasks/{task}"),
-            Some(&admin),
-            json!({"title": 12}),
-        ),
-        (
-            Method::PUT,
-            format!("/tasks/{task}"),
-            Some(&admin),
-            json!({"status": true}),
-        ),
-        (
-            Method::PATCH,
-            format!("/donor-queries/{query}"),
-            Some(&admin),
-            json!({"priority": 1}),
-        ),
-        (
-            Method::PATCH,
-            format!("/donor-queries/{query}/transfer"),
-            Some(&admin),
-            json!({"toUserId": "two"}),
-        ),
-        (
-            Method::POST,
-            "/messages".into(),
-            Some(&donor),
-            json!({"queryId": "abc", "content": "x"}),
-        ),
-        (
-            Method::POST,
-            "/messages".into(),
-            Some(&donor),
-            json!({"queryId": query, "content": 5}),
-        ),
-        (
-            Method::POST,
-            "/messages".into(),
-            Some(&donor),
-            json!({"queryId": 1.5, "content": "x"}),
-        ),
-        (
-            Method::POST,
-            "/messages".into(),
-            Some(&donor),
-            json!({"queryId": query, "content": "x", "replyToId": "first"}),
-        ),
-        (
-            Method::POST,
-            "/auth/login".into(),
-            None,
-            json!({"username": 1, "password": 2}),
-        ),
-        (
-            Method::POST,
-            "/users".into(),
-            Some(&admin),
-            json!({"username": "bob", "name": "Bob", "password": 12345678, "role": "AGENT"}),
-        ),
-        (
-            Method::PATCH,
-            format!("/users/{agent_id}"),
-            Some(&admin),
-            json!({"isActive": "no"}),
-        ),
-        (
-            Method::PUT,
-            "/users/me/password".into(),
-            Some(&admin),
-            json!({"currentPassword": ADMIN_PASSWORD, "newPassword": 123456789}),
-        ),
-    ];
-    for (method, path, token, body) in cases {
-        app.call(method.clone(), &path, token, body.clone())
+        let cases: Vec<(Method, String, Option<&str>, Value)> = vec![
+            (
+                Method::POST,
+                "/donor-queries".into(),
+                None,
+                json!({"donor": 5, "donorId": "d-2"}),
+            ),
+            (
+                Method::POST,
+                "/donor-queries".into(),
+                None,
+                json!({"donor": "Ann", "donorId": 7}),
+            ),
+            (
+                Method::POST,
+                "/donor-queries".into(),
+                None,
+                json!({"donor": "Ann", "donorId": "d-2", "test": "yes"}),
+            ),
+            (
+                Method::POST,
+                "/donor-queries".into(),
+                None,
+                json!({"donor": "Ann", "donorId": "d-2", "message": ["hi"]}),
+            ),
+            (
+                Method::POST,
+                "/donor-queries".into(),
+                None,
+                json!(["not", "an", "object"]),
+            ),
+            (
+                Method::POST,
+                "/donor-queries".into(),
+                None,
+                json!("a string"),
+            ),
+            (
+                Method::POST,
+                "/tasks".into(),
+                Some(&admin),
+                json!({"title": ["x"]}),
+            ),
+            (
+                Method::POST,
+                "/tasks".into(),
+                Some(&admin),
+                json!({"title": "t", "priority": 3}),
+            ),
+            (
+                Method::POST,
+                "/tasks".into(),
+                Some(&admin),
+                json!({"title": "t", "assignedToId": "me"}),
+            ),
+            (
+                Method::POST,
+                "/tasks".into(),
+                Some(&admin),
+                json!({"title": {"text": "t"}}),
+            ),
+            (
+                Method::PUT,
+                format!("/tasks/{task}"),
+                Some(&admin),
+                json!({"title": 12}),
+            ),
+            (
+                Method::PUT,
+                format!("/tasks/{task}"),
+                Some(&admin),
+                json!({"status": true}),
+            ),
+            (
+                Method::PATCH,
+                format!("/donor-queries/{query}"),
+                Some(&admin),
+                json!({"priority": 1}),
+            ),
+            (
+                Method::PATCH,
+                format!("/donor-queries/{query}/transfer"),
+                Some(&admin),
+                json!({"toUserId": "two"}),
+            ),
+            (
+                Method::POST,
+                "/messages".into(),
+                Some(&donor),
+                json!({"queryId": "abc", "content": "x"}),
+            ),
+            (
+                Method::POST,
+                "/messages".into(),
+                Some(&donor),
+                json!({"queryId": query, "content": 5}),
+            ),
+            (
+                Method::POST,
+                "/messages".into(),
+                Some(&donor),
+                json!({"queryId": 1.5, "content": "x"}),
+            ),
+            (
+                Method::POST,
+                "/messages".into(),
+                Some(&donor),
+                json!({"queryId": query, "content": "x", "replyToId": "first"}),
+            ),
+            (
+                Method::POST,
+                "/auth/login".into(),
+                None,
+                json!({"username": 1, "password": 2}),
+            ),
+            (
+                Method::POST,
+                "/users".into(),
+                Some(&admin),
+                json!({"username": "bob", "name": "Bob", "password": 12345678, "role": "AGENT"}),
+            ),
+            (
+                Method::PATCH,
+                format!("/users/{agent_id}"),
+                Some(&admin),
+                json!({"isActive": "no"}),
+            ),
+            (
+                Method::PUT,
+                "/users/me/password".into(),
+                Some(&admin),
+                json!({"currentPassword": ADMIN_PASSWORD, "newPassword": 123456789}),
+            ),
+        ];
+        for (method, path, token, body) in cases {
+            app.call(method.clone(), &path, token, body.clone())
+                .await
+                .expect_problem_for(400, &format!("{method} {path} {body}"));
+        }
+        app.expect_head(head, "mistyped JSON").await;
+        // Nothing was created for d-2, and the agent is still active.
+        let list = app
+            .get("/donor-queries/user?donorId=d-2", Some(&admin))
             .await
-            .expect_problem_for(400, &format!("{method} {path} {body}"));
+            .expect(200);
+        assert!(list.data().is_empty(), "{}", list.text);
+        let agent = app
+            .get(&format!("/users/{agent_id}"), Some(&admin))
+            .await
+            .expect(200);
+        assert_eq!(agent.get("isActive"), true);
+        // The admin's password did not change.
+        app.login(ADMIN, ADMIN_PASSWORD).await;
     }
-    app.expect_head(head, "mistyped JSON").await;
-    // Nothing was created for d-2, and the agent is still active.
-    let list = app
-        .get("/donor-queries/user?donorId=d-2", Some(&admin))
-        .await
-        .expect(200);
-    assert!(list.data().is_empty(), "{}", list.text);
-    let agent = app
-        .get(&format!("/users/{agent_id}"), Some(&admin))
-        .await
-        .expect(200);
-    assert_eq!(agent.get("isActive"), true);
-    // The admin's password did not change.
-    app.login(ADMIN, ADMIN_PASSWORD).await;
-});
+);
 
-e2e!(non_json_content_type_is_415, |app: TestApp| async move {
-    let admin = app.admin_token.clone();
-    let (query, donor) = app.donor_query("d-1", "hello").await;
-    let head = app.settled_event_head().await;
-    let query_body = r#"{"donor": "Ann", "donorId": "d-2"}"#;
-    let message_body = format!(r#"{{"queryId": {query}, "content": "hi"}}"#);
+e2e!(
+    non_json_content_type_is_415,
+    |app: TestApp, admin: String| async move {
+        let (query, donor) = app.donor_query("d-1", "hello").await;
+        let head = app.settled_event_head().await;
+        let query_body = r#"{"donor": "Ann", "donorId": "d-2"}"#;
+        let message_body = format!(r#"{{"queryId": {query}, "content": "hi"}}"#);
 
-    let cases: Vec<(&str, Option<&str>, String, Option<&str>)> = vec![
-        (
-            "/donor-queries",
-            None,
-            query_body.into(),
-            Some("text/plain"),
-        ),
-        (
-            "/donor-queries",
-            None,
-            query_body.into(),
-            Some("application/x-www-form-urlencoded"),
-        ),
-        (
-            "/donor-queries",
-            None,
-            query_body.into(),
-            Some("application/xml"),
-        ),
-        ("/donor-queries", None, query_body.into(), None),
-        (
-            "/tasks",
-            Some(&admin),
-            r#"{"title": "t"}"#.into(),
-            Some("text/html"),
-        ),
-        (
+        let cases: Vec<(&str, Option<&str>, String, Option<&str>)> = vec![
+            (
+                "/donor-queries",
+                None,
+                query_body.into(),
+                Some("text/plain"),
+            ),
+            (
+                "/donor-queries",
+                None,
+                query_body.into(),
+                Some("application/x-www-form-urlencoded"),
+            ),
+            (
+                "/donor-queries",
+                None,
+                query_body.into(),
+                Some("application/xml"),
+            ),
+            ("/donor-queries", None, query_body.into(), None),
+            (
+                "/tasks",
+                Some(&admin),
+                r#"{"title": "t"}"#.into(),
+                Some("text/html"),
+            ),
+            (
+                "/messages",
+                Some(&donor),
+                message_body.clone(),
+                Some("text/plain; charset=utf-8"),
+            ),
+            (
+                "/auth/login",
+                None,
+                format!(r#"{{"username": "{ADMIN}", "password": "{ADMIN_PASSWORD}"}}"#),
+                Some("text/plain"),
+            ),
+        ];
+        for (path, token, body, content_type) in cases {
+            app.raw(Method::POST, path, token, content_type, body.clone())
+                .await
+                .expect_problem_for(415, &format!("{path} as {content_type:?}"));
+        }
+        app.expect_head(head, "non-JSON bodies").await;
+
+        // The same bodies as JSON (with a charset parameter) are taken.
+        app.raw(
+            Method::POST,
             "/messages",
             Some(&donor),
-            message_body.clone(),
-            Some("text/plain; charset=utf-8"),
-        ),
-        (
-            "/auth/login",
-            None,
-            format!(r#"{{"username": "{ADMIN}", "password": "{ADMIN_PASSWORD}"}}"#),
-            Some("text/plain"),
-        ),
-    ];
-    for (path, token, body, content_type) in cases {
-        app.raw(Method::POST, path, token, content_type, body.clone())
-            .await
-            .expect_problem_for(415, &format!("{path} as {content_type:?}"));
-    }
-    app.expect_head(head, "non-JSON bodies").await;
-
-    // The same bodies as JSON (with a charset parameter) are taken.
-    app.raw(
-        Method::POST,
-        "/messages",
-        Some(&donor),
-        Some("application/json; charset=utf-8"),
-        message_body,
-    )
-    .await
-    .expect(201);
-    app.raw(Method::POST, "/donor-queries", None, JSON, query_body)
+            Some("application/json; charset=utf-8"),
+            message_body,
+        )
         .await
         .expect(201);
-});
+        app.raw(Method::POST, "/donor-queries", None, JSON, query_body)
+            .await
+            .expect(201);
+    }
+);
 
-e2e!(bodies_over_one_mib_are_413, |app: TestApp| async move {
-    let admin = app.admin_token.clone();
-    let (query, donor) = app.donor_query("d-1", "hello").await;
-    let head = app.settled_event_head().await;
-    let big = "x".repeat(1024 * 1024 + 10);
+e2e!(
+    bodies_over_one_mib_are_413,
+    |app: TestApp, admin: String| async move {
+        let (query, donor) = app.donor_query("d-1", "hello").await;
+        let head = app.settled_event_head().await;
+        let big = "x".repeat(1024 * 1024 + 10);
 
-    let cases: Vec<(&str, Option<&str>, Value)> = vec![
-        (
+        let cases: Vec<(&str, Option<&str>, Value)> = vec![
+            (
+                "/donor-queries",
+                None,
+                json!({"donor": "Ann", "donorId": "d-2", "message": big}),
+            ),
+            (
+                "/tasks",
+                Some(&admin),
+                json!({"title": "t", "description": big}),
+            ),
+            (
+                "/messages",
+                Some(&donor),
+                json!({"queryId": query, "content": big}),
+            ),
+            (
+                "/auth/login",
+                None,
+                json!({"username": ADMIN, "password": big}),
+            ),
+        ];
+        for (path, token, body) in cases {
+            app.post(path, token, body)
+                .await
+                .expect_problem_for(413, path);
+        }
+        app.expect_head(head, "oversized bodies").await;
+
+        // Just under the limit, the body is read and its field judged: 422, not 413.
+        let under = "x".repeat(900 * 1024);
+        app.post(
             "/donor-queries",
             None,
-            json!({"donor": "Ann", "donorId": "d-2", "message": big}),
-        ),
-        (
-            "/tasks",
-            Some(&admin),
-            json!({"title": "t", "description": big}),
-        ),
-        (
-            "/messages",
-            Some(&donor),
-            json!({"queryId": query, "content": big}),
-        ),
-        (
-            "/auth/login",
-            None,
-            json!({"username": ADMIN, "password": big}),
-        ),
-    ];
-    for (path, token, body) in cases {
-        app.post(path, token, body)
-            .await
-            .expect_problem_for(413, path);
-    }
-    app.expect_head(head, "oversized bodies").await;
-
-    // Just under the limit, the body is read and its field judged: 422, not 413.
-    let under = "x".repeat(900 * 1024);
-    app.post(
-        "/donor-queries",
-        None,
-        json!({"donor": "Ann", "donorId": "d-2", "message": under}),
-    )
-    .await
-    .expect_invalid("message");
-    app.expect_head(head, "a refused large body").await;
-});
-
-e2e!(unknown_ids_are_404, |app: TestApp| async move {
-    let admin = app.admin_token.clone();
-    let (query, _) = app.donor_query("d-1", "hello").await;
-    let head = app.settled_event_head().await;
-    let n = 987_654_321i64;
-
-    let cases: Vec<(Method, String, Value)> = vec![
-        (Method::GET, format!("/donor-queries/{n}"), Value::Null),
-        (
-            Method::GET,
-            format!("/donor-queries/admin/{n}"),
-            Value::Null,
-        ),
-        (
-            Method::PATCH,
-            format!("/donor-queries/{n}"),
-            json!({"priority": "HIGH"}),
-        ),
-        (
-            Method::PATCH,
-            format!("/donor-queries/{n}/accept"),
-            json!({}),
-        ),
-        (
-            Method::PATCH,
-            format!("/donor-queries/{n}/resolve"),
-            json!({}),
-        ),
-        (
-            Method::POST,
-            format!("/donor-queries/{n}/donor-close"),
-            Value::Null,
-        ),
-        (
-            Method::POST,
-            format!("/donor-queries/{n}/send-reminder"),
-            Value::Null,
-        ),
-        (Method::DELETE, format!("/donor-queries/{n}"), Value::Null),
-        (Method::GET, format!("/tasks/{n}"), Value::Null),
-        (Method::PUT, format!("/tasks/{n}"), json!({"title": "x"})),
-        (Method::DELETE, format!("/tasks/{n}"), Value::Null),
-        (
-            Method::POST,
-            "/messages".into(),
-            json!({"queryId": n, "content": "hi"}),
-        ),
-        (
-            Method::POST,
-            format!("/messages/admin/{n}"),
-            json!({"content": "hi"}),
-        ),
-        (Method::GET, format!("/messages/admin/{n}"), Value::Null),
-        (Method::GET, format!("/messages/query/{n}"), Value::Null),
-        (Method::GET, format!("/messages/task/{n}"), Value::Null),
-        (Method::GET, format!("/messages/{n}"), Value::Null),
-        (Method::GET, format!("/messages?queryId={n}"), Value::Null),
-        (Method::GET, format!("/messages/thread/{n}"), Value::Null),
-        (
-            Method::PUT,
-            format!("/messages/{n}"),
-            json!({"content": "x"}),
-        ),
-        (Method::DELETE, format!("/messages/{n}"), Value::Null),
-        (Method::GET, format!("/users/{n}"), Value::Null),
-        (Method::PATCH, format!("/users/{n}"), json!({"name": "x"})),
-        (Method::GET, "/no/such/route".into(), Value::Null),
-    ];
-    app.expect_each(404, Some(&admin), cases).await;
-    // An unknown user named in a body is an invalid field, not a missing route object.
-    app.ticket_action(query, "transfer", &admin, json!({"toUserId": n}))
+            json!({"donor": "Ann", "donorId": "d-2", "message": under}),
+        )
         .await
-        .expect_invalid("toUserId");
-    app.post(
-        "/tasks",
-        Some(&admin),
-        json!({"title": "t", "assignedToId": n}),
-    )
-    .await
-    .expect_invalid("assignedToId");
-    app.message(
-        &admin,
-        json!({"queryId": query, "content": "hi", "replyToId": n}),
-    )
-    .await
-    .expect_invalid("replyToId");
-    app.expect_head(head, "requests for unknown ids").await;
-});
-
-e2e!(non_numeric_path_ids_are_400, |app: TestApp| async move {
-    let admin = app.admin_token.clone();
-    let head = app.settled_event_head().await;
-    let cases: Vec<(Method, &str, Value)> = vec![
-        (Method::GET, "/donor-queries/abc", Value::Null),
-        (Method::GET, "/donor-queries/admin/abc", Value::Null),
-        (Method::PATCH, "/donor-queries/abc/accept", json!({})),
-        (Method::POST, "/donor-queries/abc/donor-close", Value::Null),
-        (Method::GET, "/tasks/abc", Value::Null),
-        (Method::GET, "/tasks/1.5", Value::Null),
-        (Method::GET, "/tasks/99999999999999999999", Value::Null),
-        (Method::PUT, "/tasks/x", json!({"title": "t"})),
-        (
-            Method::DELETE,
-            "/tasks/%27%3B%20DROP%20TABLE%20tickets",
-            Value::Null,
-        ),
-        (Method::GET, "/messages/thread/x", Value::Null),
-        (Method::GET, "/messages/query/abc", Value::Null),
-        (Method::GET, "/messages/task/abc", Value::Null),
-        (Method::GET, "/messages/abc", Value::Null),
-        (Method::GET, "/messages/between/a/b", Value::Null),
-        (Method::PUT, "/messages/x", json!({"content": "c"})),
-        (Method::GET, "/users/abc", Value::Null),
-        (Method::PATCH, "/users/abc", json!({"name": "n"})),
-    ];
-    app.expect_each(400, Some(&admin), cases).await;
-    // Query parameters that should be numbers.
-    for path in [
-        "/tasks?assigneeId=abc",
-        "/messages?queryId=abc",
-        "/messages?after=x",
-        "/users?limit=ten",
-    ] {
-        app.get(path, Some(&admin))
-            .await
-            .expect_problem_for(400, path);
+        .expect_invalid("message");
+        app.expect_head(head, "a refused large body").await;
     }
-    app.expect_head(head, "unparsable ids").await;
-});
+);
 
-e2e!(negative_and_zero_ids_are_404, |app: TestApp| async move {
-    let admin = app.admin_token.clone();
-    let head = app.settled_event_head().await;
-    for n in [-1i64, 0, i64::MIN] {
+e2e!(
+    unknown_ids_are_404,
+    |app: TestApp, admin: String| async move {
+        let (query, _) = app.donor_query("d-1", "hello").await;
+        let head = app.settled_event_head().await;
+        let n = 987_654_321i64;
+
         let cases: Vec<(Method, String, Value)> = vec![
             (Method::GET, format!("/donor-queries/{n}"), Value::Null),
+            (
+                Method::GET,
+                format!("/donor-queries/admin/{n}"),
+                Value::Null,
+            ),
+            (
+                Method::PATCH,
+                format!("/donor-queries/{n}"),
+                json!({"priority": "HIGH"}),
+            ),
+            (
+                Method::PATCH,
+                format!("/donor-queries/{n}/accept"),
+                json!({}),
+            ),
             (
                 Method::PATCH,
                 format!("/donor-queries/{n}/resolve"),
                 json!({}),
             ),
+            (
+                Method::POST,
+                format!("/donor-queries/{n}/donor-close"),
+                Value::Null,
+            ),
+            (
+                Method::POST,
+                format!("/donor-queries/{n}/send-reminder"),
+                Value::Null,
+            ),
+            (Method::DELETE, format!("/donor-queries/{n}"), Value::Null),
             (Method::GET, format!("/tasks/{n}"), Value::Null),
             (Method::PUT, format!("/tasks/{n}"), json!({"title": "x"})),
-            (Method::GET, format!("/messages/thread/{n}"), Value::Null),
-            (Method::GET, format!("/messages/query/{n}"), Value::Null),
-            (
-                Method::PUT,
-                format!("/messages/{n}"),
-                json!({"content": "x"}),
-            ),
+            (Method::DELETE, format!("/tasks/{n}"), Value::Null),
             (
                 Method::POST,
                 "/messages".into(),
                 json!({"queryId": n, "content": "hi"}),
             ),
+            (
+                Method::POST,
+                format!("/messages/admin/{n}"),
+                json!({"content": "hi"}),
+            ),
+            (Method::GET, format!("/messages/admin/{n}"), Value::Null),
+            (Method::GET, format!("/messages/query/{n}"), Value::Null),
+            (Method::GET, format!("/messages/task/{n}"), Value::Null),
+            (Method::GET, format!("/messages/{n}"), Value::Null),
+            (Method::GET, format!("/messages?queryId={n}"), Value::Null),
+            (Method::GET, format!("/messages/thread/{n}"), Value::Null),
+            (
+                Method::PUT,
+                format!("/messages/{n}"),
+                json!({"content": "x"}),
+            ),
+            (Method::DELETE, format!("/messages/{n}"), Value::Null),
             (Method::GET, format!("/users/{n}"), Value::Null),
+            (Method::PATCH, format!("/users/{n}"), json!({"name": "x"})),
+            (Method::GET, "/no/such/route".into(), Value::Null),
         ];
         app.expect_each(404, Some(&admin), cases).await;
+        // An unknown user named in a body is an invalid field, not a missing route object.
+        app.ticket_action(query, "transfer", &admin, json!({"toUserId": n}))
+            .await
+            .expect_invalid("toUserId");
+        app.post(
+            "/tasks",
+            Some(&admin),
+            json!({"title": "t", "assignedToId": n}),
+        )
+        .await
+        .expect_invalid("assignedToId");
+        app.message(
+            &admin,
+            json!({"queryId": query, "content": "hi", "replyToId": n}),
+        )
+        .await
+        .expect_invalid("replyToId");
+        app.expect_head(head, "requests for unknown ids").await;
     }
-    app.expect_head(head, "negative ids").await;
-});
+);
+
+e2e!(
+    non_numeric_path_ids_are_400,
+    |app: TestApp, admin: String| async move {
+        let head = app.settled_event_head().await;
+        let cases: Vec<(Method, &str, Value)> = vec![
+            (Method::GET, "/donor-queries/abc", Value::Null),
+            (Method::GET, "/donor-queries/admin/abc", Value::Null),
+            (Method::PATCH, "/donor-queries/abc/accept", json!({})),
+            (Method::POST, "/donor-queries/abc/donor-close", Value::Null),
+            (Method::GET, "/tasks/abc", Value::Null),
+            (Method::GET, "/tasks/1.5", Value::Null),
+            (Method::GET, "/tasks/99999999999999999999", Value::Null),
+            (Method::PUT, "/tasks/x", json!({"title": "t"})),
+            (
+                Method::DELETE,
+                "/tasks/%27%3B%20DROP%20TABLE%20tickets",
+                Value::Null,
+            ),
+            (Method::GET, "/messages/thread/x", Value::Null),
+            (Method::GET, "/messages/query/abc", Value::Null),
+            (Method::GET, "/messages/task/abc", Value::Null),
+            (Method::GET, "/messages/abc", Value::Null),
+            (Method::GET, "/messages/between/a/b", Value::Null),
+            (Method::PUT, "/messages/x", json!({"content": "c"})),
+            (Method::GET, "/users/abc", Value::Null),
+            (Method::PATCH, "/users/abc", json!({"name": "n"})),
+        ];
+        app.expect_each(400, Some(&admin), cases).await;
+        // Query parameters that should be numbers.
+        for path in [
+            "/tasks?assigneeId=abc",
+            "/messages?queryId=abc",
+            "/messages?after=x",
+            "/users?limit=ten",
+        ] {
+            app.get(path, Some(&admin))
+                .await
+                .expect_problem_for(400, path);
+        }
+        app.expect_head(head, "unparsable ids").await;
+    }
+);
+
+e2e!(
+    negative_and_zero_ids_are_404,
+    |app: TestApp, admin: String| async move {
+        let head = app.settled_event_head().await;
+        for n in [-1i64, 0, i64::MIN] {
+            let cases: Vec<(Method, String, Value)> = vec![
+                (Method::GET, format!("/donor-queries/{n}"), Value::Null),
+                (
+                    Method::PATCH,
+                    format!("/donor-queries/{n}/resolve"),
+                    json!({}),
+                ),
+                (Method::GET, format!("/tasks/{n}"), Value::Null),
+                (Method::PUT, format!("/tasks/{n}"), json!({"title": "x"})),
+                (Method::GET, format!("/messages/thread/{n}"), Value::Null),
+                (Method::GET, format!("/messages/query/{n}"), Value::Null),
+                (
+                    Method::PUT,
+                    format!("/messages/{n}"),
+                    json!({"content": "x"}),
+                ),
+                (
+                    Method::POST,
+                    "/messages".into(),
+                    json!({"queryId": n, "content": "hi"}),
+                ),
+                (Method::GET, format!("/users/{n}"), Value::Null),
+            ];
+            app.expect_each(404, Some(&admin), cases).await;
+        }
+        app.expect_head(head, "negative ids").await;
+    }
+);
 
 e2e!(
     overlong_strings_are_422_naming_the_field,
-    |app: TestApp| async move {
-        let admin = app.admin_token.clone();
+    |app: TestApp, admin: String| async move {
         let (query, donor) = app.donor_query("d-1", "hello").await;
         let task = task(&app, "a task").await;
         let head = app.settled_event_head().await;
@@ -709,122 +722,123 @@ e2e!(
     }
 );
 
-e2e!(invalid_enum_values_are_422, |app: TestApp| async move {
-    let admin = app.admin_token.clone();
-    let (query, _) = app.donor_query("d-1", "hello").await;
-    let task = task(&app, "a task").await;
-    let head = app.settled_event_head().await;
+e2e!(
+    invalid_enum_values_are_422,
+    |app: TestApp, admin: String| async move {
+        let (query, _) = app.donor_query("d-1", "hello").await;
+        let task = task(&app, "a task").await;
+        let head = app.settled_event_head().await;
 
-    let cases: Vec<(Method, String, Option<&str>, Value, &str)> = vec![
-        (
-            Method::POST,
-            "/tasks".into(),
+        let cases: Vec<(Method, String, Option<&str>, Value, &str)> = vec![
+            (
+                Method::POST,
+                "/tasks".into(),
+                Some(&admin),
+                json!({"title": "t", "priority": "SOMEDAY"}),
+                "priority",
+            ),
+            (
+                Method::POST,
+                "/tasks".into(),
+                Some(&admin),
+                json!({"title": "t", "priority": "high"}),
+                "priority",
+            ),
+            (
+                Method::POST,
+                "/tasks".into(),
+                Some(&admin),
+                json!({"title": "t", "priority": ""}),
+                "priority",
+            ),
+            (
+                Method::PUT,
+                format!("/tasks/{task}"),
+                Some(&admin),
+                json!({"status": "NOPE"}),
+                "status",
+            ),
+            (
+                Method::PUT,
+                format!("/tasks/{task}"),
+                Some(&admin),
+                json!({"status": "TRANSFERRED"}),
+                "status",
+            ),
+            (
+                Method::PUT,
+                format!("/tasks/{task}"),
+                Some(&admin),
+                json!({"priority": "SOMEDAY"}),
+                "priority",
+            ),
+            (
+                Method::PATCH,
+                format!("/donor-queries/{query}"),
+                Some(&admin),
+                json!({"status": "NOPE"}),
+                "status",
+            ),
+            (
+                Method::POST,
+                "/donor-queries".into(),
+                None,
+                json!({"donor": "Ann", "donorId": "d-2", "queryMode": "SMOKE_SIGNAL"}),
+                "queryMode",
+            ),
+            (
+                Method::POST,
+                "/donor-queries".into(),
+                None,
+                json!({"donor": "Ann", "donorId": "d-2", "priority": "SOMEDAY"}),
+                "priority",
+            ),
+            (
+                Method::POST,
+                "/users".into(),
+                Some(&admin),
+                json!({"username": "rooty", "name": "R", "password": "password-123", "role": "ROOT"}),
+                "role",
+            ),
+        ];
+        for (method, path, token, body, field) in cases {
+            app.call(method.clone(), &path, token, body)
+                .await
+                .expect_invalid_for(field, &format!("{method} {path} ({field})"));
+        }
+        for (path, field) in [
+            ("/tasks?status=NOPE", "status"),
+            ("/tasks?status=OPEN,NOPE", "status"),
+            ("/tasks?priority=SOMEDAY", "priority"),
+            ("/donor-queries?status=NOPE", "status"),
+            ("/tasks?from=yesterday", "from"),
+        ] {
+            app.get(path, Some(&admin))
+                .await
+                .expect_invalid_for(field, path);
+        }
+        app.get(
+            &format!("/messages?queryId={query}&messageType=NOPE"),
             Some(&admin),
-            json!({"title": "t", "priority": "SOMEDAY"}),
-            "priority",
-        ),
-        (
-            Method::POST,
-            "/tasks".into(),
-            Some(&admin),
-            json!({"title": "t", "priority": "high"}),
-            "priority",
-        ),
-        (
-            Method::POST,
-            "/tasks".into(),
-            Some(&admin),
-            json!({"title": "t", "priority": ""}),
-            "priority",
-        ),
-        (
-            Method::PUT,
-            format!("/tasks/{task}"),
-            Some(&admin),
-            json!({"status": "NOPE"}),
-            "status",
-        ),
-        (
-            Method::PUT,
-            format!("/tasks/{task}"),
-            Some(&admin),
-            json!({"status": "TRANSFERRED"}),
-            "status",
-        ),
-        (
-            Method::PUT,
-            format!("/tasks/{task}"),
-            Some(&admin),
-            json!({"priority": "SOMEDAY"}),
-            "priority",
-        ),
-        (
-            Method::PATCH,
-            format!("/donor-queries/{query}"),
-            Some(&admin),
-            json!({"status": "NOPE"}),
-            "status",
-        ),
-        (
-            Method::POST,
-            "/donor-queries".into(),
-            None,
-            json!({"donor": "Ann", "donorId": "d-2", "queryMode": "SMOKE_SIGNAL"}),
-            "queryMode",
-        ),
-        (
-            Method::POST,
-            "/donor-queries".into(),
-            None,
-            json!({"donor": "Ann", "donorId": "d-2", "priority": "SOMEDAY"}),
-            "priority",
-        ),
-        (
-            Method::POST,
-            "/users".into(),
-            Some(&admin),
-            json!({"username": "rooty", "name": "R", "password": "password-123", "role": "ROOT"}),
-            "role",
-        ),
-    ];
-    for (method, path, token, body, field) in cases {
-        app.call(method.clone(), &path, token, body)
-            .await
-            .expect_invalid_for(field, &format!("{method} {path} ({field})"));
-    }
-    for (path, field) in [
-        ("/tasks?status=NOPE", "status"),
-        ("/tasks?status=OPEN,NOPE", "status"),
-        ("/tasks?priority=SOMEDAY", "priority"),
-        ("/donor-queries?status=NOPE", "status"),
-        ("/tasks?from=yesterday", "from"),
-    ] {
-        app.get(path, Some(&admin))
-            .await
-            .expect_invalid_for(field, path);
-    }
-    app.get(
-        &format!("/messages?queryId={query}&messageType=NOPE"),
-        Some(&admin),
-    )
-    .await
-    .expect_invalid("messageType");
-    app.expect_head(head, "unknown enum values").await;
-    let got = app
-        .get(&format!("/tasks/{task}"), Some(&admin))
+        )
         .await
-        .expect(200);
-    assert_eq!(
-        (got.get("status"), got.get("priority")),
-        (&json!("OPEN"), &json!("LOW"))
-    );
-    app.login_refused("rooty", "password-123").await;
-});
+        .expect_invalid("messageType");
+        app.expect_head(head, "unknown enum values").await;
+        let got = app
+            .get(&format!("/tasks/{task}"), Some(&admin))
+            .await
+            .expect(200);
+        assert_eq!(
+            (got.get("status"), got.get("priority")),
+            (&json!("OPEN"), &json!("LOW"))
+        );
+        app.login_refused("rooty", "password-123").await;
+    }
+);
 
 e2e!(
     empty_or_missing_required_text_is_422,
-    |app: TestApp| async move {
-        let admin = app.admin_token.clone();
+    |app: TestApp, admin: String| async move {
         let (query, donor) = app.donor_query("d-1", "hello").await;
         let task = task(&app, "a task").await;
         let head = app.settled_event_head().await;
@@ -969,8 +983,7 @@ const NASTY: &[&str] = &[
 
 e2e!(
     sql_metacharacters_are_stored_and_returned_verbatim,
-    |app: TestApp| async move {
-        let admin = app.admin_token.clone();
+    |app: TestApp, admin: String| async move {
         for (i, text) in NASTY.iter().copied().enumerate() {
             // A task: title and description.
             let created = app
@@ -1093,50 +1106,51 @@ e2e!(
     }
 );
 
-e2e!(search_escapes_like_wildcards, |app: TestApp| async move {
-    let admin = app.admin_token.clone();
-    for title in [
-        "plain alpha",
-        "50% off",
-        "snake_case name",
-        "back\\slash path",
-        "Mixed CASE Title",
-    ] {
-        task(&app, title).await;
+e2e!(
+    search_escapes_like_wildcards,
+    |app: TestApp, admin: String| async move {
+        for title in [
+            "plain alpha",
+            "50% off",
+            "snake_case name",
+            "back\\slash path",
+            "Mixed CASE Title",
+        ] {
+            task(&app, title).await;
+        }
+        let search = |q: &str| format!("/tasks?q={}", encode(q));
+        let cases: Vec<(&str, Vec<&str>)> = vec![
+            ("%", vec!["50% off"]),
+            ("_", vec!["snake_case name"]),
+            ("\\", vec!["back\\slash path"]),
+            ("%%", vec![]),
+            ("a%e", vec![]),
+            ("s_a", vec![]),
+            ("0% o", vec!["50% off"]),
+            ("e_c", vec!["snake_case name"]),
+            ("' OR '1'='1", vec![]),
+            ("case", vec!["Mixed CASE Title", "snake_case name"]),
+            ("ALPHA", vec!["plain alpha"]),
+        ];
+        for (q, expected) in cases {
+            let reply = app.get(&search(q), Some(&admin)).await.expect(200);
+            assert_eq!(titles(&reply), expected, "q={q:?}");
+        }
+        // The same on the donor-query list, which searches the first message too.
+        app.donor_query("d-1", "save 10% now").await;
+        app.donor_query("d-2", "nothing special").await;
+        let reply = app
+            .get(&format!("/donor-queries?q={}", encode("%")), Some(&admin))
+            .await
+            .expect(200);
+        let found: Vec<&Value> = reply.data().iter().map(|t| &t["description"]).collect();
+        assert_eq!(found, vec![&json!("save 10% now")], "{}", reply.text);
     }
-    let search = |q: &str| format!("/tasks?q={}", encode(q));
-    let cases: Vec<(&str, Vec<&str>)> = vec![
-        ("%", vec!["50% off"]),
-        ("_", vec!["snake_case name"]),
-        ("\\", vec!["back\\slash path"]),
-        ("%%", vec![]),
-        ("a%e", vec![]),
-        ("s_a", vec![]),
-        ("0% o", vec!["50% off"]),
-        ("e_c", vec!["snake_case name"]),
-        ("' OR '1'='1", vec![]),
-        ("case", vec!["Mixed CASE Title", "snake_case name"]),
-        ("ALPHA", vec!["plain alpha"]),
-    ];
-    for (q, expected) in cases {
-        let reply = app.get(&search(q), Some(&admin)).await.expect(200);
-        assert_eq!(titles(&reply), expected, "q={q:?}");
-    }
-    // The same on the donor-query list, which searches the first message too.
-    app.donor_query("d-1", "save 10% now").await;
-    app.donor_query("d-2", "nothing special").await;
-    let reply = app
-        .get(&format!("/donor-queries?q={}", encode("%")), Some(&admin))
-        .await
-        .expect(200);
-    let found: Vec<&Value> = reply.data().iter().map(|t| &t["description"]).collect();
-    assert_eq!(found, vec![&json!("save 10% now")], "{}", reply.text);
-});
+);
 
 e2e!(
     task_list_limit_is_capped_at_100_and_validated,
-    |app: TestApp| async move {
-        let admin = app.admin_token.clone();
+    |app: TestApp, admin: String| async move {
         for i in 0..101 {
             task(&app, &format!("task {i}")).await;
         }
@@ -1177,8 +1191,7 @@ e2e!(
 
 e2e!(
     conversation_and_user_lists_cap_limit_at_100,
-    |app: TestApp| async move {
-        let admin = app.admin_token.clone();
+    |app: TestApp, admin: String| async move {
         let (query, donor) = app.donor_query("d-1", "first").await;
         for i in 0..100 {
             app.message(
@@ -1226,33 +1239,35 @@ e2e!(
     }
 );
 
-e2e!(garbage_cursors_are_422, |app: TestApp| async move {
-    let admin = app.admin_token.clone();
-    let (query, donor) = app.donor_query("d-1", "first").await;
-    task(&app, "one").await;
-    let head = app.settled_event_head().await;
-    for cursor in [
-        "garbage",
-        "c1",
-        "c1zz",
-        "c1-4",
-        "c1ffffffffffffffffff",
-        "' OR 1=1 --",
-        "%00",
-        "🙂",
-    ] {
-        let c = encode(cursor);
-        for (path, token) in [
-            (format!("/tasks?cursor={c}"), &admin),
-            (format!("/donor-queries?cursor={c}"), &admin),
-            (format!("/users?cursor={c}"), &admin),
-            (format!("/messages/query/{query}?cursor={c}"), &donor),
-            (format!("/donor-queries/user?cursor={c}"), &donor),
+e2e!(
+    garbage_cursors_are_422,
+    |app: TestApp, admin: String| async move {
+        let (query, donor) = app.donor_query("d-1", "first").await;
+        task(&app, "one").await;
+        let head = app.settled_event_head().await;
+        for cursor in [
+            "garbage",
+            "c1",
+            "c1zz",
+            "c1-4",
+            "c1ffffffffffffffffff",
+            "' OR 1=1 --",
+            "%00",
+            "🙂",
         ] {
-            let reply = app.get(&path, Some(token)).await;
-            assert_eq!(reply.status.as_u16(), 422, "{path}: {}", reply.text);
-            reply.expect_invalid("cursor");
+            let c = encode(cursor);
+            for (path, token) in [
+                (format!("/tasks?cursor={c}"), &admin),
+                (format!("/donor-queries?cursor={c}"), &admin),
+                (format!("/users?cursor={c}"), &admin),
+                (format!("/messages/query/{query}?cursor={c}"), &donor),
+                (format!("/donor-queries/user?cursor={c}"), &donor),
+            ] {
+                let reply = app.get(&path, Some(token)).await;
+                assert_eq!(reply.status.as_u16(), 422, "{path}: {}", reply.text);
+                reply.expect_invalid("cursor");
+            }
         }
+        app.expect_head(head, "garbage cursors").await;
     }
-    app.expect_head(head, "garbage cursors").await;
-});
+);

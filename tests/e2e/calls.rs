@@ -30,9 +30,16 @@ async fn videosdk() -> MockServer {
 }
 
 /// An app on `backend` talking to `videosdk`; `None` when PostgreSQL is not configured.
-async fn app_with_video(backend: Backend, videosdk: &MockServer) -> Option<TestApp> {
+/// Starts the fake VideoSDK `videosdk` and an app that calls it, then runs `body` on both;
+/// skips when PostgreSQL is not configured.
+async fn with_video<Fut: std::future::Future<Output = ()>>(
+    backend: Backend,
+    videosdk: impl std::future::Future<Output = MockServer>,
+    body: impl FnOnce(TestApp, MockServer) -> Fut,
+) {
+    let videosdk = videosdk.await;
     let uri = videosdk.uri();
-    TestApp::spawn_with(
+    let app = TestApp::spawn_with(
         backend,
         &[
             ("VIDEOSDK_API_KEY", API_KEY),
@@ -42,7 +49,11 @@ async fn app_with_video(backend: Backend, videosdk: &MockServer) -> Option<TestA
             ("VIDEOSDK_MAX_ATTEMPTS", "2"),
         ],
     )
-    .await
+    .await;
+    match app {
+        Some(app) => body(app, videosdk).await,
+        None => eprintln!("skipped: TEST_POSTGRES_URL is not set"),
+    }
 }
 
 /// The next event called `name` on the socket, skipping other frames and events.
@@ -78,14 +89,10 @@ async fn hits(videosdk: &MockServer, on: &str) -> Vec<Value> {
 
 e2e!(
     donor_requests_admin_accepts_both_join_and_the_donor_ends,
-    backend = full_flow
+    backend = |backend| with_video(backend, videosdk(), full_flow)
 );
 
-async fn full_flow(backend: Backend) {
-    let videosdk = videosdk().await;
-    let Some(app) = app_with_video(backend, &videosdk).await else {
-        return eprintln!("skipped: TEST_POSTGRES_URL is not set");
-    };
+async fn full_flow(app: TestApp, videosdk: MockServer) {
     let (id, donor_token) = app.donor_query("d-1", "My card does not work").await;
     let mut ws = app.ws_ready(&app.admin_token).await;
     ws.join(id, None).await;
@@ -185,14 +192,10 @@ async fn full_flow(backend: Backend) {
 
 e2e!(
     refused_call_changes_leave_the_database_unchanged,
-    backend = refusals
+    backend = |backend| with_video(backend, videosdk(), refusals)
 );
 
-async fn refusals(backend: Backend) {
-    let videosdk = videosdk().await;
-    let Some(app) = app_with_video(backend, &videosdk).await else {
-        return eprintln!("skipped: TEST_POSTGRES_URL is not set");
-    };
+async fn refusals(app: TestApp, videosdk: MockServer) {
     let (id, donor_token) = app.donor_query("d-1", "Help").await;
     let (other_id, other_token) = app.donor_query("d-2", "Me too").await;
     let (_, agent_token) = app.staff("agent1", "AGENT").await;
@@ -323,14 +326,11 @@ async fn refusals(backend: Backend) {
 
 e2e!(
     provider_failures_answer_503_and_store_no_session,
-    backend = provider_failures
+    // A VideoSDK that answers nothing yet: each case mounts its own failure.
+    backend = |backend| with_video(backend, MockServer::start(), provider_failures)
 );
 
-async fn provider_failures(backend: Backend) {
-    let videosdk = MockServer::start().await;
-    let Some(app) = app_with_video(backend, &videosdk).await else {
-        return eprintln!("skipped: TEST_POSTGRES_URL is not set");
-    };
+async fn provider_failures(app: TestApp, videosdk: MockServer) {
     let (id, donor_token) = app.donor_query("d-1", "Help").await;
     app.request_call(id, Some(&donor_token), "VIDEO")
         .await

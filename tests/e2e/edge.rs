@@ -25,27 +25,31 @@ const FILTERED: [&str; 6] = [
 
 e2e!(
     nul_or_control_characters_in_a_lookup_are_422,
-    |app: TestApp| async move {
-        let admin = app.admin_token.clone();
+    |app: TestApp, admin: String| async move {
         let (_, donor) = app.donor_query("d-1", "hello").await;
         let head = app.settled_event_head().await;
 
-        for login in ["ad\u{0}min", "admin\u{0}", "admin\u{1b}"] {
-            app.post(
-                "/auth/login",
-                None,
-                json!({"username": login, "password": ADMIN_PASSWORD}),
-            )
-            .await
-            .expect_invalid("username");
-        }
-        app.post(
+        // Unauthenticated posts: the logins, and a donor query's donor id.
+        let mut anonymous: Vec<(&str, Value, &str)> = ["ad\u{0}min", "admin\u{0}", "admin\u{1b}"]
+            .into_iter()
+            .map(|login| {
+                let body = json!({"username": login, "password": ADMIN_PASSWORD});
+                ("/auth/login", body, "username")
+            })
+            .collect();
+        anonymous.push((
             "/auth/login",
-            None,
             json!({"email": "a\u{0}@example.com", "password": "whatever-it-is"}),
-        )
-        .await
-        .expect_invalid("username");
+            "username",
+        ));
+        anonymous.push((
+            "/donor-queries",
+            json!({"donor": "Ann", "donorId": "d\u{0}2"}),
+            "donorId",
+        ));
+        for (path, body, field) in anonymous {
+            app.post(path, None, body).await.expect_invalid(field);
+        }
 
         for path in FILTERED {
             app.get(&format!("{path}?q={}", encode("a\0b")), Some(&admin))
@@ -83,13 +87,6 @@ e2e!(
             .await
             .expect_invalid("roomName");
 
-        app.post(
-            "/donor-queries",
-            None,
-            json!({"donor": "Ann", "donorId": "d\u{0}2"}),
-        )
-        .await
-        .expect_invalid("donorId");
         app.expect_head(head, "refused names").await;
 
         // A donor id is the calling app's, stored as given but for NUL: one with a control
@@ -103,8 +100,7 @@ e2e!(
 
 e2e!(
     a_nul_in_the_search_text_is_refused_not_a_wildcard,
-    |app: TestApp| async move {
-        let admin = app.admin_token.clone();
+    |app: TestApp, admin: String| async move {
         for title in ["alpha", "beta"] {
             app.task(&admin, json!({"title": title, "priority": "LOW"}))
                 .await;
@@ -132,8 +128,7 @@ e2e!(
 
 e2e!(
     filter_times_outside_years_1_to_9999_are_422,
-    |app: TestApp| async move {
-        let admin = app.admin_token.clone();
+    |app: TestApp, admin: String| async move {
         app.task(&admin, json!({"title": "a task", "priority": "LOW"}))
             .await;
         let refused = [
@@ -208,8 +203,7 @@ e2e!(
 
 e2e!(
     raw_body_call_routes_read_up_to_one_mib_and_answer_413_as_problem,
-    |app: TestApp| async move {
-        let admin = app.admin_token.clone();
+    |app: TestApp, admin: String| async move {
         let (query, _) = app.donor_query("d-1", "hello").await;
         let pad = "x".repeat(300 * 1024);
         let over = "x".repeat(1024 * 1024 + 1);

@@ -314,8 +314,7 @@ async fn check(
 
 e2e!(
     no_path_or_query_parameter_value_is_a_server_error,
-    |app: TestApp| async move {
-        let admin = app.admin_token.clone();
+    |app: TestApp, admin: String| async move {
         let (ticket, _) = app.donor_query("d-1", "hello").await;
         let document = app.get("/openapi.json", None).await.expect(200).body;
         let operations = operations(&document);

@@ -85,6 +85,22 @@ fn other_ticket_routes(
     ]
 }
 
+/// The admin-only ticket lists, and `ticket`'s admin view.
+fn admin_lists(ticket: i64) -> Vec<(Method, String, Value)> {
+    let lists = [
+        "/donor-queries",
+        "/donor-queries/in-progress",
+        "/donor-queries/resolved",
+        "/donor-queries/transferred",
+    ];
+    lists
+        .into_iter()
+        .map(String::from)
+        .chain([format!("/donor-queries/admin/{ticket}")])
+        .map(|path| (Method::GET, path, Value::Null))
+        .collect()
+}
+
 e2e!(
     donor_cannot_reach_another_donors_ticket,
     |app: TestApp| async move {
@@ -224,7 +240,7 @@ e2e!(
         let (agent_id, _) = app.staff("agent1", "AGENT").await;
         let before = snapshot(&app, id).await;
         let head = app.settled_event_head().await;
-        let cases: Vec<(Method, String, Value)> = vec![
+        let mut cases: Vec<(Method, String, Value)> = vec![
             (Method::GET, "/tasks".into(), Value::Null),
             (
                 Method::POST,
@@ -255,23 +271,6 @@ e2e!(
                 Method::PUT,
                 "/users/me/password".into(),
                 json!({"currentPassword": "x", "newPassword": "password-123"}),
-            ),
-            (Method::GET, "/donor-queries".into(), Value::Null),
-            (
-                Method::GET,
-                "/donor-queries/in-progress".into(),
-                Value::Null,
-            ),
-            (Method::GET, "/donor-queries/resolved".into(), Value::Null),
-            (
-                Method::GET,
-                "/donor-queries/transferred".into(),
-                Value::Null,
-            ),
-            (
-                Method::GET,
-                format!("/donor-queries/admin/{id}"),
-                Value::Null,
             ),
             (
                 Method::PATCH,
@@ -322,6 +321,7 @@ e2e!(
             ),
             (Method::GET, "/health/advanced".into(), Value::Null),
         ];
+        cases.extend(admin_lists(id));
         for (method, path, body) in cases {
             let reply = app.call(method.clone(), &path, Some(&donor), body).await;
             expect_denied(reply, &[401, 403], &format!("donor {method} {path}"));
@@ -353,145 +353,131 @@ e2e!(
     }
 );
 
-e2e!(agents_get_403_on_admin_routes, |app: TestApp| async move {
-    let admin = app.admin_token.clone();
-    let (agent_id, agent) = app.staff("agent1", "AGENT").await;
-    let (other_id, _) = app.staff("agent2", "AGENT").await;
-    let (query, _) = app.donor_query("d-1", "hello").await;
-    let task = app.task(&admin, json!({"title": "admin's task"})).await;
-    let own_task = app.task(&agent, json!({"title": "agent's task"})).await;
-    let before = snapshot(&app, query).await;
-    let users_before = app.get("/users", Some(&admin)).await.expect(200).body;
-    let head = app.settled_event_head().await;
+e2e!(
+    agents_get_403_on_admin_routes,
+    |app: TestApp, admin: String| async move {
+        let (agent_id, agent) = app.staff("agent1", "AGENT").await;
+        let (other_id, _) = app.staff("agent2", "AGENT").await;
+        let (query, _) = app.donor_query("d-1", "hello").await;
+        let task = app.task(&admin, json!({"title": "admin's task"})).await;
+        let own_task = app.task(&agent, json!({"title": "agent's task"})).await;
+        let before = snapshot(&app, query).await;
+        let users_before = app.get("/users", Some(&admin)).await.expect(200).body;
+        let head = app.settled_event_head().await;
 
-    let cases: Vec<(Method, String, Value)> = vec![
-        (
-            Method::PATCH,
-            format!("/donor-queries/{query}/accept"),
-            json!({}),
-        ),
-        (
-            Method::PATCH,
-            format!("/donor-queries/{query}/transfer"),
-            json!({"toUserId": other_id, "note": "yours"}),
-        ),
-        (
-            Method::PATCH,
-            format!("/donor-queries/{query}/transfer"),
-            json!({"toUserId": agent_id}),
-        ),
-        // 403 before any probing of the named user: an agent learns nothing about user ids.
-        (
-            Method::PATCH,
-            format!("/donor-queries/{query}/transfer"),
-            json!({"toUserId": 987_654_321}),
-        ),
-        (
-            Method::PATCH,
-            format!("/donor-queries/{query}"),
-            json!({"assignedToId": 987_654_321}),
-        ),
-        (
-            Method::PATCH,
-            format!("/donor-queries/{query}/resolve"),
-            json!({}),
-        ),
-        (
-            Method::PATCH,
-            format!("/donor-queries/{query}"),
-            json!({"priority": "URGENT"}),
-        ),
-        (
-            Method::PATCH,
-            format!("/donor-queries/{query}"),
-            json!({"status": "CLOSED"}),
-        ),
-        (
-            Method::POST,
-            format!("/donor-queries/{query}/donor-close"),
-            Value::Null,
-        ),
-        (
-            Method::POST,
-            format!("/donor-queries/{query}/send-reminder"),
-            Value::Null,
-        ),
-        (
-            Method::DELETE,
-            format!("/donor-queries/{query}"),
-            Value::Null,
-        ),
-        (Method::DELETE, format!("/tasks/{task}"), Value::Null),
-        (Method::DELETE, format!("/tasks/{own_task}"), Value::Null),
-        (Method::GET, "/donor-queries".into(), Value::Null),
-        (
-            Method::GET,
-            "/donor-queries/in-progress".into(),
-            Value::Null,
-        ),
-        (Method::GET, "/donor-queries/resolved".into(), Value::Null),
-        (
-            Method::GET,
-            "/donor-queries/transferred".into(),
-            Value::Null,
-        ),
-        (
-            Method::GET,
-            format!("/donor-queries/admin/{query}"),
-            Value::Null,
-        ),
-        (Method::GET, "/users".into(), Value::Null),
-        (Method::GET, format!("/users/{other_id}"), Value::Null),
-        (
-            Method::POST,
-            "/users".into(),
-            json!({"username": "sneaky", "name": "S", "password": "password-123", "role": "AGENT"}),
-        ),
-        (
-            Method::PATCH,
-            format!("/users/{other_id}"),
-            json!({"isActive": false}),
-        ),
-        (
-            Method::PATCH,
-            format!("/users/{agent_id}"),
-            json!({"role": "SUPER_ADMIN"}),
-        ),
-        (
-            Method::POST,
-            format!("/messages/admin/{query}"),
-            json!({"content": "as admin"}),
-        ),
-        (Method::GET, format!("/messages/admin/{query}"), Value::Null),
-        (Method::GET, "/health/advanced".into(), Value::Null),
-    ];
-    app.expect_each(403, Some(&agent), cases).await;
-    app.expect_head(head, "an agent on admin routes").await;
-    assert_eq!(
-        snapshot(&app, query).await,
-        before,
-        "the donor query changed"
-    );
-    assert_eq!(
-        app.get("/users", Some(&admin)).await.expect(200).body,
-        users_before
-    );
-    for t in [task, own_task] {
-        app.get(&format!("/tasks/{t}"), Some(&agent))
+        let mut cases: Vec<(Method, String, Value)> = vec![
+            (
+                Method::PATCH,
+                format!("/donor-queries/{query}/accept"),
+                json!({}),
+            ),
+            (
+                Method::PATCH,
+                format!("/donor-queries/{query}/transfer"),
+                json!({"toUserId": other_id, "note": "yours"}),
+            ),
+            (
+                Method::PATCH,
+                format!("/donor-queries/{query}/transfer"),
+                json!({"toUserId": agent_id}),
+            ),
+            // 403 before any probing of the named user: an agent learns nothing about user ids.
+            (
+                Method::PATCH,
+                format!("/donor-queries/{query}/transfer"),
+                json!({"toUserId": 987_654_321}),
+            ),
+            (
+                Method::PATCH,
+                format!("/donor-queries/{query}"),
+                json!({"assignedToId": 987_654_321}),
+            ),
+            (
+                Method::PATCH,
+                format!("/donor-queries/{query}/resolve"),
+                json!({}),
+            ),
+            (
+                Method::PATCH,
+                format!("/donor-queries/{query}"),
+                json!({"priority": "URGENT"}),
+            ),
+            (
+                Method::PATCH,
+                format!("/donor-queries/{query}"),
+                json!({"status": "CLOSED"}),
+            ),
+            (
+                Method::POST,
+                format!("/donor-queries/{query}/donor-close"),
+                Value::Null,
+            ),
+            (
+                Method::POST,
+                format!("/donor-queries/{query}/send-reminder"),
+                Value::Null,
+            ),
+            (
+                Method::DELETE,
+                format!("/donor-queries/{query}"),
+                Value::Null,
+            ),
+            (Method::DELETE, format!("/tasks/{task}"), Value::Null),
+            (Method::DELETE, format!("/tasks/{own_task}"), Value::Null),
+            (Method::GET, "/users".into(), Value::Null),
+            (Method::GET, format!("/users/{other_id}"), Value::Null),
+            (
+                Method::POST,
+                "/users".into(),
+                json!({"username": "sneaky", "name": "S", "password": "password-123", "role": "AGENT"}),
+            ),
+            (
+                Method::PATCH,
+                format!("/users/{other_id}"),
+                json!({"isActive": false}),
+            ),
+            (
+                Method::PATCH,
+                format!("/users/{agent_id}"),
+                json!({"role": "SUPER_ADMIN"}),
+            ),
+            (
+                Method::POST,
+                format!("/messages/admin/{query}"),
+                json!({"content": "as admin"}),
+            ),
+            (Method::GET, format!("/messages/admin/{query}"), Value::Null),
+            (Method::GET, "/health/advanced".into(), Value::Null),
+        ];
+        cases.extend(admin_lists(query));
+        app.expect_each(403, Some(&agent), cases).await;
+        app.expect_head(head, "an agent on admin routes").await;
+        assert_eq!(
+            snapshot(&app, query).await,
+            before,
+            "the donor query changed"
+        );
+        assert_eq!(
+            app.get("/users", Some(&admin)).await.expect(200).body,
+            users_before
+        );
+        for t in [task, own_task] {
+            app.get(&format!("/tasks/{t}"), Some(&agent))
+                .await
+                .expect(200);
+        }
+        let me = app.get("/auth/me", Some(&agent)).await.expect(200);
+        assert_eq!(me.get("role"), "AGENT");
+        // The same requests work for an admin: the 403s were about the role.
+        app.ticket_action(query, "accept", &admin, json!({}))
             .await
             .expect(200);
+        app.get("/donor-queries", Some(&admin)).await.expect(200);
+        app.delete(&format!("/tasks/{own_task}"), Some(&admin))
+            .await
+            .expect(204);
     }
-    let me = app.get("/auth/me", Some(&agent)).await.expect(200);
-    assert_eq!(me.get("role"), "AGENT");
-    // The same requests work for an admin: the 403s were about the role.
-    app.ticket_action(query, "accept", &admin, json!({}))
-        .await
-        .expect(200);
-    app.get("/donor-queries", Some(&admin)).await.expect(200);
-    app.delete(&format!("/tasks/{own_task}"), Some(&admin))
-        .await
-        .expect(204);
-});
+);
 
 e2e!(
     agents_may_create_update_and_list_tasks,
@@ -627,8 +613,7 @@ e2e!(
 
 e2e!(
     illegal_transitions_are_409_and_change_nothing,
-    |app: TestApp| async move {
-        let admin = app.admin_token.clone();
+    |app: TestApp, admin: String| async move {
         let (agent_id, agent) = app.staff("agent1", "AGENT").await;
 
         // A RESOLVED ticket cannot be accepted, resolved or transferred again.
@@ -811,79 +796,81 @@ e2e!(
     }
 );
 
-e2e!(only_the_sender_edits_a_message, |app: TestApp| async move {
-    let admin = app.admin_token.clone();
-    let (_, agent) = app.staff("agent1", "AGENT").await;
-    let (query, donor) = app.donor_query("d-1", "first").await;
-    let from_donor = app.say(query, &donor, "donor text").await;
-    let from_admin = app.say(query, &admin, "admin text").await;
-    app.ticket_action(query, "resolve", &admin, json!({}))
-        .await
-        .expect(200);
-    let (_, messages) = snapshot(&app, query).await;
-    let system = messages
-        .iter()
-        .find(|m| m["messageType"] == "SYSTEM")
-        .and_then(|m| m["id"].as_i64())
-        .expect("the resolve note");
-    let before = snapshot(&app, query).await;
-    let head = app.settled_event_head().await;
-    for (token, method, id, status) in [
-        (&agent, Method::PUT, from_admin, 403),
-        (&agent, Method::DELETE, from_admin, 403),
-        (&agent, Method::PUT, from_donor, 403),
-        (&agent, Method::DELETE, from_donor, 403),
-        (&donor, Method::PUT, from_admin, 403),
-        (&donor, Method::DELETE, from_admin, 403),
-        (&admin, Method::PUT, from_donor, 403),
-        (&admin, Method::PUT, system, 409),
-        (&donor, Method::PUT, system, 409),
-    ] {
-        let body = if method == Method::PUT {
-            json!({"content": "rewritten"})
-        } else {
-            Value::Null
-        };
-        let reply = app
-            .call(
-                method.clone(),
-                &format!("/messages/{id}"),
-                Some(token),
-                body,
+e2e!(
+    only_the_sender_edits_a_message,
+    |app: TestApp, admin: String| async move {
+        let (_, agent) = app.staff("agent1", "AGENT").await;
+        let (query, donor) = app.donor_query("d-1", "first").await;
+        let from_donor = app.say(query, &donor, "donor text").await;
+        let from_admin = app.say(query, &admin, "admin text").await;
+        app.ticket_action(query, "resolve", &admin, json!({}))
+            .await
+            .expect(200);
+        let (_, messages) = snapshot(&app, query).await;
+        let system = messages
+            .iter()
+            .find(|m| m["messageType"] == "SYSTEM")
+            .and_then(|m| m["id"].as_i64())
+            .expect("the resolve note");
+        let before = snapshot(&app, query).await;
+        let head = app.settled_event_head().await;
+        for (token, method, id, status) in [
+            (&agent, Method::PUT, from_admin, 403),
+            (&agent, Method::DELETE, from_admin, 403),
+            (&agent, Method::PUT, from_donor, 403),
+            (&agent, Method::DELETE, from_donor, 403),
+            (&donor, Method::PUT, from_admin, 403),
+            (&donor, Method::DELETE, from_admin, 403),
+            (&admin, Method::PUT, from_donor, 403),
+            (&admin, Method::PUT, system, 409),
+            (&donor, Method::PUT, system, 409),
+        ] {
+            let body = if method == Method::PUT {
+                json!({"content": "rewritten"})
+            } else {
+                Value::Null
+            };
+            let reply = app
+                .call(
+                    method.clone(),
+                    &format!("/messages/{id}"),
+                    Some(token),
+                    body,
+                )
+                .await;
+            assert_eq!(
+                reply.status.as_u16(),
+                status,
+                "{method} /messages/{id}: {}",
+                reply.text
+            );
+            reply.expect_problem(status);
+        }
+        app.expect_head(head, "edits by others").await;
+        assert_eq!(snapshot(&app, query).await, before);
+        // The senders themselves may; an admin may delete anyone's message.
+        let edited = app
+            .put(
+                &format!("/messages/{from_donor}"),
+                Some(&donor),
+                json!({"content": "donor, edited"}),
             )
-            .await;
-        assert_eq!(
-            reply.status.as_u16(),
-            status,
-            "{method} /messages/{id}: {}",
-            reply.text
-        );
-        reply.expect_problem(status);
-    }
-    app.expect_head(head, "edits by others").await;
-    assert_eq!(snapshot(&app, query).await, before);
-    // The senders themselves may; an admin may delete anyone's message.
-    let edited = app
-        .put(
-            &format!("/messages/{from_donor}"),
-            Some(&donor),
-            json!({"content": "donor, edited"}),
+            .await
+            .expect(200);
+        assert_eq!(edited.get("content"), "donor, edited");
+        assert!(edited.get("editedAt").is_string());
+        app.put(
+            &format!("/messages/{from_admin}"),
+            Some(&admin),
+            json!({"content": "admin, edited"}),
         )
         .await
         .expect(200);
-    assert_eq!(edited.get("content"), "donor, edited");
-    assert!(edited.get("editedAt").is_string());
-    app.put(
-        &format!("/messages/{from_admin}"),
-        Some(&admin),
-        json!({"content": "admin, edited"}),
-    )
-    .await
-    .expect(200);
-    app.delete(&format!("/messages/{from_donor}"), Some(&admin))
-        .await
-        .expect(204);
-});
+        app.delete(&format!("/messages/{from_donor}"), Some(&admin))
+            .await
+            .expect(204);
+    }
+);
 
 e2e!(
     only_a_super_admin_manages_admins,

@@ -219,8 +219,7 @@ e2e!(users_are_listed_only_to_admins, |app: TestApp| async move {
 
 e2e!(
     responses_never_show_passwords_hashes_or_tokens,
-    |app: TestApp| async move {
-        let admin = app.admin_token.clone();
+    |app: TestApp, admin: String| async move {
         let password = "Sup3r-Secret-Pass!";
         let new_password = "An0ther-Secret-Pass!";
         let push = "fcm-device-secret-123";
@@ -355,8 +354,7 @@ e2e!(
 
 e2e!(
     tampered_and_malformed_tokens_are_401,
-    |app: TestApp| async move {
-        let admin = app.admin_token.clone();
+    |app: TestApp, admin: String| async move {
         let (id, donor) = app.donor_query("d-1", "hello").await;
         app.get("/auth/me", Some(&admin)).await.expect(200);
         app.ticket(id, &donor).await;
@@ -583,8 +581,7 @@ e2e!(
 
 e2e!(
     a_refused_donor_query_creates_nothing,
-    |app: TestApp| async move {
-        let admin = app.admin_token.clone();
+    |app: TestApp, admin: String| async move {
         let head = app.settled_event_head().await;
         let base = json!({"donor": "Ann", "donorId": "d-tx", "message": "My receipt is wrong"});
         let cases = [
@@ -625,151 +622,153 @@ e2e!(
     }
 );
 
-e2e!(every_response_has_a_request_id, |app: TestApp| async move {
-    let admin = app.admin_token.clone();
-    let (agent_id, agent) = app.staff("agent1", "AGENT").await;
-    let (id, donor) = app.donor_query("d-1", "hello").await;
-    let mut replies: Vec<(String, Reply)> = vec![];
-    let mut add = |what: &str, reply: Reply| replies.push((what.to_string(), reply));
-    add("ping", app.get("/health/ping", None).await.expect(200));
-    add("health", app.get("/health", None).await.expect(200));
-    add(
-        "201",
-        app.post("/tasks", Some(&agent), json!({"title": "t"}))
+e2e!(
+    every_response_has_a_request_id,
+    |app: TestApp, admin: String| async move {
+        let (agent_id, agent) = app.staff("agent1", "AGENT").await;
+        let (id, donor) = app.donor_query("d-1", "hello").await;
+        let mut replies: Vec<(String, Reply)> = vec![];
+        let mut add = |what: &str, reply: Reply| replies.push((what.to_string(), reply));
+        add("ping", app.get("/health/ping", None).await.expect(200));
+        add("health", app.get("/health", None).await.expect(200));
+        add(
+            "201",
+            app.post("/tasks", Some(&agent), json!({"title": "t"}))
+                .await
+                .expect(201),
+        );
+        add("401", app.get("/auth/me", None).await.expect(401));
+        add(
+            "401 bad token",
+            app.get("/auth/me", Some("x.y.z")).await.expect(401),
+        );
+        add("403", app.get("/users", Some(&agent)).await.expect(403));
+        add(
+            "404",
+            app.get("/tasks/999999", Some(&agent)).await.expect(404),
+        );
+        add("404 no route", app.get("/nowhere", None).await.expect(404));
+        add(
+            "405-ish",
+            app.call(Method::PATCH, "/health", None, json!({})).await,
+        );
+        add(
+            "400 path",
+            app.get("/tasks/abc", Some(&agent)).await.expect(400),
+        );
+        add(
+            "400 body",
+            app.raw(
+                Method::POST,
+                "/tasks",
+                Some(&agent),
+                Some("application/json"),
+                "{",
+            )
             .await
-            .expect(201),
-    );
-    add("401", app.get("/auth/me", None).await.expect(401));
-    add(
-        "401 bad token",
-        app.get("/auth/me", Some("x.y.z")).await.expect(401),
-    );
-    add("403", app.get("/users", Some(&agent)).await.expect(403));
-    add(
-        "404",
-        app.get("/tasks/999999", Some(&agent)).await.expect(404),
-    );
-    add("404 no route", app.get("/nowhere", None).await.expect(404));
-    add(
-        "405-ish",
-        app.call(Method::PATCH, "/health", None, json!({})).await,
-    );
-    add(
-        "400 path",
-        app.get("/tasks/abc", Some(&agent)).await.expect(400),
-    );
-    add(
-        "400 body",
-        app.raw(
-            Method::POST,
-            "/tasks",
-            Some(&agent),
-            Some("application/json"),
-            "{",
-        )
-        .await
-        .expect(400),
-    );
-    add(
-        "415",
-        app.raw(
-            Method::POST,
-            "/tasks",
-            Some(&agent),
-            Some("text/plain"),
-            "{}",
-        )
-        .await
-        .expect(415),
-    );
-    add(
-        "413",
-        app.post(
-            "/tasks",
-            Some(&agent),
-            json!({"title": "x".repeat(2 * 1024 * 1024)}),
-        )
-        .await
-        .expect(413),
-    );
-    add(
-        "422",
-        app.post("/tasks", Some(&agent), json!({"title": ""}))
+            .expect(400),
+        );
+        add(
+            "415",
+            app.raw(
+                Method::POST,
+                "/tasks",
+                Some(&agent),
+                Some("text/plain"),
+                "{}",
+            )
             .await
-            .expect(422),
-    );
-    add("200 donor", app.ticket(id, &donor).await);
-    add(
-        "200 close",
-        app.post(
-            &format!("/donor-queries/{id}/donor-close"),
-            Some(&donor),
-            Value::Null,
-        )
-        .await
-        .expect(200),
-    );
-    add(
-        "409",
-        app.post(
-            &format!("/donor-queries/{id}/donor-close"),
-            Some(&donor),
-            Value::Null,
-        )
-        .await
-        .expect(409),
-    );
-    add(
-        "204",
-        app.delete(&format!("/donor-queries/{id}"), Some(&admin))
+            .expect(415),
+        );
+        add(
+            "413",
+            app.post(
+                "/tasks",
+                Some(&agent),
+                json!({"title": "x".repeat(2 * 1024 * 1024)}),
+            )
             .await
-            .expect(204),
-    );
-    add(
-        "user",
-        app.get(&format!("/users/{agent_id}"), Some(&admin))
+            .expect(413),
+        );
+        add(
+            "422",
+            app.post("/tasks", Some(&agent), json!({"title": ""}))
+                .await
+                .expect(422),
+        );
+        add("200 donor", app.ticket(id, &donor).await);
+        add(
+            "200 close",
+            app.post(
+                &format!("/donor-queries/{id}/donor-close"),
+                Some(&donor),
+                Value::Null,
+            )
             .await
             .expect(200),
-    );
-    let mut seen = HashSet::new();
-    for (what, reply) in &replies {
-        let id = reply
-            .headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_else(|| panic!("{what}: no X-Request-Id ({})", reply.status));
-        assert!(!id.is_empty(), "{what}: an empty X-Request-Id");
-        assert!(
-            seen.insert(id.to_string()),
-            "{what}: request id {id} repeated"
         );
-    }
-    // Outside /api/v1 too.
-    let root = app.api.trim_end_matches("/api/v1").to_string();
-    for path in ["/", "/api", "/api/v2/tasks"] {
-        let response = app
-            .client
-            .get(format!("{root}{path}"))
-            .send()
+        add(
+            "409",
+            app.post(
+                &format!("/donor-queries/{id}/donor-close"),
+                Some(&donor),
+                Value::Null,
+            )
             .await
-            .expect("request sent");
-        assert!(response.headers().contains_key("x-request-id"), "{path}");
+            .expect(409),
+        );
+        add(
+            "204",
+            app.delete(&format!("/donor-queries/{id}"), Some(&admin))
+                .await
+                .expect(204),
+        );
+        add(
+            "user",
+            app.get(&format!("/users/{agent_id}"), Some(&admin))
+                .await
+                .expect(200),
+        );
+        let mut seen = HashSet::new();
+        for (what, reply) in &replies {
+            let id = reply
+                .headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_else(|| panic!("{what}: no X-Request-Id ({})", reply.status));
+            assert!(!id.is_empty(), "{what}: an empty X-Request-Id");
+            assert!(
+                seen.insert(id.to_string()),
+                "{what}: request id {id} repeated"
+            );
+        }
+        // Outside /api/v1 too.
+        let root = app.api.trim_end_matches("/api/v1").to_string();
+        for path in ["/", "/api", "/api/v2/tasks"] {
+            let response = app
+                .client
+                .get(format!("{root}{path}"))
+                .send()
+                .await
+                .expect("request sent");
+            assert!(response.headers().contains_key("x-request-id"), "{path}");
+        }
+        // A caller's sane id is kept; anything else is replaced.
+        let sent = |id: &str| {
+            app.client
+                .get(format!("{}/health/ping", app.api))
+                .header("x-request-id", id)
+                .send()
+        };
+        let kept = sent("trace-abc_123").await.expect("sent");
+        assert_eq!(kept.headers()["x-request-id"], "trace-abc_123");
+        for odd in ["has space", "semi;colon", "<script>", &"x".repeat(65)] {
+            let replaced = sent(odd).await.expect("sent");
+            let got = replaced.headers()["x-request-id"].to_str().expect("ascii");
+            assert!(!got.is_empty() && got != odd, "{odd:?} echoed");
+        }
     }
-    // A caller's sane id is kept; anything else is replaced.
-    let sent = |id: &str| {
-        app.client
-            .get(format!("{}/health/ping", app.api))
-            .header("x-request-id", id)
-            .send()
-    };
-    let kept = sent("trace-abc_123").await.expect("sent");
-    assert_eq!(kept.headers()["x-request-id"], "trace-abc_123");
-    for odd in ["has space", "semi;colon", "<script>", &"x".repeat(65)] {
-        let replaced = sent(odd).await.expect("sent");
-        let got = replaced.headers()["x-request-id"].to_str().expect("ascii");
-        assert!(!got.is_empty() && got != odd, "{odd:?} echoed");
-    }
-});
+);
 
 e2e!(
     a_demotion_takes_effect_on_existing_tokens,

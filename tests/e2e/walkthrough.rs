@@ -5,8 +5,7 @@ use super::*;
 
 e2e!(
     readme_walkthrough_behaves_as_written,
-    |app: TestApp| async move {
-        let admin = app.admin_token.clone();
+    |app: TestApp, admin: String| async move {
         let me = app.get("/auth/me", Some(&admin)).await.expect(200);
         assert_eq!(me.get("username"), ADMIN);
         assert_eq!(me.get("role"), "SUPER_ADMIN");

@@ -691,16 +691,25 @@ where
     }
 }
 
-impl<F, Fut> AppTest<(TestApp, PathBuf)> for F
-where
-    F: FnOnce(TestApp, PathBuf) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    fn run(self, app: TestApp) -> impl std::future::Future<Output = ()> {
-        let uploads = app.uploads.clone();
-        self(app, uploads)
-    }
+/// [`AppTest`] for a body that takes the app and `$arg`, drawn from the app by `$draw`.
+macro_rules! app_test_with {
+    ($arg:ty, |$app:ident| $draw:expr) => {
+        impl<F, Fut> AppTest<(TestApp, $arg)> for F
+        where
+            F: FnOnce(TestApp, $arg) -> Fut,
+            Fut: std::future::Future<Output = ()>,
+        {
+            fn run(self, $app: TestApp) -> impl std::future::Future<Output = ()> {
+                let extra = $draw;
+                self($app, extra)
+            }
+        }
+    };
 }
+
+// The app's upload directory, and the admin's token.
+app_test_with!(PathBuf, |app| app.uploads.clone());
+app_test_with!(String, |app| app.admin_token.clone());
 
 /// Starts an app on `backend` with `vars` and runs `body` on it; skips when PostgreSQL is not
 /// configured. What [`e2e!`] runs.

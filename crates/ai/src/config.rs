@@ -11,6 +11,7 @@
 //!
 //! The remote analyzer is configured when `OPENAI_API_KEY` or `OPENAI_BASE_URL` is set.
 
+use concierge_settings::positive;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -52,19 +53,14 @@ impl Default for OpenAiConfig {
     }
 }
 
-impl std::fmt::Debug for OpenAiConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenAiConfig")
-            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
-            .field("base_url", &self.base_url)
-            .field("model", &self.model)
-            .field("timeout", &self.timeout)
-            .field("max_attempts", &self.max_attempts)
-            .field("max_retry_wait", &self.max_retry_wait)
-            .field("token_budget", &self.token_budget)
-            .finish()
-    }
-}
+concierge_settings::debug_redacted!(OpenAiConfig {
+    base_url,
+    model,
+    timeout,
+    max_attempts,
+    max_retry_wait,
+    token_budget,
+} secrets { api_key });
 
 /// A configuration variable that cannot be read (its name and what is wrong).
 pub use concierge_settings::SettingError as AiConfigError;
@@ -85,7 +81,7 @@ struct Env {
 impl OpenAiConfig {
     /// Reads the process environment; see [`from_vars`](Self::from_vars).
     pub fn from_env() -> Result<Option<Self>, AiConfigError> {
-        Self::from_vars(&std::env::vars().collect())
+        Self::from_vars(&concierge_settings::process_env())
     }
 
     /// Reads the given variables. `None` when neither `OPENAI_API_KEY` nor `OPENAI_BASE_URL`
@@ -97,16 +93,6 @@ impl OpenAiConfig {
             return Ok(None);
         }
         let defaults = Self::default();
-        let positive = |name: &str, zero: bool| {
-            if zero {
-                Err(AiConfigError::new(name, "must be more than 0"))
-            } else {
-                Ok(())
-            }
-        };
-        positive("OPENAI_TIMEOUT", env.openai_timeout == Some(Duration::ZERO))?;
-        positive("OPENAI_MAX_ATTEMPTS", env.openai_max_attempts == Some(0))?;
-        positive("OPENAI_TOKEN_BUDGET", env.openai_token_budget == Some(0))?;
         Ok(Some(Self {
             api_key: env.openai_api_key,
             base_url: env
@@ -114,10 +100,18 @@ impl OpenAiConfig {
                 .map(|url| url.trim_end_matches('/').to_string())
                 .unwrap_or(defaults.base_url),
             model: env.openai_model.unwrap_or(defaults.model),
-            timeout: env.openai_timeout.unwrap_or(defaults.timeout),
-            max_attempts: env.openai_max_attempts.unwrap_or(defaults.max_attempts),
+            timeout: positive("OPENAI_TIMEOUT", env.openai_timeout, defaults.timeout)?,
+            max_attempts: positive(
+                "OPENAI_MAX_ATTEMPTS",
+                env.openai_max_attempts,
+                defaults.max_attempts,
+            )?,
             max_retry_wait: defaults.max_retry_wait,
-            token_budget: env.openai_token_budget.unwrap_or(defaults.token_budget),
+            token_budget: positive(
+                "OPENAI_TOKEN_BUDGET",
+                env.openai_token_budget,
+                defaults.token_budget,
+            )?,
         }))
     }
 }
@@ -125,13 +119,7 @@ impl OpenAiConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use concierge_settings::vars;
 
     #[test]
     fn nothing_set_means_no_remote_analyzer() {

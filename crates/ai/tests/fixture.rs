@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use concierge_ai::LocalAnalyzer;
 use concierge_domain::analysis::{
-    EntityKind, FlagKind, Speaker, Transcript, TranscriptLine, Verdict,
+    EntityKind, FlagKind, Speaker, SummaryDraft, Transcript, TranscriptLine, Verdict,
 };
 use concierge_domain::ports::ConversationAnalyzer;
 use concierge_domain::{MessageId, TicketId};
@@ -115,13 +115,19 @@ async fn the_order_number_failing_luhn_is_not_a_card_nor_a_phone() {
     }
 }
 
-#[tokio::test]
-async fn summary_keeps_the_problem_and_the_resolution() {
+/// The local analyzer's summary of the fixture, and what the fixture expects.
+async fn local_summary() -> (SummaryDraft, Expect) {
     let (transcript, expect) = load();
     let draft = LocalAnalyzer::new()
         .summarize(transcript)
         .await
         .expect("local summary never fails");
+    (draft, expect)
+}
+
+#[tokio::test]
+async fn summary_keeps_the_problem_and_the_resolution() {
+    let (draft, expect) = local_summary().await;
     assert!(
         draft.content.contains(&expect.problem),
         "problem missing from {:?}",
@@ -146,11 +152,7 @@ async fn summary_keeps_the_problem_and_the_resolution() {
 
 #[tokio::test]
 async fn summary_entities_cover_the_facts_of_the_fixture() {
-    let (transcript, expect) = load();
-    let draft = LocalAnalyzer::new()
-        .summarize(transcript)
-        .await
-        .expect("local summary never fails");
+    let (draft, expect) = local_summary().await;
     let of = |kind: EntityKind| -> Vec<String> {
         draft
             .entities

@@ -80,6 +80,17 @@ fn good_summary() -> Value {
     })
 }
 
+/// A fake Chat Completions server answering every request with `response`.
+async fn answering(response: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(ENDPOINT))
+        .respond_with(response)
+        .mount(&server)
+        .await;
+    server
+}
+
 async fn sent_bodies(server: &MockServer) -> Vec<Value> {
     server
         .received_requests()
@@ -157,12 +168,7 @@ async fn summary_request_names_the_model_marks_speakers_and_asks_for_a_strict_sc
 
 #[tokio::test]
 async fn without_a_key_no_authorization_header_is_sent() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(ENDPOINT))
-        .respond_with(completion(&good_summary()))
-        .mount(&server)
-        .await;
+    let server = answering(completion(&good_summary())).await;
     let keyless = OpenAiAnalyzer::new(config(&server, None)).expect("client builds");
     keyless.summarize(transcript()).await.expect("summary");
     let requests = server.received_requests().await.unwrap_or_default();
@@ -172,18 +178,14 @@ async fn without_a_key_no_authorization_header_is_sent() {
 
 #[tokio::test]
 async fn a_good_review_reply_becomes_a_verdict() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(ENDPOINT))
-        .respond_with(completion(&json!({
-            "flags": [
-                { "kind": "PII_CARD", "evidence": "4111 1111 1111 1111" },
-                { "kind": "NEGATIVE_SENTIMENT", "evidence": "this is a joke" }
-            ],
-            "sentiment": -0.6
-        })))
-        .mount(&server)
-        .await;
+    let server = answering(completion(&json!({
+        "flags": [
+            { "kind": "PII_CARD", "evidence": "4111 1111 1111 1111" },
+            { "kind": "NEGATIVE_SENTIMENT", "evidence": "this is a joke" }
+        ],
+        "sentiment": -0.6
+    })))
+    .await;
     let message = line(
         9,
         Speaker::Donor,
@@ -213,12 +215,7 @@ async fn a_good_review_reply_becomes_a_verdict() {
 }
 
 async fn summary_with_reply(content: Value) -> Result<(), DomainError> {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(ENDPOINT))
-        .respond_with(completion(&content))
-        .mount(&server)
-        .await;
+    let server = answering(completion(&content)).await;
     analyzer(&server).summarize(transcript()).await.map(|_| ())
 }
 
@@ -255,12 +252,7 @@ async fn replies_that_do_not_match_the_schema_are_rejected() {
 
 #[tokio::test]
 async fn a_sentiment_out_of_range_is_rejected() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(ENDPOINT))
-        .respond_with(completion(&json!({ "flags": [], "sentiment": 3 })))
-        .mount(&server)
-        .await;
+    let server = answering(completion(&json!({ "flags": [], "sentiment": 3 }))).await;
     let result = analyzer(&server)
         .review(line(1, Speaker::Donor, "hi"), transcript())
         .await;
@@ -269,12 +261,7 @@ async fn a_sentiment_out_of_range_is_rejected() {
 
 #[tokio::test]
 async fn an_invalid_reply_falls_back_on_the_local_analyzer_and_says_why() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(ENDPOINT))
-        .respond_with(completion(&json!({ "summary": "free text" })))
-        .mount(&server)
-        .await;
+    let server = answering(completion(&json!({ "summary": "free text" }))).await;
     let chain = FallbackAnalyzer::new(Arc::new(analyzer(&server)), Arc::new(LocalAnalyzer::new()));
     assert_eq!(chain.name(), "openai>local");
 
@@ -327,12 +314,7 @@ async fn an_unreachable_server_falls_back_too() {
 
 #[tokio::test]
 async fn analyzer_from_config_uses_the_remote_model_when_it_answers() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(ENDPOINT))
-        .respond_with(completion(&good_summary()))
-        .mount(&server)
-        .await;
+    let server = answering(completion(&good_summary())).await;
     let chain = analyzer_from_config(Some(config(&server, Some("k"))));
     assert_eq!(chain.name(), "openai>local");
     let draft = chain.summarize(transcript()).await.expect("summary");
@@ -342,7 +324,8 @@ async fn analyzer_from_config_uses_the_remote_model_when_it_answers() {
 
 #[tokio::test]
 async fn a_429_with_retry_after_is_waited_out_then_the_answer_is_used() {
-    let server = MockServer::start().await;
+    // The catch-all answer (priority 5) comes after one 429 (priority 1).
+    let server = answering(completion(&good_summary())).await;
     Mock::given(method("POST"))
         .and(path(ENDPOINT))
         .respond_with(
@@ -352,12 +335,6 @@ async fn a_429_with_retry_after_is_waited_out_then_the_answer_is_used() {
         )
         .up_to_n_times(1)
         .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(ENDPOINT))
-        .respond_with(completion(&good_summary()))
-        .with_priority(2)
         .mount(&server)
         .await;
 
@@ -373,16 +350,12 @@ async fn a_429_with_retry_after_is_waited_out_then_the_answer_is_used() {
 
 #[tokio::test]
 async fn server_errors_are_tried_at_most_max_attempts_times() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(ENDPOINT))
-        .respond_with(
-            ResponseTemplate::new(503)
-                .insert_header("x-ratelimit-reset-requests", "10ms")
-                .set_body_string("overloaded"),
-        )
-        .mount(&server)
-        .await;
+    let server = answering(
+        ResponseTemplate::new(503)
+            .insert_header("x-ratelimit-reset-requests", "10ms")
+            .set_body_string("overloaded"),
+    )
+    .await;
     let result = analyzer(&server).summarize(transcript()).await;
     match result {
         Err(DomainError::Unavailable(reason)) => assert_eq!(reason, "HTTP 503: overloaded"),
@@ -393,12 +366,7 @@ async fn server_errors_are_tried_at_most_max_attempts_times() {
 
 #[tokio::test]
 async fn a_wait_longer_than_allowed_is_not_waited_for() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(ENDPOINT))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "120"))
-        .mount(&server)
-        .await;
+    let server = answering(ResponseTemplate::new(429).insert_header("retry-after", "120")).await;
     let started = Instant::now();
     let result = analyzer(&server).summarize(transcript()).await;
     assert!(started.elapsed() < Duration::from_secs(2));
@@ -408,14 +376,10 @@ async fn a_wait_longer_than_allowed_is_not_waited_for() {
 
 #[tokio::test]
 async fn a_client_error_is_not_retried() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(ENDPOINT))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
-            "error": { "message": "Incorrect API key provided: sk-live-abcdefghijklmnopqrstuvwxyz" }
-        })))
-        .mount(&server)
-        .await;
+    let server = answering(ResponseTemplate::new(401).set_body_json(json!({
+        "error": { "message": "Incorrect API key provided: sk-live-abcdefghijklmnopqrstuvwxyz" }
+    })))
+    .await;
     let result = analyzer(&server).summarize(transcript()).await;
     match result {
         Err(DomainError::Unavailable(reason)) => {
@@ -428,12 +392,7 @@ async fn a_client_error_is_not_retried() {
 
 #[tokio::test]
 async fn a_long_conversation_is_cut_to_the_budget_keeping_the_first_and_newest_messages() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(ENDPOINT))
-        .respond_with(completion(&good_summary()))
-        .mount(&server)
-        .await;
+    let server = answering(completion(&good_summary())).await;
     let mut long = transcript();
     long.lines = (0..300)
         .map(|i| {
@@ -473,12 +432,7 @@ async fn a_long_conversation_is_cut_to_the_budget_keeping_the_first_and_newest_m
 
 #[tokio::test]
 async fn secrets_are_redacted_from_the_sent_body() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(ENDPOINT))
-        .respond_with(completion(&good_summary()))
-        .mount(&server)
-        .await;
+    let server = answering(completion(&good_summary())).await;
     let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI0MiIsInJvbGUiOiJhZG1pbiJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
     let key = "sk-proj-4fGh8JkL0mNpQrStUvWxYz123456";
     let mut leaky = transcript();

@@ -3,7 +3,6 @@
 use crate::error::FcmConfigError;
 use jsonwebtoken::EncodingKey;
 use std::collections::HashMap;
-use std::fmt;
 use std::time::Duration;
 
 /// Where FCM's HTTP v1 API lives unless `FCM_BASE_URL` says otherwise.
@@ -78,21 +77,16 @@ pub struct FcmConfig {
     pub android_channel_id: Option<String>,
 }
 
-impl fmt::Debug for FcmConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FcmConfig")
-            .field("project_id", &self.project_id)
-            .field("client_email", &self.client_email)
-            .field("private_key", &"<redacted>")
-            .field("fcm_base_url", &self.fcm_base_url)
-            .field("token_url", &self.token_url)
-            .field("timeout", &self.timeout)
-            .field("max_attempts", &self.max_attempts)
-            .field("retry_backoff", &self.retry_backoff)
-            .field("android_channel_id", &self.android_channel_id)
-            .finish()
-    }
-}
+concierge_settings::debug_redacted!(FcmConfig {
+    project_id,
+    client_email,
+    fcm_base_url,
+    token_url,
+    timeout,
+    max_attempts,
+    retry_backoff,
+    android_channel_id,
+} secrets { private_key });
 
 impl FcmConfig {
     /// A configuration with Google's endpoints and the default limits. The key is normalised
@@ -118,7 +112,7 @@ impl FcmConfig {
 
     /// Reads the process environment; see [`FcmConfig::from_vars`].
     pub fn from_env() -> Result<Option<Self>, FcmConfigError> {
-        Self::from_vars(&std::env::vars().collect())
+        Self::from_vars(&concierge_settings::process_env())
     }
 
     /// Reads the given variables with `concierge-settings`. `Ok(None)` when none of
@@ -148,18 +142,10 @@ impl FcmConfig {
             }
         };
         let mut config = Self::new(project_id, client_email, private_key);
-        if let Some(url) = env.fcm_base_url {
-            config.fcm_base_url = url;
-        }
-        if let Some(url) = env.fcm_token_url {
-            config.token_url = url;
-        }
-        if let Some(timeout) = env.fcm_timeout_ms {
-            config.timeout = timeout;
-        }
-        if let Some(n) = env.fcm_max_attempts {
-            config.max_attempts = n;
-        }
+        config.fcm_base_url = env.fcm_base_url.unwrap_or(config.fcm_base_url);
+        config.token_url = env.fcm_token_url.unwrap_or(config.token_url);
+        config.timeout = env.fcm_timeout_ms.unwrap_or(config.timeout);
+        config.max_attempts = env.fcm_max_attempts.unwrap_or(config.max_attempts);
         config.android_channel_id = env.fcm_android_channel_id;
         Ok(Some(config))
     }
@@ -232,12 +218,7 @@ pub fn normalize_private_key(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lookup(vars: &[(&str, &str)]) -> HashMap<String, String> {
-        vars.iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use concierge_settings::vars;
 
     #[test]
     fn literal_backslash_n_becomes_newline() {
@@ -254,17 +235,17 @@ mod tests {
 
     #[test]
     fn nothing_set_means_no_fcm() {
-        assert!(FcmConfig::from_vars(&lookup(&[]))
+        assert!(FcmConfig::from_vars(&vars(&[]))
             .expect("no error")
             .is_none());
-        assert!(FcmConfig::from_vars(&lookup(&[(ENV_PROJECT_ID, "  ")]))
+        assert!(FcmConfig::from_vars(&vars(&[(ENV_PROJECT_ID, "  ")]))
             .expect("blank is unset")
             .is_none());
     }
 
     #[test]
     fn partial_settings_are_an_error() {
-        let err = FcmConfig::from_vars(&lookup(&[(ENV_PROJECT_ID, "p"), (ENV_PRIVATE_KEY, "k")]))
+        let err = FcmConfig::from_vars(&vars(&[(ENV_PROJECT_ID, "p"), (ENV_PRIVATE_KEY, "k")]))
             .expect_err("incomplete");
         assert!(matches!(
             err,
@@ -277,7 +258,7 @@ mod tests {
 
     #[test]
     fn all_settings_are_read() {
-        let config = FcmConfig::from_vars(&lookup(&[
+        let config = FcmConfig::from_vars(&vars(&[
             (ENV_PROJECT_ID, "proj"),
             (ENV_CLIENT_EMAIL, "sa@proj.iam.gserviceaccount.com"),
             (
@@ -312,7 +293,7 @@ mod tests {
 
     #[test]
     fn bad_numbers_and_urls_are_reported() {
-        let err = FcmConfig::from_vars(&lookup(&[
+        let err = FcmConfig::from_vars(&vars(&[
             (ENV_PROJECT_ID, "p"),
             (ENV_CLIENT_EMAIL, "e"),
             (ENV_PRIVATE_KEY, "k"),
@@ -321,7 +302,7 @@ mod tests {
         .expect_err("bad duration");
         assert!(err.to_string().contains("FCM_TIMEOUT_MS"));
         for (name, bad) in [(ENV_TIMEOUT_MS, "1500"), (ENV_MAX_ATTEMPTS, "two")] {
-            let err = FcmConfig::from_vars(&lookup(&[
+            let err = FcmConfig::from_vars(&vars(&[
                 (ENV_PROJECT_ID, "p"),
                 (ENV_CLIENT_EMAIL, "e"),
                 (ENV_PRIVATE_KEY, "k"),

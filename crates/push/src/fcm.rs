@@ -481,34 +481,39 @@ mod tests {
 
     #[test]
     fn unregistered_and_bad_tokens_are_invalid_tokens() {
-        let body = google_error(
-            404,
-            "NOT_FOUND",
-            "Requested entity was not found.",
-            Some("UNREGISTERED"),
-        );
-        assert!(matches!(
-            classify(404, None, &body),
-            Verdict::InvalidToken(_)
-        ));
-        let body = google_error(
-            400,
-            "INVALID_ARGUMENT",
-            "The registration token is not a valid FCM registration token",
-            Some("INVALID_ARGUMENT"),
-        );
-        assert!(matches!(
-            classify(400, None, &body),
-            Verdict::InvalidToken(_)
-        ));
-        let body = json!({"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "bad",
-            "details": [{"@type": "type.googleapis.com/google.rpc.BadRequest",
-                         "fieldViolations": [{"field": "message.token", "description": "bad"}]}]}})
-        .to_string();
-        assert!(matches!(
-            classify(400, None, &body),
-            Verdict::InvalidToken(_)
-        ));
+        let cases = [
+            (
+                404,
+                google_error(
+                    404,
+                    "NOT_FOUND",
+                    "Requested entity was not found.",
+                    Some("UNREGISTERED"),
+                ),
+            ),
+            (
+                400,
+                google_error(
+                    400,
+                    "INVALID_ARGUMENT",
+                    "The registration token is not a valid FCM registration token",
+                    Some("INVALID_ARGUMENT"),
+                ),
+            ),
+            (
+                400,
+                json!({"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "bad",
+                    "details": [{"@type": "type.googleapis.com/google.rpc.BadRequest",
+                                 "fieldViolations": [{"field": "message.token", "description": "bad"}]}]}})
+                .to_string(),
+            ),
+        ];
+        for (status, body) in cases {
+            assert!(
+                matches!(classify(status, None, &body), Verdict::InvalidToken(_)),
+                "{body}"
+            );
+        }
     }
 
     #[test]

@@ -65,31 +65,43 @@ fn token_response(access_token: &str, expires_in: u64) -> ResponseTemplate {
     }))
 }
 
-async fn mount_token(server: &MockServer, access_token: &str, expires_in: u64) {
-    Mock::given(method("POST"))
-        .and(path(TOKEN_PATH))
-        .respond_with(token_response(access_token, expires_in))
-        .mount(server)
-        .await;
+/// A fake Google whose token endpoint hands out `ya29.t` for an hour.
+async fn with_token() -> MockServer {
+    let server = MockServer::start().await;
+    mount_token(&server, "ya29.t", 3600).await;
+    server
 }
 
-async fn mount_send(server: &MockServer, response: ResponseTemplate) {
+/// Answers every POST to `on` with `response`.
+async fn mount_post(server: &MockServer, on: &str, response: ResponseTemplate) {
     Mock::given(method("POST"))
-        .and(path(SEND_PATH))
+        .and(path(on))
         .respond_with(response)
         .mount(server)
         .await;
 }
 
-/// Answers the first matching request with `first`, later ones fall through to other mocks.
-async fn mount_send_once(server: &MockServer, first: ResponseTemplate) {
+/// Answers the first POST to `on` with `first`; later ones fall through to other mocks.
+async fn mount_post_once(server: &MockServer, on: &str, first: ResponseTemplate) {
     Mock::given(method("POST"))
-        .and(path(SEND_PATH))
+        .and(path(on))
         .respond_with(first)
         .up_to_n_times(1)
         .with_priority(1)
         .mount(server)
         .await;
+}
+
+async fn mount_token(server: &MockServer, access_token: &str, expires_in: u64) {
+    mount_post(server, TOKEN_PATH, token_response(access_token, expires_in)).await;
+}
+
+async fn mount_send(server: &MockServer, response: ResponseTemplate) {
+    mount_post(server, SEND_PATH, response).await;
+}
+
+async fn mount_send_once(server: &MockServer, first: ResponseTemplate) {
+    mount_post_once(server, SEND_PATH, first).await;
 }
 
 fn fcm_ok() -> ResponseTemplate {
@@ -279,11 +291,12 @@ async fn the_access_token_is_cached_across_sends() {
 #[tokio::test]
 async fn concurrent_sends_share_one_token_fetch() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(TOKEN_PATH))
-        .respond_with(token_response("ya29.shared", 3600).set_delay(Duration::from_millis(200)))
-        .mount(&server)
-        .await;
+    mount_post(
+        &server,
+        TOKEN_PATH,
+        token_response("ya29.shared", 3600).set_delay(Duration::from_millis(200)),
+    )
+    .await;
     mount_send(&server, fcm_ok()).await;
     let fcm = Arc::new(notifier(&server));
 
@@ -302,13 +315,7 @@ async fn concurrent_sends_share_one_token_fetch() {
 async fn an_expiring_token_is_refreshed() {
     let server = MockServer::start().await;
     // The first token lives one second (so it is used for half a second), the next an hour.
-    Mock::given(method("POST"))
-        .and(path(TOKEN_PATH))
-        .respond_with(token_response("ya29.short", 1))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    mount_post_once(&server, TOKEN_PATH, token_response("ya29.short", 1)).await;
     mount_token(&server, "ya29.long", 3600).await;
     mount_send(&server, fcm_ok()).await;
     let fcm = notifier(&server);
@@ -332,8 +339,7 @@ async fn an_expiring_token_is_refreshed() {
 
 #[tokio::test]
 async fn an_unregistered_token_is_invalid() {
-    let server = MockServer::start().await;
-    mount_token(&server, "ya29.t", 3600).await;
+    let server = with_token().await;
     mount_send(
         &server,
         fcm_error(
@@ -353,8 +359,7 @@ async fn an_unregistered_token_is_invalid() {
 
 #[tokio::test]
 async fn a_malformed_registration_token_is_invalid() {
-    let server = MockServer::start().await;
-    mount_token(&server, "ya29.t", 3600).await;
+    let server = with_token().await;
     mount_send(
         &server,
         fcm_error(
@@ -373,8 +378,7 @@ async fn a_malformed_registration_token_is_invalid() {
 
 #[tokio::test]
 async fn a_503_is_retried_once_within_the_call() {
-    let server = MockServer::start().await;
-    mount_token(&server, "ya29.t", 3600).await;
+    let server = with_token().await;
     mount_send_once(
         &server,
         fcm_error(
@@ -396,8 +400,7 @@ async fn a_503_is_retried_once_within_the_call() {
 
 #[tokio::test]
 async fn a_lasting_outage_is_retry_later_after_max_attempts() {
-    let server = MockServer::start().await;
-    mount_token(&server, "ya29.t", 3600).await;
+    let server = with_token().await;
     mount_send(
         &server,
         fcm_error(
@@ -421,8 +424,7 @@ async fn a_lasting_outage_is_retry_later_after_max_attempts() {
 
 #[tokio::test]
 async fn a_503_with_retry_after_goes_back_to_the_dispatcher() {
-    let server = MockServer::start().await;
-    mount_token(&server, "ya29.t", 3600).await;
+    let server = with_token().await;
     mount_send(
         &server,
         fcm_error(503, "UNAVAILABLE", "busy", None).insert_header("Retry-After", "30"),
@@ -440,8 +442,7 @@ async fn a_503_with_retry_after_goes_back_to_the_dispatcher() {
 
 #[tokio::test]
 async fn a_rate_limit_is_retry_later_with_retry_after() {
-    let server = MockServer::start().await;
-    mount_token(&server, "ya29.t", 3600).await;
+    let server = with_token().await;
     mount_send(
         &server,
         fcm_error(
@@ -474,13 +475,7 @@ async fn a_rate_limit_is_retry_later_with_retry_after() {
 #[tokio::test]
 async fn a_401_renews_the_access_token_and_retries() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(TOKEN_PATH))
-        .respond_with(token_response("ya29.revoked", 3600))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    mount_post_once(&server, TOKEN_PATH, token_response("ya29.revoked", 3600)).await;
     mount_token(&server, "ya29.renewed", 3600).await;
     Mock::given(method("POST"))
         .and(path(SEND_PATH))
@@ -541,22 +536,20 @@ async fn a_401_with_a_fresh_token_too_is_rejected() {
 
 #[tokio::test]
 async fn another_bad_request_is_rejected_and_reported_until_a_success() {
-    let server = MockServer::start().await;
-    mount_token(&server, "ya29.t", 3600).await;
-    Mock::given(method("POST"))
-        .and(path(SEND_PATH))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+    let server = with_token().await;
+    mount_post_once(
+        &server,
+        SEND_PATH,
+        ResponseTemplate::new(400).set_body_json(json!({"error": {
             "code": 400,
             "message": "Invalid value at 'message.data[0].value' (TYPE_STRING), 12",
             "status": "INVALID_ARGUMENT",
             "details": [{"@type": "type.googleapis.com/google.rpc.BadRequest",
                          "fieldViolations": [{"field": "message.data[0].value",
                                               "description": "Invalid value"}]}]
-        }})))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
+        }})),
+    )
+    .await;
     mount_send(&server, fcm_ok()).await;
     let fcm = notifier(&server);
 
@@ -585,14 +578,15 @@ async fn another_bad_request_is_rejected_and_reported_until_a_success() {
 #[tokio::test]
 async fn refused_credentials_at_the_token_endpoint_are_rejected() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(TOKEN_PATH))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+    mount_post(
+        &server,
+        TOKEN_PATH,
+        ResponseTemplate::new(400).set_body_json(json!({
             "error": "invalid_grant",
             "error_description": "Invalid JWT Signature."
-        })))
-        .mount(&server)
-        .await;
+        })),
+    )
+    .await;
     mount_send(&server, fcm_ok()).await;
     let fcm = notifier(&server);
 
@@ -614,11 +608,12 @@ async fn refused_credentials_at_the_token_endpoint_are_rejected() {
 #[tokio::test]
 async fn a_token_endpoint_outage_is_retry_later() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(TOKEN_PATH))
-        .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "12"))
-        .mount(&server)
-        .await;
+    mount_post(
+        &server,
+        TOKEN_PATH,
+        ResponseTemplate::new(503).insert_header("Retry-After", "12"),
+    )
+    .await;
     let fcm = notifier(&server);
     assert_eq!(
         fcm.send(message()).await,
@@ -632,11 +627,12 @@ async fn a_token_endpoint_outage_is_retry_later() {
 #[tokio::test]
 async fn a_slow_token_endpoint_is_retry_later() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(TOKEN_PATH))
-        .respond_with(token_response("ya29.late", 3600).set_delay(Duration::from_secs(3)))
-        .mount(&server)
-        .await;
+    mount_post(
+        &server,
+        TOKEN_PATH,
+        token_response("ya29.late", 3600).set_delay(Duration::from_secs(3)),
+    )
+    .await;
     let mut config = config(&server);
     config.timeout = Duration::from_millis(300);
     let fcm = FcmNotifier::new(config).expect("valid");
@@ -651,8 +647,7 @@ async fn a_slow_token_endpoint_is_retry_later() {
 
 #[tokio::test]
 async fn a_slow_fcm_is_retry_later_within_the_timeout() {
-    let server = MockServer::start().await;
-    mount_token(&server, "ya29.t", 3600).await;
+    let server = with_token().await;
     mount_send(&server, fcm_ok().set_delay(Duration::from_secs(3))).await;
     let mut config = config(&server);
     config.timeout = Duration::from_millis(300);
@@ -675,8 +670,7 @@ async fn a_slow_fcm_is_retry_later_within_the_timeout() {
 
 #[tokio::test]
 async fn an_unreachable_fcm_is_retry_later() {
-    let server = MockServer::start().await;
-    mount_token(&server, "ya29.t", 3600).await;
+    let server = with_token().await;
     // A port that was just free: nothing listens there.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = closed.local_addr().expect("addr").port();

@@ -109,6 +109,7 @@ impl std::fmt::Debug for Config {
     }
 }
 
+use concierge_settings::positive;
 pub use concierge_settings::SettingError as ConfigError;
 
 fn err(name: &str, message: impl Into<String>) -> ConfigError {
@@ -195,23 +196,10 @@ struct Env {
     ws_relays_per_second: Option<u32>,
 }
 
-/// A duration that must not be zero: `value`, else `default`.
-fn positive(
-    name: &str,
-    value: Option<Duration>,
-    default: Duration,
-) -> Result<Duration, ConfigError> {
-    match value {
-        Some(Duration::ZERO) => Err(err(name, "must be more than 0")),
-        Some(value) => Ok(value),
-        None => Ok(default),
-    }
-}
-
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(std::env::vars().collect())
+        Self::from_vars(concierge_settings::process_env())
     }
 
     /// Reads the given variables (tests pass their own).
@@ -473,13 +461,7 @@ fn random_secret() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use concierge_settings::vars;
 
     #[test]
     fn defaults_run_on_embedded_sqlite() {

@@ -32,6 +32,51 @@ impl SettingError {
     }
 }
 
+/// A secret as `Debug` shows it: `"<redacted>"` (inside `Some` for an optional one), never its
+/// value. See [`debug_redacted!`].
+pub struct Redacted<'a, T>(pub &'a T);
+
+impl std::fmt::Debug for Redacted<'_, String> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"<redacted>\"")
+    }
+}
+
+impl std::fmt::Debug for Redacted<'_, Option<String>> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.0.as_ref().map(|_| "<redacted>"), f)
+    }
+}
+
+/// `impl Debug` for a settings struct: the `fields` as they are, then the `secrets` as
+/// [`Redacted`], so a logged configuration never shows a key.
+#[macro_export]
+macro_rules! debug_redacted {
+    ($ty:ident { $($field:ident),* $(,)? } secrets { $($secret:ident),* $(,)? }) => {
+        impl ::std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &self.$field))*
+                    $(.field(stringify!($secret), &$crate::Redacted(&self.$secret)))*
+                    .finish()
+            }
+        }
+    };
+}
+
+/// Variables from `(name, value)` pairs, e.g. a test's own environment.
+pub fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// The process environment, for a `from_vars` that reads a map.
+pub fn process_env() -> HashMap<String, String> {
+    std::env::vars().collect()
+}
+
 /// The variables with a value: trimmed, blank ones left out (blank counts as unset).
 pub fn present(vars: &HashMap<String, String>) -> HashMap<String, String> {
     vars.iter()
@@ -55,6 +100,26 @@ pub fn load<T: DeserializeOwned>(vars: &HashMap<String, String>) -> Result<T, Se
             .unwrap_or_else(|| "environment".to_string());
         SettingError::new(name, err.to_string())
     })
+}
+
+/// `value` unless it is zero (a zero duration or count), which is an error naming `name`.
+pub fn nonzero<T: Default + PartialEq>(
+    name: &str,
+    value: Option<T>,
+) -> Result<Option<T>, SettingError> {
+    match value {
+        Some(v) if v == T::default() => Err(SettingError::new(name, "must be more than 0")),
+        other => Ok(other),
+    }
+}
+
+/// A setting that must not be zero: `value`, else `default` (see [`nonzero`]).
+pub fn positive<T: Default + PartialEq>(
+    name: &str,
+    value: Option<T>,
+    default: T,
+) -> Result<T, SettingError> {
+    Ok(nonzero(name, value)?.unwrap_or(default))
 }
 
 /// Reads a duration written as humantime does: `500ms`, `30s`, `15m`, `24h`, `30d`, `1h 30m`;
@@ -84,13 +149,6 @@ mod tests {
         #[serde(deserialize_with = "duration")]
         lease: Option<Duration>,
         allow_signup: Option<bool>,
-    }
-
-    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
     }
 
     #[test]
@@ -124,6 +182,43 @@ mod tests {
         for bad in ["30", "soon", "5 parsecs", "-1s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    struct Keys {
+        name: String,
+        key: String,
+        token: Option<String>,
+        none: Option<String>,
+    }
+    crate::debug_redacted!(Keys { name } secrets { key, token, none });
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let keys = Keys {
+            name: "n".into(),
+            key: "k-secret".into(),
+            token: Some("t-secret".into()),
+            none: None,
+        };
+        assert_eq!(
+            format!("{keys:?}"),
+            r#"Keys { name: "n", key: "<redacted>", token: Some("<redacted>"), none: None }"#
+        );
+    }
+
+    #[test]
+    fn zero_is_refused_where_it_must_be_positive() {
+        assert_eq!(positive("N", None, 3u32), Ok(3));
+        assert_eq!(positive("N", Some(2u32), 3), Ok(2));
+        assert_eq!(
+            positive("T", Some(Duration::ZERO), Duration::from_secs(1)).map_err(|e| e.name),
+            Err("T".to_string())
+        );
+        assert_eq!(
+            nonzero("N", Some(0usize)).map_err(|e| e.to_string()),
+            Err("N: must be more than 0".to_string())
+        );
+        assert_eq!(nonzero::<u32>("N", None), Ok(None));
     }
 
     #[test]

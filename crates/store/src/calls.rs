@@ -8,6 +8,7 @@
 use crate::connection::DbConnection;
 use crate::error::{corrupt, is_unique_violation, Error};
 use crate::models::{from_db, to_db};
+use crate::query::{first_row, page_of, paged};
 use crate::schema_calls::{call_requests, call_sessions};
 use crate::{events, message_rows, tickets, Store};
 use async_trait::async_trait;
@@ -150,13 +151,10 @@ fn ticket_must_exist(conn: &mut DbConnection, id: TicketId) -> Result<(), Error>
 }
 
 fn load_request(conn: &mut DbConnection, id: CallRequestId) -> Result<Option<CallRequest>, Error> {
-    call_requests::table
+    let query = call_requests::table
         .find(id.0)
-        .select(RequestRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(RequestRow::into_request)
-        .transpose()
+        .select(RequestRow::as_select());
+    first_row(conn, query, RequestRow::into_request)
 }
 
 /// Writes a note into the conversation of its ticket and returns its `new_message` event.
@@ -310,34 +308,25 @@ fn start_session(
 }
 
 fn load_session_by_room(conn: &mut DbConnection, room: &str) -> Result<Option<CallSession>, Error> {
-    call_sessions::table
+    let query = call_sessions::table
         .filter(call_sessions::room_id.eq(room))
-        .select(SessionRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(SessionRow::into_session)
-        .transpose()
+        .select(SessionRow::as_select());
+    first_row(conn, query, SessionRow::into_session)
 }
 
 fn load_session(conn: &mut DbConnection, id: CallSessionId) -> Result<Option<CallSession>, Error> {
-    call_sessions::table
+    let query = call_sessions::table
         .find(id.0)
-        .select(SessionRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(SessionRow::into_session)
-        .transpose()
+        .select(SessionRow::as_select());
+    first_row(conn, query, SessionRow::into_session)
 }
 
 fn open_session(conn: &mut DbConnection, ticket: TicketId) -> Result<Option<CallSession>, Error> {
-    call_sessions::table
+    let query = call_sessions::table
         .filter(call_sessions::ticket_id.eq(ticket.0))
         .filter(call_sessions::status.ne(CallSessionStatus::Ended.as_str()))
-        .select(SessionRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(SessionRow::into_session)
-        .transpose()
+        .select(SessionRow::as_select());
+    first_row(conn, query, SessionRow::into_session)
 }
 
 fn update_session(
@@ -428,36 +417,23 @@ impl CallRepository for Store {
         page: PageRequest,
     ) -> Result<Page<CallRequest>> {
         self.run(move |conn| {
-            let mut query = call_requests::table
+            let query = call_requests::table
                 .filter(call_requests::ticket_id.eq(ticket_id.0))
-                .select(RequestRow::as_select())
-                .order(call_requests::id.desc())
-                .limit(i64::from(page.limit) + 1)
-                .into_boxed();
-            if let Some(after) = page.after {
-                query = query.filter(call_requests::id.lt(after));
-            }
-            let rows = query
-                .load(conn)?
-                .into_iter()
-                .map(RequestRow::into_request)
-                .collect::<Result<Vec<_>, Error>>()?;
-            Ok(Page::from_rows(rows, &page, |r| r.id.0))
+                .select(RequestRow::as_select());
+            let rows = paged!(query, call_requests::id, newest_first, page).load(conn)?;
+            page_of(rows, &page, RequestRow::into_request, |r| r.id.0)
         })
         .await
     }
 
     async fn newest_pending_request(&self, ticket_id: TicketId) -> Result<Option<CallRequest>> {
         self.run(move |conn| {
-            call_requests::table
+            let query = call_requests::table
                 .filter(call_requests::ticket_id.eq(ticket_id.0))
                 .filter(call_requests::status.eq(CallRequestStatus::Pending.as_str()))
                 .order(call_requests::id.desc())
-                .select(RequestRow::as_select())
-                .first(conn)
-                .optional()?
-                .map(RequestRow::into_request)
-                .transpose()
+                .select(RequestRow::as_select());
+            first_row(conn, query, RequestRow::into_request)
         })
         .await
     }
@@ -494,21 +470,11 @@ impl CallRepository for Store {
         page: PageRequest,
     ) -> Result<Page<CallSession>> {
         self.run(move |conn| {
-            let mut query = call_sessions::table
+            let query = call_sessions::table
                 .filter(call_sessions::ticket_id.eq(ticket_id.0))
-                .select(SessionRow::as_select())
-                .order(call_sessions::id.desc())
-                .limit(i64::from(page.limit) + 1)
-                .into_boxed();
-            if let Some(after) = page.after {
-                query = query.filter(call_sessions::id.lt(after));
-            }
-            let rows = query
-                .load(conn)?
-                .into_iter()
-                .map(SessionRow::into_session)
-                .collect::<Result<Vec<_>, Error>>()?;
-            Ok(Page::from_rows(rows, &page, |s| s.id.0))
+                .select(SessionRow::as_select());
+            let rows = paged!(query, call_sessions::id, newest_first, page).load(conn)?;
+            page_of(rows, &page, SessionRow::into_session, |s| s.id.0)
         })
         .await
     }

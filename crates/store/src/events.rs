@@ -59,6 +59,28 @@ diesel::define_sql_function! {
     fn concierge_event_seq(ordinal: BigInt) -> BigInt;
 }
 
+/// Inserts `$rows` into `events` on the backend connection `$conn`: one row is a statement
+/// diesel prepares once per connection, a batch is planned on every call. A macro because
+/// each backend's row type differs.
+macro_rules! insert_rows {
+    ($conn:expr, $rows:expr) => {
+        match $rows.as_slice() {
+            [row] => {
+                diesel::insert_into(events::table)
+                    .values(row)
+                    .execute($conn)?;
+            }
+            _ => {
+                for chunk in $rows.chunks(INSERT_CHUNK) {
+                    diesel::insert_into(events::table)
+                        .values(chunk)
+                        .execute($conn)?;
+                }
+            }
+        }
+    };
+}
+
 /// Appends `events` in the caller's open write transaction. Call it once, at the end of the
 /// transaction, with every event of the change in order.
 pub(crate) fn append(
@@ -83,20 +105,8 @@ pub(crate) fn append(
         })
         .collect::<Result<Vec<_>, Error>>()?;
     match conn {
-        // One event is the common case; a single-row insert is a statement diesel prepares
-        // once per connection, a batch is planned on every call.
-        DbConnection::Sqlite(c) => match rows.as_slice() {
-            [row] => {
-                diesel::insert_into(events::table).values(row).execute(c)?;
-            }
-            _ => {
-                for chunk in rows.chunks(INSERT_CHUNK) {
-                    diesel::insert_into(events::table)
-                        .values(chunk)
-                        .execute(c)?;
-                }
-            }
-        },
+        // One event is the common case (see `insert_rows!`).
+        DbConnection::Sqlite(c) => insert_rows!(c, rows),
         DbConnection::Postgresql(c) => {
             // One call per transaction (see above): its events are ordinals 0..n. A second
             // call in the same transaction would reuse them and fail on the primary key,
@@ -112,18 +122,7 @@ pub(crate) fn append(
                 .zip(0i64..)
                 .map(|(row, ordinal)| (events::seq.eq(concierge_event_seq(ordinal)), row))
                 .collect();
-            match rows.as_slice() {
-                [row] => {
-                    diesel::insert_into(events::table).values(row).execute(c)?;
-                }
-                _ => {
-                    for chunk in rows.chunks(INSERT_CHUNK) {
-                        diesel::insert_into(events::table)
-                            .values(chunk)
-                            .execute(c)?;
-                    }
-                }
-            }
+            insert_rows!(c, rows);
         }
     }
     Ok(())
@@ -277,33 +276,19 @@ pub(crate) fn read_after(
     limit: u32,
 ) -> Result<Vec<StoredEvent>, Error> {
     let limit = i64::from(limit);
-    let rows: Vec<EventRow> = match conn {
-        DbConnection::Sqlite(c) => {
-            let mut query = events::table
-                .filter(events::seq.gt(after))
-                .order(events::seq.asc())
-                .limit(limit)
-                .select(EventRow::as_select())
-                .into_boxed();
-            if let Some(t) = ticket_id {
-                query = query.filter(events::ticket_id.eq(t.0));
-            }
-            query.load(c)?
-        }
-        DbConnection::Postgresql(c) => {
-            let mut query = events::table
-                .filter(events::seq.gt(after))
-                .filter(events::seq.lt(concierge_event_horizon()))
-                .order(events::seq.asc())
-                .limit(limit)
-                .select(EventRow::as_select())
-                .into_boxed();
-            if let Some(t) = ticket_id {
-                query = query.filter(events::ticket_id.eq(t.0));
-            }
-            query.load(c)?
-        }
-    };
+    let mut query = events::table
+        .filter(events::seq.gt(after))
+        .order(events::seq.asc())
+        .limit(limit)
+        .select(EventRow::as_select())
+        .into_boxed();
+    if matches!(conn, DbConnection::Postgresql(_)) {
+        query = query.filter(events::seq.lt(concierge_event_horizon()));
+    }
+    if let Some(t) = ticket_id {
+        query = query.filter(events::ticket_id.eq(t.0));
+    }
+    let rows: Vec<EventRow> = query.load(conn)?;
     rows.into_iter().map(EventRow::into_event).collect()
 }
 

@@ -41,6 +41,7 @@ mod migrations;
 mod models;
 mod push;
 mod qa_reviews;
+mod query;
 mod schema;
 mod schema_attachments;
 mod schema_calls;

@@ -5,6 +5,7 @@ use crate::connection::DbConnection;
 use crate::error::{is_foreign_key_violation, is_unique_violation, Error};
 use crate::message_rows::{convert, convert_one, insert, load, message_views};
 use crate::models::{to_db, MessageRow, MessageView};
+use crate::query::paged;
 use crate::schema::{messages, tickets, users};
 use crate::schema_attachments::attachments;
 use crate::{events, tickets as ticket_rows, tx, Store};
@@ -99,13 +100,7 @@ fn list(
     filter: MessageFilter,
     page: PageRequest,
 ) -> Result<Page<Message>, Error> {
-    let mut query = message_views!()
-        .order(messages::id.asc())
-        .limit(i64::from(page.limit) + 1)
-        .into_boxed();
-    if let Some(after) = page.after {
-        query = query.filter(messages::id.gt(after));
-    }
+    let mut query = paged!(message_views!(), messages::id, oldest_first, page);
     if let Some(ticket_id) = filter.ticket_id {
         query = query.filter(messages::ticket_id.eq(ticket_id.0));
     }
@@ -132,17 +127,11 @@ fn between(
         .or(tickets::creator_id
             .eq(b.0)
             .and(tickets::assignee_id.eq(a.0)));
-    let mut query = message_views!()
+    let query = message_views!()
         .filter(tickets::channel.eq(Channel::Internal.as_str()))
         .filter(pair)
-        .filter(messages::sender_user_id.eq_any([a.0, b.0]))
-        .order(messages::id.asc())
-        .limit(i64::from(page.limit) + 1)
-        .into_boxed();
-    if let Some(after) = page.after {
-        query = query.filter(messages::id.gt(after));
-    }
-    let rows = query.load(conn)?;
+        .filter(messages::sender_user_id.eq_any([a.0, b.0]));
+    let rows = paged!(query, messages::id, oldest_first, page).load(conn)?;
     let messages = convert(conn, rows)?;
     Ok(Page::from_rows(messages, &page, |m| m.id.0))
 }

@@ -40,6 +40,18 @@ mod tests {
     use diesel::migration::MigrationSource;
     use std::path::Path;
 
+    /// The version names compiled into `source`.
+    fn embedded<DB: diesel::backend::Backend>(source: &EmbeddedMigrations) -> Vec<String>
+    where
+        EmbeddedMigrations: MigrationSource<DB>,
+    {
+        MigrationSource::<DB>::migrations(source)
+            .unwrap()
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect()
+    }
+
     fn folder_versions(backend: &str) -> Vec<String> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../migrations")
@@ -73,19 +85,10 @@ mod tests {
         );
 
         // What is compiled in matches the folders (build.rs reruns on changes).
-        let embedded_pg: Vec<String> =
-            MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
-                .unwrap()
-                .iter()
-                .map(|m| m.name().to_string())
-                .collect();
-        let embedded_sqlite: Vec<String> =
-            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
-                .unwrap()
-                .iter()
-                .map(|m| m.name().to_string())
-                .collect();
-        assert_eq!(embedded_pg, postgres);
-        assert_eq!(embedded_sqlite, sqlite);
+        assert_eq!(embedded::<diesel::pg::Pg>(&POSTGRES_MIGRATIONS), postgres);
+        assert_eq!(
+            embedded::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS),
+            sqlite
+        );
     }
 }

@@ -92,88 +92,83 @@ impl From<NewUser> for NewUserRow {
     }
 }
 
+/// A stored ticket: its id and version, and the columns [`TicketFields`] writes.
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = tickets)]
 pub(crate) struct TicketRow {
     pub id: i64,
-    pub channel: String,
-    pub title: String,
-    pub description: Option<String>,
-    pub status: String,
-    pub priority: String,
-    pub donor_name: Option<String>,
-    pub donor_id: Option<String>,
-    pub query_mode: Option<String>,
-    pub stage: Option<String>,
-    pub device: Option<String>,
-    pub sid: Option<String>,
-    pub is_test: bool,
-    pub donor_fcm_token: Option<String>,
-    pub assignee_id: Option<i64>,
-    pub creator_id: Option<i64>,
-    pub resolved_by_id: Option<i64>,
-    pub resolved_at: Option<NaiveDateTime>,
-    pub transferred_from_id: Option<i64>,
-    pub transfer_note: Option<String>,
-    pub closed_at: Option<NaiveDateTime>,
     pub version: i32,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub donor_session: Option<String>,
+    #[diesel(embed)]
+    pub fields: TicketFields,
 }
 
+/// [`TicketFields`]' columns, in its order (the same for either backend).
+type TicketFieldColumns = <TicketFields as Selectable<diesel::pg::Pg>>::SelectExpression;
+
 impl TicketRow {
+    /// The columns a RETURNING clause reads a `TicketRow` from (`as_returning()` does not
+    /// compile for the multi-backend connection).
+    pub(crate) fn returning() -> (tickets::id, tickets::version, TicketFieldColumns) {
+        (
+            tickets::id,
+            tickets::version,
+            <TicketFields as Selectable<diesel::pg::Pg>>::construct_selection(),
+        )
+    }
+
     pub(crate) fn into_ticket(self) -> Result<Ticket, Error> {
-        let channel: Channel = parse(&self.channel, "channel")?;
+        let TicketRow {
+            id,
+            version,
+            fields: f,
+        } = self;
+        let channel: Channel = parse(&f.channel, "channel")?;
         let donor = match channel {
             Channel::Internal => None,
             Channel::Donor => {
                 let (Some(name), Some(donor_id), Some(mode)) =
-                    (self.donor_name, self.donor_id, self.query_mode)
+                    (f.donor_name, f.donor_id, f.query_mode)
                 else {
-                    return Err(corrupt(format!(
-                        "donor query {} without its donor",
-                        self.id
-                    )));
+                    return Err(corrupt(format!("donor query {} without its donor", id)));
                 };
                 Some(DonorInfo {
                     name,
                     donor_id,
                     query_mode: parse(&mode, "query mode")?,
-                    stage: self.stage,
-                    device: self.device,
-                    sid: self.sid,
-                    test: self.is_test,
-                    fcm_token: self.donor_fcm_token,
-                    session: self.donor_session,
+                    stage: f.stage,
+                    device: f.device,
+                    sid: f.sid,
+                    test: f.is_test,
+                    fcm_token: f.donor_fcm_token,
+                    session: f.donor_session,
                 })
             }
         };
         Ok(Ticket::restore(StoredTicket {
-            id: TicketId(self.id),
+            id: TicketId(id),
             channel,
-            title: self.title,
-            description: self.description,
-            status: parse(&self.status, "status")?,
-            priority: parse(&self.priority, "priority")?,
+            title: f.title,
+            description: f.description,
+            status: parse(&f.status, "status")?,
+            priority: parse(&f.priority, "priority")?,
             donor,
-            assignee_id: self.assignee_id.map(UserId),
-            creator_id: self.creator_id.map(UserId),
-            resolved_by_id: self.resolved_by_id.map(UserId),
-            resolved_at: self.resolved_at.map(from_db),
-            transferred_from_id: self.transferred_from_id.map(UserId),
-            transfer_note: self.transfer_note,
-            closed_at: self.closed_at.map(from_db),
-            version: self.version,
-            created_at: from_db(self.created_at),
-            updated_at: from_db(self.updated_at),
+            assignee_id: f.assignee_id.map(UserId),
+            creator_id: f.creator_id.map(UserId),
+            resolved_by_id: f.resolved_by_id.map(UserId),
+            resolved_at: f.resolved_at.map(from_db),
+            transferred_from_id: f.transferred_from_id.map(UserId),
+            transfer_note: f.transfer_note,
+            closed_at: f.closed_at.map(from_db),
+            version,
+            created_at: from_db(f.created_at),
+            updated_at: from_db(f.updated_at),
         }))
     }
 }
 
 /// Every column of a ticket but its id and version: what an insert writes and an update
 /// overwrites (`None` writes NULL).
-#[derive(Debug, Insertable, AsChangeset)]
+#[derive(Debug, Default, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = tickets, treat_none_as_null = true)]
 pub(crate) struct TicketFields {
     pub channel: String,
@@ -220,31 +215,9 @@ impl TicketFields {
     }
 
     fn base(channel: Channel) -> Self {
-        let epoch = NaiveDateTime::default();
         Self {
             channel: channel.as_str().to_string(),
-            title: String::new(),
-            description: None,
-            status: String::new(),
-            priority: String::new(),
-            donor_name: None,
-            donor_id: None,
-            query_mode: None,
-            stage: None,
-            device: None,
-            sid: None,
-            is_test: false,
-            donor_fcm_token: None,
-            assignee_id: None,
-            creator_id: None,
-            resolved_by_id: None,
-            resolved_at: None,
-            transferred_from_id: None,
-            transfer_note: None,
-            closed_at: None,
-            created_at: epoch,
-            updated_at: epoch,
-            donor_session: None,
+            ..Self::default()
         }
     }
 
@@ -285,20 +258,14 @@ impl TicketFields {
     }
 }
 
+/// A stored message: its id, its edit time and the columns an insert writes.
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = messages)]
 pub(crate) struct MessageRow {
     pub id: i64,
-    pub ticket_id: i64,
-    pub sender_type: String,
-    pub sender_user_id: Option<i64>,
-    pub message_type: String,
-    pub content: String,
-    pub reply_to_id: Option<i64>,
-    pub client_message_id: Option<String>,
     pub edited_at: Option<NaiveDateTime>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+    #[diesel(embed)]
+    pub fields: NewMessageRow,
 }
 
 /// A message row with the names its sender profile comes from: the staff user's name and the
@@ -306,6 +273,11 @@ pub(crate) struct MessageRow {
 pub(crate) type MessageView = (MessageRow, Option<String>, Option<String>);
 
 pub(crate) fn into_message((row, user_name, donor_name): MessageView) -> Result<Message, Error> {
+    let MessageRow {
+        id,
+        edited_at,
+        fields: row,
+    } = row;
     let kind: SenderType = parse(&row.sender_type, "sender type")?;
     let (sender, profile) = match (kind, row.sender_user_id) {
         (SenderType::Staff, Some(id)) => (
@@ -320,10 +292,10 @@ pub(crate) fn into_message((row, user_name, donor_name): MessageView) -> Result<
             donor_name.map(|name| SenderProfile { id: None, name }),
         ),
         (SenderType::System, None) => (Sender::System, None),
-        _ => return Err(corrupt(format!("message {} sender", row.id))),
+        _ => return Err(corrupt(format!("message {} sender", id))),
     };
     Ok(Message {
-        id: MessageId(row.id),
+        id: MessageId(id),
         ticket_id: TicketId(row.ticket_id),
         sender,
         sender_profile: profile,
@@ -332,7 +304,7 @@ pub(crate) fn into_message((row, user_name, donor_name): MessageView) -> Result<
         reply_to_id: row.reply_to_id.map(MessageId),
         attachments: Vec::new(),
         client_message_id: row.client_message_id,
-        edited_at: row.edited_at.map(from_db),
+        edited_at: edited_at.map(from_db),
         created_at: from_db(row.created_at),
         updated_at: from_db(row.updated_at),
     })
@@ -340,7 +312,7 @@ pub(crate) fn into_message((row, user_name, donor_name): MessageView) -> Result<
 
 /// `None` is bound as NULL, not written as DEFAULT, so the INSERT's text is the same every time
 /// and its prepared statement is cached.
-#[derive(Debug, Insertable)]
+#[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = messages, treat_none_as_default_value = false)]
 pub(crate) struct NewMessageRow {
     pub ticket_id: i64,

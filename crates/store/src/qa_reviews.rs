@@ -6,6 +6,7 @@ use crate::connection::DbConnection;
 use crate::error::{corrupt, is_unique_violation, Error};
 use crate::json_text::{tagged_list, to_json};
 use crate::models::{from_db, to_db};
+use crate::query::{first_row, page_of, paged};
 use crate::schema::messages;
 use crate::schema_insights::qa_reviews;
 use crate::{events, Store};
@@ -24,26 +25,20 @@ use concierge_domain::{DomainError, MessageId, Result, TicketId, UserId};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
+/// A stored review: the columns an insert writes and those a decision adds.
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = qa_reviews)]
 struct ReviewRow {
     id: i64,
-    message_id: i64,
-    ticket_id: i64,
-    status: String,
     feedback: Option<String>,
-    flags: String,
-    sentiment: f32,
-    analyzer: String,
-    fallback_from: Option<String>,
     reviewer_id: Option<i64>,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    #[diesel(embed)]
+    fields: ReviewFields,
 }
 
-#[derive(Debug, Insertable)]
+#[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = qa_reviews)]
-struct NewReviewRow {
+struct ReviewFields {
     message_id: i64,
     ticket_id: i64,
     status: String,
@@ -67,47 +62,45 @@ fn flags_from(text: &str) -> Result<Vec<Flag>, Error> {
 
 impl ReviewRow {
     fn into_review(self) -> Result<QaReview, Error> {
+        let ReviewRow {
+            id,
+            feedback,
+            reviewer_id,
+            fields: f,
+        } = self;
         Ok(QaReview {
-            id: self.id,
-            message_id: MessageId(self.message_id),
-            ticket_id: TicketId(self.ticket_id),
-            status: self
+            id,
+            message_id: MessageId(f.message_id),
+            ticket_id: TicketId(f.ticket_id),
+            status: f
                 .status
                 .parse::<ReviewStatus>()
-                .map_err(|_| corrupt(format!("review status {:?}", self.status)))?,
-            feedback: self.feedback,
-            flags: flags_from(&self.flags)?,
-            sentiment: self.sentiment,
-            analyzer: self.analyzer,
-            fallback_from: self.fallback_from,
-            reviewer_id: self.reviewer_id.map(UserId),
-            created_at: from_db(self.created_at),
-            updated_at: from_db(self.updated_at),
+                .map_err(|_| corrupt(format!("review status {:?}", f.status)))?,
+            feedback,
+            flags: flags_from(&f.flags)?,
+            sentiment: f.sentiment,
+            analyzer: f.analyzer,
+            fallback_from: f.fallback_from,
+            reviewer_id: reviewer_id.map(UserId),
+            created_at: from_db(f.created_at),
+            updated_at: from_db(f.updated_at),
         })
     }
 }
 
 fn load_review(conn: &mut DbConnection, id: i64) -> Result<Option<QaReview>, Error> {
-    qa_reviews::table
-        .find(id)
-        .select(ReviewRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(ReviewRow::into_review)
-        .transpose()
+    let query = qa_reviews::table.find(id).select(ReviewRow::as_select());
+    first_row(conn, query, ReviewRow::into_review)
 }
 
 fn review_of_message(
     conn: &mut DbConnection,
     message_id: MessageId,
 ) -> Result<Option<QaReview>, Error> {
-    qa_reviews::table
+    let query = qa_reviews::table
         .filter(qa_reviews::message_id.eq(message_id.0))
-        .select(ReviewRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(ReviewRow::into_review)
-        .transpose()
+        .select(ReviewRow::as_select());
+    first_row(conn, query, ReviewRow::into_review)
 }
 
 fn create_review(
@@ -130,7 +123,7 @@ fn create_review(
         .map(|f| json!({"kind": flag_kind_name(f.kind), "evidence": f.evidence}))
         .collect();
     let at = to_db(review.created_at);
-    let row = NewReviewRow {
+    let row = ReviewFields {
         message_id: review.message_id.0,
         ticket_id: review.ticket_id.0,
         status: ReviewStatus::Pending.as_str().to_string(),
@@ -186,26 +179,16 @@ fn list_reviews(
     filter: &ReviewFilter,
     page: PageRequest,
 ) -> Result<Page<QaReview>, Error> {
-    let mut query = qa_reviews::table
-        .select(ReviewRow::as_select())
-        .order(qa_reviews::id.desc())
-        .limit(i64::from(page.limit) + 1)
-        .into_boxed();
-    if let Some(after) = page.after {
-        query = query.filter(qa_reviews::id.lt(after));
-    }
+    let query = qa_reviews::table.select(ReviewRow::as_select());
+    let mut query = paged!(query, qa_reviews::id, newest_first, page);
     if let Some(ticket_id) = filter.ticket_id {
         query = query.filter(qa_reviews::ticket_id.eq(ticket_id.0));
     }
     if let Some(status) = filter.status {
         query = query.filter(qa_reviews::status.eq(status.as_str()));
     }
-    let rows = query
-        .load::<ReviewRow>(conn)?
-        .into_iter()
-        .map(ReviewRow::into_review)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_rows(rows, &page, |r| r.id))
+    let rows = query.load(conn)?;
+    page_of(rows, &page, ReviewRow::into_review, |r| r.id)
 }
 
 #[async_trait]

@@ -6,6 +6,7 @@ use crate::connection::DbConnection;
 use crate::error::{corrupt, Error};
 use crate::json_text::{json_list, tagged_list, to_json};
 use crate::models::{from_db, to_db};
+use crate::query::first_row;
 use crate::schema::tickets;
 use crate::schema_insights::summaries;
 use crate::{events, Store};
@@ -23,24 +24,18 @@ use serde_json::{json, Value};
 /// How often a summary write that lost a race for the ticket's one row is tried again.
 const REPLACE_ATTEMPTS: usize = 3;
 
+/// A stored summary: its id and the columns an insert writes.
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = summaries)]
 struct SummaryRow {
     id: i64,
-    ticket_id: i64,
-    content: String,
-    key_points: String,
-    entities: String,
-    next_steps: Option<String>,
-    analyzer: String,
-    model: Option<String>,
-    fallback_from: Option<String>,
-    created_at: NaiveDateTime,
+    #[diesel(embed)]
+    fields: SummaryFields,
 }
 
-#[derive(Debug, Insertable)]
+#[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = summaries)]
-struct NewSummaryRow {
+struct SummaryFields {
     ticket_id: i64,
     content: String,
     key_points: String,
@@ -64,7 +59,8 @@ fn entities_from(text: &str) -> Result<Vec<Entity>, Error> {
 
 impl SummaryRow {
     fn into_summary(self) -> Result<Summary, Error> {
-        let key_points = json_list(&self.key_points, "key points")?
+        let SummaryRow { id, fields: f } = self;
+        let key_points = json_list(&f.key_points, "key points")?
             .into_iter()
             .map(|p| match p {
                 Value::String(s) => Ok(s),
@@ -72,28 +68,25 @@ impl SummaryRow {
             })
             .collect::<Result<_, _>>()?;
         Ok(Summary {
-            id: self.id,
-            ticket_id: TicketId(self.ticket_id),
-            content: self.content,
+            id,
+            ticket_id: TicketId(f.ticket_id),
+            content: f.content,
             key_points,
-            entities: entities_from(&self.entities)?,
-            next_steps: self.next_steps,
-            analyzer: self.analyzer,
-            model: self.model,
-            fallback_from: self.fallback_from,
-            created_at: from_db(self.created_at),
+            entities: entities_from(&f.entities)?,
+            next_steps: f.next_steps,
+            analyzer: f.analyzer,
+            model: f.model,
+            fallback_from: f.fallback_from,
+            created_at: from_db(f.created_at),
         })
     }
 }
 
 fn current_summary(conn: &mut DbConnection, ticket_id: TicketId) -> Result<Option<Summary>, Error> {
-    summaries::table
+    let query = summaries::table
         .filter(summaries::ticket_id.eq(ticket_id.0))
-        .select(SummaryRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(SummaryRow::into_summary)
-        .transpose()
+        .select(SummaryRow::as_select());
+    first_row(conn, query, SummaryRow::into_summary)
 }
 
 fn replace_summary(
@@ -115,7 +108,7 @@ fn replace_summary(
         .iter()
         .map(|e| json!({"kind": entity_kind_name(e.kind), "value": e.value}))
         .collect();
-    let row = NewSummaryRow {
+    let row = SummaryFields {
         ticket_id,
         content: draft.content.clone(),
         key_points: to_json(&json!(draft.key_points))?,

@@ -4,6 +4,7 @@
 use crate::connection::{Backend, DbConnection};
 use crate::error::Error;
 use crate::models::{to_db, TicketFields, TicketRow};
+use crate::query::{first_row, page_of, paged};
 use crate::schema::tickets;
 use crate::{events, message_rows, Store};
 use async_trait::async_trait;
@@ -19,13 +20,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
 pub(crate) fn load(conn: &mut DbConnection, id: TicketId) -> Result<Option<Ticket>, Error> {
-    tickets::table
-        .find(id.0)
-        .select(TicketRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(TicketRow::into_ticket)
-        .transpose()
+    let query = tickets::table.find(id.0).select(TicketRow::as_select());
+    first_row(conn, query, TicketRow::into_ticket)
 }
 
 /// Saves `ticket` if its stored version is still `ticket.version`, bumping the version; returns
@@ -33,15 +29,13 @@ pub(crate) fn load(conn: &mut DbConnection, id: TicketId) -> Result<Option<Ticke
 /// transaction then rolls back), `NotFound` when the ticket is gone.
 pub(crate) fn save(conn: &mut DbConnection, ticket: &Ticket) -> Result<Ticket, Error> {
     let fields = TicketFields::from_ticket(ticket);
-    // `all_columns` is in `TicketRow`'s field order (`as_select()` does not compile in a
-    // RETURNING clause of the multi-backend).
     let saved: Option<TicketRow> = diesel::update(
         tickets::table
             .filter(tickets::id.eq(ticket.id.0))
             .filter(tickets::version.eq(ticket.version())),
     )
     .set((&fields, tickets::version.eq(tickets::version + 1)))
-    .returning(tickets::all_columns)
+    .returning(TicketRow::returning())
     .get_result(conn)
     .optional()?;
     if let Some(row) = saved {
@@ -82,7 +76,7 @@ pub(crate) fn forget_description(
         tickets::version.eq(tickets::version + 1),
         tickets::updated_at.eq(to_db(chrono::Utc::now())),
     ))
-    .returning(tickets::all_columns)
+    .returning(TicketRow::returning())
     .get_result(conn)
     .optional()?;
     row.map(TicketRow::into_ticket).transpose()
@@ -108,14 +102,8 @@ fn list(
     filter: TicketFilter,
     page: PageRequest,
 ) -> Result<Page<Ticket>, Error> {
-    let mut query = tickets::table
-        .select(TicketRow::as_select())
-        .order(tickets::id.desc())
-        .limit(i64::from(page.limit) + 1)
-        .into_boxed();
-    if let Some(after) = page.after {
-        query = query.filter(tickets::id.lt(after));
-    }
+    let query = tickets::table.select(TicketRow::as_select());
+    let mut query = paged!(query, tickets::id, newest_first, page);
     if let Some(channel) = filter.channel {
         query = query.filter(tickets::channel.eq(channel.as_str()));
     }
@@ -156,12 +144,8 @@ fn list(
                 .sql(" ESCAPE '\\')"),
         );
     }
-    let tickets = query
-        .load(conn)?
-        .into_iter()
-        .map(TicketRow::into_ticket)
-        .collect::<Result<Vec<_>, Error>>()?;
-    Ok(Page::from_rows(tickets, &page, |t| t.id.0))
+    let rows = query.load(conn)?;
+    page_of(rows, &page, TicketRow::into_ticket, |t| t.id.0)
 }
 
 /// A fresh donor session name: 128 random bits, so no session is guessed or shared by chance.
@@ -181,7 +165,7 @@ fn create(
     }
     let ticket = diesel::insert_into(tickets::table)
         .values(&fields)
-        .returning(tickets::all_columns)
+        .returning(TicketRow::returning())
         .get_result::<TicketRow>(conn)?
         .into_ticket()?;
     let mut log = vec![NewEvent::ticket_created(&ticket)];

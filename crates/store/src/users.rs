@@ -2,6 +2,7 @@
 
 use crate::error::Error;
 use crate::models::{to_db, NewUserRow, UserRow};
+use crate::query::{first_row, page_of, paged};
 use crate::schema::users;
 use crate::Store;
 use async_trait::async_trait;
@@ -24,13 +25,15 @@ struct UserChangeset {
 }
 
 fn load_user(conn: &mut crate::DbConnection, id: UserId) -> Result<Option<User>, Error> {
-    users::table
-        .find(id.0)
-        .select(UserRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(UserRow::into_user)
-        .transpose()
+    let query = users::table.find(id.0).select(UserRow::as_select());
+    first_row(conn, query, UserRow::into_user)
+}
+
+/// The user an `UPDATE ... RETURNING` wrote; `NotFound` when no row matched.
+fn updated(row: Option<UserRow>) -> Result<User, Error> {
+    row.map(UserRow::into_user)
+        .transpose()?
+        .ok_or(Error::Domain(DomainError::NotFound("user")))
 }
 
 #[async_trait]
@@ -95,9 +98,7 @@ impl UserRepository for Store {
                 .returning(users::all_columns)
                 .get_result(conn)
                 .optional()?;
-            row.map(UserRow::into_user)
-                .transpose()?
-                .ok_or(Error::Domain(DomainError::NotFound("user")))
+            updated(row)
         })
         .await
     }
@@ -113,9 +114,7 @@ impl UserRepository for Store {
                 .returning(users::all_columns)
                 .get_result(conn)
                 .optional()?;
-            row.map(UserRow::into_user)
-                .transpose()?
-                .ok_or(Error::Domain(DomainError::NotFound("user")))
+            updated(row)
         })
         .await
     }
@@ -135,20 +134,9 @@ impl UserRepository for Store {
 
     async fn list(&self, page: PageRequest) -> Result<Page<User>> {
         self.run(move |conn| {
-            let mut query = users::table
-                .select(UserRow::as_select())
-                .order(users::id.asc())
-                .limit(i64::from(page.limit) + 1)
-                .into_boxed();
-            if let Some(after) = page.after {
-                query = query.filter(users::id.gt(after));
-            }
-            let users = query
-                .load(conn)?
-                .into_iter()
-                .map(UserRow::into_user)
-                .collect::<Result<Vec<_>, Error>>()?;
-            Ok(Page::from_rows(users, &page, |u| u.id.0))
+            let query = users::table.select(UserRow::as_select());
+            let rows = paged!(query, users::id, oldest_first, page).load(conn)?;
+            page_of(rows, &page, UserRow::into_user, |u| u.id.0)
         })
         .await
     }

@@ -1,8 +1,7 @@
 //! Settings of the VideoSDK client.
 
-use concierge_settings::SettingError;
+use concierge_settings::{positive, SettingError};
 use std::collections::HashMap;
-use std::fmt;
 use std::time::Duration;
 
 /// Environment variable holding the VideoSDK API key (public, goes into every token).
@@ -72,7 +71,7 @@ impl VideoSdkConfig {
 
     /// Reads the process environment; see [`VideoSdkConfig::from_vars`].
     pub fn from_env() -> Result<Option<Self>, SettingError> {
-        Self::from_vars(&std::env::vars().collect())
+        Self::from_vars(&concierge_settings::process_env())
     }
 
     /// Reads [`ENV_API_KEY`], [`ENV_SECRET_KEY`], [`ENV_BASE_URL`], `VIDEOSDK_TIMEOUT` (per
@@ -90,16 +89,12 @@ impl VideoSdkConfig {
         if let Some(base_url) = env.videosdk_base_url {
             config = config.with_base_url(base_url);
         }
-        for (name, value) in [
-            ("VIDEOSDK_TIMEOUT", env.videosdk_timeout),
-            ("VIDEOSDK_TOKEN_TTL", env.videosdk_token_ttl),
-        ] {
-            if value == Some(Duration::ZERO) {
-                return Err(SettingError::new(name, "must be more than 0"));
-            }
-        }
-        config.timeout = env.videosdk_timeout.unwrap_or(config.timeout);
-        config.join_token_ttl = env.videosdk_token_ttl.unwrap_or(config.join_token_ttl);
+        config.timeout = positive("VIDEOSDK_TIMEOUT", env.videosdk_timeout, config.timeout)?;
+        config.join_token_ttl = positive(
+            "VIDEOSDK_TOKEN_TTL",
+            env.videosdk_token_ttl,
+            config.join_token_ttl,
+        )?;
         config.max_attempts = env
             .videosdk_max_attempts
             .unwrap_or(config.max_attempts)
@@ -122,30 +117,20 @@ struct Env {
     videosdk_token_ttl: Option<Duration>,
 }
 
-impl fmt::Debug for VideoSdkConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VideoSdkConfig")
-            .field("api_key", &self.api_key)
-            .field("secret_key", &"<redacted>")
-            .field("base_url", &self.base_url)
-            .field("timeout", &self.timeout)
-            .field("max_attempts", &self.max_attempts)
-            .field("retry_backoff", &self.retry_backoff)
-            .field("join_token_ttl", &self.join_token_ttl)
-            .field("server_token_ttl", &self.server_token_ttl)
-            .finish()
-    }
-}
+concierge_settings::debug_redacted!(VideoSdkConfig {
+    api_key,
+    base_url,
+    timeout,
+    max_attempts,
+    retry_backoff,
+    join_token_ttl,
+    server_token_ttl,
+} secrets { secret_key });
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lookup(vars: &[(&str, &str)]) -> HashMap<String, String> {
-        vars.iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use concierge_settings::vars;
 
     #[test]
     fn defaults() {
@@ -158,7 +143,7 @@ mod tests {
 
     #[test]
     fn reads_the_environment_names() {
-        let config = VideoSdkConfig::from_vars(&lookup(&[
+        let config = VideoSdkConfig::from_vars(&vars(&[
             ("VIDEOSDK_API_KEY", "key"),
             ("VIDEOSDK_SECRET_KEY", "secret"),
             ("VIDEOSDK_BASE_URL", "http://127.0.0.1:9/"),
@@ -179,17 +164,17 @@ mod tests {
     #[test]
     fn missing_or_blank_keys_mean_not_configured() {
         assert!(
-            VideoSdkConfig::from_vars(&lookup(&[("VIDEOSDK_API_KEY", "key")]))
+            VideoSdkConfig::from_vars(&vars(&[("VIDEOSDK_API_KEY", "key")]))
                 .expect("readable")
                 .is_none()
         );
-        assert!(VideoSdkConfig::from_vars(&lookup(&[
+        assert!(VideoSdkConfig::from_vars(&vars(&[
             ("VIDEOSDK_API_KEY", "key"),
             ("VIDEOSDK_SECRET_KEY", "  "),
         ]))
         .expect("readable")
         .is_none());
-        let config = VideoSdkConfig::from_vars(&lookup(&[
+        let config = VideoSdkConfig::from_vars(&vars(&[
             ("VIDEOSDK_API_KEY", "key"),
             ("VIDEOSDK_SECRET_KEY", "secret"),
             ("VIDEOSDK_BASE_URL", ""),
@@ -206,7 +191,7 @@ mod tests {
             ("VIDEOSDK_TOKEN_TTL", "0"),
             ("VIDEOSDK_MAX_ATTEMPTS", "many"),
         ] {
-            let err = VideoSdkConfig::from_vars(&lookup(&[
+            let err = VideoSdkConfig::from_vars(&vars(&[
                 ("VIDEOSDK_API_KEY", "key"),
                 ("VIDEOSDK_SECRET_KEY", "secret"),
                 (name, bad),

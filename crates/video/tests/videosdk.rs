@@ -85,6 +85,18 @@ fn assert_management_token(request: &Request) {
     );
 }
 
+/// A fake VideoSDK answering POSTs to `on` with `response`, expecting exactly `times` of them.
+async fn answering(on: &str, response: ResponseTemplate, times: u64) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(on))
+        .respond_with(response)
+        .expect(times)
+        .mount(&server)
+        .await;
+    server
+}
+
 fn unavailable_message(err: DomainError) -> String {
     match err {
         DomainError::Unavailable(message) => message,
@@ -133,13 +145,12 @@ async fn create_room_sends_the_documented_request_and_parses_the_room_id() {
 
 #[tokio::test]
 async fn each_room_gets_its_own_custom_room_id() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v2/rooms"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"roomId": "a-b-c"})))
-        .expect(2)
-        .mount(&server)
-        .await;
+    let server = answering(
+        "/v2/rooms",
+        ResponseTemplate::new(200).set_body_json(json!({"roomId": "a-b-c"})),
+        2,
+    )
+    .await;
     let provider = provider(&server);
     provider.create_room().await.expect("first");
     provider.create_room().await.expect("second");
@@ -154,15 +165,13 @@ async fn each_room_gets_its_own_custom_room_id() {
 #[tokio::test]
 async fn refused_credentials_are_a_clear_unavailable() {
     for status in [401, 403] {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/v2/rooms"))
-            .respond_with(
-                ResponseTemplate::new(status).set_body_json(json!({"message": "Invalid token"})),
-            )
-            .expect(1) // not retried
-            .mount(&server)
-            .await;
+        // One request: a refusal is not retried.
+        let server = answering(
+            "/v2/rooms",
+            ResponseTemplate::new(status).set_body_json(json!({"message": "Invalid token"})),
+            1,
+        )
+        .await;
         let err = provider(&server).create_room().await.expect_err("refused");
         let message = unavailable_message(err);
         assert!(
@@ -177,15 +186,12 @@ async fn refused_credentials_are_a_clear_unavailable() {
 
 #[tokio::test]
 async fn other_client_errors_carry_the_providers_message() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v2/rooms"))
-        .respond_with(
-            ResponseTemplate::new(400).set_body_json(json!({"message": "customRoomId is invalid"})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = answering(
+        "/v2/rooms",
+        ResponseTemplate::new(400).set_body_json(json!({"message": "customRoomId is invalid"})),
+        1,
+    )
+    .await;
     let message = unavailable_message(provider(&server).create_room().await.expect_err("400"));
     assert!(message.contains("rejected the request"), "{message}");
     assert!(message.contains("HTTP 400"), "{message}");
@@ -223,13 +229,12 @@ async fn a_server_error_is_retried_with_the_same_custom_room_id() {
 
 #[tokio::test]
 async fn server_errors_on_every_attempt_are_unavailable() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v2/rooms"))
-        .respond_with(ResponseTemplate::new(503).set_body_json(json!({"message": "down"})))
-        .expect(3)
-        .mount(&server)
-        .await;
+    let server = answering(
+        "/v2/rooms",
+        ResponseTemplate::new(503).set_body_json(json!({"message": "down"})),
+        3,
+    )
+    .await;
     let message = unavailable_message(provider(&server).create_room().await.expect_err("down"));
     assert!(message.contains("VideoSDK is failing"), "{message}");
     assert!(message.contains("HTTP 503 after 3 attempts"), "{message}");
@@ -319,30 +324,23 @@ async fn end_room_deactivates_the_room() {
 
 #[tokio::test]
 async fn ending_a_room_that_is_gone_is_fine() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v2/rooms/deactivate"))
-        .respond_with(
-            ResponseTemplate::new(404).set_body_json(json!({"message": "Room not found"})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = answering(
+        "/v2/rooms/deactivate",
+        ResponseTemplate::new(404).set_body_json(json!({"message": "Room not found"})),
+        1,
+    )
+    .await;
     provider(&server)
         .end_room("gone-gone-gone")
         .await
         .expect("a missing room is already ended");
 
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v2/rooms/deactivate"))
-        .respond_with(
-            ResponseTemplate::new(400)
-                .set_body_json(json!({"message": "Room is already deactivated"})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = answering(
+        "/v2/rooms/deactivate",
+        ResponseTemplate::new(400).set_body_json(json!({"message": "Room is already deactivated"})),
+        1,
+    )
+    .await;
     provider(&server)
         .end_room("done-done-done")
         .await
@@ -351,23 +349,16 @@ async fn ending_a_room_that_is_gone_is_fine() {
 
 #[tokio::test]
 async fn end_room_failures_are_unavailable() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v2/rooms/deactivate"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthorized"})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = answering(
+        "/v2/rooms/deactivate",
+        ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthorized"})),
+        1,
+    )
+    .await;
     let message = unavailable_message(provider(&server).end_room("a-b-c").await.expect_err("401"));
     assert!(message.contains("refused the credentials"), "{message}");
 
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v2/rooms/deactivate"))
-        .respond_with(ResponseTemplate::new(502))
-        .expect(3)
-        .mount(&server)
-        .await;
+    let server = answering("/v2/rooms/deactivate", ResponseTemplate::new(502), 3).await;
     let message = unavailable_message(provider(&server).end_room("a-b-c").await.expect_err("502"));
     assert!(message.contains("HTTP 502 after 3 attempts"), "{message}");
 }

@@ -38,53 +38,63 @@ impl OpenAiAnalyzer {
         &self.client.config().model
     }
 
-    fn body(&self, instructions: &str, request: String, format: Value) -> Value {
-        json!({
+    /// Asks for `request` (written within the token budget) under `instructions`, the answer
+    /// in `format`, and checks it with `parse`; also names the model that answered.
+    async fn ask<T>(
+        &self,
+        instructions: &str,
+        request: impl FnOnce(usize) -> String,
+        format: Value,
+        parse: fn(&str) -> Result<T, String>,
+    ) -> Result<(T, String), AiError> {
+        let body = json!({
             "model": self.model(),
             "messages": [
                 { "role": "system", "content": instructions },
-                { "role": "user", "content": request }
+                { "role": "user", "content": request(self.client.config().token_budget) }
             ],
             "response_format": format
-        })
-    }
-
-    async fn ask(&self, body: Value) -> Result<Answer, AiError> {
-        self.client.complete(&body).await
+        });
+        let answer: Answer = self.client.complete(&body).await?;
+        let checked = parse(&answer.content).map_err(AiError::InvalidReply)?;
+        Ok((
+            checked,
+            answer.model.unwrap_or_else(|| self.model().to_string()),
+        ))
     }
 }
 
 #[async_trait]
 impl ConversationAnalyzer for OpenAiAnalyzer {
     async fn summarize(&self, transcript: Transcript) -> Result<SummaryDraft> {
-        let budget = self.client.config().token_budget;
-        let body = self.body(
-            prompt::SUMMARY_INSTRUCTIONS,
-            prompt::summary_request(&transcript, budget),
-            schema::summary_format(),
-        );
-        let answer = self.ask(body).await?;
-        let checked = schema::parse_summary(&answer.content).map_err(AiError::InvalidReply)?;
+        let (checked, model) = self
+            .ask(
+                prompt::SUMMARY_INSTRUCTIONS,
+                |budget| prompt::summary_request(&transcript, budget),
+                schema::summary_format(),
+                schema::parse_summary,
+            )
+            .await?;
         Ok(SummaryDraft {
             content: checked.content,
             key_points: checked.key_points,
             entities: checked.entities,
             next_steps: checked.next_steps,
             analyzer: "openai".to_string(),
-            model: Some(answer.model.unwrap_or_else(|| self.model().to_string())),
+            model: Some(model),
             fallback_from: None,
         })
     }
 
     async fn review(&self, message: TranscriptLine, context: Transcript) -> Result<Verdict> {
-        let budget = self.client.config().token_budget;
-        let body = self.body(
-            prompt::REVIEW_INSTRUCTIONS,
-            prompt::review_request(&message, &context, budget),
-            schema::review_format(),
-        );
-        let answer = self.ask(body).await?;
-        let checked = schema::parse_review(&answer.content).map_err(AiError::InvalidReply)?;
+        let (checked, _model) = self
+            .ask(
+                prompt::REVIEW_INSTRUCTIONS,
+                |budget| prompt::review_request(&message, &context, budget),
+                schema::review_format(),
+                schema::parse_review,
+            )
+            .await?;
         Ok(Verdict {
             flags: checked.flags,
             sentiment: checked.sentiment,

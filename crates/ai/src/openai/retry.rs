@@ -78,19 +78,37 @@ mod tests {
     }
 
     #[test]
-    fn reads_retry_after_in_seconds_and_milliseconds() {
+    fn reads_retry_after_and_openai_reset_headers() {
         let now = SystemTime::now();
-        assert_eq!(
-            requested_wait(&headers(&[("retry-after", "2")]), now),
-            Some(Duration::from_secs(2))
-        );
-        assert_eq!(
-            requested_wait(
-                &headers(&[("retry-after-ms", "250"), ("retry-after", "9")]),
-                now
+        let cases: [(&[(&'static str, &'static str)], Duration); 4] = [
+            (&[("retry-after", "2")], Duration::from_secs(2)),
+            // Milliseconds win over seconds.
+            (
+                &[("retry-after-ms", "250"), ("retry-after", "9")],
+                Duration::from_millis(250),
             ),
-            Some(Duration::from_millis(250))
-        );
+            (
+                &[("x-ratelimit-reset-requests", "20ms")],
+                Duration::from_millis(20),
+            ),
+            // The longer of the two resets.
+            (
+                &[
+                    ("x-ratelimit-reset-requests", "1s"),
+                    ("x-ratelimit-reset-tokens", "6m0s"),
+                ],
+                Duration::from_secs(360),
+            ),
+        ];
+        for (pairs, want) in cases {
+            assert_eq!(
+                requested_wait(&headers(pairs), now),
+                Some(want),
+                "{pairs:?}"
+            );
+        }
+        assert_eq!(parse_reset("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_reset("soon"), None);
     }
 
     #[test]
@@ -102,26 +120,5 @@ mod tests {
             now,
         );
         assert_eq!(wait, Some(Duration::from_secs(5)));
-    }
-
-    #[test]
-    fn reads_openai_reset_durations() {
-        let now = SystemTime::now();
-        assert_eq!(
-            requested_wait(&headers(&[("x-ratelimit-reset-requests", "20ms")]), now),
-            Some(Duration::from_millis(20))
-        );
-        assert_eq!(
-            requested_wait(
-                &headers(&[
-                    ("x-ratelimit-reset-requests", "1s"),
-                    ("x-ratelimit-reset-tokens", "6m0s")
-                ]),
-                now
-            ),
-            Some(Duration::from_secs(360))
-        );
-        assert_eq!(parse_reset("1.5s"), Some(Duration::from_millis(1500)));
-        assert_eq!(parse_reset("soon"), None);
     }
 }

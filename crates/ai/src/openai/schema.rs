@@ -29,21 +29,10 @@ pub(crate) fn summary_format() -> Value {
             "properties": {
                 "content": { "type": "string", "description": "The summary, 2 to 5 sentences." },
                 "key_points": { "type": "array", "items": { "type": "string" } },
-                "entities": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "kind": {
-                                "type": "string",
-                                "enum": ["PHONE", "EMAIL", "URL", "AMOUNT", "DATE", "REFERENCE"]
-                            },
-                            "value": { "type": "string" }
-                        },
-                        "required": ["kind", "value"],
-                        "additionalProperties": false
-                    }
-                },
+                "entities": tagged_list(
+                    &["PHONE", "EMAIL", "URL", "AMOUNT", "DATE", "REFERENCE"],
+                    "value"
+                ),
                 "next_steps": { "type": ["string", "null"] }
             },
             "required": ["content", "key_points", "entities", "next_steps"],
@@ -59,27 +48,32 @@ pub(crate) fn review_format() -> Value {
         json!({
             "type": "object",
             "properties": {
-                "flags": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "kind": {
-                                "type": "string",
-                                "enum": ["PII_CARD", "PII_EMAIL", "PII_PHONE", "ABUSIVE", "NEGATIVE_SENTIMENT"]
-                            },
-                            "evidence": { "type": "string" }
-                        },
-                        "required": ["kind", "evidence"],
-                        "additionalProperties": false
-                    }
-                },
+                "flags": tagged_list(
+                    &["PII_CARD", "PII_EMAIL", "PII_PHONE", "ABUSIVE", "NEGATIVE_SENTIMENT"],
+                    "evidence"
+                ),
                 "sentiment": { "type": "number", "description": "From -1 (very negative) to 1 (very positive)." }
             },
             "required": ["flags", "sentiment"],
             "additionalProperties": false
         }),
     )
+}
+
+/// An array of `{kind, <text>}` objects, `kind` one of `kinds` and `<text>` a string.
+fn tagged_list(kinds: &[&str], text: &str) -> Value {
+    json!({
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "kind": { "type": "string", "enum": kinds },
+                text: { "type": "string" }
+            },
+            "required": ["kind", text],
+            "additionalProperties": false
+        }
+    })
 }
 
 fn response_format(name: &str, schema: Value) -> Value {

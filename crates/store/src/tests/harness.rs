@@ -6,12 +6,39 @@ use crate::{Store, StoreConfig};
 use chrono::Utc;
 use concierge_domain::event::StoredEvent;
 use concierge_domain::message::{MessageType, NewMessage, Sender};
+use concierge_domain::page::{Page, PageRequest};
 use concierge_domain::ports::{EventLog, TicketRepository, UserRepository};
 use concierge_domain::ticket::{DonorInfo, NewTicket, Priority, QueryMode, Ticket, TicketStatus};
 use concierge_domain::user::{NewUser, Role, User};
 use concierge_domain::{TicketId, UserId};
 use diesel::connection::SimpleConnection;
 use std::time::Duration;
+
+/// Walks a listing page by page, `limit` items a page, and returns the pages: each holds at
+/// most `limit` items, and every page but the last exactly `limit`.
+pub(crate) async fn every_page<T, Fut>(
+    limit: u32,
+    mut list: impl FnMut(PageRequest) -> Fut,
+) -> Vec<Page<T>>
+where
+    Fut: std::future::Future<Output = concierge_domain::Result<Page<T>>>,
+{
+    let mut pages = vec![];
+    let mut request = PageRequest::first(limit);
+    loop {
+        let page = list(request).await.unwrap();
+        assert!(page.items.len() <= limit as usize);
+        let next = page.next_cursor.clone();
+        pages.push(page);
+        match next {
+            Some(cursor) => {
+                assert_eq!(pages.last().map(|p| p.items.len()), Some(limit as usize));
+                request = PageRequest::parse(Some(i64::from(limit)), Some(&cursor)).unwrap();
+            }
+            None => return pages,
+        }
+    }
+}
 
 /// Instantiates a test for both backends: `name::sqlite` always runs; `name::postgres` runs
 /// when `TEST_POSTGRES_URL` is set, is skipped when not, and fails when not but

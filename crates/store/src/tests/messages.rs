@@ -1,4 +1,6 @@
-use super::harness::{chat, create, donor_ticket, kinds, staff, store_test, task, ticket_events};
+use super::harness::{
+    chat, create, donor_ticket, every_page, kinds, staff, store_test, task, ticket_events,
+};
 use crate::connection::DbConnection;
 use crate::Store;
 use chrono::{Duration, Utc};
@@ -162,19 +164,14 @@ store_test!(message_pages_run_oldest_first, |store| {
             .unwrap();
         all.push(m.message().id);
     }
-    let mut seen = vec![];
-    let mut request = PageRequest::first(4);
-    loop {
-        let page = MessageRepository::list(&store, of_ticket(t.id), request)
-            .await
-            .unwrap();
-        assert!(page.items.len() <= 4);
-        seen.extend(page.items.iter().map(|m| m.id));
-        match page.next_cursor {
-            Some(c) => request = PageRequest::parse(Some(4), Some(&c)).unwrap(),
-            None => break,
-        }
-    }
+    let pages = every_page(4, |request| {
+        MessageRepository::list(&store, of_ticket(t.id), request)
+    })
+    .await;
+    let seen: Vec<_> = pages
+        .iter()
+        .flat_map(|p| p.items.iter().map(|m| m.id))
+        .collect();
     assert_eq!(seen, all);
 });
 
@@ -401,16 +398,11 @@ store_test!(between_finds_direct_task_messages, |store| {
         .unwrap();
 
     for (x, y) in [(a.id, b.id), (b.id, a.id)] {
-        let mut seen = vec![];
-        let mut request = PageRequest::first(3);
-        loop {
-            let page = store.between(x, y, request).await.unwrap();
-            seen.extend(page.items.iter().map(|m| m.id));
-            match page.next_cursor {
-                Some(cur) => request = PageRequest::parse(Some(3), Some(&cur)).unwrap(),
-                None => break,
-            }
-        }
+        let pages = every_page(3, |request| store.between(x, y, request)).await;
+        let seen: Vec<_> = pages
+            .iter()
+            .flat_map(|p| p.items.iter().map(|m| m.id))
+            .collect();
         assert_eq!(seen, expected);
     }
     let none = store

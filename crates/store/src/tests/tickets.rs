@@ -1,4 +1,6 @@
-use super::harness::{chat, create, donor_ticket, kinds, staff, store_test, task, ticket_events};
+use super::harness::{
+    chat, create, donor_ticket, every_page, kinds, staff, store_test, task, ticket_events,
+};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use concierge_domain::message::{MessageType, NewMessage, Sender, SenderProfile};
 use concierge_domain::page::PageRequest;
@@ -198,145 +200,113 @@ store_test!(every_filter_field_works, |store| {
     d.resolve(ann.id, Utc::now()).unwrap();
     let d = store.update(d, None).await.unwrap();
 
-    assert_eq!(
-        ids(&store, TicketFilter::default()).await,
-        [d.id, c.id, b.id, a.id]
-    );
-    assert_eq!(
-        ids(
-            &store,
+    let all = TicketFilter::default;
+    let cases: Vec<(&str, TicketFilter, Vec<TicketId>)> = vec![
+        ("none", all(), vec![d.id, c.id, b.id, a.id]),
+        (
+            "donor channel",
             TicketFilter {
                 channel: Some(Channel::Donor),
-                ..Default::default()
-            }
-        )
-        .await,
-        [d.id, b.id, a.id]
-    );
-    assert_eq!(
-        ids(
-            &store,
+                ..all()
+            },
+            vec![d.id, b.id, a.id],
+        ),
+        (
+            "internal channel",
             TicketFilter {
                 channel: Some(Channel::Internal),
-                ..Default::default()
-            }
-        )
-        .await,
-        [c.id]
-    );
-    assert_eq!(
-        ids(
-            &store,
+                ..all()
+            },
+            vec![c.id],
+        ),
+        (
+            "resolved",
             TicketFilter {
                 statuses: vec![TicketStatus::Resolved],
-                ..Default::default()
-            }
-        )
-        .await,
-        [d.id]
-    );
-    assert_eq!(
-        ids(
-            &store,
+                ..all()
+            },
+            vec![d.id],
+        ),
+        (
+            "open or resolved",
             TicketFilter {
                 statuses: vec![TicketStatus::Open, TicketStatus::Resolved],
-                ..Default::default()
-            }
-        )
-        .await,
-        [d.id, c.id]
-    );
-    assert_eq!(
-        ids(
-            &store,
+                ..all()
+            },
+            vec![d.id, c.id],
+        ),
+        (
+            "priority",
             TicketFilter {
                 priority: Some(Priority::High),
-                ..Default::default()
-            }
-        )
-        .await,
-        [a.id]
-    );
-    assert_eq!(
-        ids(
-            &store,
+                ..all()
+            },
+            vec![a.id],
+        ),
+        (
+            "assignee",
             TicketFilter {
                 assignee_id: Some(ann.id),
-                ..Default::default()
-            }
-        )
-        .await,
-        [d.id, c.id]
-    );
-    assert_eq!(
-        ids(
-            &store,
+                ..all()
+            },
+            vec![d.id, c.id],
+        ),
+        (
+            "donor id",
             TicketFilter {
                 donor_id: Some("d-1".into()),
-                ..Default::default()
-            }
-        )
-        .await,
-        [d.id, a.id]
-    );
-    // Case-insensitive, title or description.
-    assert_eq!(
-        ids(
-            &store,
+                ..all()
+            },
+            vec![d.id, a.id],
+        ),
+        (
+            "text: case-insensitive, title or description",
             TicketFilter {
                 text: Some("rEfUnD".into()),
-                ..Default::default()
-            }
-        )
-        .await,
-        [b.id, a.id]
-    );
-    assert_eq!(
-        ids(
-            &store,
+                ..all()
+            },
+            vec![b.id, a.id],
+        ),
+        (
+            "created from",
             TicketFilter {
                 created_from: Some(at(1)),
-                ..Default::default()
-            }
-        )
-        .await,
-        [d.id, c.id, b.id]
-    );
-    assert_eq!(
-        ids(
-            &store,
+                ..all()
+            },
+            vec![d.id, c.id, b.id],
+        ),
+        (
+            "created to",
             TicketFilter {
                 created_to: Some(at(1)),
-                ..Default::default()
-            }
-        )
-        .await,
-        [a.id]
-    );
-    assert_eq!(
-        ids(
-            &store,
+                ..all()
+            },
+            vec![a.id],
+        ),
+        (
+            "all at once",
             TicketFilter {
                 channel: Some(Channel::Donor),
                 statuses: vec![TicketStatus::InProgress],
                 donor_id: Some("d-1".into()),
                 created_from: Some(at(0)),
                 created_to: Some(at(5)),
-                ..Default::default()
-            }
-        )
-        .await,
-        [a.id]
-    );
-    assert!(ids(
-        &store,
-        TicketFilter {
-            assignee_id: Some(UserId(404)),
-            ..Default::default()
-        }
-    )
-    .await
-    .is_empty());
+                ..all()
+            },
+            vec![a.id],
+        ),
+        (
+            "unknown assignee",
+            TicketFilter {
+                assignee_id: Some(UserId(404)),
+                ..all()
+            },
+            vec![],
+        ),
+    ];
+    for (name, filter, want) in cases {
+        assert_eq!(ids(&store, filter).await, want, "{name}");
+    }
 });
 
 store_test!(cursor_pages_do_not_overlap, |store| {
@@ -361,23 +331,15 @@ store_test!(cursor_pages_do_not_overlap, |store| {
         ),
     ] {
         let mut seen: Vec<TicketId> = vec![];
-        let mut request = PageRequest::first(5);
-        loop {
-            let page = TicketRepository::list(&store, filter.clone(), request)
-                .await
-                .unwrap();
-            assert!(page.items.len() <= 5);
+        for page in every_page(5, |request| {
+            TicketRepository::list(&store, filter.clone(), request)
+        })
+        .await
+        {
             for t in &page.items {
                 assert!(!seen.contains(&t.id), "pages overlap");
             }
             seen.extend(page.items.iter().map(|t| t.id));
-            match page.next_cursor {
-                Some(cursor) => {
-                    assert_eq!(page.items.len(), 5);
-                    request = PageRequest::parse(Some(5), Some(&cursor)).unwrap();
-                }
-                None => break,
-            }
         }
         assert_eq!(seen, expected);
     }

@@ -1,6 +1,5 @@
-use super::harness::{staff, store_test};
+use super::harness::{every_page, staff, store_test};
 use chrono::Utc;
-use concierge_domain::page::PageRequest;
 use concierge_domain::ports::UserRepository;
 use concierge_domain::user::{NewUser, Role, UserChanges};
 use concierge_domain::{DomainError, UserId};
@@ -173,16 +172,10 @@ store_test!(users_list_oldest_first_in_pages, |store| {
     for i in 0..7 {
         ids.push(staff(&store, &format!("user{i}"), "U").await.id);
     }
-    let mut seen = vec![];
-    let mut page = PageRequest::first(3);
-    loop {
-        let got = UserRepository::list(&store, page).await.unwrap();
-        assert!(got.items.len() <= 3);
-        seen.extend(got.items.iter().map(|u| u.id));
-        match got.next_cursor {
-            Some(cursor) => page = PageRequest::parse(Some(3), Some(&cursor)).unwrap(),
-            None => break,
-        }
-    }
+    let pages = every_page(3, |request| UserRepository::list(&store, request)).await;
+    let seen: Vec<_> = pages
+        .iter()
+        .flat_map(|p| p.items.iter().map(|u| u.id))
+        .collect();
     assert_eq!(seen, ids);
 });
