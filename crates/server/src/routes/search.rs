@@ -30,11 +30,8 @@ struct SearchParams {
     params(SearchParams, Paging),
     responses(
         (status = 200, body = List<SearchHit>, description = "A page of hits, best match first"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 422, response = Invalid)
+        BadRequest, Unauthorized, Invalid
     ),
-    security(("bearer" = [])),
 )]
 #[get("/search")]
 async fn search(
