@@ -287,6 +287,21 @@ test("the console summarizes, reviews, transfers and filters the queue", async (
 
   await staff.page.getByLabel("Status").selectOption("TRANSFERRED");
   await queue.getByRole("button", { name: new RegExp(`#${query.id} `) }).waitFor();
+  // Search finds the conversation by an inflection of its words, marks them, and opens it.
+  await staff.page.getByRole("searchbox", { name: "Search" }).fill("refunds -nothing");
+  await staff.page.getByRole("button", { name: "Find" }).click();
+  const results = staff.page.getByRole("list", { name: "Search results" });
+  const hit = results.getByRole("button", { name: new RegExp(`#${query.id} `) }).first();
+  await hit.waitFor();
+  assert.ok((await results.locator("mark").count()) > 0, "no highlighted word in the hits");
+  await staff.page.getByRole("searchbox", { name: "Search" }).fill('"unclosed');
+  await staff.page.getByRole("button", { name: "Find" }).click();
+  await staff.page.locator("#search-error", { hasText: /./ }).waitFor();
+  // That 422 was asked for: the browser logs it, and only it is taken off the page's errors.
+  const asked = staff.errors.filter((e) => /422/.test(e));
+  assert.ok(asked.length > 0, "the malformed search was not refused");
+  staff.errors.splice(0, staff.errors.length, ...staff.errors.filter((e) => !/422/.test(e)));
+
   await staff.page.getByLabel("Status").selectOption("RESOLVED");
   await staff.page.locator("#queue-empty").waitFor();
   assert.equal(await queue.getByRole("button").count(), 0);

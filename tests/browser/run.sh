@@ -9,6 +9,10 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$root"
+# Screenshots land where the caller meant, whichever folder the tests run in.
+if [ -n "${SCREENSHOTS:-}" ]; then
+  mkdir -p "$SCREENSHOTS" && SCREENSHOTS="$(cd "$SCREENSHOTS" && pwd)" && export SCREENSHOTS
+fi
 
 export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 if [ ! -x "$CHROMIUM" ]; then

@@ -27,6 +27,47 @@ async function call(path, options = {}) {
   }
 }
 
+// --- search (docs/search.md) ---
+
+/** The snippet as text, with `<mark>` around each highlight (offsets count characters). */
+function marked(snippet, highlights) {
+  const chars = [...snippet];
+  const out = document.createDocumentFragment();
+  let at = 0;
+  for (const [start, end] of highlights) {
+    if (start < at || end <= start) continue;
+    out.append(chars.slice(at, start).join(""));
+    const mark = document.createElement("mark");
+    mark.textContent = chars.slice(start, end).join("");
+    out.append(mark);
+    at = end;
+  }
+  out.append(chars.slice(at).join(""));
+  return out;
+}
+
+async function search(q) {
+  const list = $("search-results");
+  $("search-error").textContent = "";
+  const page = await call(`/search?q=${encodeURIComponent(q)}&limit=20`);
+  list.replaceChildren(...page.data.map((hit) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    const title = document.createElement("span");
+    title.className = "title";
+    title.textContent = `#${hit.ticketId} ${hit.title}`;
+    const snippet = document.createElement("span");
+    snippet.className = "muted";
+    snippet.append(marked(hit.snippet, hit.highlights));
+    button.append(title, snippet);
+    button.addEventListener("click", () => openTicket(hit.ticketId));
+    const item = document.createElement("li");
+    item.append(button);
+    return item;
+  }));
+  $("search-count").textContent = page.data.length ? `${page.data.length}${page.hasMore ? "+" : ""} found` : "Nothing found.";
+}
+
 // --- the queue ---
 
 function matches(ticket) {
@@ -300,6 +341,11 @@ $("login-form").addEventListener("submit", async (e) => {
   }
 });
 $("sign-out").addEventListener("click", signOut);
+$("search-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const q = $("search-q").value.trim();
+  if (q) search(q).catch((err) => { $("search-error").textContent = err.message; });
+});
 $("filter").addEventListener("change", () => loadQueue().catch((e) => { $("ticket-error").textContent = e.message; }));
 
 try { auth = JSON.parse(sessionStorage.getItem(KEY) || "null"); } catch { auth = null; }
