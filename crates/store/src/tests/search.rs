@@ -5,7 +5,7 @@ use super::harness::{chat, create, donor_ticket, every_page, staff, store_test, 
 use crate::Store;
 use chrono::{Duration, Utc};
 use concierge_domain::attachment::NewAttachment;
-use concierge_domain::message::Sender;
+use concierge_domain::message::{Message, Sender};
 use concierge_domain::ports::{MessageRepository, TicketRepository};
 use concierge_domain::search::{HitKind, Query, SearchService};
 use concierge_domain::ticket::{Priority, TicketFilter, TicketStatus};
@@ -51,14 +51,21 @@ fn free(title: &str) -> concierge_domain::ticket::NewTicket {
     }
 }
 
-fn file(name: &str) -> NewAttachment {
-    NewAttachment {
+/// Posts `text` with one file named `name` to `ticket`; the message.
+async fn post_file(store: &Store, ticket: TicketId, text: &str, name: &str) -> Message {
+    let file = NewAttachment {
         file_name: name.into(),
         content_type: "application/pdf".into(),
         size: 10,
         sha256: "0".repeat(64),
         storage_key: format!("key-{name}"),
-    }
+    };
+    store
+        .post_with_files(chat(ticket, Sender::Donor, text), None, vec![file])
+        .await
+        .unwrap()
+        .message()
+        .clone()
 }
 
 store_test!(case_accents_and_inflections_match, |store| {
@@ -147,15 +154,7 @@ store_test!(ticket_fields_follow_updates_and_deletes, |store| {
 
 store_test!(attachment_names_are_searched_while_attached, |store| {
     let t = create(&store, free("Files")).await;
-    let posted = store
-        .post_with_files(
-            chat(t.id, Sender::Donor, "see attached"),
-            None,
-            vec![file("invoice_march-2026.pdf")],
-        )
-        .await
-        .unwrap();
-    let message = posted.message().clone();
+    let message = post_file(&store, t.id, "see attached", "invoice_march-2026.pdf").await;
     let m = format!("m{}", message.id);
     assert_eq!(hits(&store, "invoice").await, vec![m.clone()]);
     assert_eq!(hits(&store, "march 2026").await, vec![m.clone()]);
@@ -339,15 +338,8 @@ store_test!(a_page_continues_where_the_last_ended, |store| {
 store_test!(the_migration_indexes_what_existed_before_it, |store| {
     use diesel_migrations::MigrationHarness;
     let t = create(&store, free("Legacy ticket")).await;
-    let posted = store
-        .post_with_files(
-            chat(t.id, Sender::Donor, "archived words"),
-            None,
-            vec![file("old_scan.pdf")],
-        )
-        .await
-        .unwrap();
-    let m = format!("m{}", posted.message().id);
+    let posted = post_file(&store, t.id, "archived words", "old_scan.pdf").await;
+    let m = format!("m{}", posted.id);
     let mut conn = store.pool().get().unwrap();
     let reverted = match &mut **conn {
         crate::DbConnection::Postgresql(c) => c
@@ -525,14 +517,7 @@ store_test!(a_list_finds_tickets_through_their_messages, |store| {
     post(&store, b.id, "The refund arrived, thanks; a wrong amount").await;
     let c = create(&store, free("Refund request")).await;
     let d = create(&store, free("Files only")).await;
-    store
-        .post_with_files(
-            chat(d.id, Sender::Donor, "see attached"),
-            None,
-            vec![file("receipt_2026.pdf")],
-        )
-        .await
-        .unwrap();
+    post_file(&store, d.id, "see attached", "receipt_2026.pdf").await;
     let resolved = concierge_domain::ticket::NewTicket {
         status: TicketStatus::Resolved,
         ..free("Refund of a test order")
