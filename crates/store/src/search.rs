@@ -1,4 +1,5 @@
-//! [`SearchIndex`]: full-text search over tickets and messages (docs/search.md).
+//! [`SearchIndex`]: full-text search over tickets and messages (docs/search.md), and the same
+//! matching as a filter of the ticket lists' `q` ([`finds`]).
 //!
 //! The index is written by database triggers (migration `2026-12-03-170000_search`), so it
 //! changes in the transaction of the write it follows: SQLite keeps two FTS5 tables, PostgreSQL
