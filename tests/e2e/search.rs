@@ -252,3 +252,125 @@ e2e!(
         assert!(hits(&app, &admin, "scan").await.is_empty());
     }
 );
+
+/// The ids a list at `path` (with a `?`) shows for `q`, page after page of two.
+async fn listed(app: &TestApp, token: &str, path: &str, q: &str) -> Vec<i64> {
+    let mut ids = vec![];
+    let mut url = format!("{path}q={}&limit=2", encode(q));
+    loop {
+        let reply = app.get(&url, Some(token)).await.expect(200);
+        ids.extend(reply.data().iter().filter_map(|t| t["id"].as_i64()));
+        match reply.get("nextCursor").as_str() {
+            Some(cursor) => url = format!("{path}q={}&limit=2&cursor={cursor}", encode(q)),
+            None => return ids,
+        }
+    }
+}
+
+e2e!(
+    the_task_list_q_finds_tickets_through_their_conversation,
+    |app: TestApp| async move {
+        let admin = app.admin_token.clone();
+        let task = |title: &'static str, priority: &'static str| {
+            app.task(&admin, json!({"title": title, "priority": priority}))
+        };
+        let a = task("Card charged twice", "LOW").await;
+        app.say(a, &admin, "We refunded the payment").await;
+        let b = task("Refund request", "HIGH").await;
+        let c = task("Test order", "LOW").await;
+        app.say(c, &admin, "a refund for a test").await;
+        app.say(c, &admin, "another refund").await;
+        let tasks = |q: &'static str| listed(&app, &admin, "/tasks?", q);
+        // A message's words find its ticket, listed once, newest first, page by page.
+        assert_eq!(tasks("refunds").await, [c, b, a]);
+        assert_eq!(tasks("payment").await, [a]);
+        assert_eq!(tasks("\"refunded the payment\"").await, [a]);
+        assert!(tasks("\"payment the\"").await.is_empty());
+        // An exclusion leaves out a hit, as on /search: a's only refund is its payment's, and
+        // c stays listed through "another refund", which holds no "test".
+        assert_eq!(tasks("refund -payment").await, [c, b]);
+        assert_eq!(tasks("refund -test").await, [c, b, a]);
+        assert_eq!(tasks("refund type:ticket").await, [b]);
+        // Metacharacters of LIKE, FTS5 and tsquery are plain text.
+        for q in [
+            "payment%",
+            "payment_",
+            "'payment'--",
+            "payment:",
+            "(payment)",
+        ] {
+            assert_eq!(tasks(q).await, [a], "{q:?}");
+        }
+        assert!(tasks("payment OR x*y").await.is_empty());
+        // The list's own filters apply too, and its order and cursor stay its own.
+        assert_eq!(
+            listed(&app, &admin, "/tasks?priority=LOW&", "refund").await,
+            [c, a]
+        );
+        assert_eq!(tasks("refund priority:HIGH").await, [b]);
+    }
+);
+
+e2e!(
+    the_donor_query_lists_q_is_search_within_their_scope,
+    |app: TestApp| async move {
+        let admin = app.admin_token.clone();
+        let (mine, token) = app.donor_query("d-one", "hello").await;
+        app.say(mine, &token, "my parcel never came").await;
+        let (theirs, other) = app.donor_query("d-two", "their parcel is late").await;
+        let (_, _) = app.donor_query("d-three", "a voucher").await;
+        for path in ["/donor-queries?", "/donor-queries/general?"] {
+            assert_eq!(
+                listed(&app, &admin, path, "parcel").await,
+                [theirs, mine],
+                "{path}"
+            );
+            assert_eq!(
+                listed(&app, &admin, path, "parcel -late").await,
+                [mine],
+                "{path}"
+            );
+        }
+        assert_eq!(
+            listed(&app, &token, "/donor-queries/general?", "parcel").await,
+            [mine]
+        );
+        assert_eq!(
+            listed(&app, &other, "/donor-queries/general?", "parcel").await,
+            [theirs]
+        );
+        assert!(listed(&app, &other, "/donor-queries/general?", "never")
+            .await
+            .is_empty());
+        app.get(
+            "/donor-queries/general?q=parcel%20assignee:none",
+            Some(&token),
+        )
+        .await
+        .expect_invalid("q");
+    }
+);
+
+e2e!(
+    a_malformed_list_q_is_the_same_422_as_search,
+    |app: TestApp| async move {
+        let admin = app.admin_token.clone();
+        for q in [
+            "\"unclosed",
+            "a*",
+            "-only",
+            "status:lost",
+            "created:>yesterday",
+            "\u{0}",
+        ] {
+            let searched = search(&app, Some(&admin), q).await.expect_invalid("q");
+            for path in ["/tasks", "/donor-queries", "/donor-queries/general"] {
+                let listed = app
+                    .get(&format!("{path}?q={}", encode(q)), Some(&admin))
+                    .await
+                    .expect_invalid("q");
+                assert_eq!(listed.get("errors"), searched.get("errors"), "{path} {q:?}");
+            }
+        }
+    }
+);

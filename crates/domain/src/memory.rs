@@ -17,6 +17,7 @@ use crate::page::{Page, PageRequest};
 use crate::ports::{
     Clock, EventLog, MessageRepository, PasswordHasher, TicketRepository, UserRepository,
 };
+use crate::search::{snippet, AssigneeFilter, HitKind, Query};
 use crate::services::Ports;
 use crate::ticket::{Channel, NewTicket, StoredTicket, Ticket, TicketFilter};
 use crate::user::{NewUser, User, UserChanges};
@@ -285,7 +286,7 @@ impl UserRepository for MemoryStore {
     }
 }
 
-fn matches_ticket(filter: &TicketFilter, ticket: &Ticket) -> bool {
+fn matches_ticket(state: &State, filter: &TicketFilter, ticket: &Ticket) -> bool {
     let donor = ticket.donor.as_ref();
     filter.channel.is_none_or(|c| c == ticket.channel)
         && (filter.statuses.is_empty() || filter.statuses.contains(&ticket.status()))
@@ -301,16 +302,61 @@ fn matches_ticket(filter: &TicketFilter, ticket: &Ticket) -> bool {
             .donor_session
             .as_ref()
             .is_none_or(|s| donor.is_some_and(|d| d.session.as_ref() == Some(s)))
-        && filter.text.as_ref().is_none_or(|text| {
-            let text = text.to_lowercase();
-            ticket.title.to_lowercase().contains(&text)
-                || ticket
-                    .description
-                    .as_ref()
-                    .is_some_and(|d| d.to_lowercase().contains(&text))
-        })
+        && filter
+            .search
+            .as_ref()
+            .is_none_or(|q| search_finds(state, q, ticket))
         && filter.created_from.is_none_or(|t| ticket.created_at >= t)
         && filter.created_to.is_none_or(|t| ticket.created_at <= t)
+}
+
+/// Whether `query` finds `ticket` or one of its messages (docs/search.md), with the domain's
+/// rough word matcher ([`snippet::contains`]) standing in for a full-text index.
+fn search_finds(state: &State, query: &Query, ticket: &Ticket) -> bool {
+    let f = &query.filters;
+    let assignee = match &f.assignee {
+        None | Some(AssigneeFilter::Me) => true,
+        Some(AssigneeFilter::Nobody) => ticket.assignee_id.is_none(),
+        Some(AssigneeFilter::Id(id)) => ticket.assignee_id == Some(*id),
+        Some(AssigneeFilter::Username(name)) => ticket
+            .assignee_id
+            .and_then(|id| state.users.get(&id.0))
+            .is_some_and(|(user, _)| &user.username == name),
+    };
+    let ticket_passes = assignee
+        && (f.statuses.is_empty() || f.statuses.contains(&ticket.status()))
+        && (f.priorities.is_empty() || f.priorities.contains(&ticket.priority))
+        && (f.channels.is_empty() || f.channels.contains(&ticket.channel))
+        && f.donor_id
+            .as_ref()
+            .is_none_or(|id| ticket.donor.as_ref().is_some_and(|d| &d.donor_id == id));
+    let hit = |text: &str, at: DateTime<Utc>| {
+        f.created_after.is_none_or(|t| at > t)
+            && f.created_before.is_none_or(|t| at < t)
+            && query.include.iter().all(|t| snippet::contains(text, t))
+            && !query.exclude.iter().any(|t| snippet::contains(text, t))
+    };
+    let own = || {
+        let text = format!(
+            "{} {}",
+            ticket.title,
+            ticket.description.as_deref().unwrap_or("")
+        );
+        hit(&text, ticket.created_at)
+    };
+    let messages = || {
+        state
+            .messages
+            .values()
+            .filter(|m| m.ticket_id == ticket.id)
+            .any(|m| {
+                let names: Vec<&str> = m.attachments.iter().map(|a| a.file_name.as_str()).collect();
+                hit(&format!("{} {}", m.content, names.join(" ")), m.created_at)
+            })
+    };
+    ticket_passes
+        && ((f.kind != Some(HitKind::Message) && own())
+            || (f.kind != Some(HitKind::Ticket) && messages()))
 }
 
 #[async_trait]
@@ -367,7 +413,7 @@ impl TicketRepository for MemoryStore {
             .tickets
             .values()
             .rev()
-            .filter(|t| matches_ticket(&filter, t))
+            .filter(|t| matches_ticket(&state, &filter, t))
             .cloned();
         Ok(page_of(tickets, &page, |t| t.id.0, false))
     }
@@ -720,6 +766,36 @@ mod tests {
             .expect("posted");
         assert_eq!(again, Posted::Existing(first.into_message()));
         assert_eq!(store.head().await.expect("head"), head);
+    }
+
+    async fn listed(store: &MemoryStore, q: &str) -> Vec<TicketId> {
+        let filter = TicketFilter {
+            search: Some(Query::parse(q).expect("a query")),
+            ..Default::default()
+        };
+        let page = TicketRepository::list(store, filter, PageRequest::first(10))
+            .await
+            .expect("listed");
+        page.items.iter().map(|t| t.id).collect()
+    }
+
+    #[tokio::test]
+    async fn a_list_query_finds_a_ticket_through_its_messages() {
+        let store = MemoryStore::new();
+        let a = query(&store, "d-1").await;
+        let b = query(&store, "d-2").await;
+        store
+            .post(chat(a.id, "We refunded the payment", None), None)
+            .await
+            .expect("posted");
+        store
+            .post(chat(b.id, "a test refund", None), None)
+            .await
+            .expect("posted");
+        assert_eq!(listed(&store, "refunds").await, [b.id, a.id]);
+        assert_eq!(listed(&store, "refund -test").await, [a.id]);
+        assert_eq!(listed(&store, "dana type:ticket").await, [b.id, a.id]);
+        assert!(listed(&store, "dana type:message").await.is_empty());
     }
 
     #[tokio::test]

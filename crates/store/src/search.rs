@@ -1,4 +1,5 @@
-//! [`SearchIndex`]: full-text search over tickets and messages (docs/search.md).
+//! [`SearchIndex`]: full-text search over tickets and messages (docs/search.md), and the same
+//! matching as a filter of the ticket lists' `q` ([`finds`]).
 //!
 //! The index is written by database triggers (migration `2026-12-03-170000_search`), so it
 //! changes in the transaction of the write it follows: SQLite keeps two FTS5 tables, PostgreSQL
@@ -6,7 +7,7 @@
 //! from the parsed query's tokens, each quoted, so nothing a client types is read as FTS5 or
 //! `tsquery` syntax; every value reaches the database as a bound parameter.
 
-use crate::connection::DbConnection;
+use crate::connection::{Backend, DbConnection};
 use crate::error::Error;
 use crate::models::{from_db, to_db};
 use crate::schema_attachments::attachments;
@@ -14,22 +15,20 @@ use crate::Store;
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 use concierge_domain::search::{
-    AssigneeFilter, HitKind, IndexQuery, IndexedHit, Scope, SearchIndex, Term, TermKind,
+    AssigneeFilter, Filters, HitKind, IndexQuery, IndexedHit, Query, Scope, SearchIndex, Term,
+    TermKind,
 };
 use concierge_domain::ticket::TicketStatus;
 use concierge_domain::{MessageId, Result, TicketId};
+use diesel::expression::{is_aggregate, AppearsOnTable, SelectableExpression, ValidGrouping};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, Text, Timestamp};
 use std::collections::HashMap;
 
 /// The PostgreSQL text search configuration the migration creates.
 const PG_CONFIG: &str = "'concierge_search'";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dialect {
-    Sqlite,
-    Postgres,
-}
 
 /// A value bound to a placeholder.
 #[derive(Debug, Clone)]
@@ -39,18 +38,22 @@ enum Bind {
     Time(NaiveDateTime),
 }
 
-/// SQL text with its bound values, numbering placeholders the backend's way.
+/// SQL text with its bound values: `marks` are the byte offsets in `text` where each value's
+/// placeholder goes, numbered the backend's way when rendered ([`Sql::rendered`]) or by Diesel
+/// when the SQL is part of a larger query ([`Finds`]).
 struct Sql {
-    dialect: Dialect,
+    dialect: Backend,
     text: String,
+    marks: Vec<usize>,
     binds: Vec<Bind>,
 }
 
 impl Sql {
-    fn new(dialect: Dialect) -> Self {
+    fn new(dialect: Backend) -> Self {
         Self {
             dialect,
             text: String::new(),
+            marks: vec![],
             binds: vec![],
         }
     }
@@ -61,11 +64,8 @@ impl Sql {
     }
 
     fn bind(&mut self, value: Bind) -> &mut Self {
+        self.marks.push(self.text.len());
         self.binds.push(value);
-        match self.dialect {
-            Dialect::Sqlite => self.text.push('?'),
-            Dialect::Postgres => self.text.push_str(&format!("${}", self.binds.len())),
-        }
         self
     }
 
@@ -82,6 +82,32 @@ impl Sql {
             self.bind(Bind::Text((*v).to_string()));
         }
         self.push(")");
+    }
+
+    /// The text between placeholders, each piece with the value bound after it (none after
+    /// the last).
+    fn pieces(&self) -> impl Iterator<Item = (&str, Option<&Bind>)> {
+        let ends = self.marks.iter().copied().chain([self.text.len()]);
+        let starts = [0].into_iter().chain(self.marks.iter().copied());
+        starts
+            .zip(ends)
+            .enumerate()
+            .map(|(i, (a, b))| (&self.text[a..b], self.binds.get(i)))
+    }
+
+    /// The text with its placeholders (`?` on SQLite, `$n` on PostgreSQL), and the values.
+    fn rendered(self) -> (String, Vec<Bind>) {
+        let mut text = String::with_capacity(self.text.len() + 4 * self.marks.len());
+        for (i, (piece, bind)) in self.pieces().enumerate() {
+            text.push_str(piece);
+            if bind.is_some() {
+                match self.dialect {
+                    Backend::Sqlite => text.push('?'),
+                    Backend::Postgres => text.push_str(&format!("${}", i + 1)),
+                }
+            }
+        }
+        (text, self.binds)
     }
 }
 
@@ -141,9 +167,36 @@ fn tsquery_expression(terms: &[Term], joiner: &str) -> String {
         .join(joiner)
 }
 
+/// What a query asks of a hit, borrowed from an [`IndexQuery`] (search) or a [`Query`] (a
+/// ticket list's `q`).
+struct Matching<'q> {
+    include: &'q [Term],
+    exclude: &'q [Term],
+    filters: &'q Filters,
+    scope: &'q Scope,
+}
+
+impl<'q> Matching<'q> {
+    fn of_search(query: &'q IndexQuery) -> Self {
+        Self {
+            include: &query.include,
+            exclude: &query.exclude,
+            filters: &query.filters,
+            scope: &query.scope,
+        }
+    }
+
+    /// The parts the `type:` filter keeps.
+    fn parts(&self) -> impl Iterator<Item = &'static Part> + '_ {
+        [&TICKETS, &MESSAGES]
+            .into_iter()
+            .filter(|p| self.filters.kind.is_none_or(|k| k == p.kind))
+    }
+}
+
 /// The filters and scope every part shares, on the ticket `t` and the hit's own row `own`.
-fn conditions(sql: &mut Sql, query: &IndexQuery, own: &str) {
-    let f = &query.filters;
+fn conditions(sql: &mut Sql, query: &Matching<'_>, own: &str) {
+    let f = query.filters;
     let statuses: Vec<&str> = f.statuses.iter().map(|s| s.as_str()).collect();
     sql.any_of("t.status", &statuses);
     let priorities: Vec<&str> = f.priorities.iter().map(|s| s.as_str()).collect();
@@ -168,7 +221,7 @@ fn conditions(sql: &mut Sql, query: &IndexQuery, own: &str) {
         sql.push(" AND t.donor_id = ")
             .bind(Bind::Text(donor.clone()));
     }
-    if let Scope::Donor { donor_id, session } = &query.scope {
+    if let Scope::Donor { donor_id, session } = query.scope {
         sql.push(" AND t.channel = 'DONOR' AND t.donor_id = ")
             .bind(Bind::Text(donor_id.clone()));
         if let Some(session) = session {
@@ -222,17 +275,16 @@ const MESSAGES: Part = Part {
 };
 
 /// `SELECT` of one part, best first, at most `n` rows.
-fn part(sql: &mut Sql, p: &Part, query: &IndexQuery, n: i64) {
+fn part(sql: &mut Sql, p: &Part, query: &Matching<'_>, n: i64) {
     let own = p.own;
     let message_id = match p.kind {
         HitKind::Ticket => "CAST(NULL AS BIGINT)",
         HitKind::Message => "m.id",
     };
-    let matching = !query.include.is_empty();
-    let score = match (sql.dialect, matching) {
-        (_, false) => "CAST(0 AS DOUBLE PRECISION)".to_string(),
-        (Dialect::Sqlite, true) => format!("bm25({}, {})", p.fts, p.weights),
-        (Dialect::Postgres, true) => {
+    let score = match (sql.dialect, query.include.is_empty()) {
+        (_, true) => "CAST(0 AS DOUBLE PRECISION)".to_string(),
+        (Backend::Sqlite, false) => format!("bm25({}, {})", p.fts, p.weights),
+        (Backend::Postgres, false) => {
             format!("CAST(-ts_rank_cd({own}.search, q) AS DOUBLE PRECISION)")
         }
     };
@@ -243,72 +295,142 @@ fn part(sql: &mut Sql, p: &Part, query: &IndexQuery, n: i64) {
         kind = p.kind.as_str(),
         body = p.body,
     ));
-    match (sql.dialect, matching) {
-        (Dialect::Sqlite, true) => {
+    matching_rows(sql, p, query);
+    sql.push(&format!(" ORDER BY score, {own}.id DESC LIMIT "))
+        .bind(Bind::Int(n))
+        .push(&format!(") AS {}_hits", p.kind.as_str()));
+}
+
+/// The `FROM ... WHERE ...` of one part: its rows that match the terms, none of the
+/// exclusions, the filters and the scope, each row with its ticket `t`.
+fn matching_rows(sql: &mut Sql, p: &Part, query: &Matching<'_>) {
+    let own = p.own;
+    match (sql.dialect, query.include.is_empty()) {
+        (Backend::Sqlite, false) => {
             sql.push(&format!(
                 "{fts} JOIN {table} ON {own}.id = {fts}.rowid{joins} WHERE {fts} MATCH ",
                 fts = p.fts,
                 table = p.table,
                 joins = p.joins,
             ));
-            sql.bind(Bind::Text(fts5_expression(&query.include, " AND ")));
+            sql.bind(Bind::Text(fts5_expression(query.include, " AND ")));
         }
-        (Dialect::Postgres, true) => {
+        (Backend::Postgres, false) => {
             sql.push(&format!(
                 "{}{} CROSS JOIN to_tsquery({PG_CONFIG}, ",
                 p.table, p.joins
             ))
-            .bind(Bind::Text(tsquery_expression(&query.include, " & ")))
+            .bind(Bind::Text(tsquery_expression(query.include, " & ")))
             .push(&format!(") AS q WHERE {own}.search @@ q"));
         }
-        (_, false) => {
+        (_, true) => {
             sql.push(p.table).push(p.joins).push(" WHERE 1 = 1");
         }
     }
     if !query.exclude.is_empty() {
         match sql.dialect {
-            Dialect::Sqlite => {
+            Backend::Sqlite => {
                 sql.push(&format!(
                     " AND {own}.id NOT IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ",
                     fts = p.fts
                 ))
-                .bind(Bind::Text(fts5_expression(&query.exclude, " OR ")))
+                .bind(Bind::Text(fts5_expression(query.exclude, " OR ")))
                 .push(")");
             }
-            Dialect::Postgres => {
+            Backend::Postgres => {
                 sql.push(&format!(
                     " AND NOT ({own}.search @@ to_tsquery({PG_CONFIG}, "
                 ))
-                .bind(Bind::Text(tsquery_expression(&query.exclude, " | ")))
+                .bind(Bind::Text(tsquery_expression(query.exclude, " | ")))
                 .push("))");
             }
         }
     }
     conditions(sql, query, own);
-    sql.push(&format!(" ORDER BY score, {own}.id DESC LIMIT "))
-        .bind(Bind::Int(n))
-        .push(&format!(") AS {}_hits", p.kind.as_str()));
 }
 
 /// The whole statement: the parts the `type:` filter keeps, merged and paged.
-fn statement(dialect: Dialect, query: &IndexQuery) -> Sql {
+fn statement(dialect: Backend, query: &IndexQuery) -> Sql {
     let mut sql = Sql::new(dialect);
     let n = i64::from(query.offset) + i64::from(query.limit);
-    let parts: Vec<&Part> = [&TICKETS, &MESSAGES]
-        .into_iter()
-        .filter(|p| query.filters.kind.is_none_or(|k| k == p.kind))
-        .collect();
-    for (i, p) in parts.iter().enumerate() {
+    let matching = Matching::of_search(query);
+    for (i, p) in matching.parts().enumerate() {
         if i > 0 {
             sql.push(" UNION ALL ");
         }
-        part(&mut sql, p, query, n);
+        part(&mut sql, p, &matching, n);
     }
     sql.push(" ORDER BY score, created_at DESC, kind DESC, sort_id DESC LIMIT ")
         .bind(Bind::Int(i64::from(query.limit)))
         .push(" OFFSET ")
         .bind(Bind::Int(i64::from(query.offset)));
     sql
+}
+
+/// A ticket list's `q` as a Diesel filter on `tickets`: `tickets.id IN (...)`, the tickets
+/// that are a hit for `query` or whose messages are, as `GET /search` matches them (the same
+/// SQL, unranked). The list's own filters, order and keyset pages apply around it; its scope
+/// is the list's, so the query's is [`Scope::Everything`].
+pub(crate) fn finds(dialect: Backend, query: &Query) -> Finds {
+    let matching = Matching {
+        include: &query.include,
+        exclude: &query.exclude,
+        filters: &query.filters,
+        scope: &Scope::Everything,
+    };
+    let mut sql = Sql::new(dialect);
+    sql.push("tickets.id IN (");
+    for (i, p) in matching.parts().enumerate() {
+        if i > 0 {
+            sql.push(" UNION ");
+        }
+        sql.push("SELECT t.id FROM ");
+        matching_rows(&mut sql, p, &matching);
+    }
+    sql.push(")");
+    Finds(sql)
+}
+
+/// A boolean SQL expression built by this module, for a Diesel query's `filter`; its values
+/// are bound as parameters there.
+pub(crate) struct Finds(Sql);
+
+impl Expression for Finds {
+    type SqlType = Bool;
+}
+
+impl<QS> AppearsOnTable<QS> for Finds {}
+
+impl<QS> SelectableExpression<QS> for Finds {}
+
+impl<GB> ValidGrouping<GB> for Finds {
+    type IsAggregate = is_aggregate::Never;
+}
+
+impl QueryId for Finds {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<DB> QueryFragment<DB> for Finds
+where
+    DB: diesel::backend::Backend + HasSqlType<Text> + HasSqlType<BigInt> + HasSqlType<Timestamp>,
+    String: ToSql<Text, DB>,
+    i64: ToSql<BigInt, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        for (piece, bind) in self.0.pieces() {
+            out.push_sql(piece);
+            match bind {
+                None => {}
+                Some(Bind::Text(v)) => out.push_bind_param::<Text, _>(v)?,
+                Some(Bind::Int(v)) => out.push_bind_param::<BigInt, _>(v)?,
+                Some(Bind::Time(v)) => out.push_bind_param::<Timestamp, _>(v)?,
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, QueryableByName)]
@@ -332,8 +454,9 @@ struct HitRow {
 /// Runs a statement on either backend, binding its values in order.
 macro_rules! load_hits {
     ($conn:expr, $db:ty, $sql:expr) => {{
-        let mut q = diesel::sql_query($sql.text).into_boxed::<$db>();
-        for b in $sql.binds {
+        let (text, binds) = $sql.rendered();
+        let mut q = diesel::sql_query(text).into_boxed::<$db>();
+        for b in binds {
             q = match b {
                 Bind::Text(v) => q.bind::<Text, _>(v),
                 Bind::Int(v) => q.bind::<BigInt, _>(v),
@@ -347,10 +470,10 @@ macro_rules! load_hits {
 fn search(conn: &mut DbConnection, query: &IndexQuery) -> Result<Vec<IndexedHit>, Error> {
     let rows = match conn {
         DbConnection::Postgresql(c) => {
-            load_hits!(c, diesel::pg::Pg, statement(Dialect::Postgres, query))
+            load_hits!(c, diesel::pg::Pg, statement(Backend::Postgres, query))
         }
         DbConnection::Sqlite(c) => {
-            load_hits!(c, diesel::sqlite::Sqlite, statement(Dialect::Sqlite, query))
+            load_hits!(c, diesel::sqlite::Sqlite, statement(Backend::Sqlite, query))
         }
     };
     let message_ids: Vec<i64> = rows.iter().filter_map(|r| r.message_id).collect();
@@ -400,7 +523,6 @@ impl SearchIndex for Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use concierge_domain::search::Query;
 
     #[test]
     fn metacharacters_never_reach_the_query_syntax() {
@@ -421,5 +543,32 @@ mod tests {
         }];
         assert_eq!(fts5_expression(&odd, " AND "), "\"x\"");
         assert_eq!(tsquery_expression(&odd, " & "), "('x')");
+    }
+
+    #[test]
+    fn a_list_query_is_one_subquery_with_bound_values() {
+        let query = Query::parse("refund -test type:message status:OPEN").unwrap();
+        let (text, binds) = finds(Backend::Postgres, &query).0.rendered();
+        assert_eq!(
+            text,
+            "tickets.id IN (SELECT t.id FROM messages m JOIN tickets t ON t.id = m.ticket_id \
+             CROSS JOIN to_tsquery('concierge_search', $1) AS q WHERE m.search @@ q \
+             AND NOT (m.search @@ to_tsquery('concierge_search', $2)) AND t.status IN ($3))"
+        );
+        assert_eq!(binds.len(), 3);
+        let (text, _) = finds(Backend::Sqlite, &query).0.rendered();
+        assert!(
+            text.contains("messages_fts MATCH ? AND m.id NOT IN"),
+            "{text}"
+        );
+        let both = finds(Backend::Sqlite, &Query::parse("refund").unwrap())
+            .0
+            .rendered()
+            .0;
+        assert_eq!(both.matches("SELECT t.id FROM").count(), 2);
+        assert!(
+            both.contains(" UNION SELECT t.id FROM messages_fts"),
+            "{both}"
+        );
     }
 }

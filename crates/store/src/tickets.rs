@@ -15,9 +15,7 @@ use concierge_domain::page::{Page, PageRequest};
 use concierge_domain::ports::TicketRepository;
 use concierge_domain::ticket::{NewTicket, Ticket, TicketFilter};
 use concierge_domain::{DomainError, Result, TicketId};
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
 
 pub(crate) fn load(conn: &mut DbConnection, id: TicketId) -> Result<Option<Ticket>, Error> {
     let query = tickets::table.find(id.0).select(TicketRow::as_select());
@@ -82,20 +80,6 @@ pub(crate) fn forget_description(
     row.map(TicketRow::into_ticket).transpose()
 }
 
-/// `%text%` for LIKE, with the user's `\`, `%` and `_` taken literally (ESCAPE '\').
-fn contains_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
-    for c in text.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
 fn list(
     conn: &mut DbConnection,
     backend: Backend,
@@ -129,20 +113,8 @@ fn list(
     if let Some(to) = filter.created_to {
         query = query.filter(tickets::created_at.lt(to_db(to)));
     }
-    if let Some(text) = filter.text.filter(|t| !t.is_empty()) {
-        // PostgreSQL's LIKE is case-sensitive; SQLite's is case-insensitive for ASCII.
-        let like = match backend {
-            Backend::Postgres => "ILIKE",
-            Backend::Sqlite => "LIKE",
-        };
-        let pattern = contains_pattern(&text);
-        query = query.filter(
-            sql::<Bool>(&format!("(tickets.title {like} "))
-                .bind::<Text, _>(pattern.clone())
-                .sql(&format!(" ESCAPE '\\' OR tickets.description {like} "))
-                .bind::<Text, _>(pattern)
-                .sql(" ESCAPE '\\')"),
-        );
+    if let Some(search) = &filter.search {
+        query = query.filter(crate::search::finds(backend, search));
     }
     let rows = query.load(conn)?;
     page_of(rows, &page, TicketRow::into_ticket, |t| t.id.0)
@@ -247,16 +219,5 @@ impl TicketRepository for Store {
     async fn delete(&self, id: TicketId) -> Result<Vec<String>> {
         self.write_logged(move |conn, enc| delete(conn, enc, id))
             .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::contains_pattern;
-
-    #[test]
-    fn like_metacharacters_are_escaped() {
-        assert_eq!(contains_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
-        assert_eq!(contains_pattern("plain"), "%plain%");
     }
 }

@@ -47,6 +47,25 @@ impl Scope {
     }
 }
 
+impl Filters {
+    /// Makes the filters ready for an index on behalf of `actor`: `assignee:me` becomes the
+    /// caller's id; `assignee:` from anyone but staff is `Invalid` (a donor never learns who
+    /// works on its queries).
+    pub fn resolve_for(&mut self, actor: &Actor) -> Result<()> {
+        if self.assignee == Some(AssigneeFilter::Me) {
+            let me: UserId = match actor {
+                Actor::Staff { user_id, .. } => *user_id,
+                _ => return Err(DomainError::invalid("q", "assignee:me is for staff")),
+            };
+            self.assignee = Some(AssigneeFilter::Id(me));
+        }
+        if actor.is_donor() && self.assignee.is_some() {
+            return Err(DomainError::invalid("q", "assignee: is for staff"));
+        }
+        Ok(())
+    }
+}
+
 /// A parsed query made ready for an index: `assignee:me` resolved, the scope attached.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexQuery {
@@ -195,17 +214,7 @@ impl SearchService {
         };
         let scope = Scope::of(actor);
         let mut filters = query.filters;
-        if filters.assignee == Some(AssigneeFilter::Me) {
-            let me: UserId = match actor {
-                Actor::Staff { user_id, .. } => *user_id,
-                _ => return Err(DomainError::invalid("q", "assignee:me is for staff")),
-            };
-            filters.assignee = Some(AssigneeFilter::Id(me));
-        }
-        if actor.is_donor() && filters.assignee.is_some() {
-            // A donor never learns who works on its queries.
-            return Err(DomainError::invalid("q", "assignee: is for staff"));
-        }
+        filters.resolve_for(actor)?;
         let include = query.include;
         let rows = self
             .index

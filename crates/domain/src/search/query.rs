@@ -314,6 +314,9 @@ impl Query {
         if q.trim().is_empty() {
             return Err(invalid("is empty; write a word, a \"phrase\" or a filter"));
         }
+        if q.contains('\0') {
+            return Err(invalid("must not contain NUL characters"));
+        }
         if length > MAX_QUERY {
             return Err(invalid(format!(
                 "is {length} characters long; at most {MAX_QUERY} are allowed"
@@ -527,6 +530,8 @@ mod tests {
             ("created:>2026-02-01 created:<2026-01-01", "not before"),
             ("assignee:me assignee:none", "twice"),
             ("-status:OPEN refund", "cannot be excluded"),
+            ("refund donor:d\0", "NUL"),
+            ("alp\0zzz", "NUL"),
         ] {
             let message = problem(q);
             assert!(message.contains(fragment), "{q:?}: {message}");

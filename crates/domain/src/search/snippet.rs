@@ -122,6 +122,18 @@ fn token_spans(text: &[char]) -> Vec<(usize, usize)> {
     spans
 }
 
+/// Whether every token of `term` matches a token of `text` (not necessarily next to each
+/// other: a rough match, for the in-memory adapter).
+pub fn contains(text: &str, term: &Term) -> bool {
+    let folded: Vec<String> = crate::search::query::tokens(text)
+        .iter()
+        .map(|t| fold(t))
+        .collect();
+    needles(std::slice::from_ref(term))
+        .iter()
+        .all(|n| folded.iter().any(|t| n.matches(t)))
+}
+
 /// Whether any token of `text` matches a term.
 pub fn mentions(text: &str, terms: &[Term]) -> bool {
     let needles = needles(terms);

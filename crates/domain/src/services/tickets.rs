@@ -217,7 +217,8 @@ impl TicketService {
         }
     }
 
-    /// A list of tickets, newest first.
+    /// A list of tickets, newest first. A filter's search query lists the tickets that it finds
+    /// (the ticket or one of its messages), with `assignee:me` resolved to the caller.
     pub async fn list(
         &self,
         actor: &Actor,
@@ -272,7 +273,11 @@ impl TicketService {
                 }
             }
         };
-        let mut page = self.ports.tickets.list(filter.validated()?, page).await?;
+        let mut filter = filter.validated()?;
+        if let Some(query) = filter.search.as_mut() {
+            query.filters.resolve_for(actor)?;
+        }
+        let mut page = self.ports.tickets.list(filter, page).await?;
         if actor.is_donor() {
             page.items = page.items.into_iter().map(|t| actor.shown(t)).collect();
         }

@@ -4,6 +4,7 @@
 use super::{Channel, DonorInfo, NewTicket, Priority, QueryMode, TicketStatus};
 use crate::error::{FieldError, Result};
 use crate::ids::UserId;
+use crate::search::Query;
 use crate::validate;
 use chrono::{DateTime, Utc};
 
@@ -80,8 +81,9 @@ pub struct TicketFilter {
     pub donor_id: Option<String>,
     /// Only the queries of this donor session.
     pub donor_session: Option<String>,
-    /// Title or description contains this text (case-insensitive).
-    pub text: Option<String>,
+    /// Matches this search query (docs/search.md): the ticket, or one of its messages, is a
+    /// hit for it. `assignee:me` is resolved by the service before a repository sees it.
+    pub search: Option<Query>,
     /// Created at or after.
     pub created_from: Option<DateTime<Utc>>,
     /// Created before.
@@ -170,13 +172,10 @@ impl TaskInput {
     }
 }
 
-/// The longest search text (`q`).
-pub const MAX_SEARCH: usize = 200;
-
 impl TicketFilter {
-    /// Checks what a client may put in a filter: text that every backend can hold (no NUL; a
-    /// search of at most [`MAX_SEARCH`] characters), times within the domain's range. Fields are
-    /// named as clients spell them.
+    /// Checks what a client may put in a filter: text that every backend can hold (no NUL),
+    /// times within the domain's range. Fields are named as clients spell them; the search
+    /// query was checked when it was parsed ([`Query::parse`]).
     pub fn validated(self) -> Result<Self> {
         let mut e: Vec<FieldError> = vec![];
         if self
@@ -188,16 +187,6 @@ impl TicketFilter {
                 "donorId",
                 "must not contain NUL characters",
             ));
-        }
-        if let Some(text) = &self.text {
-            if text.chars().count() > MAX_SEARCH {
-                e.push(FieldError::new(
-                    "q",
-                    format!("must be at most {MAX_SEARCH} characters"),
-                ));
-            } else if !validate::storable(text) {
-                e.push(FieldError::new("q", "must not contain NUL characters"));
-            }
         }
         for (field, time) in [("from", self.created_from), ("to", self.created_to)] {
             if let Some(time) = time {

@@ -14,7 +14,7 @@ mod tests;
 
 pub use input::{
     DonorQueryInput, TaskInput, TicketChanges, TicketFilter, MAX_DESCRIPTION, MAX_PUSH_TOKEN,
-    MAX_SEARCH, MAX_SHORT_FIELD, MAX_TITLE,
+    MAX_SHORT_FIELD, MAX_TITLE,
 };
 pub use state::{Action, TransitionError};
 

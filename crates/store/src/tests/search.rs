@@ -1,14 +1,14 @@
 //! Search: the index follows every write in its transaction, matches the same way on both
 //! backends, and never reads a client's text as query syntax.
 
-use super::harness::{chat, create, donor_ticket, staff, store_test, task, TestDb};
+use super::harness::{chat, create, donor_ticket, every_page, staff, store_test, task, TestDb};
 use crate::Store;
 use chrono::{Duration, Utc};
 use concierge_domain::attachment::NewAttachment;
-use concierge_domain::message::Sender;
+use concierge_domain::message::{Message, Sender};
 use concierge_domain::ports::{MessageRepository, TicketRepository};
-use concierge_domain::search::{HitKind, SearchService};
-use concierge_domain::ticket::Priority;
+use concierge_domain::search::{HitKind, Query, SearchService};
+use concierge_domain::ticket::{Priority, TicketFilter, TicketStatus};
 use concierge_domain::user::Role;
 use concierge_domain::{Actor, DomainError, TicketId, UserId};
 use std::sync::Arc;
@@ -51,14 +51,21 @@ fn free(title: &str) -> concierge_domain::ticket::NewTicket {
     }
 }
 
-fn file(name: &str) -> NewAttachment {
-    NewAttachment {
+/// Posts `text` with one file named `name` to `ticket`; the message.
+async fn post_file(store: &Store, ticket: TicketId, text: &str, name: &str) -> Message {
+    let file = NewAttachment {
         file_name: name.into(),
         content_type: "application/pdf".into(),
         size: 10,
         sha256: "0".repeat(64),
         storage_key: format!("key-{name}"),
-    }
+    };
+    store
+        .post_with_files(chat(ticket, Sender::Donor, text), None, vec![file])
+        .await
+        .unwrap()
+        .message()
+        .clone()
 }
 
 store_test!(case_accents_and_inflections_match, |store| {
@@ -147,15 +154,7 @@ store_test!(ticket_fields_follow_updates_and_deletes, |store| {
 
 store_test!(attachment_names_are_searched_while_attached, |store| {
     let t = create(&store, free("Files")).await;
-    let posted = store
-        .post_with_files(
-            chat(t.id, Sender::Donor, "see attached"),
-            None,
-            vec![file("invoice_march-2026.pdf")],
-        )
-        .await
-        .unwrap();
-    let message = posted.message().clone();
+    let message = post_file(&store, t.id, "see attached", "invoice_march-2026.pdf").await;
     let m = format!("m{}", message.id);
     assert_eq!(hits(&store, "invoice").await, vec![m.clone()]);
     assert_eq!(hits(&store, "march 2026").await, vec![m.clone()]);
@@ -339,15 +338,8 @@ store_test!(a_page_continues_where_the_last_ended, |store| {
 store_test!(the_migration_indexes_what_existed_before_it, |store| {
     use diesel_migrations::MigrationHarness;
     let t = create(&store, free("Legacy ticket")).await;
-    let posted = store
-        .post_with_files(
-            chat(t.id, Sender::Donor, "archived words"),
-            None,
-            vec![file("old_scan.pdf")],
-        )
-        .await
-        .unwrap();
-    let m = format!("m{}", posted.message().id);
+    let posted = post_file(&store, t.id, "archived words", "old_scan.pdf").await;
+    let m = format!("m{}", posted.id);
     let mut conn = store.pool().get().unwrap();
     let reverted = match &mut **conn {
         crate::DbConnection::Postgresql(c) => c
@@ -497,4 +489,88 @@ store_test!(odd_letters_and_marks_never_fail_a_query, |store| {
         );
     }
     assert_eq!(hits(&store, "ǂhoan").await, vec![m]);
+});
+
+/// The ids a ticket list finds for `q` with `filter`'s other fields, newest first, a few at a
+/// time (each page one query).
+async fn listed(store: &Store, filter: TicketFilter, q: &str) -> Vec<TicketId> {
+    let filter = TicketFilter {
+        search: Some(Query::parse(q).unwrap_or_else(|e| panic!("{q:?}: {e}"))),
+        ..filter
+    };
+    let mut ids = vec![];
+    for page in every_page(2, |request| {
+        TicketRepository::list(store, filter.clone(), request)
+    })
+    .await
+    {
+        ids.extend(page.items.iter().map(|t| t.id));
+    }
+    ids
+}
+
+store_test!(a_list_finds_tickets_through_their_messages, |store| {
+    let any = TicketFilter::default;
+    let a = create(&store, free("Card charged twice")).await;
+    post(&store, a.id, "We refunded the second payment").await;
+    let b = create(&store, free("Login trouble")).await;
+    post(&store, b.id, "The refund arrived, thanks; a wrong amount").await;
+    let c = create(&store, free("Refund request")).await;
+    let d = create(&store, free("Files only")).await;
+    post_file(&store, d.id, "see attached", "receipt_2026.pdf").await;
+    let resolved = concierge_domain::ticket::NewTicket {
+        status: TicketStatus::Resolved,
+        ..free("Refund of a test order")
+    };
+    let e = create(&store, resolved).await;
+
+    // A message's words find its ticket, once however many of its messages match.
+    post(&store, a.id, "refund done").await;
+    assert_eq!(
+        listed(&store, any(), "refund").await,
+        [e.id, c.id, b.id, a.id]
+    );
+    assert_eq!(listed(&store, any(), "charged").await, [a.id]);
+    assert_eq!(listed(&store, any(), "\"wrong amount\"").await, [b.id]);
+    assert!(listed(&store, any(), "\"amount wrong\"").await.is_empty());
+    assert_eq!(listed(&store, any(), "recei*").await, [d.id]);
+    // An exclusion leaves out a hit, as on /search: `e` is a hit for neither.
+    assert_eq!(
+        listed(&store, any(), "refund -test").await,
+        [c.id, b.id, a.id]
+    );
+    // The query's filters and type:, and the list's own filters, all apply.
+    assert_eq!(
+        listed(&store, any(), "refund type:ticket").await,
+        [e.id, c.id]
+    );
+    assert_eq!(
+        listed(&store, any(), "refund type:message").await,
+        [b.id, a.id]
+    );
+    assert_eq!(
+        listed(&store, any(), "refund status:RESOLVED").await,
+        [e.id]
+    );
+    let open = TicketFilter {
+        statuses: vec![TicketStatus::Open],
+        ..any()
+    };
+    assert_eq!(listed(&store, open, "refund").await, [c.id, b.id, a.id]);
+    // Metacharacters of LIKE, FTS5 and tsquery are plain text.
+    for q in [
+        "refund%",
+        "refund_",
+        "refund:",
+        "refund|!",
+        "(refund) OR x*y",
+        "'refund'",
+    ] {
+        let want: &[TicketId] = if q.contains("x*y") {
+            &[]
+        } else {
+            &[e.id, c.id, b.id, a.id]
+        };
+        assert_eq!(listed(&store, any(), q).await, want, "{q:?}");
+    }
 });

@@ -414,6 +414,41 @@ async fn agent_lists_tasks_of_the_internal_channel_only() {
     .await;
 }
 
+fn searching(q: &str) -> TicketFilter {
+    TicketFilter {
+        search: Some(crate::search::Query::parse(q).unwrap()),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_list_query_gets_assignee_me_resolved_to_the_caller() {
+    assert_list_reads(
+        &agent(),
+        TicketList::Tasks(searching("refund assignee:me")),
+        |f| {
+            f.search.as_ref().is_some_and(|q| {
+                q.filters.assignee == Some(crate::search::AssigneeFilter::Id(AGENT_ID))
+            })
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_donor_list_query_may_not_filter_by_assignee() {
+    let mut tickets = MockTicketRepository::new();
+    tickets.expect_list().never();
+    let result = ticket_service(tickets, no_messages(), no_users())
+        .list(
+            &donor(DONOR_A, 1),
+            TicketList::General(searching("refund assignee:none")),
+            Default::default(),
+        )
+        .await;
+    assert_err!(result, DomainError::Invalid(_));
+}
+
 // ---- who may change what -------------------------------------------------------------------
 
 #[tokio::test]

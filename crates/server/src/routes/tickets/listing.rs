@@ -8,6 +8,7 @@ use crate::wire::names::PriorityName;
 use crate::wire::{List, Paging};
 use actix_web::HttpResponse;
 use chrono::{DateTime, NaiveDate, Utc};
+use concierge_domain::search::Query;
 use concierge_domain::services::TicketList;
 use concierge_domain::ticket::{Priority, TicketFilter, TicketStatus};
 use concierge_domain::{DomainError, FieldError, UserId};
@@ -26,7 +27,10 @@ pub(super) struct Filters {
     priority: Option<String>,
     assignee_id: Option<i64>,
     donor_id: Option<String>,
-    /// Text in the title or description (`q`, `search` or `text`; at most 200 characters).
+    /// A search query, as for /search (`q`, `search` or `text`; 1-500 characters): words,
+    /// "phrases", prefix*, -exclusions and the filters status:, priority:, channel:, assignee:,
+    /// donor:, type:, created:> and created:<. Lists the tickets that match it, or whose
+    /// messages (their text or files' names) do; the list's order and other filters stay.
     #[serde(alias = "search", alias = "text")]
     q: Option<String>,
     /// Created at or after (RFC 3339 or YYYY-MM-DD).
@@ -87,6 +91,11 @@ impl Filters {
             .and_then(|p| collect(&mut errors, p.parse::<Priority>()));
         let created_from = collect(&mut errors, parse_time("from", self.from.as_deref())).flatten();
         let created_to = collect(&mut errors, parse_time("to", self.to.as_deref())).flatten();
+        let search = self
+            .q
+            .as_deref()
+            .filter(|q| !q.trim().is_empty())
+            .and_then(|q| collect(&mut errors, Query::parse(q)));
         if !errors.is_empty() {
             return Err(DomainError::Invalid(errors).into());
         }
@@ -97,12 +106,7 @@ impl Filters {
             assignee_id: self.assignee_id.map(UserId),
             donor_id: self.donor_id.clone().filter(|d| !d.is_empty()),
             donor_session: None,
-            text: self
-                .q
-                .as_deref()
-                .map(str::trim)
-                .filter(|q| !q.is_empty())
-                .map(str::to_string),
+            search,
             created_from,
             created_to,
         })
