@@ -14,8 +14,9 @@ use crate::validate;
 /// Which tickets a list is for; each has its own permission.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TicketList {
-    /// One donor's queries: that donor or staff.
-    Donor(String),
+    /// One donor's queries: a donor's own (`None` means the caller's), or any donor's for staff,
+    /// who must name one.
+    Donor(Option<String>),
     /// Donor queries still being worked on, filtered: staff. A donor asking gets only its own.
     General(TicketFilter),
     /// Every donor query, filtered: admins.
@@ -229,6 +230,11 @@ impl TicketService {
         let session = actor.donor_session_scope().map(str::to_string);
         let filter = match list {
             TicketList::Donor(donor_id) => {
+                let donor_id = match (donor_id, actor) {
+                    (Some(id), _) => id,
+                    (None, Actor::Donor { donor_id, .. }) => donor_id.clone(),
+                    (None, _) => return Err(DomainError::invalid("donorId", "is required")),
+                };
                 validate::storable_text("donorId", &donor_id)?;
                 if !actor.can_list_donor(&donor_id) {
                     return Err(DomainError::Forbidden("a donor sees only its own queries"));

@@ -314,16 +314,20 @@ async fn assert_list_reads(
 
 #[tokio::test]
 async fn donor_cannot_list_another_donors_queries() {
-    assert_list_refused(&donor(DONOR_A, 1), TicketList::Donor(DONOR_B.into())).await;
+    assert_list_refused(&donor(DONOR_A, 1), TicketList::Donor(Some(DONOR_B.into()))).await;
 }
 
 #[tokio::test]
 async fn donor_lists_the_queries_of_its_own_session() {
-    assert_list_reads(&donor(DONOR_A, 1), TicketList::Donor(DONOR_A.into()), |f| {
-        f.donor_id.as_deref() == Some(DONOR_A)
-            && f.donor_session.as_deref() == Some(session_of(1).as_str())
-            && f.channel == Some(Channel::Donor)
-    })
+    assert_list_reads(
+        &donor(DONOR_A, 1),
+        TicketList::Donor(Some(DONOR_A.into())),
+        |f| {
+            f.donor_id.as_deref() == Some(DONOR_A)
+                && f.donor_session.as_deref() == Some(session_of(1).as_str())
+                && f.channel == Some(Channel::Donor)
+        },
+    )
     .await;
 }
 
@@ -335,15 +339,34 @@ async fn a_donor_the_app_vouched_for_lists_every_query_of_its_donor_id() {
         session: session_of(1),
         identity_verified: true,
     };
-    assert_list_reads(&vouched, TicketList::Donor(DONOR_A.into()), |f| {
+    assert_list_reads(&vouched, TicketList::Donor(Some(DONOR_A.into())), |f| {
         f.donor_id.as_deref() == Some(DONOR_A) && f.donor_session.is_none()
     })
     .await;
 }
 
 #[tokio::test]
+async fn a_donor_naming_no_donor_id_lists_its_own() {
+    assert_list_reads(&donor(DONOR_A, 1), TicketList::Donor(None), |f| {
+        f.donor_id.as_deref() == Some(DONOR_A)
+            && f.donor_session.as_deref() == Some(session_of(1).as_str())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn staff_must_name_the_donor_whose_queries_they_list() {
+    let mut tickets = MockTicketRepository::new();
+    tickets.expect_list().never();
+    let result = ticket_service(tickets, no_messages(), no_users())
+        .list(&agent(), TicketList::Donor(None), Default::default())
+        .await;
+    assert_err!(result, DomainError::Invalid(_));
+}
+
+#[tokio::test]
 async fn staff_list_any_donor_id_across_sessions() {
-    assert_list_reads(&agent(), TicketList::Donor(DONOR_B.into()), |f| {
+    assert_list_reads(&agent(), TicketList::Donor(Some(DONOR_B.into())), |f| {
         f.donor_id.as_deref() == Some(DONOR_B) && f.donor_session.is_none()
     })
     .await;

@@ -13,7 +13,7 @@ use crate::wire::{parse_enum, required, List, Paging};
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use concierge_domain::services::{TicketList, TicketService};
 use concierge_domain::ticket::{DonorQueryInput, Priority, QueryMode, TicketStatus};
-use concierge_domain::{Actor, DomainError, TicketId, UserId};
+use concierge_domain::{DomainError, TicketId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -181,11 +181,7 @@ async fn list_donor_queries(
     caller: Caller,
     query: web::Query<DonorParam>,
 ) -> Result<HttpResponse, ApiError> {
-    let donor_id = match (&caller.0, query.donor_id.clone()) {
-        (_, Some(id)) if !id.is_empty() => id,
-        (Actor::Donor { donor_id, .. }, _) => donor_id.clone(),
-        _ => return Err(DomainError::invalid("donorId", "is required").into()),
-    };
+    let donor_id = query.donor_id.clone().filter(|id| !id.is_empty());
     list(&state, &caller, TicketList::Donor(donor_id), &query.paging).await
 }
 
