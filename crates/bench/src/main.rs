@@ -245,7 +245,8 @@ async fn main() -> Result<()> {
     }
 
     let machine_end = report::Machine::read();
-    let section = (!search_runs.is_empty()).then(|| search::render(&args, &search_runs));
+    let section = (!search_runs.is_empty())
+        .then(|| search::render(&args, &search_runs, &machine, &machine_end));
     let old = args
         .out
         .as_ref()

@@ -319,9 +319,19 @@ fn post_means(run: &SearchRun, with: bool) -> (f64, f64) {
 }
 
 /// The search section of the report, between [`BEGIN`] and [`END`].
-pub fn render(args: &Args, runs: &[SearchRun]) -> String {
+pub fn render(
+    args: &Args,
+    runs: &[SearchRun],
+    machine: &crate::report::Machine,
+    machine_end: &crate::report::Machine,
+) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "{BEGIN}\n## Search\n");
+    let _ = writeln!(
+        o,
+        "Code {}; {} CPUs ({}); load average {} at the start, {} at the end.\n",
+        machine.commit, machine.cpus, machine.cpu_model, machine.loadavg, machine_end.loadavg
+    );
     let _ = writeln!(
         o,
         "```sh\ntarget/release/concierge-bench --scenarios search --backends {} --search-tickets {} \\\n  --search-messages {} --search-concurrency {} --concurrency {} --duration {} --warmup {}\n```\n",
