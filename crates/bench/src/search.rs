@@ -233,14 +233,7 @@ pub async fn run(
         };
         match http::measure(&name, client, &base, srv.pid, &rss, op, c, warmup, duration).await {
             Ok(r) => {
-                eprintln!(
-                    "  {} req/s, p50 {}, p95 {}, p99 {}, errors {}",
-                    rate(r.rps),
-                    ms(r.latency.p50_us),
-                    ms(r.latency.p95_us),
-                    ms(r.latency.p99_us),
-                    r.errors
-                );
+                progress(&r);
                 loads.push(r);
             }
             Err(e) => failures.push(format!("{name}: {e:#}")),
@@ -277,14 +270,7 @@ pub async fn run(
         }
         match r {
             Ok(r) => {
-                eprintln!(
-                    "  {} req/s, p50 {}, p95 {}, p99 {}, errors {}",
-                    rate(r.rps),
-                    ms(r.latency.p50_us),
-                    ms(r.latency.p95_us),
-                    ms(r.latency.p99_us),
-                    r.errors
-                );
+                progress(&r);
                 posts.push((with, r));
             }
             Err(e) => failures.push(format!("{name}: {e:#}")),
@@ -298,6 +284,17 @@ pub async fn run(
         posts,
         failures,
     })
+}
+
+fn progress(r: &LoadResult) {
+    eprintln!(
+        "  {} req/s, p50 {}, p95 {}, p99 {}, errors {}",
+        rate(r.rps),
+        ms(r.latency.p50_us),
+        ms(r.latency.p95_us),
+        ms(r.latency.p99_us),
+        r.errors
+    );
 }
 
 fn mean(values: impl Iterator<Item = f64>) -> f64 {

@@ -591,6 +591,46 @@ impl Generator {
     }
 }
 
+/// The seeded tables and columns, in the order of [`Generator::ticket_fields`] and
+/// [`Generator::message_fields`].
+const TICKETS: &str = "tickets (channel, title, description, status, priority, donor_name, \
+     donor_id, query_mode, donor_session, created_at, updated_at)";
+const MESSAGES: &str =
+    "messages (ticket_id, sender_type, message_type, content, created_at, updated_at)";
+
+impl Generator {
+    /// Ticket `i`'s values for [`TICKETS`].
+    fn ticket_fields(&mut self, i: u64) -> Vec<String> {
+        let t = self.ticket(i);
+        vec![
+            "DONOR".into(),
+            t.title,
+            t.description,
+            t.status.into(),
+            t.priority.into(),
+            t.donor_name,
+            t.donor_id,
+            "TEXT".into(),
+            format!("search-session-{i}"),
+            t.created_at.clone(),
+            t.created_at,
+        ]
+    }
+
+    /// Message `j`'s values for [`MESSAGES`], its ticket counted after ticket id `first`.
+    fn message_fields(&mut self, j: u64, first: u64) -> Vec<String> {
+        let m = self.message(j);
+        vec![
+            (first + 1 + m.ticket).to_string(),
+            "DONOR".into(),
+            "CHAT".into(),
+            m.content,
+            m.created_at.clone(),
+            m.created_at,
+        ]
+    }
+}
+
 /// Escapes a value for PostgreSQL's COPY text format.
 fn copy_escape(s: &str) -> String {
     s.replace('\\', "\\\\")
@@ -633,6 +673,22 @@ where
 /// Rows written per chunk handed to the client.
 const CHUNK: u64 = 5_000;
 
+/// `COPY into FROM STDIN` on `url`: rows `0..total`, each the line `row(i)`.
+async fn copy(url: &str, into: &str, total: u64, mut row: impl FnMut(u64) -> String) -> Result<()> {
+    let sql = format!("COPY {into} FROM STDIN");
+    let args = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", &sql];
+    let mut next = 0;
+    pipe("psql", &args, || {
+        let end = (next + CHUNK).min(total);
+        let text: String = (next..end).map(&mut row).collect();
+        next = end;
+        (!text.is_empty()).then_some(text)
+    })
+    .await
+    .with_context(|| format!("copying into {into}"))
+    .map(|_| ())
+}
+
 /// Seeds a migrated PostgreSQL database. The messages' GIN index is dropped for the load and
 /// built again after it with the migration's own statement (as the migration builds it over
 /// existing rows); the trigger computes every row's `search` during the `COPY`.
@@ -641,74 +697,15 @@ pub async fn postgres(url: &str, tickets: u64, messages: u64) -> Result<Duration
     crate::pg::psql(url, "DROP INDEX messages_search_idx").await?;
     let first = first_id(crate::pg::psql(url, "SELECT coalesce(max(id), 0) FROM tickets").await?)?;
     let mut g = Generator::new(16, tickets, messages);
-    let mut next = 0;
-    pipe(
-        "psql",
-        &[
-            "-X",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            url,
-            "-c",
-            "COPY tickets (channel, title, description, status, priority, donor_name, donor_id, \
-             query_mode, donor_session, created_at, updated_at) FROM STDIN",
-        ],
-        || {
-            if next >= tickets {
-                return None;
-            }
-            let mut s = String::new();
-            for i in next..(next + CHUNK).min(tickets) {
-                let t = g.ticket(i);
-                s.push_str(&format!(
-                    "DONOR\t{}\t{}\t{}\t{}\t{}\t{}\tTEXT\tsearch-session-{i}\t{}\t{}\n",
-                    copy_escape(&t.title),
-                    copy_escape(&t.description),
-                    t.status,
-                    t.priority,
-                    copy_escape(&t.donor_name),
-                    copy_escape(&t.donor_id),
-                    t.created_at,
-                    t.created_at
-                ));
-            }
-            next = (next + CHUNK).min(tickets);
-            Some(s)
-        },
-    )
-    .await
-    .context("copying tickets")?;
-    let mut next = 0;
-    pipe(
-        "psql",
-        &[
-            "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c",
-            "COPY messages (ticket_id, sender_type, message_type, content, created_at, updated_at) \
-             FROM STDIN",
-        ],
-        || {
-            if next >= messages {
-                return None;
-            }
-            let mut s = String::new();
-            for j in next..(next + CHUNK).min(messages) {
-                let m = g.message(j);
-                s.push_str(&format!(
-                    "{}\tDONOR\tCHAT\t{}\t{}\t{}\n",
-                    first + 1 + m.ticket,
-                    copy_escape(&m.content),
-                    m.created_at,
-                    m.created_at
-                ));
-            }
-            next = (next + CHUNK).min(messages);
-            Some(s)
-        },
-    )
-    .await
-    .context("copying messages")?;
+    let line = |fields: Vec<String>| {
+        let escaped: Vec<String> = fields.iter().map(|f| copy_escape(f)).collect();
+        format!("{}\n", escaped.join("\t"))
+    };
+    copy(url, TICKETS, tickets, |i| line(g.ticket_fields(i))).await?;
+    copy(url, MESSAGES, messages, |j| {
+        line(g.message_fields(j, first))
+    })
+    .await?;
     let out = tokio::process::Command::new("psql")
         .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url])
         .args([
@@ -744,50 +741,34 @@ fn sqlite_blocking(path: &str, tickets: u64, messages: u64) -> Result<Duration> 
     let first = u64::try_from(max_id(&mut conn, "tickets")?).unwrap_or(0);
     let mut g = Generator::new(16, tickets, messages);
     conn.batch_execute("PRAGMA cache_size = -262144; BEGIN")?;
-    for start in (0..tickets).step_by(CHUNK as usize) {
-        let end = (start + CHUNK).min(tickets);
-        let mut s = String::from(
-            "INSERT INTO tickets (channel, title, description, status, priority, donor_name, \
-             donor_id, query_mode, donor_session, created_at, updated_at) VALUES\n",
-        );
-        for i in start..end {
-            let t = g.ticket(i);
-            s.push_str(&format!(
-                "('DONOR', {}, {}, '{}', '{}', {}, {}, 'TEXT', 'search-session-{i}', '{}', '{}'){}\n",
-                lit(&t.title),
-                lit(&t.description),
-                t.status,
-                t.priority,
-                lit(&t.donor_name),
-                lit(&t.donor_id),
-                t.created_at,
-                t.created_at,
-                if i + 1 == end { "" } else { "," }
-            ));
-        }
-        conn.batch_execute(&s)?;
-    }
-    for start in (0..messages).step_by(CHUNK as usize) {
-        let end = (start + CHUNK).min(messages);
-        let mut s = String::from(
-            "INSERT INTO messages (ticket_id, sender_type, message_type, content, created_at, \
-             updated_at) VALUES\n",
-        );
-        for j in start..end {
-            let m = g.message(j);
-            s.push_str(&format!(
-                "({}, 'DONOR', 'CHAT', {}, '{}', '{}'){}\n",
-                first + 1 + m.ticket,
-                lit(&m.content),
-                m.created_at,
-                m.created_at,
-                if j + 1 == end { "" } else { "," }
-            ));
-        }
-        conn.batch_execute(&s)?;
-    }
+    let tuple = |fields: Vec<String>| {
+        let quoted: Vec<String> = fields.iter().map(|f| lit(f)).collect();
+        format!("({})", quoted.join(", "))
+    };
+    insert(&mut conn, TICKETS, tickets, |i| tuple(g.ticket_fields(i)))?;
+    insert(&mut conn, MESSAGES, messages, |j| {
+        tuple(g.message_fields(j, first))
+    })?;
     conn.batch_execute("COMMIT; ANALYZE")?;
     Ok(t0.elapsed())
+}
+
+/// `INSERT INTO into VALUES` rows `0..total`, each `row(i)`, a chunk per statement.
+fn insert(
+    conn: &mut diesel::SqliteConnection,
+    into: &str,
+    total: u64,
+    mut row: impl FnMut(u64) -> String,
+) -> Result<()> {
+    use diesel::connection::SimpleConnection;
+    for start in (0..total).step_by(CHUNK as usize) {
+        let values: Vec<String> = (start..(start + CHUNK).min(total)).map(&mut row).collect();
+        conn.batch_execute(&format!(
+            "INSERT INTO {into} VALUES\n{}",
+            values.join(",\n")
+        ))?;
+    }
+    Ok(())
 }
 
 fn first_id(out: String) -> Result<u64> {
