@@ -31,6 +31,13 @@ pub enum Op {
         /// (ticket id, donor token).
         tickets: Arc<Vec<(i64, String)>>,
     },
+    /// GET `paths[(worker + n * workers) % len]` on the worker's `n`th request, with a token.
+    GetEach {
+        /// Paths and queries under the base URL.
+        paths: Arc<Vec<String>>,
+        /// Bearer token.
+        token: String,
+    },
     /// GET a path with a bearer token.
     Get {
         /// Path and query under the base URL.
@@ -67,6 +74,7 @@ async fn send(
     base: &str,
     op: &Op,
     worker: usize,
+    workers: usize,
     seq: u64,
 ) -> Result<()> {
     let resp = match op {
@@ -106,6 +114,18 @@ async fn send(
                     "content": "It says 50 instead of 15, could you fix it?",
                     "clientMessageId": format!("bench-{worker}-{seq}"),
                 }))
+                .send()
+                .await?
+        }
+        Op::GetEach { paths, token } => {
+            let n = paths.len().max(1) as u64;
+            let i = (worker as u64 + seq.wrapping_mul(workers as u64)) % n;
+            let path = paths
+                .get(usize::try_from(i).unwrap_or(0))
+                .context("no path to get")?;
+            client
+                .get(format!("{base}{path}"))
+                .bearer_auth(token)
                 .send()
                 .await?
         }
@@ -160,9 +180,12 @@ pub async fn measure(
                 }
                 // A request that hangs is cut off at the end of the period (plus 10 s).
                 let limit = end.saturating_duration_since(t0) + Duration::from_secs(10);
-                let result = tokio::time::timeout(limit, send(&client, &base, &op, worker, seq))
-                    .await
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("timed out")));
+                let result = tokio::time::timeout(
+                    limit,
+                    send(&client, &base, &op, worker, concurrency, seq),
+                )
+                .await
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("timed out")));
                 let t1 = Instant::now();
                 // A request counts when it completes within the measured period (slow ones,
                 // like a login at bcrypt cost 12, may have started in the warm-up).

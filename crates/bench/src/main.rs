@@ -8,6 +8,8 @@
 mod http;
 mod pg;
 mod report;
+mod search;
+mod seed;
 mod server;
 mod stats;
 mod ws;
@@ -71,9 +73,29 @@ pub struct Args {
     /// `post,fan-out,idle`; all when empty.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Scenario groups to run, comma-separated: `standard` (everything above the search
+    /// section), `search` (bulk-seeded search and the index's cost to posting).
+    #[arg(long, default_value = "standard,search", value_delimiter = ',')]
+    pub scenarios: Vec<String>,
+    /// Messages seeded in bulk for the search scenario.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub search_messages: u64,
+    /// Tickets seeded in bulk for the search scenario.
+    #[arg(long, default_value_t = 20_000)]
+    pub search_tickets: u64,
+    /// Concurrent search clients.
+    #[arg(long, default_value_t = 8)]
+    pub search_concurrency: usize,
+    /// Measured seconds per search and post measurement of the search scenario (default:
+    /// `--duration`).
+    #[arg(long)]
+    pub search_duration: Option<u64>,
     /// Extra server variables, `KEY=VALUE` (repeatable), e.g. `--server-env DB_POOL_SIZE=32`.
     #[arg(long)]
     pub server_env: Vec<String>,
+    /// Keep the benchmark databases (PostgreSQL's and the SQLite files) after the run.
+    #[arg(long)]
+    pub keep: bool,
     /// Write the report here (notes after the marker in an existing file are kept).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -117,6 +139,15 @@ async fn main() -> Result<()> {
     let tmp = tempfile::Builder::new()
         .prefix("concierge-bench-")
         .tempdir()?;
+    // `--keep`: the SQLite files and PostgreSQL databases outlive the run.
+    let (_tmp_guard, tmp_path) = if args.keep {
+        let kept = tmp.keep();
+        eprintln!("keeping {}", kept.display());
+        (None, kept)
+    } else {
+        let path = tmp.path().to_path_buf();
+        (Some(tmp), path)
+    };
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(1024)
         .timeout(Duration::from_secs(60))
@@ -130,8 +161,11 @@ async fn main() -> Result<()> {
         }
     };
 
+    let wants = |group: &str| args.scenarios.iter().any(|s| s.trim() == group);
     let mut notes = Vec::new();
-    let pgbench = if args.no_pgbench {
+    let pgbench = if !wants("standard") {
+        None
+    } else if args.no_pgbench {
         notes.push("pgbench skipped (--no-pgbench).".to_string());
         None
     } else if pg_version.is_none() {
@@ -140,7 +174,7 @@ async fn main() -> Result<()> {
     } else if let Some(bin) = pg::pgbench_binary() {
         eprintln!("pgbench ceiling ...");
         let db = pg::TempDb::create(&args.postgres_url, "concierge_bench_pgbench").await?;
-        let dir = tmp.path().join("pgbench");
+        let dir = tmp_path.join("pgbench");
         std::fs::create_dir_all(&dir)?;
         let r = pg::ceiling(
             &bin,
@@ -167,82 +201,165 @@ async fn main() -> Result<()> {
     };
 
     let mut runs = Vec::new();
+    let mut search_runs = Vec::new();
     for backend in &args.backends {
         let name = backend.trim().to_ascii_lowercase();
-        let (label, url, db) = match name.as_str() {
-            "postgres" | "postgresql" | "pg" => {
-                let Some(v) = &pg_version else {
-                    notes.push("PostgreSQL run skipped: PostgreSQL is unavailable.".to_string());
-                    continue;
-                };
-                let db = pg::TempDb::create(&args.postgres_url, "concierge_bench_server").await?;
-                (format!("PostgreSQL {v}"), db.url.clone(), Some(db))
-            }
-            "sqlite" => {
-                let path = tmp.path().join("sqlite").join("concierge.db");
-                std::fs::create_dir_all(tmp.path().join("sqlite"))?;
-                (
-                    "SQLite".to_string(),
-                    format!("sqlite://{}", path.display()),
-                    None,
-                )
-            }
-            other => {
-                notes.push(format!("unknown backend {other:?} skipped"));
+        for group in ["standard", "search"].into_iter().filter(|g| wants(g)) {
+            let Some((label, url, db)) = fresh_database(
+                &args,
+                &name,
+                group,
+                pg_version.as_deref(),
+                tmp_path.as_path(),
+                &mut notes,
+            )
+            .await?
+            else {
                 continue;
+            };
+            eprintln!("== {label} ({group})");
+            let spec = server_spec(
+                &args,
+                &binary,
+                url,
+                tmp_path.join(format!("work-{name}-{group}")),
+            );
+            let result = if group == "search" {
+                search::run(&args, &client, &spec, &label)
+                    .await
+                    .map(|r| search_runs.push(r))
+            } else {
+                run_backend(&args, &client, &spec, &label)
+                    .await
+                    .map(|r| runs.push(r))
+            };
+            if let Some(db) = db.filter(|_| !args.keep) {
+                if let Err(e) = db.drop_db().await {
+                    eprintln!("dropping the benchmark database: {e:#}");
+                }
             }
-        };
-        eprintln!("== {label}");
-        let spec = server::ServerSpec {
-            binary: binary.clone(),
-            database_url: url,
-            bcrypt_cost: args.bcrypt_cost,
-            admin_password: "bench-admin-password".to_string(),
-            workdir: tmp.path().join(format!("work-{name}")),
-            // All load comes from 127.0.0.1: per-IP rate limits (0 = off) would measure 429s.
-            extra_env: [
-                "RATE_LIMIT_REQUESTS",
-                "RATE_LIMIT_DONOR_QUERIES",
-                "RATE_LIMIT_LOGIN_IP",
-                "RATE_LIMIT_LOGIN_ACCOUNT",
-            ]
-            .iter()
-            .map(|k| (k.to_string(), "0".to_string()))
-            .chain(args.server_env.iter().filter_map(|kv| {
-                kv.split_once('=')
-                    .map(|(k, v)| (k.trim().to_string(), v.to_string()))
-            }))
-            .collect(),
-        };
-        let result = run_backend(&args, &client, &spec, &label).await;
-        if let Some(db) = db {
-            if let Err(e) = db.drop_db().await {
-                eprintln!("dropping the benchmark database: {e:#}");
+            if let Err(e) = result {
+                notes.push(format!("{label} {group} run failed: {e:#}"));
             }
-        }
-        match result {
-            Ok(run) => runs.push(run),
-            Err(e) => notes.push(format!("{label} run failed: {e:#}")),
         }
     }
 
     let machine_end = report::Machine::read();
-    let text = report::render(
-        &args,
-        &machine,
-        &machine_end,
-        pgbench.as_deref(),
-        &runs,
-        &notes,
-        started.elapsed(),
-    );
+    let section = (!search_runs.is_empty())
+        .then(|| search::render(&args, &search_runs, &machine, &machine_end));
+    let old = args
+        .out
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default();
+    let text = if wants("standard") {
+        let text = report::render(
+            &args,
+            &machine,
+            &machine_end,
+            pgbench.as_deref(),
+            &runs,
+            &notes,
+            started.elapsed(),
+        );
+        // A run without the search scenario keeps the last search section.
+        match (&section, old.find(search::BEGIN), old.find(search::END)) {
+            (Some(s), _, _) => search::splice(&text, s),
+            (None, Some(b), Some(e)) if b < e => {
+                search::splice(&text, &old[b..e + search::END.len()])
+            }
+            _ => text,
+        }
+    } else {
+        // Only the search section changes; the rest of the report stays as it was.
+        let mut s = section.clone().unwrap_or_default();
+        for n in &notes {
+            s = s.replace(search::END, &format!("- {n}\n\n{}", search::END));
+        }
+        if args.out.is_some() {
+            search::splice(&old, &s)
+        } else {
+            s
+        }
+    };
     println!("{text}");
     if let Some(out) = &args.out {
-        report::write_keeping_notes(out, &text)
-            .with_context(|| format!("writing {}", out.display()))?;
+        let written = if wants("standard") {
+            report::write_keeping_notes(out, &text)
+        } else {
+            std::fs::write(out, &text)
+        };
+        written.with_context(|| format!("writing {}", out.display()))?;
         eprintln!("wrote {}", out.display());
     }
     Ok(())
+}
+
+/// A fresh database for one backend and scenario group: its label, URL, and the PostgreSQL
+/// database to drop afterwards. None (with a note) when the backend cannot run.
+async fn fresh_database(
+    args: &Args,
+    name: &str,
+    group: &str,
+    pg_version: Option<&str>,
+    tmp: &std::path::Path,
+    notes: &mut Vec<String>,
+) -> Result<Option<(String, String, Option<pg::TempDb>)>> {
+    Ok(match name {
+        "postgres" | "postgresql" | "pg" => {
+            let Some(v) = pg_version else {
+                notes.push("PostgreSQL run skipped: PostgreSQL is unavailable.".to_string());
+                return Ok(None);
+            };
+            let db_name = format!("concierge_bench_{group}");
+            let db = pg::TempDb::create(&args.postgres_url, &db_name).await?;
+            Some((format!("PostgreSQL {v}"), db.url.clone(), Some(db)))
+        }
+        "sqlite" => {
+            let dir = tmp.join(format!("sqlite-{group}"));
+            std::fs::create_dir_all(&dir)?;
+            let path = dir.join("concierge.db");
+            Some((
+                "SQLite".to_string(),
+                format!("sqlite://{}", path.display()),
+                None,
+            ))
+        }
+        other => {
+            notes.push(format!("unknown backend {other:?} skipped"));
+            None
+        }
+    })
+}
+
+/// How the server is started for a run.
+fn server_spec(
+    args: &Args,
+    binary: &std::path::Path,
+    database_url: String,
+    workdir: PathBuf,
+) -> server::ServerSpec {
+    server::ServerSpec {
+        binary: binary.to_path_buf(),
+        database_url,
+        bcrypt_cost: args.bcrypt_cost,
+        admin_password: "bench-admin-password".to_string(),
+        workdir,
+        // All load comes from 127.0.0.1: per-IP rate limits (0 = off) would measure 429s.
+        extra_env: [
+            "RATE_LIMIT_REQUESTS",
+            "RATE_LIMIT_DONOR_QUERIES",
+            "RATE_LIMIT_LOGIN_IP",
+            "RATE_LIMIT_LOGIN_ACCOUNT",
+        ]
+        .iter()
+        .map(|k| (k.to_string(), "0".to_string()))
+        .chain(args.server_env.iter().filter_map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+        }))
+        .collect(),
+    }
 }
 
 async fn run_backend(

@@ -89,7 +89,8 @@ pub fn url_encode(s: &str) -> String {
     out
 }
 
-fn yes(met: bool) -> &'static str {
+/// `**met**` or `**missed**`.
+pub fn yes(met: bool) -> &'static str {
     if met {
         "**met**"
     } else {
@@ -97,7 +98,8 @@ fn yes(met: bool) -> &'static str {
     }
 }
 
-fn secs(d: Duration) -> String {
+/// Milliseconds under a second, else seconds.
+pub fn secs(d: Duration) -> String {
     if d < Duration::from_secs(1) {
         format!("{} ms", d.as_millis())
     } else {

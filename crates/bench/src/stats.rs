@@ -51,6 +51,7 @@ impl Samples {
                 u64::try_from(total / count as u128).unwrap_or(u64::MAX)
             },
             p50_us: percentile(&self.micros, 50.0),
+            p95_us: percentile(&self.micros, 95.0),
             p99_us: percentile(&self.micros, 99.0),
             p999_us: percentile(&self.micros, 99.9),
             max_us: self.micros.last().copied().unwrap_or(0),
@@ -80,6 +81,8 @@ pub struct Summary {
     pub mean_us: u64,
     /// Median, microseconds.
     pub p50_us: u64,
+    /// 95th percentile, microseconds.
+    pub p95_us: u64,
     /// 99th percentile, microseconds.
     pub p99_us: u64,
     /// 99.9th percentile, microseconds.

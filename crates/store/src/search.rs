@@ -274,6 +274,13 @@ const MESSAGES: Part = Part {
     weights: "1.0, 0.5",
 };
 
+/// Whether nothing but the match narrows the hits: no exclusion, filter or scope condition.
+fn unfiltered(dialect: Backend, query: &Matching<'_>, own: &str) -> bool {
+    let mut probe = Sql::new(dialect);
+    conditions(&mut probe, query, own);
+    query.exclude.is_empty() && probe.text.is_empty()
+}
+
 /// `SELECT` of one part, best first, at most `n` rows.
 fn part(sql: &mut Sql, p: &Part, query: &Matching<'_>, n: i64) {
     let own = p.own;
@@ -288,14 +295,39 @@ fn part(sql: &mut Sql, p: &Part, query: &Matching<'_>, n: i64) {
             format!("CAST(-ts_rank_cd({own}.search, q) AS DOUBLE PRECISION)")
         }
     };
+    let ranked_first = sql.dialect == Backend::Sqlite
+        && !query.include.is_empty()
+        && unfiltered(sql.dialect, query, own);
     sql.push(&format!(
         "SELECT * FROM (SELECT '{kind}' AS kind, t.id AS ticket_id, {message_id} AS message_id, \
          t.title AS title, t.status AS status, {body} AS body, {own}.created_at AS created_at, \
-         {score} AS score, {own}.id AS sort_id FROM ",
+         {outer_score} AS score, {own}.id AS sort_id FROM ",
         kind = p.kind.as_str(),
         body = p.body,
+        outer_score = if ranked_first {
+            "ranked.hit_score"
+        } else {
+            score.as_str()
+        },
     ));
-    matching_rows(sql, p, query);
+    if ranked_first {
+        // Nothing but the match narrows the hits: rank in the FTS table alone and join only
+        // the best `n` (the joins would otherwise run for every match before the sort).
+        sql.push(&format!(
+            "(SELECT rowid AS hit_id, {score} AS hit_score FROM {fts} WHERE {fts} MATCH ",
+            fts = p.fts,
+        ))
+        .bind(Bind::Text(fts5_expression(query.include, " AND ")))
+        .push(" ORDER BY hit_score, rowid DESC LIMIT ")
+        .bind(Bind::Int(n))
+        .push(&format!(
+            ") AS ranked JOIN {table} ON {own}.id = ranked.hit_id{joins} WHERE 1 = 1",
+            table = p.table,
+            joins = p.joins,
+        ));
+    } else {
+        matching_rows(sql, p, query);
+    }
     sql.push(&format!(" ORDER BY score, {own}.id DESC LIMIT "))
         .bind(Bind::Int(n))
         .push(&format!(") AS {}_hits", p.kind.as_str()));
@@ -523,6 +555,42 @@ impl SearchIndex for Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn index_query(q: &str, scope: Scope) -> IndexQuery {
+        let parsed = Query::parse(q).unwrap();
+        IndexQuery {
+            include: parsed.include,
+            exclude: parsed.exclude,
+            filters: parsed.filters,
+            scope,
+            offset: 20,
+            limit: 21,
+        }
+    }
+
+    #[test]
+    fn sqlite_ranks_before_joining_only_when_nothing_else_narrows() {
+        let plain = statement(Backend::Sqlite, &index_query("refund", Scope::Everything));
+        assert_eq!(plain.text.matches("AS ranked JOIN").count(), 2);
+        assert!(plain.text.contains("ORDER BY hit_score, rowid DESC LIMIT "));
+        // The inner page is as deep as the outer one: offset + limit.
+        assert!(matches!(plain.binds.get(1), Some(Bind::Int(41))));
+        let donor = Scope::Donor {
+            donor_id: "d".into(),
+            session: None,
+        };
+        for (q, scope) in [
+            ("refund status:OPEN", Scope::Everything),
+            ("refund -twice", Scope::Everything),
+            ("refund created:>2026-01-01", Scope::Everything),
+            ("refund", donor),
+        ] {
+            let sql = statement(Backend::Sqlite, &index_query(q, scope));
+            assert!(!sql.text.contains("ranked"), "{q}: {}", sql.text);
+        }
+        let pg = statement(Backend::Postgres, &index_query("refund", Scope::Everything));
+        assert!(!pg.text.contains("ranked"));
+    }
 
     #[test]
     fn metacharacters_never_reach_the_query_syntax() {
