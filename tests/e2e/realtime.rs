@@ -371,6 +371,10 @@ async fn a_client_that_stops_reading_is_closed_with_4408_while_others_keep_up() 
             "every fast reader got everything, in order"
         );
     }
+    // The server's send to the slow one has been blocked since its buffers filled, before the
+    // last post. Reading it sooner than WS_SEND_TIMEOUT after that would unblock the send and
+    // deliver everything: wait the timeout out first.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
     // The slow one: whatever was buffered, then the resume close code.
     let mut slow_frames = 0usize;
     let code = loop {
