@@ -501,6 +501,11 @@ pub trait WebhookStore: Send + Sync {
     /// Records an attempt (and the endpoint's failing streak, or its switching off), while
     /// `holder` leads.
     async fn record(&self, holder: String, attempt: crate::webhook::AttemptRecord) -> Result<bool>;
+    /// Takes or renews the dispatcher's lease for `holder` until `until`; false while another
+    /// holder's lease runs.
+    async fn lease(&self, holder: String, until: DateTime<Utc>) -> Result<bool>;
+    /// Gives the lease up so another instance takes over at once.
+    async fn release(&self, holder: String) -> Result<()>;
 }
 
 /// Sends webhook deliveries over HTTP and says where they may go.

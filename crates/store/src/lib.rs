@@ -52,6 +52,8 @@ mod summaries;
 mod tickets;
 mod tx;
 mod users;
+mod webhooks;
+mod schema_webhooks;
 
 #[cfg(test)]
 mod tests;
