@@ -47,13 +47,13 @@ mod schema_attachments;
 mod schema_calls;
 mod schema_insights;
 mod schema_push;
+mod schema_webhooks;
 mod search;
 mod summaries;
 mod tickets;
 mod tx;
 mod users;
 mod webhooks;
-mod schema_webhooks;
 
 #[cfg(test)]
 mod tests;

@@ -271,7 +271,9 @@ impl WebhookStore for Store {
                 newest_first,
                 page
             );
-            page_of(query.load(conn)?, &page, DeliveryRow::into_delivery, |d| d.id)
+            page_of(query.load(conn)?, &page, DeliveryRow::into_delivery, |d| {
+                d.id
+            })
         })
         .await
     }
@@ -379,8 +381,7 @@ impl WebhookStore for Store {
                     webhook_deliveries::response_status.eq(result.response_status.map(i32::from)),
                     webhook_deliveries::error.eq(error),
                     webhook_deliveries::duration_ms.eq(Some(duration)),
-                    webhook_deliveries::next_attempt_at
-                        .eq(attempt.next_attempt_at.map(to_db)),
+                    webhook_deliveries::next_attempt_at.eq(attempt.next_attempt_at.map(to_db)),
                 ))
                 .execute(conn)?;
             let endpoint = webhooks::table.find(attempt.webhook_id);
@@ -423,8 +424,9 @@ impl WebhookStore for Store {
             if taken == 1 {
                 return Ok(true);
             }
-            let exists: bool = diesel::select(diesel::dsl::exists(push_state::table.find(FOLLOWER)))
-                .get_result(conn)?;
+            let exists: bool =
+                diesel::select(diesel::dsl::exists(push_state::table.find(FOLLOWER)))
+                    .get_result(conn)?;
             if exists {
                 return Ok(false);
             }

@@ -9,6 +9,9 @@
 // Panicking shortcuts stay in tests; elsewhere a failure is an error the caller sees.
 #![cfg_attr(not(test), deny(clippy::expect_used, clippy::indexing_slicing))]
 
+mod config;
+pub use config::WebhookConfig;
+
 use async_trait::async_trait;
 use concierge_domain::ports::WebhookSender;
 use concierge_domain::webhook::{public, SendResult, WebhookRequest};
@@ -247,7 +250,10 @@ mod tests {
             let result = sender.send(request(url.clone())).await;
             assert_eq!(result.response_status, None, "{url}");
             assert!(
-                result.error.as_deref().is_some_and(|e| e.contains("not a public address")),
+                result
+                    .error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("not a public address")),
                 "{url}: {result:?}"
             );
         }

@@ -39,13 +39,19 @@ impl EventSelection {
     /// Parses the client's list: `["*"]`, or one or more event names, each known.
     pub fn parse(names: &[String]) -> Result<Self> {
         if names.is_empty() {
-            return Err(DomainError::invalid("events", "must name at least one event or \"*\""));
+            return Err(DomainError::invalid(
+                "events",
+                "must name at least one event or \"*\"",
+            ));
         }
         if names.iter().any(|n| n == "*") {
             return if names.len() == 1 {
                 Ok(Self::All)
             } else {
-                Err(DomainError::invalid("events", "\"*\" must be the only entry"))
+                Err(DomainError::invalid(
+                    "events",
+                    "\"*\" must be the only entry",
+                ))
             };
         }
         let mut kinds: Vec<EventKind> = vec![];
@@ -202,9 +208,15 @@ pub fn check_url(field: &str, raw: &str, allow_http: bool) -> Result<url::Url> {
 fn check_description(errors: &mut Vec<FieldError>, description: Option<&str>) {
     let Some(text) = description else { return };
     if !crate::validate::storable(text) {
-        errors.push(FieldError::new("description", "must not contain NUL characters"));
+        errors.push(FieldError::new(
+            "description",
+            "must not contain NUL characters",
+        ));
     } else if text.chars().count() > MAX_DESCRIPTION_CHARS {
-        errors.push(FieldError::new("description", "must be at most 500 characters"));
+        errors.push(FieldError::new(
+            "description",
+            "must be at most 500 characters",
+        ));
     }
 }
 
@@ -373,7 +385,8 @@ pub struct SendResult {
 impl SendResult {
     /// Whether the endpoint took it (a 2xx).
     pub fn delivered(&self) -> bool {
-        self.response_status.is_some_and(|s| (200..300).contains(&s))
+        self.response_status
+            .is_some_and(|s| (200..300).contains(&s))
     }
 }
 
@@ -442,7 +455,10 @@ mod tests {
 
     #[test]
     fn events_are_the_websocket_names_or_a_lone_star() {
-        assert_eq!(EventSelection::parse(&names(&["*"])).ok(), Some(EventSelection::All));
+        assert_eq!(
+            EventSelection::parse(&names(&["*"])).ok(),
+            Some(EventSelection::All)
+        );
         let only = EventSelection::parse(&names(&["new_message", "ticket_created", "new_message"]))
             .expect("known names");
         assert_eq!(only.names(), names(&["new_message", "ticket_created"]));
@@ -529,7 +545,10 @@ mod tests {
         };
         let record = AttemptRecord::of(&delivery, failed.clone(), &schedule, None, now);
         assert_eq!(record.status, DeliveryStatus::Pending);
-        assert_eq!(record.next_attempt_at, Some(now + chrono::Duration::seconds(5)));
+        assert_eq!(
+            record.next_attempt_at,
+            Some(now + chrono::Duration::seconds(5))
+        );
         assert!(!record.disable);
         let late = Delivery {
             give_up_at: now,

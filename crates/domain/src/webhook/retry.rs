@@ -80,7 +80,9 @@ mod tests {
 
     #[test]
     fn the_wait_doubles_up_to_the_cap() {
-        let waits: Vec<u64> = (1..=6).map(|n| schedule().wait(n, None).as_secs()).collect();
+        let waits: Vec<u64> = (1..=6)
+            .map(|n| schedule().wait(n, None).as_secs())
+            .collect();
         assert_eq!(waits, [5, 10, 20, 40, 60, 60]);
         assert_eq!(schedule().wait(u32::MAX, None), Duration::from_secs(60));
     }
@@ -92,7 +94,10 @@ mod tests {
             s.wait(1, Some(Duration::from_secs(120))),
             Duration::from_secs(120)
         );
-        assert_eq!(s.wait(3, Some(Duration::from_secs(1))), Duration::from_secs(20));
+        assert_eq!(
+            s.wait(3, Some(Duration::from_secs(1))),
+            Duration::from_secs(20)
+        );
     }
 
     #[test]

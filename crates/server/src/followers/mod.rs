@@ -1,0 +1,3 @@
+//! Followers of the event log, one module each.
+
+pub mod webhooks;
