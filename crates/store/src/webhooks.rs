@@ -6,7 +6,6 @@ use crate::connection::DbConnection;
 use crate::error::{corrupt, Error};
 use crate::models::{from_db, to_db};
 use crate::query::{first_row, page_of, paged};
-use crate::schema_push::push_state;
 use crate::schema_webhooks::{webhook_deliveries, webhooks};
 use crate::{events, Store};
 use async_trait::async_trait;
@@ -117,19 +116,10 @@ fn found(webhook: Option<Webhook>) -> Result<Webhook, Error> {
     webhook.ok_or(Error::Domain(DomainError::NotFound("webhook")))
 }
 
-/// Whether `holder` leads the webhook dispatcher, unexpired now, checked (and, inside a write
-/// transaction, locked on PostgreSQL) in the caller's transaction.
+/// Whether `holder` leads the webhook dispatcher, checked (and, inside a write transaction,
+/// locked on PostgreSQL) in the caller's transaction.
 fn leads(conn: &mut DbConnection, holder: &str) -> Result<bool, Error> {
-    let now = to_db(Utc::now());
-    let n = diesel::update(
-        push_state::table
-            .find(FOLLOWER)
-            .filter(push_state::leader.eq(holder))
-            .filter(push_state::lease_until.gt(now)),
-    )
-    .set(push_state::leader.eq(holder))
-    .execute(conn)?;
-    Ok(n == 1)
+    crate::followers::holds(conn, FOLLOWER, holder)
 }
 
 /// The column values [`WebhookChanges`] sets; `None` leaves a column alone.
@@ -403,59 +393,6 @@ impl WebhookStore for Store {
                 }
             }
             Ok(true)
-        })
-        .await
-    }
-
-    async fn lease(&self, holder: String, until: DateTime<Utc>) -> Result<bool> {
-        let now = to_db(Utc::now());
-        let until = to_db(until);
-        self.write(move |conn| {
-            let free = push_state::leader
-                .eq(&holder)
-                .or(push_state::leader.is_null())
-                .or(push_state::lease_until.lt(now));
-            let taken = diesel::update(push_state::table.find(FOLLOWER).filter(free))
-                .set((
-                    push_state::leader.eq(&holder),
-                    push_state::lease_until.eq(until),
-                ))
-                .execute(conn)?;
-            if taken == 1 {
-                return Ok(true);
-            }
-            let exists: bool =
-                diesel::select(diesel::dsl::exists(push_state::table.find(FOLLOWER)))
-                    .get_result(conn)?;
-            if exists {
-                return Ok(false);
-            }
-            diesel::insert_into(push_state::table)
-                .values((
-                    push_state::name.eq(FOLLOWER),
-                    push_state::cursor.eq(0i64),
-                    push_state::leader.eq(&holder),
-                    push_state::lease_until.eq(until),
-                ))
-                .execute(conn)?;
-            Ok(true)
-        })
-        .await
-    }
-
-    async fn release(&self, holder: String) -> Result<()> {
-        self.write(move |conn| {
-            diesel::update(
-                push_state::table
-                    .find(FOLLOWER)
-                    .filter(push_state::leader.eq(&holder)),
-            )
-            .set((
-                push_state::leader.eq(None::<String>),
-                push_state::lease_until.eq(None::<NaiveDateTime>),
-            ))
-            .execute(conn)?;
-            Ok(())
         })
         .await
     }

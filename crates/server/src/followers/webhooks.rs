@@ -10,14 +10,15 @@
 //! kept). Delivery is at least once: a delivery is recorded only after the endpoint answered,
 //! so a crash mid-send leaves it PENDING and it is sent again, with the same `webhook-id`.
 
-use chrono::{DateTime, Utc};
-use concierge_domain::ports::{EventLog, WebhookSender, WebhookStore};
-use concierge_domain::webhook::later;
+use super::{Lead, Lease};
+use chrono::Utc;
+use concierge_domain::ports::{EventLog, FollowerLedger, WebhookSender, WebhookStore};
 use concierge_domain::webhook::{
-    signature_header, AttemptRecord, Delivery, NewDelivery, RetrySchedule, Webhook, WebhookRequest,
+    later, signature_header, AttemptRecord, Delivery, NewDelivery, RetrySchedule, SendResult,
+    Webhook, WebhookRequest,
 };
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
@@ -40,28 +41,16 @@ pub struct DispatchSettings {
     pub poll: Duration,
 }
 
-/// The lease as this instance holds it: until when, if at all.
-#[derive(Default)]
-struct Held(Mutex<Option<DateTime<Utc>>>);
-
-impl Held {
-    fn until(&self) -> Option<DateTime<Utc>> {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn set(&self, until: Option<DateTime<Utc>>) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = until;
-    }
-}
+/// The follower's name in the ledger.
+pub const FOLLOWER: &str = "webhooks";
 
 /// What the workers share.
 struct Shared {
     store: Arc<dyn WebhookStore>,
     sender: Arc<dyn WebhookSender>,
     log: Arc<dyn EventLog>,
-    holder: String,
+    lease: Lease,
     settings: DispatchSettings,
-    held: Held,
 }
 
 /// The dispatcher.
@@ -70,11 +59,12 @@ pub struct WebhookDispatcher {
 }
 
 impl WebhookDispatcher {
-    /// A dispatcher named `holder` (unique per instance).
+    /// A dispatcher named `holder` (unique per instance), leading through `ledger`.
     pub fn new(
         store: Arc<dyn WebhookStore>,
         sender: Arc<dyn WebhookSender>,
         log: Arc<dyn EventLog>,
+        ledger: Arc<dyn FollowerLedger>,
         holder: String,
         settings: DispatchSettings,
     ) -> Self {
@@ -83,9 +73,8 @@ impl WebhookDispatcher {
                 store,
                 sender,
                 log,
-                holder,
+                lease: Lease::new(ledger, FOLLOWER, holder, settings.lease),
                 settings,
-                held: Held::default(),
             }),
         }
     }
@@ -98,8 +87,8 @@ impl WebhookDispatcher {
         let mut workers: HashMap<i64, JoinHandle<()>> = HashMap::new();
         while !*shutdown.borrow() {
             workers.retain(|_, worker| !worker.is_finished());
-            match shared.keep_lease().await {
-                Ok(true) => match shared.store.active().await {
+            match shared.lease.keep().await {
+                Ok(Lead::Kept | Lead::Taken) => match shared.store.active().await {
                     Ok(endpoints) => {
                         for endpoint in endpoints {
                             if workers.contains_key(&endpoint.id) {
@@ -123,10 +112,10 @@ impl WebhookDispatcher {
                     }
                     Err(err) => tracing::warn!(error = %err, "webhook dispatcher"),
                 },
-                Ok(false) => {}
+                Ok(Lead::Lost) => {}
                 Err(err) => tracing::warn!(error = %err, "webhook dispatcher: lease"),
             }
-            let wait = shared.settings.poll.min(shared.settings.lease / 3);
+            let wait = shared.settings.poll.min(shared.lease.renew_within());
             tokio::select! {
                 _ = wake.changed() => {}
                 _ = tokio::time::sleep(wait) => {}
@@ -136,50 +125,25 @@ impl WebhookDispatcher {
         for worker in workers.values() {
             worker.abort();
         }
-        if shared.held.until().is_some() {
-            shared.held.set(None);
-            if let Err(err) = shared.store.release(shared.holder.clone()).await {
-                tracing::warn!(error = %err, "webhook dispatcher: cannot give the lease up");
-            }
-        }
+        shared.lease.give_up().await;
     }
 }
 
 impl Shared {
-    fn lease_length(&self) -> chrono::Duration {
-        chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::seconds(30))
-    }
-
-    /// Takes the lease, or renews it once a third of it has run; whether it is held.
-    async fn keep_lease(&self) -> concierge_domain::Result<bool> {
-        let now = Utc::now();
-        let length = self.lease_length();
-        if self
-            .held
-            .until()
-            .is_some_and(|until| until - now > length * 2 / 3)
-        {
-            return Ok(true);
-        }
-        let until = now + length;
-        let taken = self.store.lease(self.holder.clone(), until).await?;
-        self.held.set(taken.then_some(until));
-        Ok(taken)
-    }
-
-    /// How long a send may take from now: until a tenth of the lease before it runs out, at
-    /// most the timeout; `None` when too little of the lease is left to start one.
-    fn send_window(&self) -> Option<Duration> {
-        let left = (self.held.until()? - Utc::now() - self.lease_length() / 10)
-            .to_std()
-            .ok()?;
-        (left > Duration::from_millis(10)).then(|| left.min(self.settings.timeout))
+    /// How long a send may take from now: until the lease's deadline, at most the timeout;
+    /// `None` when too little of the lease is left to start one.
+    async fn send_window(&self) -> concierge_domain::Result<Option<Duration>> {
+        let Some(deadline) = self.lease.deadline().await? else {
+            return Ok(None);
+        };
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        Ok((left > Duration::from_millis(10)).then(|| left.min(self.settings.timeout)))
     }
 
     /// Delivers to one endpoint until it has nothing due, fails, or the lease runs short.
     async fn work(&self, mut endpoint: Webhook) -> concierge_domain::Result<()> {
         loop {
-            if self.send_window().is_none() {
+            if !self.lease.held() {
                 return Ok(());
             }
             if let Some(delivery) = self.store.next_pending(endpoint.id).await? {
@@ -217,10 +181,15 @@ impl Shared {
                 .collect();
             if !self
                 .store
-                .queue(self.holder.clone(), endpoint.id, last, deliveries)
+                .queue(
+                    self.lease.holder().to_string(),
+                    endpoint.id,
+                    last,
+                    deliveries,
+                )
                 .await?
             {
-                self.held.set(None);
+                self.lease.lose();
                 return Ok(());
             }
             endpoint.cursor = last;
@@ -233,7 +202,7 @@ impl Shared {
         endpoint: &Webhook,
         delivery: &Delivery,
     ) -> concierge_domain::Result<bool> {
-        let Some(window) = self.send_window() else {
+        let Some(window) = self.send_window().await? else {
             return Ok(false);
         };
         let now = Utc::now();
@@ -258,7 +227,7 @@ impl Shared {
         let result = match tokio::time::timeout(window, self.sender.send(request)).await {
             Ok(result) => result,
             // Abandoned before the lease runs out; tried again like any timeout.
-            Err(_) => concierge_domain::webhook::SendResult {
+            Err(_) => SendResult {
                 response_status: None,
                 error: Some(format!("abandoned after {window:?} (the lease ran short)")),
                 retry_after: None,
@@ -279,8 +248,12 @@ impl Shared {
                 "webhook endpoint switched off after failing too long"
             );
         }
-        if !self.store.record(self.holder.clone(), record).await? {
-            self.held.set(None);
+        if !self
+            .store
+            .record(self.lease.holder().to_string(), record)
+            .await?
+        {
+            self.lease.lose();
             return Ok(false);
         }
         Ok(delivered)
