@@ -7,6 +7,7 @@
 //! implementation of the signature (tests/webhooks/verify.py, PyPI's `standardwebhooks`).
 
 use super::*;
+use concierge_e2e::wait_for;
 use serde_json::Value;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -123,19 +124,6 @@ const LOOPBACK: &[(&str, &str)] = &[
     ("WEBHOOK_TIMEOUT", "1500ms"),
     ("EVENT_POLL_INTERVAL", "50ms"),
 ];
-
-/// Polls `check` every 20 ms; panics after `secs` seconds.
-async fn wait_for(what: &str, secs: u64, mut check: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while !check() {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "{what}: not within {secs} s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    start.elapsed()
-}
 
 /// Creates an endpoint for `events` at `url`; its id and secret.
 async fn endpoint(app: &TestApp, url: &str, events: &[&str]) -> (i64, String) {
