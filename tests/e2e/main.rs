@@ -21,3 +21,4 @@ mod realtime_rights;
 mod search;
 mod security;
 mod walkthrough;
+mod webhooks;

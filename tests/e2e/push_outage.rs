@@ -7,6 +7,7 @@
 //! attempts in line).
 
 use super::*;
+use concierge_e2e::wait_for;
 use concierge_e2e::Backend;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -124,19 +125,6 @@ fn settings(fcm: &MockServer, extra: &[(&str, &str)]) -> Vec<(String, String)> {
 
 fn refs(vars: &[(String, String)]) -> Vec<(&str, &str)> {
     vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
-}
-
-/// Polls `check` every 20 ms; panics after `secs` seconds.
-async fn wait_for(what: &str, secs: u64, mut check: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while !check() {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "{what}: not within {secs} s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    start.elapsed()
 }
 
 async fn leading(app: &TestApp) -> bool {

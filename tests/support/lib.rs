@@ -1016,3 +1016,21 @@ impl Ws {
         }
     }
 }
+
+/// Polls `check` every 20 ms until it holds; how long that took. Panics after `secs` seconds,
+/// naming `what`.
+pub async fn wait_for(
+    what: &str,
+    secs: u64,
+    mut check: impl FnMut() -> bool,
+) -> std::time::Duration {
+    let start = std::time::Instant::now();
+    while !check() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(secs),
+            "{what}: not within {secs} s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    start.elapsed()
+}

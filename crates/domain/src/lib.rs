@@ -11,6 +11,7 @@
 //! * [`ports`]: the traits adapters implement (storage, password hashing, time). With the
 //!   `mock` feature each port has a `mockall` mock (`MockTicketRepository`, ...).
 //! * [`search`]: the search query language, its permission scope and the `SearchIndex` port.
+//! * [`webhook`]: webhook endpoints, their signatures, retry schedule and SSRF rules.
 //! * [`services`]: one service per area of use cases; they check permissions, apply the state
 //!   machine and call the ports.
 //!
@@ -44,6 +45,7 @@ pub mod ticket;
 pub mod user;
 pub mod validate;
 pub mod video;
+pub mod webhook;
 mod wire_enum;
 
 /// The README's example, run as a doc test so it stays true.

@@ -455,3 +455,77 @@ pub trait AvatarRepository: Send + Sync {
     /// The avatar stored under `key`.
     async fn avatar_by_key(&self, key: String) -> Result<Option<crate::attachment::Avatar>>;
 }
+
+/// Webhook endpoints, their cursors in the event log and their delivery logs. The dispatcher's
+/// writes (`queue`, `record`) happen only while `holder` leads the follower `webhooks` (its
+/// lease in the [`FollowerLedger`]): the store checks the lease in the same transaction and
+/// writes nothing (answering `false`) when it is lost.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Stores an endpoint; its cursor starts at the log's head, so it receives what happens
+    /// from now on.
+    async fn create(&self, webhook: crate::webhook::NewWebhook) -> Result<crate::webhook::Webhook>;
+    /// One endpoint.
+    async fn get(&self, id: i64) -> Result<Option<crate::webhook::Webhook>>;
+    /// Endpoints, oldest first.
+    async fn list(&self, page: PageRequest) -> Result<Page<crate::webhook::Webhook>>;
+    /// Every active endpoint.
+    async fn active(&self) -> Result<Vec<crate::webhook::Webhook>>;
+    /// Applies changes; `NotFound` when it does not exist.
+    async fn update(
+        &self,
+        id: i64,
+        changes: crate::webhook::WebhookChanges,
+        now: DateTime<Utc>,
+    ) -> Result<crate::webhook::Webhook>;
+    /// Removes an endpoint with its delivery log; `NotFound` when it does not exist.
+    async fn delete(&self, id: i64) -> Result<()>;
+    /// Makes `secret` the current one; the old one signs until `old_until`.
+    async fn rotate(
+        &self,
+        id: i64,
+        secret: String,
+        old_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<crate::webhook::Webhook>;
+    /// An endpoint's deliveries, newest first.
+    async fn deliveries(
+        &self,
+        webhook_id: i64,
+        page: PageRequest,
+    ) -> Result<Page<crate::webhook::Delivery>>;
+    /// Puts a delivery back in line to be sent at `now`, tried again for `retry_for`;
+    /// `NotFound` unless it belongs to the endpoint.
+    async fn retry(
+        &self,
+        webhook_id: i64,
+        delivery_id: i64,
+        now: DateTime<Utc>,
+        give_up_at: DateTime<Utc>,
+    ) -> Result<crate::webhook::Delivery>;
+    /// The endpoint's first pending delivery (lowest `seq`).
+    async fn next_pending(&self, webhook_id: i64) -> Result<Option<crate::webhook::Delivery>>;
+    /// Queues deliveries and moves the endpoint's cursor to `cursor`, while `holder` leads.
+    async fn queue(
+        &self,
+        holder: String,
+        webhook_id: i64,
+        cursor: i64,
+        deliveries: Vec<crate::webhook::NewDelivery>,
+    ) -> Result<bool>;
+    /// Records an attempt (and the endpoint's failing streak, or its switching off), while
+    /// `holder` leads.
+    async fn record(&self, holder: String, attempt: crate::webhook::AttemptRecord) -> Result<bool>;
+}
+
+/// Sends webhook deliveries over HTTP and says where they may go.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait WebhookSender: Send + Sync {
+    /// Resolves the URL's host and refuses (with the reason) a URL that may not be sent to:
+    /// a scheme or an address the SSRF rules refuse.
+    async fn vet(&self, url: String) -> std::result::Result<(), String>;
+    /// Sends one request, connecting only to an address that passed the same check.
+    async fn send(&self, request: crate::webhook::WebhookRequest) -> crate::webhook::SendResult;
+}

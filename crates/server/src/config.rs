@@ -85,6 +85,8 @@ pub struct Config {
     pub metrics_addr: Option<String>,
     /// The push dispatcher's lease and retries (PUSH_*).
     pub push: crate::followers::push::PushSettings,
+    /// Webhook delivery: reach, retries, lease (WEBHOOK_*).
+    pub webhooks: concierge_webhook::WebhookConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -322,6 +324,7 @@ impl Config {
             })?,
             metrics_token,
             metrics_addr: env.metrics_addr,
+            webhooks: concierge_webhook::WebhookConfig::from_vars(&vars)?,
         })
     }
 }

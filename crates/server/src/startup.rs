@@ -17,8 +17,12 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use async_trait::async_trait;
 use concierge_domain::attachment::FileLimits;
-use concierge_domain::ports::{PushNotifier, SystemClock, VideoProvider};
-use concierge_domain::services::{CallPorts, InsightPorts, Ports, PushPorts, Services};
+use concierge_domain::ports::{
+    PushNotifier, SystemClock, VideoProvider, WebhookSender, WebhookStore,
+};
+use concierge_domain::services::{
+    CallPorts, InsightPorts, Ports, PushPorts, Services, WebhookRules, WebhookService,
+};
 use concierge_domain::DomainError;
 use concierge_push::{FcmNotifier, LogNotifier};
 use concierge_store::{redact_url, Store, StoreConfig};
@@ -215,7 +219,9 @@ impl Application {
         ));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let push = spawn_dispatcher(&config, &store, &services, shutdown_rx.clone())?;
+        let webhooks = spawn_webhooks(&config, &store, &services, shutdown_rx.clone())?;
         let state = web::Data::new(AppState {
+            webhooks,
             calls: wired(&services.calls, "call")?,
             search: wired(&services.search, "search")?,
             services,
@@ -436,6 +442,41 @@ fn spawn_dispatcher(
     );
     tokio::spawn(dispatcher.run(store.subscribe(), config.realtime.poll_interval, shutdown));
     Ok((name, status))
+}
+
+/// The webhook service and its dispatcher, which starts following the log.
+fn spawn_webhooks(
+    config: &Config,
+    store: &Store,
+    services: &Services,
+    shutdown: watch::Receiver<bool>,
+) -> Result<WebhookService, StartError> {
+    let settings = config.webhooks;
+    let sender = concierge_webhook::HttpSender::with_timeout(settings.reach, settings.timeout)
+        .map_err(|e| StartError::Config(format!("webhook client: {e}")))?;
+    let sender: Arc<dyn WebhookSender> = Arc::new(sender);
+    let shared: Arc<dyn WebhookStore> = Arc::new(store.clone());
+    let rules = WebhookRules {
+        allow_http: settings.reach.allow_http,
+        schedule: settings.schedule,
+    };
+    let service = WebhookService::new(shared.clone(), sender.clone(), Arc::new(SystemClock), rules);
+    let dispatcher = crate::followers::webhooks::WebhookDispatcher::new(
+        shared,
+        sender,
+        services.events.clone(),
+        Arc::new(store.clone()),
+        format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
+        crate::followers::webhooks::DispatchSettings {
+            schedule: settings.schedule,
+            lease: settings.lease,
+            timeout: settings.timeout,
+            concurrency: settings.concurrency,
+            poll: config.realtime.poll_interval,
+        },
+    );
+    tokio::spawn(dispatcher.run(store.subscribe(), shutdown));
+    Ok(service)
 }
 
 /// The video provider: VideoSDK when VIDEOSDK_API_KEY and VIDEOSDK_SECRET_KEY are set, else

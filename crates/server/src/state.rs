@@ -38,6 +38,8 @@ pub struct AppState {
     pub search: concierge_domain::search::SearchService,
     /// Calls: `services.calls`, which the server always wires.
     pub calls: concierge_domain::services::CallService,
+    /// Webhook endpoints.
+    pub webhooks: concierge_domain::services::WebhookService,
     /// The active video adapter (`videosdk` or `disabled`), for health reports.
     pub video_name: &'static str,
     /// Token minting and checking.

@@ -49,11 +49,13 @@ mod schema_calls;
 mod schema_followers;
 mod schema_insights;
 mod schema_push;
+mod schema_webhooks;
 mod search;
 mod summaries;
 mod tickets;
 mod tx;
 mod users;
+mod webhooks;
 
 #[cfg(test)]
 mod tests;

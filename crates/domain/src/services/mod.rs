@@ -13,12 +13,14 @@ pub use insights::InsightService;
 mod notifications;
 mod sessions;
 mod tickets;
+mod webhooks;
 
 pub use accounts::{AccountService, NewAccount, Registration};
 pub use attachments::{AttachmentService, StoredFile};
 pub use conversations::ConversationService;
 pub use notifications::{DeliveryReport, Directory, Notification, NotificationService, Settled};
 pub use tickets::{StaffSummary, TicketDetail, TicketList, TicketService, TRANSFER_NOTICE};
+pub use webhooks::{WebhookRules, WebhookService};
 
 use crate::actor::Actor;
 use crate::error::{DomainError, Result};

@@ -1,5 +1,5 @@
 //! Followers of the event log: processes that act on every committed event after the request
-//! that wrote it has answered (push today; webhooks, the SLA timer and the auditor next).
+//! that wrote it has answered (push and webhooks today; the SLA timer and the auditor next).
 //!
 //! Each keeps its place in the log and its single-instance [`Lease`] in the
 //! [`FollowerLedger`]: with several instances one of them leads a follower at a time, renews
@@ -9,6 +9,7 @@
 //! the domain; the follower only schedules, calls the port and records progress.
 
 pub mod push;
+pub mod webhooks;
 
 use chrono::{DateTime, Utc};
 use concierge_domain::ports::{EventLog, FollowerLedger};

@@ -9,6 +9,7 @@ mod messages;
 mod search;
 mod tickets;
 mod uploads;
+mod webhooks;
 mod ws;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -23,6 +24,7 @@ pub fn api(cfg: &mut ServiceConfig) {
         .configure(uploads::routes)
         .configure(insights::routes)
         .configure(search::routes)
+        .configure(webhooks::routes)
         .configure(ws::routes)
         .configure(crate::openapi::routes);
 }

@@ -23,6 +23,7 @@ pub(crate) mod names;
 mod search;
 mod tickets;
 mod users;
+mod webhooks;
 
 pub use calls::{CallRequest, CallSession};
 pub use events::EventWire;
@@ -31,6 +32,7 @@ pub use messages::{attachment_url, avatar_url, Attachment, Message, SenderProfil
 pub use search::{SearchHit, SearchHitKind};
 pub use tickets::{Donor, StaffSummary, TaskDetail, Ticket, TicketDetail};
 pub use users::User;
+pub use webhooks::{delivery_body, Webhook, WebhookDelivery, WebhookWithSecret};
 
 use crate::problem::ApiError;
 use concierge_domain::page::{Page, PageRequest};

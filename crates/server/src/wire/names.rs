@@ -8,6 +8,7 @@ use concierge_domain::message::{MessageType, SenderType};
 use concierge_domain::qa::ReviewStatus;
 use concierge_domain::ticket::{Channel, Priority, QueryMode, TicketStatus};
 use concierge_domain::user::Role;
+use concierge_domain::webhook::DeliveryStatus;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 
@@ -55,6 +56,7 @@ names! {
     CallRequestStatusName => CallRequestStatus::ALL.iter().map(|v| v.as_str().to_string());
     CallSessionStatusName => CallSessionStatus::ALL.iter().map(|v| v.as_str().to_string());
     ReviewStatusName => ReviewStatus::ALL.iter().map(|v| v.as_str().to_string());
+    DeliveryStatusName => DeliveryStatus::ALL.iter().map(|v| v.as_str().to_string());
     RoleName => Role::ALL.iter().map(|v| v.as_str().to_string());
     FlagKindName => FlagKind::ALL.into_iter().map(serde_name);
     EntityKindName => EntityKind::ALL.into_iter().map(serde_name);
