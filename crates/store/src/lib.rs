@@ -42,6 +42,8 @@ mod models;
 mod push;
 mod qa_reviews;
 mod query;
+#[cfg(feature = "s3")]
+pub mod s3_blobs;
 mod schema;
 mod schema_attachments;
 mod schema_calls;
@@ -54,6 +56,8 @@ mod tx;
 mod users;
 
 #[cfg(test)]
+mod blob_contract;
+#[cfg(test)]
 mod tests;
 
 pub use blobs::LocalBlobs;
@@ -62,6 +66,8 @@ pub use connection::{
 };
 pub use error::StoreError;
 pub use migrations::{run_migrations, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+#[cfg(feature = "s3")]
+pub use s3_blobs::{S3Blobs, S3Config};
 
 use concierge_domain::event::EventEncoder;
 use concierge_domain::DomainError;
