@@ -35,6 +35,7 @@ mod error;
 pub mod events;
 mod json_text;
 pub mod listen;
+pub mod login_failures;
 mod message_rows;
 mod messages;
 mod migrations;

@@ -24,7 +24,10 @@ const DISPATCHER: &str = "push";
 /// Inserts a row unless its key exists; says whether it did. The generated backend refuses
 /// `ON CONFLICT`, so the duplicate is detected by the unique key, inside a savepoint so the
 /// surrounding transaction survives it on PostgreSQL.
-fn insert_ignoring_duplicate<F>(conn: &mut crate::DbConnection, insert: F) -> Result<bool, Error>
+pub(crate) fn insert_ignoring_duplicate<F>(
+    conn: &mut crate::DbConnection,
+    insert: F,
+) -> Result<bool, Error>
 where
     F: FnOnce(&mut crate::DbConnection) -> QueryResult<usize>,
 {

@@ -12,7 +12,6 @@
 
 use crate::blobs::{is_valid_key, random_hex, valid_extension};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use concierge_domain::attachment::{BlobContent, BlobSpec, ByteStream};
 use concierge_domain::ports::BlobStore;
 use concierge_domain::{DomainError, Result};
@@ -23,7 +22,7 @@ use object_store::{
     Attribute, Attributes, ClientOptions, ObjectStore, PutMultipartOptions, PutOptions, PutPayload,
     WriteMultipart,
 };
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The size of one uploaded part (S3's smallest part but the last is 5 MiB).
@@ -57,14 +56,9 @@ impl std::fmt::Debug for S3Config {
     }
 }
 
-/// The last failure of a store call, for /health/advanced. It holds `object_store`'s message,
-/// which names the request, never the credentials.
-#[derive(Debug, Clone)]
-pub struct LastError {
-    /// When it happened.
-    pub at: DateTime<Utc>,
-    /// What failed.
-    pub message: String,
+/// A failed request as a storage error naming the step.
+fn failed(what: &str, err: object_store::Error) -> DomainError {
+    DomainError::storage(std::io::Error::other(format!("object store {what}: {err}")))
 }
 
 /// Blobs in one S3 bucket, under a prefix.
@@ -73,7 +67,6 @@ pub struct S3Blobs {
     store: Arc<AmazonS3>,
     bucket: String,
     prefix: String,
-    last_error: Arc<Mutex<Option<LastError>>>,
 }
 
 impl std::fmt::Debug for S3Blobs {
@@ -110,7 +103,6 @@ impl S3Blobs {
             store: Arc::new(store),
             bucket: config.bucket.clone(),
             prefix: config.prefix.trim_matches('/').to_string(),
-            last_error: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -124,14 +116,6 @@ impl S3Blobs {
         &self.prefix
     }
 
-    /// The last call that failed, if any did.
-    pub fn last_error(&self) -> Option<LastError> {
-        self.last_error
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
     /// The object's path for a key.
     fn path(&self, key: &str) -> Path {
         if self.prefix.is_empty() {
@@ -139,20 +123,6 @@ impl S3Blobs {
         } else {
             Path::from(format!("{}/{key}", self.prefix))
         }
-    }
-
-    /// Keeps `err` as the last error and turns it into a storage error.
-    fn failed(&self, what: &str, err: object_store::Error) -> DomainError {
-        let message = format!("{what}: {err}");
-        tracing::warn!(error = %message, "object store");
-        *self
-            .last_error
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(LastError {
-            at: Utc::now(),
-            message: message.clone(),
-        });
-        DomainError::storage(std::io::Error::other(message))
     }
 
     /// The keys under the prefix (tests and operators' checks).
@@ -163,7 +133,7 @@ impl S3Blobs {
             .list(prefix.as_ref())
             .try_collect()
             .await
-            .map_err(|e| self.failed("list", e))?;
+            .map_err(|e| failed("list", e))?;
         let mut keys: Vec<String> = metas
             .into_iter()
             .filter_map(|m| m.location.filename().map(str::to_string))
@@ -195,7 +165,7 @@ impl S3Blobs {
             self.store
                 .put_opts(path, payload, options)
                 .await
-                .map_err(|e| self.failed("put", e))?;
+                .map_err(|e| failed("put", e))?;
             return Ok(());
         };
         let options = PutMultipartOptions {
@@ -206,7 +176,7 @@ impl S3Blobs {
             .store
             .put_multipart_opts(path, options)
             .await
-            .map_err(|e| self.failed("start of a multipart upload", e))?;
+            .map_err(|e| failed("start of a multipart upload", e))?;
         let mut upload = Unfinished(Some(WriteMultipart::new_with_chunk_size(
             upload, PART_BYTES,
         )));
@@ -221,7 +191,7 @@ impl S3Blobs {
                 writer
                     .wait_for_capacity(2)
                     .await
-                    .map_err(|e| self.failed("upload of a part", e))?;
+                    .map_err(|e| failed("upload of a part", e))?;
                 writer.put(chunk);
             }
             Ok(())
@@ -232,13 +202,13 @@ impl S3Blobs {
                 .finish()
                 .await
                 .map(drop)
-                .map_err(|e| self.failed("end of a multipart upload", e)),
+                .map_err(|e| failed("end of a multipart upload", e)),
             (Ok(()), None) => Err(DomainError::storage(std::io::Error::other(
                 "the upload was already ended",
             ))),
             (Err(e), Some(writer)) => {
                 if let Err(abort) = writer.abort().await {
-                    self.failed("abort of a multipart upload", abort);
+                    tracing::warn!(error = %abort, "a failed multipart upload was not aborted");
                 }
                 Err(e)
             }
@@ -303,7 +273,7 @@ impl BlobStore for S3Blobs {
                 body: body_of(found.into_stream()),
             })),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(self.failed("get", e)),
+            Err(e) => Err(failed("get", e)),
         }
     }
 
@@ -313,7 +283,7 @@ impl BlobStore for S3Blobs {
         }
         match self.store.delete(&self.path(&key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(self.failed("delete", e)),
+            Err(e) => Err(failed("delete", e)),
         }
     }
 }
