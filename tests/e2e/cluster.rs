@@ -102,3 +102,43 @@ e2e!(
     a_file_and_failed_logins_cross_two_instances_on_one_bucket,
     backend = files_and_logins_cross_instances
 );
+
+e2e!(
+    an_object_store_that_does_not_answer_fails_the_upload_and_shows_in_health,
+    [
+        ("BLOB_STORE", "s3"),
+        ("S3_BUCKET", "nowhere"),
+        // Nothing listens on port 9 of the loopback.
+        ("S3_ENDPOINT", "http://127.0.0.1:9"),
+        ("S3_ACCESS_KEY_ID", "test-key-id"),
+        ("S3_SECRET_ACCESS_KEY", TEST_S3_SECRET),
+    ],
+    |app: TestApp| async move {
+        let health = app
+            .get("/health/advanced", Some(&app.admin_token))
+            .await
+            .expect(200);
+        let store = &health.body["adapters"]["blobStore"];
+        assert_eq!(store["kind"], "s3");
+        assert_eq!(store["bucket"], "nowhere");
+        assert_eq!(store["lastError"], Value::Null);
+
+        let (ticket, donor) = app.donor_query("donor-s3-down", "hello").await;
+        let posted = post_files(&app, &donor, ticket, vec![file(PNG, "a.png", "image/png")]).await;
+        assert!(posted.status >= 500, "{} {}", posted.status, posted.text);
+        assert!(!posted.text.contains(TEST_S3_SECRET));
+
+        let health = app
+            .get("/health/advanced", Some(&app.admin_token))
+            .await
+            .expect(200);
+        let error = &health.body["adapters"]["blobStore"]["lastError"];
+        assert!(
+            error["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{}",
+            health.text
+        );
+        assert!(error["at"].is_string());
+        assert!(!health.text.contains(TEST_S3_SECRET));
+    }
+);

@@ -536,6 +536,42 @@ mod tests {
     }
 
     #[test]
+    fn the_blob_store_is_local_unless_s3_is_fully_configured() {
+        let c = Config::from_vars(vars(&[])).unwrap();
+        assert!(matches!(
+            c.blob_store,
+            crate::blob_store::BlobStoreConfig::Local
+        ));
+        let s3 = [
+            ("BLOB_STORE", "s3"),
+            ("S3_BUCKET", "files"),
+            ("S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("S3_ACCESS_KEY_ID", "id"),
+            ("S3_SECRET_ACCESS_KEY", "secret"),
+        ];
+        let c = Config::from_vars(vars(&s3)).unwrap();
+        let crate::blob_store::BlobStoreConfig::S3(s) = &c.blob_store else {
+            panic!("not s3");
+        };
+        assert_eq!(
+            (s.bucket.as_str(), s.region.as_str()),
+            ("files", "us-east-1")
+        );
+        assert!(!format!("{s:?}").contains("secret"));
+        for missing in ["S3_BUCKET", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"] {
+            let partial: Vec<_> = s3.iter().copied().filter(|(k, _)| *k != missing).collect();
+            let e = Config::from_vars(vars(&partial)).err().unwrap();
+            assert!(e.to_string().contains(missing), "{e}");
+        }
+        for (name, value) in [("BLOB_STORE", "gcs"), ("S3_ENDPOINT", "127.0.0.1:9000")] {
+            let mut bad = s3.to_vec();
+            bad.push((name, value));
+            let e = Config::from_vars(vars(&bad)).err().unwrap();
+            assert!(e.to_string().contains(name), "{e}");
+        }
+    }
+
+    #[test]
     fn durations_take_units() {
         let c = Config::from_vars(vars(&[("JWT_EXPIRATION", "15m")])).unwrap();
         assert_eq!(c.jwt_expiration, Duration::from_secs(900));

@@ -20,7 +20,7 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
 use object_store::{
     Attribute, Attributes, ClientOptions, ObjectStore, PutMultipartOptions, PutOptions, PutPayload,
-    WriteMultipart,
+    RetryConfig, WriteMultipart,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,7 +92,13 @@ impl S3Blobs {
             .with_access_key_id(&config.access_key_id)
             .with_secret_access_key(&config.secret_access_key)
             .with_virtual_hosted_style_request(false)
-            .with_client_options(options);
+            .with_client_options(options)
+            // A few quick retries; a request fails within ten seconds rather than minutes.
+            .with_retry(RetryConfig {
+                max_retries: 3,
+                retry_timeout: Duration::from_secs(10),
+                ..RetryConfig::default()
+            });
         if let Some(endpoint) = &config.endpoint {
             builder = builder
                 .with_endpoint(endpoint)
