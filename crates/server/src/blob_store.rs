@@ -86,10 +86,13 @@ impl Watched {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        view["lastError"] = match last {
+        let last = match last {
             Some(f) => json!({ "at": f.at, "message": f.message }),
             None => Value::Null,
         };
+        if let Value::Object(fields) = &mut view {
+            fields.insert("lastError".into(), last);
+        }
         view
     }
 
