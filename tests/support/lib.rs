@@ -162,6 +162,37 @@ fn postgres_url() -> Option<String> {
     url
 }
 
+/// The test S3 server's endpoint and bucket: `TEST_S3_ENDPOINT` and `TEST_S3_BUCKET` (default
+/// `concierge-test`), the bucket created when missing. `None` (the caller skips, saying so)
+/// when no endpoint is set; a failure instead with `CONCIERGE_REQUIRE_S3=1`. The store's
+/// blob contract tests use it too.
+pub async fn test_s3_bucket() -> Option<(String, String)> {
+    let Some(endpoint) = std::env::var("TEST_S3_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty())
+    else {
+        assert!(
+            std::env::var("CONCIERGE_REQUIRE_S3").as_deref() != Ok("1"),
+            "CONCIERGE_REQUIRE_S3=1 but TEST_S3_ENDPOINT is not set"
+        );
+        eprintln!("skipped: TEST_S3_ENDPOINT is not set");
+        return None;
+    };
+    let bucket = std::env::var("TEST_S3_BUCKET").unwrap_or_else(|_| "concierge-test".into());
+    // A local S3 server takes an unsigned bucket creation; an existing bucket is fine.
+    let created = reqwest::Client::new()
+        .put(format!("{}/{bucket}", endpoint.trim_end_matches('/')))
+        .send()
+        .await
+        .expect("the S3 server answers");
+    assert!(
+        created.status().is_success() || created.status() == StatusCode::CONFLICT,
+        "creating the bucket: {}",
+        created.status()
+    );
+    Some((endpoint, bucket))
+}
+
 /// An S3 bucket on the test server, under a prefix of its own.
 pub struct TestBucket {
     /// The adapter on it, to look at what it holds.
@@ -170,33 +201,9 @@ pub struct TestBucket {
 }
 
 impl TestBucket {
-    /// A fresh prefix in `TEST_S3_BUCKET` (default `concierge-test`, created when missing) on
-    /// `TEST_S3_ENDPOINT`; `None` (the test skips) when that is not set, a failure when
-    /// `CONCIERGE_REQUIRE_S3=1`.
+    /// A fresh prefix in the test bucket ([`test_s3_bucket`]); `None` when there is none.
     pub async fn new() -> Option<Self> {
-        let Some(endpoint) = std::env::var("TEST_S3_ENDPOINT")
-            .ok()
-            .filter(|e| !e.is_empty())
-        else {
-            assert!(
-                std::env::var("CONCIERGE_REQUIRE_S3").as_deref() != Ok("1"),
-                "CONCIERGE_REQUIRE_S3=1 but TEST_S3_ENDPOINT is not set"
-            );
-            eprintln!("skipped: TEST_S3_ENDPOINT is not set");
-            return None;
-        };
-        let bucket = std::env::var("TEST_S3_BUCKET").unwrap_or_else(|_| "concierge-test".into());
-        // A local S3 server takes an unsigned bucket creation; an existing bucket is fine.
-        let created = reqwest::Client::new()
-            .put(format!("{}/{bucket}", endpoint.trim_end_matches('/')))
-            .send()
-            .await
-            .expect("the S3 server answers");
-        assert!(
-            created.status().is_success() || created.status() == StatusCode::CONFLICT,
-            "creating the bucket: {}",
-            created.status()
-        );
+        let (endpoint, bucket) = test_s3_bucket().await?;
         let prefix = format!("e2e/{:016x}", rand::random::<u64>());
         let vars: Vec<(String, String)> = [
             ("BLOB_STORE", "s3"),

@@ -1,7 +1,7 @@
 //! The contract every [`BlobStore`] adapter keeps, run against each: the local directory, and
 //! S3 when `TEST_S3_ENDPOINT` names an S3-compatible server (`CONCIERGE_REQUIRE_S3=1` makes
-//! that mandatory, as CI does). Each S3 test uses its own prefix in the bucket
-//! `TEST_S3_BUCKET` (default `concierge-test`, created when missing).
+//! that mandatory, as CI does; see `concierge_e2e::test_s3_bucket`). Each S3 test uses its own
+//! prefix in the bucket.
 
 use crate::blobs::is_valid_key;
 use crate::LocalBlobs;
@@ -53,26 +53,7 @@ fn local() -> (tempfile::TempDir, LocalBlobs) {
 /// A store on a fresh prefix of the test bucket, or `None` when no S3 server is configured.
 #[cfg(feature = "s3")]
 async fn s3() -> Option<crate::S3Blobs> {
-    let Ok(endpoint) = std::env::var("TEST_S3_ENDPOINT") else {
-        assert!(
-            std::env::var("CONCIERGE_REQUIRE_S3").as_deref() != Ok("1"),
-            "CONCIERGE_REQUIRE_S3=1 but TEST_S3_ENDPOINT is not set"
-        );
-        eprintln!("TEST_S3_ENDPOINT is not set: the S3 contract test is skipped");
-        return None;
-    };
-    let bucket = std::env::var("TEST_S3_BUCKET").unwrap_or_else(|_| "concierge-test".into());
-    // A local S3 server (moto) takes an unsigned bucket creation; an existing bucket is fine.
-    let created = reqwest::Client::new()
-        .put(format!("{}/{bucket}", endpoint.trim_end_matches('/')))
-        .send()
-        .await
-        .expect("the S3 server answers");
-    assert!(
-        created.status().is_success() || created.status().as_u16() == 409,
-        "creating the bucket: {}",
-        created.status()
-    );
+    let (endpoint, bucket) = concierge_e2e::test_s3_bucket().await?;
     let config = crate::S3Config {
         bucket,
         endpoint: Some(endpoint),
