@@ -8,7 +8,7 @@
 
 use crate::error::Error;
 use crate::models::{from_db, to_db};
-use crate::push::insert_ignoring_duplicate;
+use crate::query::insert_unless_taken;
 use crate::schema::login_failures as lf;
 use crate::Store;
 use async_trait::async_trait;
@@ -59,7 +59,7 @@ impl LoginFailureCounter for Store {
                 if add_one(conn, key)? {
                     continue;
                 }
-                let inserted = insert_ignoring_duplicate(conn, |c| {
+                let inserted = insert_unless_taken(conn, |c| {
                     diesel::insert_into(lf::table)
                         .values((
                             lf::key.eq(key),
