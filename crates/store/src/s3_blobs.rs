@@ -152,12 +152,13 @@ impl S3Blobs {
     async fn upload(&self, path: &Path, content_type: &str, mut body: ByteStream) -> Result<()> {
         let mut attributes = Attributes::new();
         attributes.insert(Attribute::ContentType, content_type.to_string().into());
-        let mut first = Vec::new();
+        let (mut first, mut held) = (Vec::new(), 0);
         let mut rest = None;
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(DomainError::storage)?;
+            held += chunk.len();
             first.push(chunk);
-            if first.iter().map(bytes::Bytes::len).sum::<usize>() >= PART_BYTES {
+            if held >= PART_BYTES {
                 rest = Some(body);
                 break;
             }
