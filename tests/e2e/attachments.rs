@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
-const PNG: &[u8] =
+pub(crate) const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 
 /// Every file name in the upload directory (none when it does not exist yet).
@@ -36,17 +36,17 @@ async fn expect_files(dir: &Path, n: usize, what: &str) -> Vec<String> {
     panic!("{what}: expected {n} files, found {:?}", stored(dir).await);
 }
 
-fn file(bytes: &[u8], name: &str, mime: &str) -> Part {
+pub(crate) fn file(bytes: &[u8], name: &str, mime: &str) -> Part {
     Part::bytes(bytes.to_vec())
         .file_name(name.to_string())
         .mime_str(mime)
         .expect("mime")
 }
 
-struct Answer {
-    status: u16,
-    body: Value,
-    text: String,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: Value,
+    pub(crate) text: String,
 }
 
 async fn send(
@@ -73,7 +73,12 @@ async fn send(
     }
 }
 
-async fn post_files(app: &TestApp, token: &str, ticket: i64, files: Vec<Part>) -> Answer {
+pub(crate) async fn post_files(
+    app: &TestApp,
+    token: &str,
+    ticket: i64,
+    files: Vec<Part>,
+) -> Answer {
     let mut form = Form::new()
         .text("queryId", ticket.to_string())
         .text("content", "see the files");
@@ -94,7 +99,7 @@ async fn message_count(app: &TestApp, token: &str, ticket: i64) -> usize {
     .len()
 }
 
-async fn download(app: &TestApp, url: &str, token: &str) -> reqwest::Response {
+pub(crate) async fn download(app: &TestApp, url: &str, token: &str) -> reqwest::Response {
     let root = app.api.trim_end_matches("/api/v1");
     app.client
         .get(format!("{root}{url}"))

@@ -179,7 +179,12 @@ e2e!(
 );
 
 /// A login attempt from `ip` (the test apps trust 127.0.0.1 as a proxy).
-async fn login_from(app: &TestApp, ip: &str, username: &str, password: &str) -> (u16, Duration) {
+pub(crate) async fn login_from(
+    app: &TestApp,
+    ip: &str,
+    username: &str,
+    password: &str,
+) -> (u16, Duration) {
     let started = Instant::now();
     let reply = app
         .client

@@ -7,6 +7,7 @@ mod aliases;
 mod attachments;
 mod bad_input;
 mod calls;
+mod cluster;
 mod donor_privacy;
 mod edge;
 mod fuzz_params;

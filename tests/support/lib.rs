@@ -162,6 +162,86 @@ fn postgres_url() -> Option<String> {
     url
 }
 
+/// The test S3 server's endpoint and bucket: `TEST_S3_ENDPOINT` and `TEST_S3_BUCKET` (default
+/// `concierge-test`), the bucket created when missing. `None` (the caller skips, saying so)
+/// when no endpoint is set; a failure instead with `CONCIERGE_REQUIRE_S3=1`. The store's
+/// blob contract tests use it too.
+pub async fn test_s3_bucket() -> Option<(String, String)> {
+    let Some(endpoint) = std::env::var("TEST_S3_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty())
+    else {
+        assert!(
+            std::env::var("CONCIERGE_REQUIRE_S3").as_deref() != Ok("1"),
+            "CONCIERGE_REQUIRE_S3=1 but TEST_S3_ENDPOINT is not set"
+        );
+        eprintln!("skipped: TEST_S3_ENDPOINT is not set");
+        return None;
+    };
+    let bucket = std::env::var("TEST_S3_BUCKET").unwrap_or_else(|_| "concierge-test".into());
+    // A local S3 server takes an unsigned bucket creation; an existing bucket is fine.
+    let created = reqwest::Client::new()
+        .put(format!("{}/{bucket}", endpoint.trim_end_matches('/')))
+        .send()
+        .await
+        .expect("the S3 server answers");
+    assert!(
+        created.status().is_success() || created.status() == StatusCode::CONFLICT,
+        "creating the bucket: {}",
+        created.status()
+    );
+    Some((endpoint, bucket))
+}
+
+/// An S3 bucket on the test server, under a prefix of its own.
+pub struct TestBucket {
+    /// The adapter on it, to look at what it holds.
+    pub blobs: concierge_store::S3Blobs,
+    vars: Vec<(String, String)>,
+}
+
+impl TestBucket {
+    /// A fresh prefix in the test bucket ([`test_s3_bucket`]); `None` when there is none.
+    pub async fn new() -> Option<Self> {
+        let (endpoint, bucket) = test_s3_bucket().await?;
+        let prefix = format!("e2e/{:016x}", rand::random::<u64>());
+        let vars: Vec<(String, String)> = [
+            ("BLOB_STORE", "s3"),
+            ("S3_BUCKET", bucket.as_str()),
+            ("S3_ENDPOINT", endpoint.as_str()),
+            ("S3_REGION", "us-east-1"),
+            ("S3_ACCESS_KEY_ID", "test-key-id"),
+            ("S3_SECRET_ACCESS_KEY", TEST_S3_SECRET),
+            ("S3_PREFIX", prefix.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let config = Config::from_vars(vars.iter().cloned().collect()).expect("S3 settings");
+        let concierge_server::blob_store::BlobStoreConfig::S3(s3) = config.blob_store else {
+            panic!("BLOB_STORE=s3 was not read");
+        };
+        let blobs = concierge_store::S3Blobs::new(&s3).expect("an S3 client");
+        Some(Self { blobs, vars })
+    }
+
+    /// The configuration variables that put an app's files here.
+    pub fn vars(&self) -> Vec<(&str, &str)> {
+        self.vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+
+    /// The keys stored under the prefix.
+    pub async fn keys(&self) -> Vec<String> {
+        self.blobs.keys().await.expect("listing the bucket")
+    }
+}
+
+/// The secret key test apps sign S3 requests with (a health report must never show it).
+pub const TEST_S3_SECRET: &str = "test-secret-never-shown";
+
 fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),

@@ -529,3 +529,27 @@ pub trait WebhookSender: Send + Sync {
     /// Sends one request, connecting only to an address that passed the same check.
     async fn send(&self, request: crate::webhook::WebhookRequest) -> crate::webhook::SendResult;
 }
+
+/// Failed-login counters in fixed windows, kept where every instance sees them (the store), so
+/// a second instance is no second chance. Keys are the caller's (an address, a digest of a
+/// login name); a window that started at or before `ended` (now minus its length) is over.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait LoginFailureCounter: Send + Sync {
+    /// The running windows among `keys`: each one's key, failures and start.
+    async fn login_failures(
+        &self,
+        keys: Vec<String>,
+        ended: DateTime<Utc>,
+    ) -> Result<Vec<(String, u32, DateTime<Utc>)>>;
+    /// Counts one failure on each key: a running window counts one more, and a key without
+    /// one starts a window at `now` with one failure.
+    async fn add_login_failure(
+        &self,
+        keys: Vec<String>,
+        now: DateTime<Utc>,
+        ended: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Removes the ended windows; returns how many.
+    async fn forget_login_failures(&self, ended: DateTime<Utc>) -> Result<usize>;
+}

@@ -69,6 +69,8 @@ pub struct Config {
     pub json_logs: bool,
     /// Where uploaded files are stored (`UPLOAD_DIR`, default `data/uploads`).
     pub upload_dir: std::path::PathBuf,
+    /// Which store keeps files (`BLOB_STORE`: `local`, the default, or `s3` with `S3_*`).
+    pub blob_store: crate::blob_store::BlobStoreConfig,
     /// The most files per message (`MAX_FILES_PER_MESSAGE`, default 5).
     pub max_files_per_message: usize,
     /// The largest file in bytes (`MAX_FILE_BYTES`, default 10 MiB).
@@ -157,6 +159,13 @@ struct Env {
     cors_origins: Option<String>,
     frontend_url: Option<String>,
     upload_dir: Option<String>,
+    blob_store: Option<String>,
+    s3_bucket: Option<String>,
+    s3_endpoint: Option<String>,
+    s3_region: Option<String>,
+    s3_access_key_id: Option<String>,
+    s3_secret_access_key: Option<String>,
+    s3_prefix: Option<String>,
     max_files_per_message: Option<usize>,
     max_file_bytes: Option<u64>,
     donor_identity_secret: Option<String>,
@@ -210,6 +219,7 @@ impl Config {
         let realtime = realtime(&env)?;
         let limits = limits(&env)?;
         let push = push(&env)?;
+        let blob_store = blob_store(&env)?;
         let production = matches!(
             env.concierge_env.as_deref().or(env.app_env.as_deref()),
             Some("production" | "prod")
@@ -308,6 +318,7 @@ impl Config {
                 .upload_dir
                 .unwrap_or_else(|| "data/uploads".to_string())
                 .into(),
+            blob_store,
             max_files_per_message: env
                 .max_files_per_message
                 .unwrap_or(concierge_domain::attachment::MAX_FILES_PER_MESSAGE)
@@ -354,6 +365,49 @@ fn origins(name: &str, list: &str) -> Result<Vec<String>, ConfigError> {
             }
         })
         .collect()
+}
+
+/// BLOB_STORE (`local` or `s3`) and, for `s3`, S3_BUCKET, S3_ACCESS_KEY_ID and
+/// S3_SECRET_ACCESS_KEY (required), S3_ENDPOINT (an `http(s)://` URL; unset: AWS), S3_REGION
+/// (default `us-east-1`) and S3_PREFIX.
+fn blob_store(env: &Env) -> Result<crate::blob_store::BlobStoreConfig, ConfigError> {
+    match env.blob_store.as_deref().map(str::trim) {
+        None | Some("" | "local") => return Ok(crate::blob_store::BlobStoreConfig::Local),
+        Some("s3") => {}
+        Some(other) => return Err(err("BLOB_STORE", format!("{other:?} is not local or s3"))),
+    }
+    let required = |name: &str, value: &Option<String>| {
+        value
+            .clone()
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| err(name, "must be set when BLOB_STORE=s3"))
+    };
+    let endpoint = env.s3_endpoint.clone().filter(|e| !e.trim().is_empty());
+    if let Some(endpoint) = &endpoint {
+        let uri: Option<actix_web::http::Uri> = endpoint.parse().ok();
+        if !uri
+            .is_some_and(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some())
+        {
+            return Err(err(
+                "S3_ENDPOINT",
+                format!("{endpoint:?} is not a URL like http://127.0.0.1:9000"),
+            ));
+        }
+    }
+    Ok(crate::blob_store::BlobStoreConfig::S3(
+        concierge_store::S3Config {
+            bucket: required("S3_BUCKET", &env.s3_bucket)?,
+            endpoint,
+            region: env
+                .s3_region
+                .clone()
+                .filter(|r| !r.trim().is_empty())
+                .unwrap_or_else(|| "us-east-1".into()),
+            access_key_id: required("S3_ACCESS_KEY_ID", &env.s3_access_key_id)?,
+            secret_access_key: required("S3_SECRET_ACCESS_KEY", &env.s3_secret_access_key)?,
+            prefix: env.s3_prefix.clone().unwrap_or_default(),
+        },
+    ))
 }
 
 /// PUSH_LEASE (at most an hour), PUSH_RETRY_FOR (at most 30 days), PUSH_RETRY_BACKOFF and
@@ -482,6 +536,42 @@ mod tests {
             ("JWT_SECRET", "short")
         ]))
         .is_err());
+    }
+
+    #[test]
+    fn the_blob_store_is_local_unless_s3_is_fully_configured() {
+        let c = Config::from_vars(vars(&[])).unwrap();
+        assert!(matches!(
+            c.blob_store,
+            crate::blob_store::BlobStoreConfig::Local
+        ));
+        let s3 = [
+            ("BLOB_STORE", "s3"),
+            ("S3_BUCKET", "files"),
+            ("S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("S3_ACCESS_KEY_ID", "id"),
+            ("S3_SECRET_ACCESS_KEY", "secret"),
+        ];
+        let c = Config::from_vars(vars(&s3)).unwrap();
+        let crate::blob_store::BlobStoreConfig::S3(s) = &c.blob_store else {
+            panic!("not s3");
+        };
+        assert_eq!(
+            (s.bucket.as_str(), s.region.as_str()),
+            ("files", "us-east-1")
+        );
+        assert!(!format!("{s:?}").contains("secret"));
+        for missing in ["S3_BUCKET", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"] {
+            let partial: Vec<_> = s3.iter().copied().filter(|(k, _)| *k != missing).collect();
+            let e = Config::from_vars(vars(&partial)).err().unwrap();
+            assert!(e.to_string().contains(missing), "{e}");
+        }
+        for (name, value) in [("BLOB_STORE", "gcs"), ("S3_ENDPOINT", "127.0.0.1:9000")] {
+            let mut bad = s3.to_vec();
+            bad.push((name, value));
+            let e = Config::from_vars(vars(&bad)).err().unwrap();
+            assert!(e.to_string().contains(name), "{e}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 pub mod auth;
 mod auto_summary;
+pub mod blob_store;
 pub mod config;
 mod edge;
 pub mod followers;

@@ -1,10 +1,13 @@
-//! Rate limits, per instance.
+//! Rate limits.
 //!
-//! - Every request, sign-ups and donor queries: per client, with governor (GCRA: the limit per
-//!   minute is a burst that refills evenly over the minute).
-//! - Failed logins: counted in fixed one-minute windows. A client IP, and a client IP on one
-//!   account, are refused (429) after too many; an account failing from anywhere is only slowed
-//!   down (a growing delay before each attempt), so an attacker cannot keep its owner out.
+//! - Every request, sign-ups and donor queries: per client and per instance, with governor
+//!   (GCRA: the limit per minute is a burst that refills evenly over the minute).
+//! - Failed logins: counted in fixed one-minute windows by a [`LoginFailureCounter`]: the
+//!   database in the server ([`Limiter::shared`]), so the limits are the same whichever
+//!   instance an attempt reaches; this process's memory with [`Limiter::new`]. A client IP, and
+//!   a client IP on one account, are refused (429) after too many; an account failing from
+//!   anywhere is only slowed down (a growing delay before each attempt), so an attacker cannot
+//!   keep its owner out.
 //!
 //! The client is the socket's peer, unless that peer is a configured trusted proxy: then it is
 //! the right-most address of `X-Forwarded-For` that is not a trusted proxy. Without trusted
@@ -12,23 +15,25 @@
 //! counted by its /64 (what one subscriber usually holds).
 //!
 //! Memory is bounded: keys are addresses and 16-byte digests of login names, never the raw
-//! name. Failed-login windows live in their own maps that nothing else fills; when one is full,
-//! ended windows are dropped, and while it is full of running ones a new key goes uncounted
-//! rather than an old count being forgotten (filling it takes that many password checks within
-//! a minute).
+//! name. In memory, failed-login windows live in their own map that nothing else fills; when it
+//! is full, ended windows are dropped, and while it is full of running ones a new key goes
+//! uncounted rather than an old count being forgotten (filling it takes that many password
+//! checks within a minute). In the database, ended windows are removed at most once a window.
 
 use crate::problem::ApiError;
 use actix_web::HttpRequest;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use concierge_domain::ports::LoginFailureCounter;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
 
 /// Limits per minute; 0 switches one off.
 #[derive(Debug, Clone)]
@@ -70,7 +75,6 @@ impl Default for LimitConfig {
 const MAX_KEYS: usize = 100_000;
 /// How many requests pass between two looks at a per-IP limiter's size.
 const SWEEP_EVERY: u32 = 1024;
-const WINDOW: Duration = Duration::from_secs(60);
 /// The first slow-down once an account reached its limit; it doubles with every failure after.
 const FIRST_DELAY: Duration = Duration::from_millis(100);
 
@@ -86,6 +90,20 @@ fn client_key(ip: IpAddr) -> IpAddr {
             }
         },
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The counters' keys of one attempt: the client, the client on the account, the account.
+fn login_keys(ip: IpAddr, login: &str) -> [String; 3] {
+    let (ip, account) = (client_key(ip), hex(&account_key(login)));
+    [
+        format!("ip:{ip}"),
+        format!("pair:{account}:{ip}"),
+        format!("account:{account}"),
+    ]
 }
 
 /// An account as the limits count it: a digest of its login name as the login looks it up
@@ -188,76 +206,73 @@ fn seconds(wait: Duration) -> u64 {
         .max(1)
 }
 
+/// The length of a failed-login window.
+fn window() -> chrono::TimeDelta {
+    chrono::TimeDelta::seconds(60)
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Window {
-    started: Instant,
+    started: DateTime<Utc>,
     count: u32,
 }
 
-impl Window {
-    fn running(&self, now: Instant) -> bool {
-        now.duration_since(self.started) < WINDOW
+/// Failed logins in this process's memory, bounded to `MAX_KEYS` keys (see the module's doc).
+#[derive(Default)]
+pub struct MemoryLoginFailures {
+    inner: Mutex<Failures>,
+}
+
+#[derive(Default)]
+struct Failures {
+    windows: HashMap<String, Window>,
+    /// Set while the map is full of running windows: the oldest one's start, before which
+    /// none can have ended.
+    full_since: Option<DateTime<Utc>>,
+}
+
+impl MemoryLoginFailures {
+    /// Keys held.
+    pub fn len(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .windows
+            .len()
+    }
+
+    /// Whether no key is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
-/// Failed logins by one kind of key, in fixed windows.
-struct Failures<K> {
-    windows: HashMap<K, Window>,
-    /// Set while the map is full of running windows: until when none can have ended.
-    full_until: Option<Instant>,
-}
-
-impl<K: Hash + Eq> Failures<K> {
-    fn new() -> Self {
-        Self {
-            windows: HashMap::new(),
-            full_until: None,
-        }
-    }
-
-    /// Failures in the key's running window, and the time until it ends.
-    fn get(&self, key: &K, now: Instant) -> (u32, Duration) {
-        match self.windows.get(key) {
-            Some(w) if w.running(now) => (w.count, WINDOW.saturating_sub(now - w.started)),
-            _ => (0, Duration::ZERO),
-        }
-    }
-
-    /// Refused once the key reached `limit` (0: never).
-    fn check(&self, key: &K, limit: u32, now: Instant) -> Result<(), ApiError> {
-        let (count, left) = self.get(key, now);
-        if limit > 0 && count >= limit {
-            return Err(ApiError::TooManyRequests(seconds(left)));
-        }
-        Ok(())
-    }
-
+impl Failures {
     /// Counts one failure. A full map first drops its ended windows; running ones are never
     /// dropped, so while it stays full a new key is not counted.
-    fn add(&mut self, key: K, now: Instant) {
+    fn add(&mut self, key: String, now: DateTime<Utc>, ended: DateTime<Utc>) {
         if self.windows.len() >= MAX_KEYS && !self.windows.contains_key(&key) {
-            if self.full_until.is_some_and(|until| now < until) {
+            if self.full_since.is_some_and(|oldest| oldest > ended) {
                 return;
             }
-            self.windows.retain(|_, w| w.running(now));
+            self.windows.retain(|_, w| w.started > ended);
             if self.windows.len() >= MAX_KEYS {
-                let oldest = self.windows.values().map(|w| w.started).min();
-                if self.full_until.is_none() {
+                if self.full_since.is_none() {
                     tracing::warn!(
                         keys = MAX_KEYS,
                         "failed-login counters are full of running windows; new keys go uncounted"
                     );
                 }
-                self.full_until = oldest.map(|started| started + WINDOW);
+                self.full_since = self.windows.values().map(|w| w.started).min();
                 return;
             }
-            self.full_until = None;
+            self.full_since = None;
         }
         let window = self.windows.entry(key).or_insert(Window {
             started: now,
             count: 0,
         });
-        if !window.running(now) {
+        if window.started <= ended {
             *window = Window {
                 started: now,
                 count: 0,
@@ -267,33 +282,69 @@ impl<K: Hash + Eq> Failures<K> {
     }
 }
 
-struct LoginFailures {
-    by_ip: Failures<IpAddr>,
-    by_account_ip: Failures<(AccountKey, IpAddr)>,
-    by_account: Failures<AccountKey>,
+#[async_trait]
+impl LoginFailureCounter for MemoryLoginFailures {
+    async fn login_failures(
+        &self,
+        keys: Vec<String>,
+        ended: DateTime<Utc>,
+    ) -> concierge_domain::Result<Vec<(String, u32, DateTime<Utc>)>> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(keys
+            .into_iter()
+            .filter_map(|key| {
+                let w = inner.windows.get(&key).filter(|w| w.started > ended)?;
+                Some((key, w.count, w.started))
+            })
+            .collect())
+    }
+
+    async fn add_login_failure(
+        &self,
+        keys: Vec<String>,
+        now: DateTime<Utc>,
+        ended: DateTime<Utc>,
+    ) -> concierge_domain::Result<()> {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        for key in keys {
+            inner.add(key, now, ended);
+        }
+        Ok(())
+    }
+
+    async fn forget_login_failures(&self, ended: DateTime<Utc>) -> concierge_domain::Result<usize> {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = inner.windows.len();
+        inner.windows.retain(|_, w| w.started > ended);
+        Ok(before - inner.windows.len())
+    }
 }
 
-/// The limits of this instance.
+/// The limits: per-request ones of this instance, failed logins in their counter.
 pub struct Limiter {
     config: LimitConfig,
     requests: PerIp,
     registrations: PerIp,
     donor_queries: PerIp,
-    logins: Mutex<LoginFailures>,
+    logins: Arc<dyn LoginFailureCounter>,
+    /// When ended failed-login windows were last removed.
+    forgotten: Mutex<DateTime<Utc>>,
 }
 
 impl Limiter {
-    /// Limits as configured.
+    /// Limits as configured, failed logins counted in this process's memory (one instance).
     pub fn new(config: LimitConfig) -> Self {
+        Self::shared(config, Arc::new(MemoryLoginFailures::default()))
+    }
+
+    /// Limits as configured, failed logins counted by `logins` (the database: every instance).
+    pub fn shared(config: LimitConfig, logins: Arc<dyn LoginFailureCounter>) -> Self {
         Self {
             requests: PerIp::new(config.requests_per_ip),
             registrations: PerIp::new(config.registrations_per_ip),
             donor_queries: PerIp::new(config.donor_queries_per_ip),
-            logins: Mutex::new(LoginFailures {
-                by_ip: Failures::new(),
-                by_account_ip: Failures::new(),
-                by_account: Failures::new(),
-            }),
+            logins,
+            forgotten: Mutex::new(Utc::now()),
             config,
         }
     }
@@ -301,20 +352,34 @@ impl Limiter {
     /// Before a login: refused (429) while the client IP, or the client IP on this account, has
     /// too many recent failures; otherwise how long to wait before checking the password, which
     /// grows with the account's recent failures from anywhere (zero until its limit).
-    pub fn before_login(&self, ip: IpAddr, account: &str) -> Result<Duration, ApiError> {
-        let (ip, account) = (client_key(ip), account_key(account));
-        let now = Instant::now();
-        let logins = self.logins.lock().unwrap_or_else(PoisonError::into_inner);
-        logins
-            .by_ip
-            .check(&ip, self.config.login_failures_per_ip, now)?;
-        logins.by_account_ip.check(
-            &(account, ip),
-            self.config.login_failures_per_account_ip,
-            now,
-        )?;
+    pub async fn before_login(&self, ip: IpAddr, account: &str) -> Result<Duration, ApiError> {
+        let now = Utc::now();
+        let keys = login_keys(ip, account);
+        let windows = self
+            .logins
+            .login_failures(keys.to_vec(), now - window())
+            .await?;
+        let of = |key: &String| {
+            windows
+                .iter()
+                .find(|w| &w.0 == key)
+                .map_or((0, Duration::ZERO), |w| {
+                    let left = (w.2 + window() - now).to_std().unwrap_or(Duration::ZERO);
+                    (w.1, left)
+                })
+        };
+        let [by_ip, by_pair, by_account] = &keys;
+        for (key, limit) in [
+            (by_ip, self.config.login_failures_per_ip),
+            (by_pair, self.config.login_failures_per_account_ip),
+        ] {
+            let (count, left) = of(key);
+            if limit > 0 && count >= limit {
+                return Err(ApiError::TooManyRequests(seconds(left)));
+            }
+        }
         let limit = self.config.login_failures_per_account;
-        let (count, _) = logins.by_account.get(&account, now);
+        let (count, _) = of(by_account);
         if limit == 0 || count < limit {
             return Ok(Duration::ZERO);
         }
@@ -324,19 +389,44 @@ impl Limiter {
             .min(self.config.login_delay_max))
     }
 
-    /// After a failed login.
-    pub fn login_failed(&self, ip: IpAddr, account: &str) {
-        let (ip, account) = (client_key(ip), account_key(account));
-        let now = Instant::now();
-        let mut logins = self.logins.lock().unwrap_or_else(PoisonError::into_inner);
-        if self.config.login_failures_per_ip > 0 {
-            logins.by_ip.add(ip, now);
+    /// After a failed login; a counter that fails is logged (the attempt was refused anyway).
+    pub async fn login_failed(&self, ip: IpAddr, account: &str) {
+        let now = Utc::now();
+        let [by_ip, by_pair, by_account] = login_keys(ip, account);
+        let keys: Vec<String> = [
+            (by_ip, self.config.login_failures_per_ip),
+            (by_pair, self.config.login_failures_per_account_ip),
+            (by_account, self.config.login_failures_per_account),
+        ]
+        .into_iter()
+        .filter(|(_, limit)| *limit > 0)
+        .map(|(key, _)| key)
+        .collect();
+        if keys.is_empty() {
+            return;
         }
-        if self.config.login_failures_per_account_ip > 0 {
-            logins.by_account_ip.add((account, ip), now);
+        if let Err(e) = self
+            .logins
+            .add_login_failure(keys, now, now - window())
+            .await
+        {
+            tracing::warn!(error = %e, "a failed login was not counted");
         }
-        if self.config.login_failures_per_account > 0 {
-            logins.by_account.add(account, now);
+        let forget = {
+            let mut last = self
+                .forgotten
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let due = now - *last >= window();
+            if due {
+                *last = now;
+            }
+            due
+        };
+        if forget {
+            if let Err(e) = self.logins.forget_login_failures(now - window()).await {
+                tracing::warn!(error = %e, "ended failed-login windows were not removed");
+            }
         }
     }
 
@@ -388,9 +478,9 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn fail(limiter: &Limiter, from: &str, account: &str, times: usize) {
+    async fn fail(limiter: &Limiter, from: &str, account: &str, times: usize) {
         for _ in 0..times {
-            limiter.login_failed(ip(from), account);
+            limiter.login_failed(ip(from), account).await;
         }
     }
 
@@ -401,53 +491,53 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_eleventh_failed_login_from_an_ip_is_refused_for_any_account() {
+    #[tokio::test]
+    async fn the_eleventh_failed_login_from_an_ip_is_refused_for_any_account() {
         let limiter = Limiter::new(LimitConfig::default());
         for _ in 0..10 {
             assert_eq!(
-                limiter.before_login(ip("10.0.0.1"), "ann").unwrap(),
+                limiter.before_login(ip("10.0.0.1"), "ann").await.unwrap(),
                 Duration::ZERO
             );
-            limiter.login_failed(ip("10.0.0.1"), "ann");
+            limiter.login_failed(ip("10.0.0.1"), "ann").await;
         }
-        assert!(refused(limiter.before_login(ip("10.0.0.1"), "bob")));
-        assert!(limiter.before_login(ip("10.0.0.2"), "bob").is_ok());
+        assert!(refused(limiter.before_login(ip("10.0.0.1"), "bob").await));
+        assert!(limiter.before_login(ip("10.0.0.2"), "bob").await.is_ok());
     }
 
-    #[test]
-    fn an_account_failing_from_one_ip_is_refused_there_and_only_slowed_elsewhere() {
+    #[tokio::test]
+    async fn an_account_failing_from_one_ip_is_refused_there_and_only_slowed_elsewhere() {
         let limiter = Limiter::new(LimitConfig {
             login_failures_per_ip: 0,
             ..LimitConfig::default()
         });
-        fail(&limiter, "10.0.0.1", "ann", 10);
+        fail(&limiter, "10.0.0.1", "ann", 10).await;
 
-        assert!(refused(limiter.before_login(ip("10.0.0.1"), " ANN ")));
+        assert!(refused(limiter.before_login(ip("10.0.0.1"), " ANN ").await));
         // The same IP on another account, and the account from another IP, still get in.
-        assert!(limiter.before_login(ip("10.0.0.1"), "bob").is_ok());
+        assert!(limiter.before_login(ip("10.0.0.1"), "bob").await.is_ok());
         assert_eq!(
-            limiter.before_login(ip("10.0.0.2"), "ann").unwrap(),
+            limiter.before_login(ip("10.0.0.2"), "ann").await.unwrap(),
             FIRST_DELAY
         );
     }
 
-    #[test]
-    fn an_account_failing_from_everywhere_waits_longer_each_time_up_to_the_cap() {
+    #[tokio::test]
+    async fn an_account_failing_from_everywhere_waits_longer_each_time_up_to_the_cap() {
         let limiter = Limiter::new(LimitConfig {
             login_delay_max: Duration::from_secs(3),
             ..LimitConfig::default()
         });
         let mut delays = vec![];
         for i in 0..20 {
-            delays.push(limiter.before_login(ip("10.9.9.9"), "ann").unwrap());
-            fail(&limiter, &format!("10.0.0.{i}"), "ann", 1);
+            delays.push(limiter.before_login(ip("10.9.9.9"), "ann").await.unwrap());
+            fail(&limiter, &format!("10.0.0.{i}"), "ann", 1).await;
         }
         assert!(delays[..10].iter().all(Duration::is_zero));
         let ms: Vec<u128> = delays[10..].iter().map(Duration::as_millis).collect();
         assert_eq!(ms, [100, 200, 400, 800, 1600, 3000, 3000, 3000, 3000, 3000]);
         // Never a refusal: the owner gets in after the delay.
-        assert!(limiter.before_login(ip("10.9.9.9"), "ann").is_ok());
+        assert!(limiter.before_login(ip("10.9.9.9"), "ann").await.is_ok());
     }
 
     #[test]
@@ -458,35 +548,53 @@ mod tests {
         assert_eq!(account_key(" Ann "), account_key("ann"));
     }
 
-    #[test]
-    fn an_ipv6_client_is_counted_by_its_64() {
+    #[tokio::test]
+    async fn an_ipv6_client_is_counted_by_its_64() {
         let limiter = Limiter::new(LimitConfig::default());
         for i in 0..10 {
-            limiter.login_failed(ip(&format!("2001:db8:1:2::{i:x}")), &format!("u{i}"));
+            limiter
+                .login_failed(ip(&format!("2001:db8:1:2::{i:x}")), &format!("u{i}"))
+                .await;
         }
         assert!(refused(
-            limiter.before_login(ip("2001:db8:1:2:ffff::1"), "x")
+            limiter.before_login(ip("2001:db8:1:2:ffff::1"), "x").await
         ));
-        assert!(limiter.before_login(ip("2001:db8:1:3::1"), "x").is_ok());
-        assert!(refused(limiter.before_login(ip("2001:db8:1:2::1"), "x")));
+        assert!(limiter
+            .before_login(ip("2001:db8:1:3::1"), "x")
+            .await
+            .is_ok());
+        assert!(refused(
+            limiter.before_login(ip("2001:db8:1:2::1"), "x").await
+        ));
     }
 
-    #[test]
-    fn a_flood_of_200000_client_addresses_keeps_the_failed_login_counters() {
-        let limiter = Limiter::new(LimitConfig::default());
-        fail(&limiter, "192.0.2.7", "victim", 10);
+    #[tokio::test]
+    async fn a_flood_of_200000_client_addresses_keeps_the_failed_login_counters() {
+        let memory = Arc::new(MemoryLoginFailures::default());
+        let limiter = Limiter::shared(LimitConfig::default(), memory.clone());
+        fail(&limiter, "192.0.2.7", "victim", 10).await;
 
         for i in 0..200_000u32 {
             let addr = IpAddr::from((0x0a00_0000 + i).to_be_bytes());
             let _ = limiter.request(addr);
             let _ = limiter.register(addr);
             let _ = limiter.donor_query(addr);
-            limiter.login_failed(addr, &format!("user{i}"));
+            limiter.login_failed(addr, &format!("user{i}")).await;
         }
 
-        assert!(refused(limiter.before_login(ip("192.0.2.7"), "victim")));
-        assert!(refused(limiter.before_login(ip("192.0.2.7"), "anyone")));
-        assert!(limiter.before_login(ip("192.0.2.8"), "victim").unwrap() > Duration::ZERO);
+        assert!(refused(
+            limiter.before_login(ip("192.0.2.7"), "victim").await
+        ));
+        assert!(refused(
+            limiter.before_login(ip("192.0.2.7"), "anyone").await
+        ));
+        assert!(
+            limiter
+                .before_login(ip("192.0.2.8"), "victim")
+                .await
+                .unwrap()
+                > Duration::ZERO
+        );
         // The per-IP limiters stay bounded.
         for per_ip in [
             &limiter.requests,
@@ -495,9 +603,7 @@ mod tests {
         ] {
             assert!(per_ip.len() <= MAX_KEYS + SWEEP_EVERY as usize);
         }
-        let logins = limiter.logins.lock().unwrap();
-        assert!(logins.by_ip.windows.len() <= MAX_KEYS);
-        assert!(logins.by_account.windows.len() <= MAX_KEYS);
+        assert!(memory.len() <= MAX_KEYS);
     }
 
     #[test]
@@ -537,8 +643,8 @@ mod tests {
         assert_eq!(behind.client_ip(&req), ip("203.0.113.9"));
     }
 
-    #[test]
-    fn zero_switches_a_limit_off() {
+    #[tokio::test]
+    async fn zero_switches_a_limit_off() {
         let limiter = Limiter::new(LimitConfig {
             requests_per_ip: 0,
             login_failures_per_ip: 0,
@@ -549,9 +655,9 @@ mod tests {
         for _ in 0..10_000 {
             limiter.request(ip("10.0.0.1")).unwrap();
         }
-        fail(&limiter, "10.0.0.1", "ann", 100);
+        fail(&limiter, "10.0.0.1", "ann", 100).await;
         assert_eq!(
-            limiter.before_login(ip("10.0.0.1"), "ann").unwrap(),
+            limiter.before_login(ip("10.0.0.1"), "ann").await.unwrap(),
             Duration::ZERO
         );
     }

@@ -2,6 +2,7 @@
 //! `main` and the end-to-end tests both start the server through [`Application::build`].
 
 use crate::auth::Tokens;
+use crate::blob_store::{BlobStoreConfig, Watched};
 use crate::config::Config;
 use crate::edge::{body_deadline, problems};
 use crate::followers::push::{Dispatcher, DispatcherStatus};
@@ -77,8 +78,15 @@ pub async fn open_store(config: &Config) -> Result<Store, StartError> {
     Ok(store)
 }
 
-/// The core ports on a store, without the call, insight and push groups.
-fn core_ports(store: &Store, config: &Config) -> Ports {
+/// The configured blob store.
+fn blob_store(config: &Config) -> Result<Arc<Watched>, StartError> {
+    Watched::from_config(config)
+        .map(Arc::new)
+        .map_err(|e| StartError::Config(format!("BLOB_STORE: {e}")))
+}
+
+/// The core ports on a store and a blob store, without the call, insight and push groups.
+fn core_ports(store: &Store, blobs: Arc<Watched>, config: &Config) -> Ports {
     let store = Arc::new(store.clone());
     Ports {
         users: store.clone(),
@@ -87,7 +95,7 @@ fn core_ports(store: &Store, config: &Config) -> Ports {
         avatars: store.clone(),
         events: store,
         hasher: Arc::new(BcryptHasher::new(config.bcrypt_cost)),
-        blobs: Arc::new(concierge_store::LocalBlobs::new(&config.upload_dir)),
+        blobs,
         clock: Arc::new(SystemClock),
         calls: None,
         insights: None,
@@ -98,7 +106,11 @@ fn core_ports(store: &Store, config: &Config) -> Ports {
 
 /// Every port on a store and the configured video, AI and push adapters. Returns the video
 /// adapter's name with them.
-fn all_ports(store: &Store, config: &Config) -> Result<(Ports, &'static str), StartError> {
+fn all_ports(
+    store: &Store,
+    blobs: Arc<Watched>,
+    config: &Config,
+) -> Result<(Ports, &'static str), StartError> {
     let (video, video_name) = video_provider(config)?;
     let shared = Arc::new(store.clone());
     let ports = Ports {
@@ -116,7 +128,7 @@ fn all_ports(store: &Store, config: &Config) -> Result<(Ports, &'static str), St
             notifier: push_notifier(config)?,
         }),
         search: Some(shared),
-        ..core_ports(store, config)
+        ..core_ports(store, blobs, config)
     };
     Ok((ports, video_name))
 }
@@ -143,7 +155,8 @@ fn wired<T: Clone>(service: &Option<T>, what: &str) -> Result<T, StartError> {
 /// insights or push).
 pub async fn services_for_cli(config: &Config) -> Result<Services, StartError> {
     let store = open_store(config).await?;
-    Ok(domain_services(core_ports(&store, config), config))
+    let blobs = blob_store(config)?;
+    Ok(domain_services(core_ports(&store, blobs, config), config))
 }
 
 struct StoreProbe(Store);
@@ -177,15 +190,18 @@ impl Application {
         store
             .listen()
             .map_err(|e| StartError::Database(format!("listening for other instances: {e}")))?;
-        match concierge_store::LocalBlobs::new(&config.upload_dir)
-            .sweep()
-            .await
-        {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(removed = n, "removed unfinished uploads"),
-            Err(e) => tracing::warn!(error = %e, "cannot sweep the upload directory"),
+        if matches!(config.blob_store, BlobStoreConfig::Local) {
+            match concierge_store::LocalBlobs::new(&config.upload_dir)
+                .sweep()
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "removed unfinished uploads"),
+                Err(e) => tracing::warn!(error = %e, "cannot sweep the upload directory"),
+            }
         }
-        let (ports, video_name) = all_ports(&store, &config)?;
+        let blobs = blob_store(&config)?;
+        let (ports, video_name) = all_ports(&store, blobs.clone(), &config)?;
         let services = domain_services(ports, &config);
         let insights = crate::insights::Insights::new(wired(&services.insights, "insight")?);
         if config.summary_every_n_messages > 0 {
@@ -231,11 +247,13 @@ impl Application {
                 config.jwt_expiration,
                 config.donor_token_expiration,
             ),
-            database: Arc::new(StoreProbe(store)),
+            database: Arc::new(StoreProbe(store.clone())),
+            blobs,
             config: Arc::new(config.clone()),
             started: Instant::now(),
             hub,
-            limits: crate::limits::Limiter::new(config.limits.clone()),
+            // Failed logins are counted in the database, the same for every instance.
+            limits: crate::limits::Limiter::shared(config.limits.clone(), Arc::new(store)),
             socket_limits: crate::realtime::limits::UserLimits::new(config.realtime.limits),
             metrics: crate::metrics::Metrics::new()
                 .map_err(|e| StartError::Config(format!("metrics: {e}")))?,

@@ -48,6 +48,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The database, for health checks.
     pub database: Arc<dyn DatabaseProbe>,
+    /// The blob store the services use, for health checks.
+    pub blobs: Arc<crate::blob_store::Watched>,
     /// When the server started.
     pub started: Instant,
     /// The WebSocket rooms of this instance.

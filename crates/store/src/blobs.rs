@@ -36,7 +36,7 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn random_hex() -> String {
+pub(crate) fn random_hex() -> String {
     hex(&rand::random::<[u8; 16]>())
 }
 
@@ -52,7 +52,7 @@ pub fn is_valid_key(key: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.')
 }
 
-fn valid_extension(ext: &str) -> bool {
+pub(crate) fn valid_extension(ext: &str) -> bool {
     !ext.is_empty() && ext.len() <= 8 && ext.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
@@ -247,98 +247,7 @@ impl BlobStore for LocalBlobs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
-
-    async fn files_in(dir: &Path) -> Vec<String> {
-        let mut names = vec![];
-        if let Ok(mut entries) = tokio::fs::read_dir(dir).await {
-            while let Ok(Some(e)) = entries.next_entry().await {
-                names.push(e.file_name().to_string_lossy().into_owned());
-            }
-        }
-        names.sort();
-        names
-    }
-
-    fn spec(extension: &str) -> BlobSpec {
-        BlobSpec {
-            content_type: "text/plain".into(),
-            extension: extension.into(),
-        }
-    }
-
-    fn chunks(parts: Vec<std::io::Result<&'static [u8]>>) -> ByteStream {
-        futures_util::stream::iter(parts.into_iter().map(|p| p.map(Bytes::from_static))).boxed()
-    }
-
-    async fn read_all(blobs: &LocalBlobs, key: &str) -> Option<Vec<u8>> {
-        let content = blobs.get(key.to_string()).await.unwrap()?;
-        let mut all = vec![];
-        let mut body = content.body;
-        while let Some(chunk) = body.next().await {
-            all.extend(chunk.unwrap());
-        }
-        assert_eq!(all.len() as u64, content.size);
-        Some(all)
-    }
-
-    #[tokio::test]
-    async fn a_streamed_put_is_readable_under_a_random_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let blobs = LocalBlobs::new(dir.path().join("uploads"));
-        let key = blobs
-            .put(spec("txt"), chunks(vec![Ok(b"hello "), Ok(b"world")]))
-            .await
-            .unwrap();
-        assert!(is_valid_key(&key) && key.ends_with(".txt"));
-        assert_eq!(files_in(blobs.dir()).await, vec![key.clone()]);
-        assert_eq!(read_all(&blobs, &key).await.unwrap(), b"hello world");
-        blobs.delete(key.clone()).await.unwrap();
-        blobs.delete(key.clone()).await.unwrap();
-        assert!(read_all(&blobs, &key).await.is_none());
-        assert!(files_in(blobs.dir()).await.is_empty());
-    }
-
-    #[tokio::test]
-    async fn a_stream_that_fails_or_a_dropped_put_leaves_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let blobs = LocalBlobs::new(dir.path());
-        let broken = chunks(vec![Ok(b"half"), Err(std::io::Error::other("cut off"))]);
-        assert!(blobs.put(spec("txt"), broken).await.is_err());
-        assert!(files_in(dir.path()).await.is_empty());
-
-        // A put whose future is dropped while it waits for more bytes.
-        let pending = chunks(vec![Ok(b"half")]).chain(futures_util::stream::pending());
-        let put = blobs.put(spec("txt"), pending.boxed());
-        assert!(
-            tokio::time::timeout(std::time::Duration::from_millis(100), put)
-                .await
-                .is_err()
-        );
-        for _ in 0..50 {
-            if files_in(dir.path()).await.is_empty() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        assert!(files_in(dir.path()).await.is_empty());
-    }
-
-    #[tokio::test]
-    async fn keys_that_are_paths_are_never_opened() {
-        let dir = tempfile::tempdir().unwrap();
-        let blobs = LocalBlobs::new(dir.path().join("uploads"));
-        tokio::fs::write(dir.path().join("secret"), b"x")
-            .await
-            .unwrap();
-        for key in ["../secret", "..", ".tmp-abc", "a/b", "A.PNG", "", "a..b"] {
-            assert!(!is_valid_key(key), "{key}");
-            assert!(blobs.get(key.to_string()).await.unwrap().is_none());
-            blobs.delete(key.to_string()).await.unwrap();
-        }
-        assert!(dir.path().join("secret").exists());
-        assert!(blobs.put(spec("../x"), chunks(vec![])).await.is_err());
-    }
+    use crate::blob_contract::{chunks, spec, Subject};
 
     #[tokio::test]
     async fn sweep_removes_leftover_temporary_files() {
@@ -352,7 +261,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(blobs.sweep().await.unwrap(), 1);
-        assert_eq!(files_in(dir.path()).await, vec![kept]);
+        assert_eq!(blobs.held().await, vec![kept]);
         assert_eq!(
             LocalBlobs::new(dir.path().join("none"))
                 .sweep()

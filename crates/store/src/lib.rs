@@ -36,6 +36,7 @@ pub mod events;
 mod followers;
 mod json_text;
 pub mod listen;
+pub mod login_failures;
 mod message_rows;
 mod messages;
 mod migrations;
@@ -43,6 +44,8 @@ mod models;
 mod push;
 mod qa_reviews;
 mod query;
+#[cfg(feature = "s3")]
+pub mod s3_blobs;
 mod schema;
 mod schema_attachments;
 mod schema_calls;
@@ -58,6 +61,8 @@ mod users;
 mod webhooks;
 
 #[cfg(test)]
+mod blob_contract;
+#[cfg(test)]
 mod tests;
 
 pub use blobs::LocalBlobs;
@@ -66,6 +71,8 @@ pub use connection::{
 };
 pub use error::StoreError;
 pub use migrations::{run_migrations, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+#[cfg(feature = "s3")]
+pub use s3_blobs::{S3Blobs, S3Config};
 
 use concierge_domain::event::EventEncoder;
 use concierge_domain::DomainError;

@@ -80,3 +80,12 @@ diesel::table! {
 diesel::joinable!(messages -> tickets (ticket_id));
 diesel::joinable!(messages -> users (sender_user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, tickets, messages, events);
+
+diesel::table! {
+    /// Failed logins per key, in fixed windows (the server's login limits).
+    login_failures (key) {
+        key -> Text,
+        started_at -> Timestamp,
+        failures -> Integer,
+    }
+}

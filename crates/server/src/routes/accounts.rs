@@ -72,7 +72,7 @@ async fn login(
     let login = body.username.or(body.email).unwrap_or_default();
     let password = body.password.unwrap_or_default();
     let ip = state.limits.client_ip(&req);
-    let delay = state.limits.before_login(ip, &login)?;
+    let delay = state.limits.before_login(ip, &login).await?;
     if !delay.is_zero() {
         // The account failed often lately: every attempt on it waits, the right one too.
         tokio::time::sleep(delay).await;
@@ -81,7 +81,7 @@ async fn login(
         Ok(user) => Ok(HttpResponse::Ok().json(login_reply(&state, user)?)),
         Err(err) => {
             if matches!(err, DomainError::Unauthenticated) {
-                state.limits.login_failed(ip, &login);
+                state.limits.login_failed(ip, &login).await;
             }
             Err(err.into())
         }

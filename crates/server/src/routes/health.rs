@@ -116,6 +116,7 @@ async fn advanced(state: State, caller: Caller) -> Result<HttpResponse, ApiError
             "tokens": { "secret": if state.config.jwt_secret_generated { "generated" } else { "configured" } },
             "video": { "kind": state.video_name, "configured": state.video_name != "disabled" },
             "analyzer": { "kind": state.insights.service.analyzer_name(), "running": state.insights.running() },
+            "blobStore": state.blobs.view(),
         },
         "push": state.push.view(state.push_notifier),
         "memory": { "rssBytes": rss_bytes() },

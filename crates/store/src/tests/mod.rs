@@ -5,6 +5,7 @@ pub(crate) mod harness;
 
 mod events;
 mod insights;
+mod login_failures;
 mod messages;
 mod push;
 mod search;
