@@ -80,3 +80,24 @@ diesel::table! {
 diesel::joinable!(messages -> tickets (ticket_id));
 diesel::joinable!(messages -> users (sender_user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, tickets, messages, events);
+
+diesel::table! {
+    /// The audit trail (no foreign keys: entries outlive what they name).
+    audit_entries (id) {
+        id -> BigInt,
+        seq -> Nullable<BigInt>,
+        at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        actor_role -> Nullable<Text>,
+        action -> Text,
+        target_kind -> Text,
+        target_id -> Nullable<Text>,
+        ticket_id -> Nullable<BigInt>,
+        ip -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        changes -> Nullable<Text>,
+        prev_hash -> Nullable<Text>,
+        hash -> Nullable<Text>,
+    }
+}
