@@ -9,16 +9,19 @@
 //! so a row rewritten in the database, removed or moved is named by its `seq`.
 
 use crate::actor::Actor;
-use crate::error::Result;
+use crate::error::{DomainError, Result};
 use crate::ids::{MessageId, TicketId, UserId};
 use crate::page::{Page, PageRequest};
 use crate::ticket::{Ticket, TicketStatus};
+use crate::user::Role;
 use crate::user::User;
+use crate::validate;
 use async_trait::async_trait;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The `prev_hash` of the first entry: 64 zeros.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -592,6 +595,127 @@ pub trait AuditLog: Send + Sync {
     /// Chains up to `limit` pending entries after the last chained one, in one transaction;
     /// returns how many. Two auditors racing cannot both number an entry (`seq` is unique).
     async fn chain_pending(&self, limit: u32) -> Result<usize>;
+}
+
+/// The trail's use cases: every one is a SUPER_ADMIN's.
+#[derive(Clone)]
+pub struct AuditService {
+    log: Arc<dyn AuditLog>,
+}
+
+/// Entries read per trip to the store by verification and export.
+const BATCH: u32 = 500;
+
+impl AuditService {
+    /// On the given trail.
+    pub fn new(log: Arc<dyn AuditLog>) -> Self {
+        Self { log }
+    }
+
+    fn require(actor: &Actor) -> Result<()> {
+        match actor {
+            Actor::Staff {
+                role: Role::SuperAdmin,
+                ..
+            } => Ok(()),
+            _ => Err(DomainError::Forbidden("super admins only")),
+        }
+    }
+
+    /// Entries matching `filter`, newest first.
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        filter: AuditFilter,
+        page: PageRequest,
+    ) -> Result<Page<Entry>> {
+        Self::require(actor)?;
+        for (field, text) in [("actorId", &filter.actor_id), ("action", &filter.action)] {
+            if let Some(text) = text {
+                validate::storable_text(field, text)?;
+            }
+        }
+        check_range(filter.from, filter.to)?;
+        self.log.list(filter, page).await
+    }
+
+    /// Recomputes the whole chain, oldest first.
+    pub async fn verify(&self, actor: &Actor) -> Result<Verification> {
+        Self::require(actor)?;
+        let mut verifier = Verifier::default();
+        let mut after = 0;
+        loop {
+            let batch = self.log.chained(after, None, None, BATCH).await?;
+            for entry in &batch {
+                if !verifier.check(entry) {
+                    return Ok(verifier.finish());
+                }
+                after = entry.seq.unwrap_or(after);
+            }
+            if batch.len() < BATCH as usize {
+                return Ok(verifier.finish());
+            }
+        }
+    }
+
+    /// Starts an export of the chained entries written in `[from, to)`, oldest first, and
+    /// records `audit.exported`. Read it with [`Export::next_batch`].
+    pub async fn export(
+        &self,
+        actor: &Actor,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<Export> {
+        Self::require(actor)?;
+        check_range(from, to)?;
+        self.log.record(Record::exported(from, to)).await?;
+        Ok(Export {
+            log: self.log.clone(),
+            after: 0,
+            from,
+            to,
+            done: false,
+        })
+    }
+}
+
+fn check_range(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Result<()> {
+    for (field, time) in [("from", from), ("to", to)] {
+        if let Some(time) = time {
+            validate::time(field, time)?;
+        }
+    }
+    Ok(())
+}
+
+/// An export in progress: batches of entries in `seq` order, read as they are asked for.
+pub struct Export {
+    log: Arc<dyn AuditLog>,
+    after: i64,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    done: bool,
+}
+
+impl Export {
+    /// The next batch; `None` after the last.
+    pub async fn next_batch(&mut self) -> Result<Option<Vec<Entry>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let batch = self
+            .log
+            .chained(self.after, self.from, self.to, BATCH)
+            .await?;
+        self.done = batch.len() < BATCH as usize;
+        match batch.last().and_then(|e| e.seq) {
+            Some(seq) => {
+                self.after = seq;
+                Ok(Some(batch))
+            }
+            None => Ok(None),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod auth;
 mod auto_summary;
 pub mod config;
 mod edge;
+pub mod followers;
 pub mod insights;
 pub mod limits;
 pub mod metrics;

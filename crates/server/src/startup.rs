@@ -17,6 +17,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use async_trait::async_trait;
 use concierge_domain::attachment::FileLimits;
+use concierge_domain::audit::AuditLog;
 use concierge_domain::ports::{PushNotifier, SystemClock, VideoProvider};
 use concierge_domain::services::{CallPorts, InsightPorts, Ports, PushPorts, Services};
 use concierge_domain::DomainError;
@@ -59,6 +60,7 @@ pub async fn open_store(config: &Config) -> Result<Store, StartError> {
     let store = Store::connect(StoreConfig {
         pool_size: config.db_pool_size,
         connect_timeout: config.db_connect_timeout,
+        audit: config.audit,
         ..StoreConfig::new(
             config.database_url.clone(),
             std::sync::Arc::new(crate::wire::EventWire),
@@ -215,7 +217,15 @@ impl Application {
         ));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let push = spawn_dispatcher(&config, &store, &services, shutdown_rx.clone())?;
+        let audit: Arc<dyn AuditLog> = Arc::new(store.clone());
+        tokio::spawn(crate::followers::auditor::run(
+            audit.clone(),
+            store.subscribe(),
+            config.realtime.poll_interval,
+            shutdown_rx.clone(),
+        ));
         let state = web::Data::new(AppState {
+            audit,
             calls: wired(&services.calls, "call")?,
             search: wired(&services.search, "search")?,
             services,

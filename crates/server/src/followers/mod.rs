@@ -1,0 +1,3 @@
+//! Followers of the database that act in the background.
+
+pub mod auditor;
