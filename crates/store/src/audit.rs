@@ -177,7 +177,8 @@ fn insert(
     let actor = record
         .actor
         .or_else(|| context.actor.clone())
-        .or(fallback)
+        // Only a request has a caller to stand in for; outside one the system acts.
+        .or(fallback.filter(|_| context.request_id.is_some()))
         .unwrap_or_else(AuditActor::system);
     let changes = match &record.changes {
         Some(c) => Some(serde_json::to_string(c).map_err(concierge_domain::DomainError::storage)?),
