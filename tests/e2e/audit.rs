@@ -70,25 +70,10 @@ async fn verify(app: &TestApp) -> Value {
 e2e!(each_action_records_its_entry, |app: TestApp| async move {
     let admin = app.admin_token.clone();
     let admin_id = my_id(&app, &admin).await;
-    let (agent_id, agent) = app.staff("aud-agent", "AGENT").await;
+    let (agent_id, agent) = app.staff("aud-agent", "ADMIN").await;
     app.login_refused("aud-agent", "not-the-password-4711")
         .await;
     let (ticket, donor) = app.donor_query("d-audit", "my card was charged").await;
-    app.ticket_action(ticket, "accept", &agent, json!({}))
-        .await
-        .expect(200);
-    app.ticket_action(ticket, "transfer", &agent, json!({"toUserId": admin_id}))
-        .await
-        .expect(200);
-    app.ticket_action(ticket, "resolve", &admin, json!({}))
-        .await
-        .expect(200);
-    app.update_ticket(ticket, &admin, json!({"status": "IN_PROGRESS"}))
-        .await
-        .expect(200);
-    app.update_ticket(ticket, &admin, json!({"status": "CLOSED"}))
-        .await
-        .expect(200);
     let with_file = post_with_file(&app, &donor, ticket, "receipt", "r.png").await;
     let message = with_file["id"].as_i64().expect("message id");
     let attachment = with_file["attachments"][0]["id"]
@@ -112,6 +97,21 @@ e2e!(each_action_records_its_entry, |app: TestApp| async move {
     app.delete(&format!("/messages/{message}"), Some(&donor))
         .await
         .expect(204);
+    app.ticket_action(ticket, "accept", &admin, json!({}))
+        .await
+        .expect(200);
+    app.ticket_action(ticket, "transfer", &admin, json!({"toUserId": agent_id}))
+        .await
+        .expect(200);
+    app.ticket_action(ticket, "resolve", &agent, json!({}))
+        .await
+        .expect(200);
+    app.update_ticket(ticket, &admin, json!({"status": "IN_PROGRESS"}))
+        .await
+        .expect(200);
+    app.update_ticket(ticket, &admin, json!({"status": "CLOSED"}))
+        .await
+        .expect(200);
     let viewed = app
         .client
         .get(format!("{}/donor-queries/admin/{ticket}", app.api))
@@ -123,8 +123,8 @@ e2e!(each_action_records_its_entry, |app: TestApp| async move {
     assert_eq!(viewed.status().as_u16(), 200);
     app.change_password(&agent, "aud-agent-password", "a-new-password-99")
         .await
-        .expect(204);
-    app.update_user(agent_id, &admin, json!({"role": "ADMIN"}))
+        .expect(200);
+    app.update_user(agent_id, &admin, json!({"role": "AGENT"}))
         .await
         .expect(200);
 
@@ -142,10 +142,10 @@ e2e!(each_action_records_its_entry, |app: TestApp| async move {
         e["target"],
         json!({"kind": "user", "id": agent_id.to_string()})
     );
-    assert_eq!(e["changes"]["role"], json!([null, "AGENT"]));
+    assert_eq!(e["changes"]["role"], json!([null, "ADMIN"]));
     assert_eq!(e["ip"], "127.0.0.1");
     let e = newest(&entries, "auth.login");
-    assert_eq!(e["actor"], staff(agent_id, "AGENT"));
+    assert_eq!(e["actor"], staff(agent_id, "ADMIN"));
     let e = newest(&entries, "auth.login_failed");
     assert_eq!(e["actor"]["kind"], "SYSTEM");
     assert_eq!(e["changes"], json!({"login": [null, "aud-agent"]}));
@@ -161,16 +161,16 @@ e2e!(each_action_records_its_entry, |app: TestApp| async move {
     );
     assert_eq!(e["ticketId"], ticket);
     let e = newest(&entries, "ticket.accepted");
-    assert_eq!(e["actor"], staff(agent_id, "AGENT"));
-    assert_eq!(e["changes"]["assigneeId"], json!([null, agent_id]));
+    assert_eq!(e["actor"], staff(admin_id, "SUPER_ADMIN"));
+    assert_eq!(e["changes"]["assigneeId"], json!([null, admin_id]));
     let e = newest(&entries, "ticket.transferred");
     assert_eq!(
         e["changes"]["status"],
         json!(["IN_PROGRESS", "TRANSFERRED"])
     );
-    assert_eq!(e["changes"]["assigneeId"], json!([agent_id, admin_id]));
+    assert_eq!(e["changes"]["assigneeId"], json!([admin_id, agent_id]));
     let e = newest(&entries, "ticket.resolved");
-    assert_eq!(e["actor"], staff(admin_id, "SUPER_ADMIN"));
+    assert_eq!(e["actor"], staff(agent_id, "ADMIN"));
     assert_eq!(e["changes"]["status"], json!(["TRANSFERRED", "RESOLVED"]));
     let e = newest(&entries, "ticket.reopened");
     assert_eq!(e["changes"]["status"], json!(["RESOLVED", "IN_PROGRESS"]));
@@ -199,9 +199,9 @@ e2e!(each_action_records_its_entry, |app: TestApp| async move {
     assert_eq!(e["requestId"], "audit-read-1");
     assert_eq!(e["ticketId"], ticket);
     let e = newest(&entries, "auth.password_changed");
-    assert_eq!(e["actor"], staff(agent_id, "AGENT"));
+    assert_eq!(e["actor"], staff(agent_id, "ADMIN"));
     let e = newest(&entries, "user.updated");
-    assert_eq!(e["changes"], json!({"role": ["AGENT", "ADMIN"]}));
+    assert_eq!(e["changes"], json!({"role": ["ADMIN", "AGENT"]}));
 
     // Chained in order from 64 zeros, and whole.
     let oldest = entries.last().unwrap();
@@ -240,13 +240,19 @@ e2e!(each_action_records_its_entry, |app: TestApp| async move {
 e2e!(filters_pages_and_export, |app: TestApp| async move {
     let admin = app.admin_token.clone();
     let admin_id = my_id(&app, &admin).await;
-    let (agent_id, agent) = app.staff("aud-filter", "AGENT").await;
+    let (agent_id, agent) = app.staff("aud-filter", "ADMIN").await;
     let (one, _) = app.donor_query("d-f1", "first").await;
     let (two, _) = app.donor_query("d-f2", "second").await;
-    app.ticket_action(one, "accept", &agent, json!({}))
+    app.ticket_action(one, "accept", &admin, json!({}))
         .await
         .expect(200);
-    app.ticket_action(two, "accept", &agent, json!({}))
+    app.ticket_action(two, "accept", &admin, json!({}))
+        .await
+        .expect(200);
+    app.ticket_action(one, "transfer", &admin, json!({"toUserId": agent_id}))
+        .await
+        .expect(200);
+    app.ticket_action(one, "resolve", &agent, json!({}))
         .await
         .expect(200);
     let all = chained(&app).await;
@@ -268,12 +274,17 @@ e2e!(filters_pages_and_export, |app: TestApp| async move {
     };
 
     let by_agent = list(format!("actorId={agent_id}")).await;
-    assert_eq!(
-        actions(&by_agent),
-        ["ticket.accepted", "ticket.accepted", "auth.login"]
-    );
+    assert_eq!(actions(&by_agent), ["ticket.resolved", "auth.login"]);
     let on_one = list(format!("ticketId={one}")).await;
-    assert_eq!(actions(&on_one), ["ticket.accepted", "ticket.created"]);
+    assert_eq!(
+        actions(&on_one),
+        [
+            "ticket.resolved",
+            "ticket.transferred",
+            "ticket.accepted",
+            "ticket.created"
+        ]
+    );
     assert!(on_one.data().iter().all(|e| e["ticketId"] == one));
     let accepted = list("action=ticket.accepted".into()).await;
     assert_eq!(accepted.data().len(), 2);

@@ -1,0 +1,70 @@
+use super::harness::{create, donor_ticket, store_test};
+use crate::audit::{scope, RequestContext};
+use concierge_domain::audit::{AuditActor, AuditFilter, AuditLog, Record, Verifier};
+use concierge_domain::page::PageRequest;
+use concierge_domain::ports::TicketRepository;
+use concierge_domain::TicketId;
+
+store_test!(
+    concurrent_auditors_chain_each_entry_once_in_order,
+    |store| {
+        // Writers and two auditors at once: every entry gets one place, with no gap.
+        let mut tasks = vec![];
+        for n in 0..40 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .record(Record::ticket_deleted(TicketId(n)))
+                    .await
+                    .unwrap();
+            }));
+        }
+        for _ in 0..2 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..20 {
+                    // The loser of a race fails and tries again later, as the auditor does.
+                    let _ = store.chain_pending(7).await;
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        while store.chain_pending(100).await.unwrap() > 0 {}
+        let chained = store.chained(0, None, None, 100).await.unwrap();
+        assert_eq!(chained.len(), 40);
+        let mut verifier = Verifier::default();
+        assert!(chained.iter().all(|e| verifier.check(e)));
+        assert!(verifier.finish().ok);
+    }
+);
+
+store_test!(a_write_records_its_request_context, |store| {
+    let context = RequestContext {
+        actor: Some(AuditActor::donor("d-ctx")),
+        ip: Some("192.0.2.7".into()),
+        request_id: Some("req-7".into()),
+    };
+    let ticket = scope(context, create(&store, donor_ticket("d-ctx", "hello"))).await;
+    let page = store
+        .list(AuditFilter::default(), PageRequest::default())
+        .await
+        .unwrap();
+    let entry = &page.items[0];
+    assert_eq!(entry.action, "ticket.created");
+    assert_eq!(entry.ticket_id, Some(ticket.id));
+    assert_eq!(entry.actor, AuditActor::donor("d-ctx"));
+    assert_eq!(entry.ip.as_deref(), Some("192.0.2.7"));
+    assert_eq!(entry.request_id.as_deref(), Some("req-7"));
+    assert_eq!(entry.seq, None, "not chained yet");
+    // Deleting the ticket keeps its entry (no foreign key) and adds one.
+    store.delete(ticket.id).await.unwrap();
+    let filter = AuditFilter {
+        ticket_id: Some(ticket.id),
+        ..AuditFilter::default()
+    };
+    let page = store.list(filter, PageRequest::default()).await.unwrap();
+    let actions: Vec<&str> = page.items.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["ticket.deleted", "ticket.created"]);
+});
