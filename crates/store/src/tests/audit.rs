@@ -47,8 +47,7 @@ store_test!(a_write_records_its_request_context, |store| {
         request_id: Some("req-7".into()),
     };
     let ticket = scope(context, create(&store, donor_ticket("d-ctx", "hello"))).await;
-    let page = store
-        .list(AuditFilter::default(), PageRequest::default())
+    let page = AuditLog::list(&store, AuditFilter::default(), PageRequest::default())
         .await
         .unwrap();
     let entry = &page.items[0];
@@ -59,12 +58,14 @@ store_test!(a_write_records_its_request_context, |store| {
     assert_eq!(entry.request_id.as_deref(), Some("req-7"));
     assert_eq!(entry.seq, None, "not chained yet");
     // Deleting the ticket keeps its entry (no foreign key) and adds one.
-    store.delete(ticket.id).await.unwrap();
+    TicketRepository::delete(&store, ticket.id).await.unwrap();
     let filter = AuditFilter {
         ticket_id: Some(ticket.id),
         ..AuditFilter::default()
     };
-    let page = store.list(filter, PageRequest::default()).await.unwrap();
+    let page = AuditLog::list(&store, filter, PageRequest::default())
+        .await
+        .unwrap();
     let actions: Vec<&str> = page.items.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["ticket.deleted", "ticket.created"]);
 });
