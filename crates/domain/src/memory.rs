@@ -45,6 +45,22 @@ struct State {
     encoder: Option<Arc<dyn EventEncoder>>,
     avatars: BTreeMap<i64, crate::attachment::Avatar>,
     blobs: BTreeMap<String, Vec<u8>>,
+    followers: BTreeMap<String, Follower>,
+}
+
+/// A follower's row of the [`crate::ports::FollowerLedger`].
+#[derive(Debug, Default)]
+struct Follower {
+    cursor: Option<i64>,
+    leader: Option<(String, DateTime<Utc>)>,
+}
+
+impl Follower {
+    fn led_by(&self, holder: &str) -> bool {
+        self.leader
+            .as_ref()
+            .is_some_and(|(h, until)| h == holder && *until > Utc::now())
+    }
 }
 
 impl State {
@@ -604,6 +620,46 @@ impl EventLog for MemoryStore {
     }
 }
 
+#[async_trait]
+impl crate::ports::FollowerLedger for MemoryStore {
+    async fn cursor(&self, follower: String) -> Result<Option<i64>> {
+        Ok(self.state().followers.get(&follower).and_then(|f| f.cursor))
+    }
+
+    async fn advance(&self, follower: String, holder: String, seq: i64) -> Result<bool> {
+        let mut state = self.state();
+        match state.followers.get_mut(&follower) {
+            Some(row) if row.led_by(&holder) => {
+                row.cursor = Some(seq);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn lease(&self, follower: String, holder: String, until: DateTime<Utc>) -> Result<bool> {
+        let mut state = self.state();
+        let row = state.followers.entry(follower).or_default();
+        let free = row
+            .leader
+            .as_ref()
+            .is_none_or(|(h, ends)| *h == holder || *ends < Utc::now());
+        if free {
+            row.leader = Some((holder, until));
+        }
+        Ok(free)
+    }
+
+    async fn release(&self, follower: String, holder: String) -> Result<()> {
+        if let Some(row) = self.state().followers.get_mut(&follower) {
+            if row.leader.as_ref().is_some_and(|(h, _)| *h == holder) {
+                row.leader = None;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A [`Clock`] that stands still until it is moved.
 #[derive(Debug)]
 pub struct ManualClock {
@@ -871,5 +927,21 @@ mod tests {
             .expect("read")
             .expect("still there");
         assert_eq!((kept.content.as_str(), kept.reply_to_id), ("answer", None));
+    }
+
+    #[tokio::test]
+    async fn a_follower_moves_only_under_its_own_unexpired_lease() {
+        use crate::ports::FollowerLedger;
+        let store = MemoryStore::default();
+        let soon = Utc::now() + chrono::Duration::seconds(30);
+        assert!(store.lease("sla".into(), "a".into(), soon).await.unwrap());
+        assert!(!store.lease("sla".into(), "b".into(), soon).await.unwrap());
+        assert!(!store.advance("sla".into(), "b".into(), 4).await.unwrap());
+        assert!(store.advance("sla".into(), "a".into(), 4).await.unwrap());
+        assert_eq!(store.cursor("sla".into()).await.unwrap(), Some(4));
+        assert_eq!(store.cursor("push".into()).await.unwrap(), None);
+        store.release("sla".into(), "a".into()).await.unwrap();
+        assert!(store.lease("sla".into(), "b".into(), soon).await.unwrap());
+        assert!(!store.advance("sla".into(), "a".into(), 9).await.unwrap());
     }
 }

@@ -16,7 +16,6 @@ pub mod insights;
 pub mod limits;
 pub mod metrics;
 mod middleware;
-pub mod notifications;
 pub mod openapi;
 mod pages;
 pub mod password;
