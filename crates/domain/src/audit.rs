@@ -23,6 +23,9 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// The auditor's name in the [`FollowerLedger`](crate::ports::FollowerLedger).
+pub const AUDITOR: &str = "auditor";
+
 /// The `prev_hash` of the first entry: 64 zeros.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -592,9 +595,10 @@ pub trait AuditLog: Send + Sync {
         to: Option<DateTime<Utc>>,
         limit: u32,
     ) -> Result<Vec<Entry>>;
-    /// Chains up to `limit` pending entries after the last chained one, in one transaction;
-    /// returns how many. Two auditors racing cannot both number an entry (`seq` is unique).
-    async fn chain_pending(&self, limit: u32) -> Result<usize>;
+    /// Chains up to `limit` pending entries after the last chained one, in one transaction,
+    /// while `holder` leads the [`AUDITOR`]; returns how many, or `None` (nothing written) when
+    /// it does not lead. Should two chain at once anyway, `seq` is unique: one fails.
+    async fn chain_pending(&self, holder: String, limit: u32) -> Result<Option<usize>>;
 }
 
 /// The trail's use cases: every one is a SUPER_ADMIN's.

@@ -220,6 +220,8 @@ impl Application {
         let audit: Arc<dyn AuditLog> = Arc::new(store.clone());
         tokio::spawn(crate::followers::auditor::run(
             audit.clone(),
+            Arc::new(store.clone()),
+            format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
             store.subscribe(),
             config.realtime.poll_interval,
             shutdown_rx.clone(),

@@ -14,7 +14,7 @@ use crate::Store;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use concierge_domain::audit::{
-    self, ActorKind, AuditActor, AuditFilter, AuditLog, Entry, Record, Target, GENESIS,
+    self, ActorKind, AuditActor, AuditFilter, AuditLog, Entry, Record, Target, AUDITOR, GENESIS,
 };
 use concierge_domain::event::EventEncoder;
 use concierge_domain::page::{Page, PageRequest};
@@ -251,8 +251,16 @@ fn chained(
     rows.into_iter().map(EntryRow::into_entry).collect()
 }
 
-/// Numbers and hashes up to `limit` pending entries after the newest chained one.
-fn chain_pending(conn: &mut DbConnection, limit: u32) -> Result<usize, Error> {
+/// Numbers and hashes up to `limit` pending entries after the newest chained one, while
+/// `holder` leads the auditor.
+fn chain_pending(
+    conn: &mut DbConnection,
+    holder: &str,
+    limit: u32,
+) -> Result<Option<usize>, Error> {
+    if !crate::followers::holds(conn, AUDITOR, holder)? {
+        return Ok(None);
+    }
     let last: Option<(Option<i64>, Option<String>)> = audit_entries::table
         .filter(audit_entries::seq.is_not_null())
         .order(audit_entries::seq.desc())
@@ -290,7 +298,7 @@ fn chain_pending(conn: &mut DbConnection, limit: u32) -> Result<usize, Error> {
         }
         prev = entry.hash.unwrap_or_default();
     }
-    Ok(count)
+    Ok(Some(count))
 }
 
 #[async_trait]
@@ -315,7 +323,8 @@ impl AuditLog for Store {
             .await
     }
 
-    async fn chain_pending(&self, limit: u32) -> Result<usize> {
-        self.write(move |conn| chain_pending(conn, limit)).await
+    async fn chain_pending(&self, holder: String, limit: u32) -> Result<Option<usize>> {
+        self.write(move |conn| chain_pending(conn, &holder, limit))
+            .await
     }
 }

@@ -1,7 +1,8 @@
 use super::harness::{create, donor_ticket, store_test};
 use crate::audit::{scope, RequestContext};
-use concierge_domain::audit::{AuditActor, AuditFilter, AuditLog, Record, Verifier};
+use concierge_domain::audit::{AuditActor, AuditFilter, AuditLog, Record, Verifier, AUDITOR};
 use concierge_domain::page::PageRequest;
+use concierge_domain::ports::FollowerLedger;
 use concierge_domain::ports::TicketRepository;
 use concierge_domain::TicketId;
 
@@ -24,14 +25,14 @@ store_test!(
             tasks.push(tokio::spawn(async move {
                 for _ in 0..20 {
                     // The loser of a race fails and tries again later, as the auditor does.
-                    let _ = store.chain_pending(7).await;
+                    let _ = store.chain_pending("a".into(), 7).await;
                 }
             }));
         }
         for task in tasks {
             task.await.unwrap();
         }
-        while store.chain_pending(100).await.unwrap() > 0 {}
+        while store.chain_pending("a".into(), 100).await.unwrap() > Some(0) {}
         let chained = store.chained(0, None, None, 100).await.unwrap();
         assert_eq!(chained.len(), 40);
         let mut verifier = Verifier::default();
