@@ -6,10 +6,34 @@ use concierge_domain::ports::FollowerLedger;
 use concierge_domain::ports::TicketRepository;
 use concierge_domain::TicketId;
 
+/// Takes the auditor's lease for `holder`.
+async fn lead(store: &crate::Store, holder: &str) -> bool {
+    let until = chrono::Utc::now() + chrono::Duration::seconds(60);
+    store
+        .lease(AUDITOR.into(), holder.into(), until)
+        .await
+        .unwrap()
+}
+
+store_test!(only_the_leader_chains, |store| {
+    store
+        .record(Record::ticket_deleted(TicketId(1)))
+        .await
+        .unwrap();
+    assert!(lead(&store, "a").await);
+    assert!(!lead(&store, "b").await);
+    assert_eq!(store.chain_pending("b".into(), 10).await.unwrap(), None);
+    assert!(store.chained(0, None, None, 10).await.unwrap().is_empty());
+    assert_eq!(store.chain_pending("a".into(), 10).await.unwrap(), Some(1));
+    assert_eq!(store.chained(0, None, None, 10).await.unwrap().len(), 1);
+});
+
 store_test!(
     concurrent_auditors_chain_each_entry_once_in_order,
     |store| {
-        // Writers and two auditors at once: every entry gets one place, with no gap.
+        // Writers, and two chaining passes at once under one lease (as in a hand-over): every
+        // entry gets one place, with no gap.
+        assert!(lead(&store, "a").await);
         let mut tasks = vec![];
         for n in 0..40 {
             let store = store.clone();
