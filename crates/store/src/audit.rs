@@ -97,9 +97,10 @@ impl Outbox {
     }
 }
 
-#[derive(Insertable)]
+/// The columns an entry is written with.
+#[derive(Insertable, Queryable, Selectable)]
 #[diesel(table_name = audit_entries)]
-struct NewEntryRow {
+struct EntryFields {
     at: NaiveDateTime,
     actor_kind: String,
     actor_id: Option<String>,
@@ -113,54 +114,48 @@ struct NewEntryRow {
     changes: Option<String>,
 }
 
+/// A stored entry: its fields, and what the auditor adds.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = audit_entries)]
 struct EntryRow {
     id: i64,
     seq: Option<i64>,
-    at: NaiveDateTime,
-    actor_kind: String,
-    actor_id: Option<String>,
-    actor_role: Option<String>,
-    action: String,
-    target_kind: String,
-    target_id: Option<String>,
-    ticket_id: Option<i64>,
-    ip: Option<String>,
-    request_id: Option<String>,
-    changes: Option<String>,
+    #[diesel(embed)]
+    fields: EntryFields,
     prev_hash: Option<String>,
     hash: Option<String>,
 }
 
 impl EntryRow {
     fn into_entry(self) -> Result<Entry, Error> {
-        let bad = |what: &str| corrupt(format!("audit entry {} {what}", self.id));
-        let kind = self
+        let id = self.id;
+        let bad = |what: &str| corrupt(format!("audit entry {id} {what}"));
+        let f = self.fields;
+        let kind = f
             .actor_kind
             .parse::<ActorKind>()
             .map_err(|_| bad("actor kind"))?;
-        let changes = match &self.changes {
+        let changes = match &f.changes {
             Some(text) => Some(serde_json::from_str(text).map_err(|_| bad("changes"))?),
             None => None,
         };
         Ok(Entry {
-            id: self.id,
+            id,
             seq: self.seq,
-            at: from_db(self.at),
+            at: from_db(f.at),
             actor: AuditActor {
                 kind,
-                id: self.actor_id,
-                role: self.actor_role,
+                id: f.actor_id,
+                role: f.actor_role,
             },
-            action: self.action,
+            action: f.action,
             target: Target {
-                kind: self.target_kind,
-                id: self.target_id,
+                kind: f.target_kind,
+                id: f.target_id,
             },
-            ticket_id: self.ticket_id.map(TicketId),
-            ip: self.ip,
-            request_id: self.request_id,
+            ticket_id: f.ticket_id.map(TicketId),
+            ip: f.ip,
+            request_id: f.request_id,
             changes,
             prev_hash: self.prev_hash,
             hash: self.hash,
@@ -185,7 +180,7 @@ fn insert(
         None => None,
     };
     diesel::insert_into(audit_entries::table)
-        .values(NewEntryRow {
+        .values(EntryFields {
             at: to_db(audit::now()),
             actor_kind: actor.kind.as_str().to_string(),
             actor_id: actor.id,
