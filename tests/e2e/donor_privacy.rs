@@ -11,11 +11,11 @@ use serde_json::{json, Value};
 
 const IDENTITY_SECRET: &str = "donor-identity-secret-for-the-e2e-tests";
 
-const PNG: &[u8] =
+pub(crate) const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 
 /// Posts a message with one PNG named `file_name`; returns the message.
-async fn post_with_file(
+pub(crate) async fn post_with_file(
     app: &TestApp,
     token: &str,
     ticket: i64,

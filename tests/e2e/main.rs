@@ -5,6 +5,7 @@ use serde_json::json;
 
 mod aliases;
 mod attachments;
+mod audit;
 mod bad_input;
 mod calls;
 mod cluster;

@@ -4,6 +4,7 @@
 use crate::problem::ApiError;
 use crate::state::AppState;
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use concierge_domain::audit::AuditActor;
 use concierge_domain::{Actor, TicketId, UserId};
 use futures_util::future::LocalBoxFuture;
 use hmac::{Hmac, Mac};
@@ -271,7 +272,9 @@ impl FromRequest for Caller {
         Box::pin(async move {
             let (state, token) = found?;
             let token = token.ok_or(ApiError::Unauthorized("a bearer token is required"))?;
-            Ok(Caller(actor_for_token(&state, &token).await?))
+            let actor = actor_for_token(&state, &token).await?;
+            concierge_store::audit::set_actor(AuditActor::of(&actor));
+            Ok(Caller(actor))
         })
     }
 }

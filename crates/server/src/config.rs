@@ -41,6 +41,8 @@ pub struct Config {
     pub admin_password: Option<String>,
     /// Whether `POST /auth/register` is open.
     pub allow_signup: bool,
+    /// Whether writes record audit entries (`AUDIT`, default true; off only to measure its cost).
+    pub audit: bool,
     /// The largest JSON body accepted (also the optional JSON bodies read as raw bytes).
     pub max_json_bytes: usize,
     /// The longest a request's whole body may take to arrive (`BODY_READ_TIMEOUT`, default
@@ -149,6 +151,7 @@ struct Env {
     admin_username: Option<String>,
     admin_password: Option<String>,
     allow_signup: Option<bool>,
+    audit: Option<bool>,
     max_json_bytes: Option<usize>,
     #[serde(deserialize_with = "concierge_settings::duration")]
     body_read_timeout: Option<Duration>,
@@ -291,6 +294,7 @@ impl Config {
             admin_username: env.admin_username.unwrap_or_else(|| "manager".into()),
             admin_password: env.admin_password,
             allow_signup: env.allow_signup.unwrap_or(false),
+            audit: env.audit.unwrap_or(true),
             max_json_bytes: env.max_json_bytes.unwrap_or(1024 * 1024),
             body_read_timeout: positive(
                 "BODY_READ_TIMEOUT",

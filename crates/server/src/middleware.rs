@@ -9,6 +9,7 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{DefaultHeaders, Next};
 use actix_web::{web, Error, HttpMessage, ResponseError};
+use concierge_store::audit::{self, RequestContext};
 use std::time::Instant;
 use tracing::Span;
 use tracing_actix_web::{RootSpanBuilder, TracingLogger};
@@ -101,7 +102,8 @@ pub fn request_span() -> TracingLogger<RequestSpan> {
     TracingLogger::<RequestSpan>::new()
 }
 
-/// Puts the request id on the response and counts the request in the metrics (by method
+/// Runs the request in its audit context (IP, request id), puts the request id on the
+/// response and counts the request in the metrics (by method
 /// label, matched route pattern and status). Runs inside [`request_span`].
 pub async fn stamp(
     req: ServiceRequest,
@@ -109,7 +111,15 @@ pub async fn stamp(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let stamp = req.extensions().get::<Stamp>().cloned();
     let preflight = is_preflight(&req);
-    let mut res = next.call(req).await?;
+    // The audit context of whatever the request writes; the caller is named once known.
+    let context = RequestContext {
+        actor: None,
+        ip: req
+            .app_data::<web::Data<AppState>>()
+            .map(|state| state.limits.client_ip(req.request()).to_string()),
+        request_id: stamp.as_ref().map(|s| s.id.clone()),
+    };
+    let mut res = audit::scope(context, next.call(req)).await?;
     // actix-cors answers an accepted preflight 200; it has no body, so say so.
     if preflight && res.status() == StatusCode::OK {
         *res.response_mut().status_mut() = StatusCode::NO_CONTENT;

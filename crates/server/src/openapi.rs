@@ -183,6 +183,7 @@ impl Modify for Security {
         (name = "insights", description = "Summaries and QA reviews"),
         (name = "search", description = "Tickets and messages matching a query"),
         (name = "webhooks", description = "Endpoints that receive events, and their deliveries"),
+        (name = "audit", description = "The audit trail: who did what, as a hash chain"),
         (name = "meta", description = "This document, the docs page, the WebSocket upgrade")
     )
 )]

@@ -18,6 +18,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use async_trait::async_trait;
 use concierge_domain::attachment::FileLimits;
+use concierge_domain::audit::AuditLog;
 use concierge_domain::ports::{
     PushNotifier, SystemClock, VideoProvider, WebhookSender, WebhookStore,
 };
@@ -64,6 +65,7 @@ pub async fn open_store(config: &Config) -> Result<Store, StartError> {
     let store = Store::connect(StoreConfig {
         pool_size: config.db_pool_size,
         connect_timeout: config.db_connect_timeout,
+        audit: config.audit,
         ..StoreConfig::new(
             config.database_url.clone(),
             std::sync::Arc::new(crate::wire::EventWire),
@@ -235,8 +237,18 @@ impl Application {
         ));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let push = spawn_dispatcher(&config, &store, &services, shutdown_rx.clone())?;
+        let audit: Arc<dyn AuditLog> = Arc::new(store.clone());
+        tokio::spawn(crate::followers::auditor::run(
+            audit.clone(),
+            Arc::new(store.clone()),
+            format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
+            store.subscribe(),
+            config.realtime.poll_interval,
+            shutdown_rx.clone(),
+        ));
         let webhooks = spawn_webhooks(&config, &store, &services, shutdown_rx.clone())?;
         let state = web::Data::new(AppState {
+            audit,
             webhooks,
             calls: wired(&services.calls, "call")?,
             search: wired(&services.search, "search")?,

@@ -34,6 +34,8 @@ pub trait DatabaseProbe: Send + Sync {
 pub struct AppState {
     /// The domain services.
     pub services: Services,
+    /// The audit trail (its routes, and the entries a handler records itself).
+    pub audit: Arc<dyn concierge_domain::audit::AuditLog>,
     /// Search: `services.search`, which the server always wires.
     pub search: concierge_domain::search::SearchService,
     /// Calls: `services.calls`, which the server always wires.

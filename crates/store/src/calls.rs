@@ -5,6 +5,7 @@
 //! `call_sessions_one_open_per_ticket` keeps one open session per ticket even against writers
 //! that skipped the domain's check.
 
+use crate::audit::Outbox;
 use crate::connection::DbConnection;
 use crate::error::{corrupt, is_unique_violation, Error};
 use crate::models::{from_db, to_db};
@@ -13,11 +14,11 @@ use crate::schema_calls::{call_requests, call_sessions};
 use crate::{events, message_rows, tickets, Store};
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
+use concierge_domain::audit::Record;
 use concierge_domain::call::{
     CallError, CallRequest, CallRequestId, CallRequestStatus, CallSession, CallSessionId,
     CallSessionStatus, NewCallRequest, NewCallSession,
 };
-use concierge_domain::event::EventEncoder;
 use concierge_domain::event::{EventKind, NewEvent, Payload};
 use concierge_domain::message::{Message, NewMessage};
 use concierge_domain::page::{Page, PageRequest};
@@ -171,7 +172,7 @@ fn write_note(
 
 fn create_request(
     conn: &mut DbConnection,
-    enc: &dyn EventEncoder,
+    outbox: &Outbox,
     request: &NewCallRequest,
     note: NewMessage,
 ) -> Result<(CallRequest, Message), Error> {
@@ -192,7 +193,7 @@ fn create_request(
     let (message, new_message) = write_note(conn, request.ticket_id, note)?;
     events::append(
         conn,
-        enc,
+        outbox,
         vec![
             NewEvent::call_request(EventKind::CallRequested, &request),
             new_message,
@@ -238,7 +239,7 @@ fn save_decision(
 
 fn decide_request(
     conn: &mut DbConnection,
-    enc: &dyn EventEncoder,
+    outbox: &Outbox,
     request: &CallRequest,
     note: NewMessage,
 ) -> Result<CallRequest, Error> {
@@ -247,13 +248,13 @@ fn decide_request(
     }
     let (saved, updated) = save_decision(conn, request)?;
     let (_, new_message) = write_note(conn, saved.ticket_id, note)?;
-    events::append(conn, enc, vec![updated, new_message])?;
+    events::append(conn, outbox, vec![updated, new_message])?;
     Ok(saved)
 }
 
 fn start_session(
     conn: &mut DbConnection,
-    enc: &dyn EventEncoder,
+    outbox: &Outbox,
     session: &NewCallSession,
     accepted: Option<&CallRequest>,
     note: NewMessage,
@@ -301,9 +302,10 @@ fn start_session(
     };
     let session = row.into_session()?;
     log.push(NewEvent::call_session(EventKind::CallStarted, &session));
+    outbox.record(conn, session_record("call.started", &session))?;
     let (message, new_message) = write_note(conn, session.ticket_id, note)?;
     log.push(new_message);
-    events::append(conn, enc, log)?;
+    events::append(conn, outbox, log)?;
     Ok((session, message))
 }
 
@@ -331,7 +333,7 @@ fn open_session(conn: &mut DbConnection, ticket: TicketId) -> Result<Option<Call
 
 fn update_session(
     conn: &mut DbConnection,
-    enc: &dyn EventEncoder,
+    outbox: &Outbox,
     session: &CallSession,
     from: CallSessionStatus,
     note: Option<NewMessage>,
@@ -362,18 +364,30 @@ fn update_session(
         CallSessionStatus::Ended => EventKind::CallEnded,
         _ => EventKind::CallStarted,
     };
+    if saved.status == CallSessionStatus::Ended {
+        outbox.record(conn, session_record("call.ended", &saved))?;
+    }
     let mut log = vec![NewEvent::call_session(kind, &saved)];
     if let Some(note) = note {
         let (_, new_message) = write_note(conn, saved.ticket_id, note)?;
         log.push(new_message);
     }
-    events::append(conn, enc, log)?;
+    events::append(conn, outbox, log)?;
     Ok(saved)
+}
+
+fn session_record(action: &str, session: &CallSession) -> Record {
+    Record::call(
+        action,
+        session.ticket_id,
+        session.id.0,
+        session.status.as_str(),
+    )
 }
 
 fn delete_session(
     conn: &mut DbConnection,
-    enc: &dyn EventEncoder,
+    outbox: &Outbox,
     id: CallSessionId,
 ) -> Result<(), Error> {
     let Some(session) = load_session(conn, id)? else {
@@ -393,7 +407,7 @@ fn delete_session(
         ticket_id: Some(session.ticket_id),
         payload: Payload::CallSessionDeleted(session),
     };
-    events::append(conn, enc, vec![event])
+    events::append(conn, outbox, vec![event])
 }
 
 #[async_trait]
@@ -403,7 +417,7 @@ impl CallRepository for Store {
         request: NewCallRequest,
         note: NewMessage,
     ) -> Result<(CallRequest, Message)> {
-        self.write_logged(move |conn, enc| create_request(conn, enc, &request, note))
+        self.write_logged(move |conn, outbox| create_request(conn, outbox, &request, note))
             .await
     }
 
@@ -439,7 +453,7 @@ impl CallRepository for Store {
     }
 
     async fn decide_request(&self, request: CallRequest, note: NewMessage) -> Result<CallRequest> {
-        self.write_logged(move |conn, enc| decide_request(conn, enc, &request, note))
+        self.write_logged(move |conn, outbox| decide_request(conn, outbox, &request, note))
             .await
     }
 
@@ -449,8 +463,8 @@ impl CallRepository for Store {
         accepted: Option<CallRequest>,
         note: NewMessage,
     ) -> Result<(CallSession, Message)> {
-        self.write_logged(move |conn, enc| {
-            start_session(conn, enc, &session, accepted.as_ref(), note)
+        self.write_logged(move |conn, outbox| {
+            start_session(conn, outbox, &session, accepted.as_ref(), note)
         })
         .await
     }
@@ -485,12 +499,12 @@ impl CallRepository for Store {
         from: CallSessionStatus,
         note: Option<NewMessage>,
     ) -> Result<CallSession> {
-        self.write_logged(move |conn, enc| update_session(conn, enc, &session, from, note))
+        self.write_logged(move |conn, outbox| update_session(conn, outbox, &session, from, note))
             .await
     }
 
     async fn delete_session(&self, id: CallSessionId) -> Result<()> {
-        self.write_logged(move |conn, enc| delete_session(conn, enc, id))
+        self.write_logged(move |conn, outbox| delete_session(conn, outbox, id))
             .await
     }
 }

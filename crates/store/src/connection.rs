@@ -70,6 +70,8 @@ pub struct StoreConfig {
     /// Writes the JSON payloads of the events every change appends (see
     /// [`EventEncoder`](concierge_domain::event::EventEncoder)).
     pub event_encoder: Arc<dyn EventEncoder>,
+    /// Whether writes record audit entries (on by default; see `audit`).
+    pub audit: bool,
 }
 
 impl StoreConfig {
@@ -77,6 +79,7 @@ impl StoreConfig {
     pub fn new(url: impl Into<String>, event_encoder: Arc<dyn EventEncoder>) -> Self {
         Self {
             event_encoder,
+            audit: true,
             url: url.into(),
             pool_size: 10,
             connect_timeout: Duration::from_secs(5),

@@ -29,7 +29,7 @@ use crate::schema::events;
 use crate::Store;
 use async_trait::async_trait;
 use chrono::Utc;
-use concierge_domain::event::{EventEncoder, EventKind, NewEvent, StoredEvent};
+use concierge_domain::event::{EventKind, NewEvent, StoredEvent};
 use concierge_domain::ports::EventLog;
 use concierge_domain::{DomainError, MessageId, Result, TicketId};
 use diesel::dsl::max;
@@ -85,7 +85,7 @@ macro_rules! insert_rows {
 /// transaction, with every event of the change in order.
 pub(crate) fn append(
     conn: &mut DbConnection,
-    encoder: &dyn EventEncoder,
+    outbox: &crate::audit::Outbox,
     events: Vec<NewEvent>,
 ) -> Result<(), Error> {
     if events.is_empty() {
@@ -98,7 +98,7 @@ pub(crate) fn append(
             Ok(NewEventRow {
                 kind: e.kind.as_str().to_string(),
                 ticket_id: e.ticket_id.map(|t| t.0),
-                data: serde_json::to_string(&encoder.encode(&e.payload))
+                data: serde_json::to_string(&outbox.encoder.encode(&e.payload))
                     .map_err(DomainError::storage)?,
                 created_at: now,
             })

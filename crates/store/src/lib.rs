@@ -28,6 +28,7 @@
 #![cfg_attr(not(test), deny(clippy::expect_used, clippy::indexing_slicing))]
 
 mod attachments;
+pub mod audit;
 pub mod blobs;
 mod calls;
 mod connection;
@@ -95,6 +96,8 @@ pub struct Store {
     listening: Arc<AtomicBool>,
     /// Writes event payloads as JSON (the application's API shapes).
     encoder: Arc<dyn EventEncoder>,
+    /// Whether writes record audit entries (`StoreConfig::audit`).
+    audit: bool,
     /// SQLite: this process's writers queue here rather than in SQLite's busy handler, which
     /// sleeps in growing steps while the write lock is taken (long tails under load).
     sqlite_writer: Arc<std::sync::Mutex<()>>,
@@ -136,6 +139,7 @@ impl Store {
     pub async fn connect(config: StoreConfig) -> Result<Store, StoreError> {
         let wait = config.connect_timeout;
         let encoder = config.event_encoder.clone();
+        let audit = config.audit;
         let (pool, target) =
             tokio::task::spawn_blocking(move || connection::build_pool(&config)).await??;
         let (written, _) = watch::channel(0);
@@ -150,6 +154,7 @@ impl Store {
             },
             listening: Arc::new(AtomicBool::new(false)),
             encoder,
+            audit,
             sqlite_writer: Arc::default(),
             permits,
             wait,
@@ -281,20 +286,21 @@ impl Store {
         self.run_writing(move |conn| tx::write(conn, work)).await
     }
 
-    /// The event encoder, for writes that run their own transaction.
-    fn encoder(&self) -> Arc<dyn EventEncoder> {
-        self.encoder.clone()
+    /// What a write made now appends with: the event encoder and the running request's audit
+    /// context. Call it on the async side (the context is task-local).
+    fn outbox(&self) -> audit::Outbox {
+        audit::Outbox::new(self.encoder.clone(), self.audit)
     }
 
     /// Runs `work`, which appends events, in a write transaction; wakes readers once committed.
     async fn write_logged<T, F>(&self, work: F) -> concierge_domain::Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConnection, &dyn EventEncoder) -> Result<T, error::Error> + Send + 'static,
+        F: FnOnce(&mut DbConnection, &audit::Outbox) -> Result<T, error::Error> + Send + 'static,
     {
-        let encoder = self.encoder.clone();
+        let outbox = self.outbox();
         let value = self
-            .run_writing(move |conn| tx::write(conn, |conn| work(conn, &*encoder)))
+            .run_writing(move |conn| tx::write(conn, |conn| work(conn, &outbox)))
             .await?;
         self.wake();
         Ok(value)

@@ -1,6 +1,7 @@
 //! [`MessageRepository`]: conversations. Every read joins the sender's name in the same query
 //! (staff: the user's name; donor: the ticket's donor name), so lists make one query.
 
+use crate::audit::Outbox;
 use crate::connection::DbConnection;
 use crate::error::{is_foreign_key_violation, is_unique_violation, Error};
 use crate::message_rows::{convert, convert_one, insert, load, message_views};
@@ -12,7 +13,7 @@ use crate::{events, tickets as ticket_rows, tx, Store};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use concierge_domain::attachment::{Attachment, NewAttachment};
-use concierge_domain::event::EventEncoder;
+use concierge_domain::audit::Record;
 use concierge_domain::event::NewEvent;
 use concierge_domain::message::{Message, MessageFilter, MessageType, NewMessage, Posted};
 use concierge_domain::page::{Page, PageRequest};
@@ -36,7 +37,7 @@ fn by_client_id(
 
 fn post(
     conn: &mut DbConnection,
-    enc: &dyn EventEncoder,
+    outbox: &Outbox,
     message: &NewMessage,
     ticket: Option<&Ticket>,
     files: &[NewAttachment],
@@ -63,7 +64,7 @@ fn post(
     if let Some(ticket) = &saved {
         log.push(NewEvent::ticket_updated(ticket));
     }
-    events::append(conn, enc, log)?;
+    events::append(conn, outbox, log)?;
     Ok(Posted::Created(message))
 }
 
@@ -72,12 +73,12 @@ fn post(
 /// message for a ticket that does not exist fails the foreign key and is `NotFound`.
 fn post_once(
     conn: &mut DbConnection,
-    enc: &dyn EventEncoder,
+    outbox: &Outbox,
     message: &NewMessage,
     ticket: Option<&Ticket>,
     files: &[NewAttachment],
 ) -> Result<Posted, Error> {
-    match tx::write(conn, |conn| post(conn, enc, message, ticket, files)) {
+    match tx::write(conn, |conn| post(conn, outbox, message, ticket, files)) {
         Err(Error::Db(err)) if is_unique_violation(&err, "client_message_id") => {
             let key = message.client_message_id.as_deref().unwrap_or_default();
             match by_client_id(conn, message.ticket_id, key)? {
@@ -164,36 +165,30 @@ fn touch(
 }
 
 /// Reads a message back after a write in this transaction and appends `message_updated`.
-fn updated(
-    conn: &mut DbConnection,
-    enc: &dyn EventEncoder,
-    id: MessageId,
-) -> Result<Message, Error> {
+fn updated(conn: &mut DbConnection, outbox: &Outbox, id: MessageId) -> Result<Message, Error> {
     let message = load(conn, id)?.ok_or(Error::Domain(DomainError::NotFound("message")))?;
-    events::append(conn, enc, vec![NewEvent::message_updated(&message)])?;
+    events::append(conn, outbox, vec![NewEvent::message_updated(&message)])?;
     Ok(message)
 }
 
 fn edit(
     conn: &mut DbConnection,
-    enc: &dyn EventEncoder,
+    outbox: &Outbox,
     id: MessageId,
     content: &str,
     now: DateTime<Utc>,
 ) -> Result<Message, Error> {
     touch(conn, id, Some(content), now)?;
-    updated(conn, enc, id)
+    let message = updated(conn, outbox, id)?;
+    outbox.record(conn, Record::message_edited(message.ticket_id, id))?;
+    Ok(message)
 }
 
 /// Deletes a message; returns its files' keys (the caller removes their bytes after the
 /// commit). In the same
 /// transaction its events lose their payloads, and a donor query whose description is a copy
 /// of the deleted first message loses that too (the ticket, and its events' payloads).
-fn delete(
-    conn: &mut DbConnection,
-    enc: &dyn EventEncoder,
-    id: MessageId,
-) -> Result<Vec<String>, Error> {
+fn delete(conn: &mut DbConnection, outbox: &Outbox, id: MessageId) -> Result<Vec<String>, Error> {
     let (ticket_id, message_type, content): (i64, String, String) = messages::table
         .find(id.0)
         .select((
@@ -210,6 +205,7 @@ fn delete(
     // with it (ON DELETE CASCADE).
     diesel::delete(messages::table.find(id.0)).execute(conn)?;
     let mut texts = events::scrub_message(conn, ticket_id, id)?;
+    outbox.record(conn, Record::message_deleted(ticket_id, id))?;
     let mut log = vec![NewEvent::message_deleted(ticket_id, id)];
     if message_type == MessageType::Query.as_str() {
         if !texts.contains(&content) {
@@ -220,14 +216,14 @@ fn delete(
         }
         events::scrub_ticket_description(conn, ticket_id, &texts)?;
     }
-    events::append(conn, enc, log)?;
+    events::append(conn, outbox, log)?;
     Ok(keys)
 }
 
 /// Adds files to a message (and replaces its text when given) and appends `message_updated`.
 fn add_files(
     conn: &mut DbConnection,
-    enc: &dyn EventEncoder,
+    outbox: &Outbox,
     id: MessageId,
     content: Option<&str>,
     files: &[NewAttachment],
@@ -246,7 +242,7 @@ fn add_files(
         .into());
     }
     let message = crate::attachments::insert_all(conn, message, files, now)?;
-    events::append(conn, enc, vec![NewEvent::message_updated(&message)])?;
+    events::append(conn, outbox, vec![NewEvent::message_updated(&message)])?;
     Ok(message)
 }
 
@@ -254,7 +250,7 @@ fn add_files(
 /// removed file's key.
 fn remove_file(
     conn: &mut DbConnection,
-    enc: &dyn EventEncoder,
+    outbox: &Outbox,
     id: MessageId,
     attachment_id: i64,
     now: DateTime<Utc>,
@@ -268,15 +264,18 @@ fn remove_file(
         .ok_or(Error::Domain(DomainError::NotFound("attachment")))?;
     diesel::delete(attachments::table.find(attachment_id)).execute(conn)?;
     touch(conn, id, None, now)?;
-    Ok((updated(conn, enc, id)?, key))
+    let message = updated(conn, outbox, id)?;
+    let record = Record::attachment_deleted(message.ticket_id, id, attachment_id);
+    outbox.record(conn, record)?;
+    Ok((message, key))
 }
 
 #[async_trait]
 impl MessageRepository for Store {
     async fn post(&self, message: NewMessage, ticket: Option<Ticket>) -> Result<Posted> {
-        let enc = self.encoder();
+        let outbox = self.outbox();
         let posted = self
-            .run_writing(move |conn| post_once(conn, &*enc, &message, ticket.as_ref(), &[]))
+            .run_writing(move |conn| post_once(conn, &outbox, &message, ticket.as_ref(), &[]))
             .await?;
         if matches!(posted, Posted::Created(_)) {
             self.wake();
@@ -335,12 +334,12 @@ impl MessageRepository for Store {
     }
 
     async fn edit(&self, id: MessageId, content: String, now: DateTime<Utc>) -> Result<Message> {
-        self.write_logged(move |conn, enc| edit(conn, enc, id, &content, now))
+        self.write_logged(move |conn, outbox| edit(conn, outbox, id, &content, now))
             .await
     }
 
     async fn delete(&self, id: MessageId) -> Result<Vec<String>> {
-        self.write_logged(move |conn, enc| delete(conn, enc, id))
+        self.write_logged(move |conn, outbox| delete(conn, outbox, id))
             .await
     }
 
@@ -350,9 +349,9 @@ impl MessageRepository for Store {
         ticket: Option<Ticket>,
         files: Vec<NewAttachment>,
     ) -> Result<Posted> {
-        let enc = self.encoder();
+        let outbox = self.outbox();
         let posted = self
-            .run_writing(move |conn| post_once(conn, &*enc, &message, ticket.as_ref(), &files))
+            .run_writing(move |conn| post_once(conn, &outbox, &message, ticket.as_ref(), &files))
             .await?;
         if matches!(posted, Posted::Created(_)) {
             self.wake();
@@ -368,8 +367,8 @@ impl MessageRepository for Store {
         max_files: usize,
         now: DateTime<Utc>,
     ) -> Result<Message> {
-        self.write_logged(move |conn, enc| {
-            add_files(conn, enc, id, content.as_deref(), &files, max_files, now)
+        self.write_logged(move |conn, outbox| {
+            add_files(conn, outbox, id, content.as_deref(), &files, max_files, now)
         })
         .await
     }
@@ -380,7 +379,7 @@ impl MessageRepository for Store {
         attachment_id: i64,
         now: DateTime<Utc>,
     ) -> Result<(Message, String)> {
-        self.write_logged(move |conn, enc| remove_file(conn, enc, id, attachment_id, now))
+        self.write_logged(move |conn, outbox| remove_file(conn, outbox, id, attachment_id, now))
             .await
     }
 

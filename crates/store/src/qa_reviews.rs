@@ -2,6 +2,7 @@
 //! write appends `qa_review_updated` in its own transaction; the rows go with their ticket
 //! (`ON DELETE CASCADE`).
 
+use crate::audit::Outbox;
 use crate::connection::DbConnection;
 use crate::error::{corrupt, is_unique_violation, Error};
 use crate::json_text::{tagged_list, to_json};
@@ -13,7 +14,7 @@ use crate::{events, Store};
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 use concierge_domain::analysis::Flag;
-use concierge_domain::event::EventEncoder;
+use concierge_domain::audit::Record;
 use concierge_domain::event::NewEvent;
 use concierge_domain::page::{Page, PageRequest};
 use concierge_domain::ports::QaReviewRepository;
@@ -105,7 +106,7 @@ fn review_of_message(
 
 fn create_review(
     conn: &mut DbConnection,
-    enc: &dyn EventEncoder,
+    outbox: &Outbox,
     review: &NewQaReview,
 ) -> Result<QaReview, Error> {
     let ticket_of_message = messages::table
@@ -139,7 +140,7 @@ fn create_review(
         .returning(qa_reviews::id)
         .get_result(conn)?;
     let stored = load_review(conn, id)?.ok_or(Error::Domain(DomainError::NotFound("review")))?;
-    events::append(conn, enc, vec![review_event(&stored)])?;
+    events::append(conn, outbox, vec![review_event(&stored)])?;
     Ok(stored)
 }
 
@@ -149,7 +150,7 @@ fn review_event(review: &QaReview) -> NewEvent {
 
 fn decide(
     conn: &mut DbConnection,
-    enc: &dyn EventEncoder,
+    outbox: &Outbox,
     decision: &ReviewDecision,
 ) -> Result<QaReview, Error> {
     let at = to_db(decision.decided_at);
@@ -170,7 +171,14 @@ fn decide(
     if n == 0 {
         return Err(already_decided(review.status).into());
     }
-    events::append(conn, enc, vec![review_event(&review)])?;
+    let record = Record::qa_decided(
+        review.ticket_id,
+        review.id,
+        ReviewStatus::Pending.as_str(),
+        review.status.as_str(),
+    );
+    outbox.record(conn, record)?;
+    events::append(conn, outbox, vec![review_event(&review)])?;
     Ok(review)
 }
 
@@ -194,8 +202,8 @@ fn list_reviews(
 #[async_trait]
 impl QaReviewRepository for Store {
     async fn create(&self, review: NewQaReview) -> Result<QaReview> {
-        self.write_logged(move |conn, enc| {
-            create_review(conn, enc, &review).map_err(|err| match err {
+        self.write_logged(move |conn, outbox| {
+            create_review(conn, outbox, &review).map_err(|err| match err {
                 Error::Db(db) if is_unique_violation(&db, "message_id") => Error::Domain(
                     DomainError::Conflict("the message already has a review".into()),
                 ),
@@ -215,7 +223,7 @@ impl QaReviewRepository for Store {
     }
 
     async fn decide(&self, decision: ReviewDecision) -> Result<QaReview> {
-        self.write_logged(move |conn, enc| decide(conn, enc, &decision))
+        self.write_logged(move |conn, outbox| decide(conn, outbox, &decision))
             .await
     }
 

@@ -89,3 +89,24 @@ diesel::table! {
         failures -> Integer,
     }
 }
+
+diesel::table! {
+    /// The audit trail (no foreign keys: entries outlive what they name).
+    audit_entries (id) {
+        id -> BigInt,
+        seq -> Nullable<BigInt>,
+        at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        actor_role -> Nullable<Text>,
+        action -> Text,
+        target_kind -> Text,
+        target_id -> Nullable<Text>,
+        ticket_id -> Nullable<BigInt>,
+        ip -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        changes -> Nullable<Text>,
+        prev_hash -> Nullable<Text>,
+        hash -> Nullable<Text>,
+    }
+}

@@ -2,6 +2,7 @@
 //! stored as JSON text; every write appends `summary_ready` in its own transaction; the rows go
 //! with their ticket (`ON DELETE CASCADE`).
 
+use crate::audit::Outbox;
 use crate::connection::DbConnection;
 use crate::error::{corrupt, Error};
 use crate::json_text::{json_list, tagged_list, to_json};
@@ -13,7 +14,6 @@ use crate::{events, Store};
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 use concierge_domain::analysis::Entity;
-use concierge_domain::event::EventEncoder;
 use concierge_domain::event::NewEvent;
 use concierge_domain::ports::SummaryRepository;
 use concierge_domain::summary::{entity_kind_from_name, entity_kind_name, NewSummary, Summary};
@@ -91,7 +91,7 @@ fn current_summary(conn: &mut DbConnection, ticket_id: TicketId) -> Result<Optio
 
 fn replace_summary(
     conn: &mut DbConnection,
-    enc: &dyn EventEncoder,
+    outbox: &Outbox,
     summary: &NewSummary,
 ) -> Result<Summary, Error> {
     let ticket_id = summary.ticket_id.0;
@@ -125,7 +125,7 @@ fn replace_summary(
         .execute(conn)?;
     let stored = current_summary(conn, summary.ticket_id)?
         .ok_or(Error::Domain(DomainError::NotFound("summary")))?;
-    events::append(conn, enc, vec![NewEvent::summary_ready(&stored)])?;
+    events::append(conn, outbox, vec![NewEvent::summary_ready(&stored)])?;
     Ok(stored)
 }
 
@@ -135,7 +135,7 @@ impl SummaryRepository for Store {
         for _ in 1..REPLACE_ATTEMPTS {
             let attempt = summary.clone();
             match self
-                .write_logged(move |conn, enc| replace_summary(conn, enc, &attempt))
+                .write_logged(move |conn, outbox| replace_summary(conn, outbox, &attempt))
                 .await
             {
                 // Another writer inserted the ticket's row between our delete and insert.
@@ -143,7 +143,7 @@ impl SummaryRepository for Store {
                 other => return other,
             }
         }
-        self.write_logged(move |conn, enc| replace_summary(conn, enc, &summary))
+        self.write_logged(move |conn, outbox| replace_summary(conn, outbox, &summary))
             .await
     }
 

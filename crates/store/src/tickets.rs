@@ -1,6 +1,7 @@
 //! [`TicketRepository`]: tickets, with their events, and the versioned save that
 //! [`crate::messages`] shares.
 
+use crate::audit::Outbox;
 use crate::connection::{Backend, DbConnection};
 use crate::error::Error;
 use crate::models::{to_db, TicketFields, TicketRow};
@@ -8,7 +9,7 @@ use crate::query::{first_row, page_of, paged};
 use crate::schema::tickets;
 use crate::{events, message_rows, Store};
 use async_trait::async_trait;
-use concierge_domain::event::EventEncoder;
+use concierge_domain::audit::{AuditActor, Record};
 use concierge_domain::event::NewEvent;
 use concierge_domain::message::{Message, NewMessage};
 use concierge_domain::page::{Page, PageRequest};
@@ -127,7 +128,7 @@ fn new_donor_session() -> String {
 
 fn create(
     conn: &mut DbConnection,
-    enc: &dyn EventEncoder,
+    outbox: &Outbox,
     ticket: &NewTicket,
     first_message: Option<NewMessage>,
 ) -> Result<(Ticket, Option<Message>), Error> {
@@ -150,35 +151,43 @@ fn create(
         }
         None => None,
     };
-    events::append(conn, enc, log)?;
+    let donor = ticket
+        .donor
+        .as_ref()
+        .map(|d| AuditActor::donor(&d.donor_id));
+    outbox.record_or(conn, Record::ticket_created(&ticket), donor)?;
+    events::append(conn, outbox, log)?;
     Ok((ticket, message))
 }
 
 fn update(
     conn: &mut DbConnection,
-    enc: &dyn EventEncoder,
+    outbox: &Outbox,
     ticket: &Ticket,
     note: Option<NewMessage>,
 ) -> Result<Ticket, Error> {
+    let before = match outbox.auditing() {
+        true => load(conn, ticket.id)?,
+        false => None,
+    };
     let saved = save(conn, ticket)?;
+    if let Some(before) = before {
+        outbox.record(conn, Record::ticket_changed(&before, &saved))?;
+    }
     let mut log = vec![NewEvent::ticket_updated(&saved)];
     if let Some(mut note) = note {
         note.ticket_id = saved.id;
         let note = message_rows::insert(conn, &note)?;
         log.push(NewEvent::new_message(&note));
     }
-    events::append(conn, enc, log)?;
+    events::append(conn, outbox, log)?;
     Ok(saved)
 }
 
 /// Deletes a ticket; returns its files' keys (the caller removes their bytes after the
 /// commit). Its events
 /// lose their payloads in the same transaction (see [`events::scrub_ticket`]).
-fn delete(
-    conn: &mut DbConnection,
-    enc: &dyn EventEncoder,
-    id: TicketId,
-) -> Result<Vec<String>, Error> {
+fn delete(conn: &mut DbConnection, outbox: &Outbox, id: TicketId) -> Result<Vec<String>, Error> {
     let keys = crate::attachments::keys_of_ticket(conn, id)?;
     // Messages (and their attachment rows) go with it (ON DELETE CASCADE).
     let n = diesel::delete(tickets::table.find(id.0)).execute(conn)?;
@@ -186,7 +195,8 @@ fn delete(
         return Err(DomainError::NotFound("ticket").into());
     }
     events::scrub_ticket(conn, id)?;
-    events::append(conn, enc, vec![NewEvent::ticket_deleted(id)])?;
+    outbox.record(conn, Record::ticket_deleted(id))?;
+    events::append(conn, outbox, vec![NewEvent::ticket_deleted(id)])?;
     Ok(keys)
 }
 
@@ -197,7 +207,7 @@ impl TicketRepository for Store {
         ticket: NewTicket,
         first_message: Option<NewMessage>,
     ) -> Result<(Ticket, Option<Message>)> {
-        self.write_logged(move |conn, enc| create(conn, enc, &ticket, first_message))
+        self.write_logged(move |conn, outbox| create(conn, outbox, &ticket, first_message))
             .await
     }
 
@@ -212,12 +222,12 @@ impl TicketRepository for Store {
     }
 
     async fn update(&self, ticket: Ticket, note: Option<NewMessage>) -> Result<Ticket> {
-        self.write_logged(move |conn, enc| update(conn, enc, &ticket, note))
+        self.write_logged(move |conn, outbox| update(conn, outbox, &ticket, note))
             .await
     }
 
     async fn delete(&self, id: TicketId) -> Result<Vec<String>> {
-        self.write_logged(move |conn, enc| delete(conn, enc, id))
+        self.write_logged(move |conn, outbox| delete(conn, outbox, id))
             .await
     }
 }

@@ -7,6 +7,7 @@ use crate::schema::users;
 use crate::Store;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use concierge_domain::audit::{AuditActor, Record};
 use concierge_domain::page::{Page, PageRequest};
 use concierge_domain::ports::UserRepository;
 use concierge_domain::user::{NewUser, User, UserChanges};
@@ -40,12 +41,17 @@ fn updated(row: Option<UserRow>) -> Result<User, Error> {
 impl UserRepository for Store {
     async fn create(&self, user: NewUser) -> Result<User> {
         let row = NewUserRow::from(user);
+        let outbox = self.outbox();
         self.write(move |conn| {
-            diesel::insert_into(users::table)
+            let user = diesel::insert_into(users::table)
                 .values(&row)
                 .returning(users::all_columns)
                 .get_result::<UserRow>(conn)?
-                .into_user()
+                .into_user()?;
+            // Someone signing up is their own actor.
+            let me = Some(AuditActor::user(&user));
+            outbox.record_or(conn, Record::user_created(&user), me)?;
+            Ok(user)
         })
         .await
     }
@@ -92,18 +98,28 @@ impl UserRepository for Store {
             is_active: changes.is_active,
             updated_at: to_db(now),
         };
+        let outbox = self.outbox();
         self.write(move |conn| {
+            let before = match outbox.auditing() {
+                true => load_user(conn, id)?,
+                false => None,
+            };
             let row: Option<UserRow> = diesel::update(users::table.find(id.0))
                 .set(&changeset)
                 .returning(users::all_columns)
                 .get_result(conn)
                 .optional()?;
-            updated(row)
+            let user = updated(row)?;
+            if let Some(before) = before {
+                outbox.record(conn, Record::user_updated(&before, &user))?;
+            }
+            Ok(user)
         })
         .await
     }
 
     async fn set_password(&self, id: UserId, hash: String, now: DateTime<Utc>) -> Result<User> {
+        let outbox = self.outbox();
         self.write(move |conn| {
             let row: Option<UserRow> = diesel::update(users::table.find(id.0))
                 .set((
@@ -114,7 +130,9 @@ impl UserRepository for Store {
                 .returning(users::all_columns)
                 .get_result(conn)
                 .optional()?;
-            updated(row)
+            let user = updated(row)?;
+            outbox.record(conn, Record::password_changed(&user))?;
+            Ok(user)
         })
         .await
     }

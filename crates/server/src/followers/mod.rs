@@ -8,6 +8,7 @@
 //! runs out; one that stops gracefully gives its lease up. The rules a follower applies live in
 //! the domain; the follower only schedules, calls the port and records progress.
 
+pub mod auditor;
 pub mod push;
 pub mod webhooks;
 

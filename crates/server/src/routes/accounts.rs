@@ -10,6 +10,7 @@ use crate::wire;
 use crate::wire::names::RoleName;
 use crate::wire::{nullable, parse_enum, required, List, Paging};
 use actix_web::{get, patch, post, put, web, HttpRequest, HttpResponse};
+use concierge_domain::audit::Record;
 use concierge_domain::services::{NewAccount, Registration};
 use concierge_domain::user::{Role, User, UserChanges};
 use concierge_domain::DomainError;
@@ -78,10 +79,14 @@ async fn login(
         tokio::time::sleep(delay).await;
     }
     match state.services.accounts.login(&login, &password).await {
-        Ok(user) => Ok(HttpResponse::Ok().json(login_reply(&state, user)?)),
+        Ok(user) => {
+            state.audit.record(Record::login(&user)).await?;
+            Ok(HttpResponse::Ok().json(login_reply(&state, user)?))
+        }
         Err(err) => {
             if matches!(err, DomainError::Unauthenticated) {
                 state.limits.login_failed(ip, &login).await;
+                state.audit.record(Record::login_failed(&login)).await?;
             }
             Err(err.into())
         }

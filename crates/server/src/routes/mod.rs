@@ -2,6 +2,7 @@
 //! service with the caller's `Actor`, shape the answer. Rules live in the domain.
 
 mod accounts;
+mod audit;
 mod calls;
 pub(crate) mod health;
 pub(crate) mod insights;
@@ -24,6 +25,7 @@ pub fn api(cfg: &mut ServiceConfig) {
         .configure(uploads::routes)
         .configure(insights::routes)
         .configure(search::routes)
+        .configure(audit::routes)
         .configure(webhooks::routes)
         .configure(ws::routes)
         .configure(crate::openapi::routes);

@@ -15,6 +15,7 @@ macro_rules! from_owned {
     };
 }
 
+mod audit;
 mod calls;
 pub mod events;
 mod insights;
@@ -25,6 +26,7 @@ mod tickets;
 mod users;
 mod webhooks;
 
+pub use audit::{AuditEntry, AuditVerification};
 pub use calls::{CallRequest, CallSession};
 pub use events::EventWire;
 pub use insights::{Entity, Flag, QaReview, Summary, Verdict};
@@ -101,6 +103,26 @@ where
     D: Deserializer<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A time filter: RFC 3339, or a date (`YYYY-MM-DD`, midnight UTC); empty is none.
+pub fn parse_time(
+    field: &str,
+    raw: Option<&str>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, concierge_domain::DomainError> {
+    let Some(raw) = raw.filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(raw) {
+        return Ok(Some(t.with_timezone(&chrono::Utc)));
+    }
+    chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| Some(t.and_utc()))
+        .ok_or_else(|| {
+            concierge_domain::DomainError::invalid(field, "must be an RFC 3339 time or YYYY-MM-DD")
+        })
 }
 
 /// A required field that the client left out: 422 naming the field.

@@ -3,6 +3,7 @@
 //! names, read from the domain, so the document cannot drift from the values sent.
 
 use concierge_domain::analysis::{EntityKind, FlagKind};
+use concierge_domain::audit::ActorKind;
 use concierge_domain::call::{CallMode, CallRequestStatus, CallSessionStatus};
 use concierge_domain::message::{MessageType, SenderType};
 use concierge_domain::qa::ReviewStatus;
@@ -58,6 +59,7 @@ names! {
     ReviewStatusName => ReviewStatus::ALL.iter().map(|v| v.as_str().to_string());
     DeliveryStatusName => DeliveryStatus::ALL.iter().map(|v| v.as_str().to_string());
     RoleName => Role::ALL.iter().map(|v| v.as_str().to_string());
+    ActorKindName => ActorKind::ALL.iter().map(|v| v.as_str().to_string());
     FlagKindName => FlagKind::ALL.into_iter().map(serde_name);
     EntityKindName => EntityKind::ALL.into_iter().map(serde_name);
 }

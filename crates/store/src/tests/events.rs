@@ -11,6 +11,11 @@ use diesel::connection::TransactionManager;
 use diesel::prelude::*;
 use std::time::Duration;
 
+/// What the tests append with (no audit context).
+fn outbox() -> crate::audit::Outbox {
+    crate::audit::Outbox::new(std::sync::Arc::new(EventWire), false)
+}
+
 /// An event the tests can tell apart by its payload's `id` (`n`).
 fn marker(n: i64) -> NewEvent {
     NewEvent::ticket_deleted(TicketId(n))
@@ -74,10 +79,10 @@ async fn out_of_order_commits_are_not_skipped_postgres() {
     let mut t1 = store.pool().get().unwrap();
     let mut t2 = store.pool().get().unwrap();
     begin(&mut t1);
-    events::append(&mut t1, &EventWire, vec![marker(1)]).unwrap();
+    events::append(&mut t1, &outbox(), vec![marker(1)]).unwrap();
     let seq1 = last_seq(&mut t1);
     begin(&mut t2);
-    events::append(&mut t2, &EventWire, vec![marker(2), marker(3)]).unwrap();
+    events::append(&mut t2, &outbox(), vec![marker(2), marker(3)]).unwrap();
     let seq2 = last_seq(&mut t2);
     commit(&mut t2);
     assert!(seq1 < seq2, "T1 took its number first");
@@ -109,7 +114,7 @@ async fn event_log_statements_are_prepared_once_postgres() {
     let mut conn = db.store.pool().get().unwrap();
     for n in 0..3 {
         begin(&mut conn);
-        events::append(&mut conn, &EventWire, vec![marker(n)]).unwrap();
+        events::append(&mut conn, &outbox(), vec![marker(n)]).unwrap();
         commit(&mut conn);
         events::read_after(&mut conn, 0, None, 10).unwrap();
     }
@@ -144,7 +149,7 @@ async fn sqlite_writers_are_serialised() {
     let first = std::thread::spawn(move || {
         let mut conn = pool.get().unwrap();
         crate::tx::write(&mut conn, |conn| {
-            events::append(conn, &EventWire, vec![marker(1)])?;
+            events::append(conn, &outbox(), vec![marker(1)])?;
             held_tx.send(()).unwrap();
             release_rx.recv().unwrap();
             Ok(())
@@ -214,7 +219,7 @@ store_test!(a_transaction_may_append_at_most_4096_events, |store| {
     let result = tokio::task::spawn_blocking(move || {
         let mut conn = pool.get().unwrap();
         crate::tx::write(&mut conn, |conn| {
-            events::append(conn, &EventWire, (0..4097).map(marker).collect())
+            events::append(conn, &outbox(), (0..4097).map(marker).collect())
         })
     })
     .await
@@ -238,8 +243,8 @@ store_test!(
         let result = tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().unwrap();
             crate::tx::write(&mut conn, |conn| {
-                events::append(conn, &EventWire, vec![marker(1)])?;
-                events::append(conn, &EventWire, vec![marker(2)])
+                events::append(conn, &outbox(), vec![marker(1)])?;
+                events::append(conn, &outbox(), vec![marker(2)])
             })
         })
         .await

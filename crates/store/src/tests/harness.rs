@@ -86,6 +86,7 @@ pub(crate) fn config(url: String) -> StoreConfig {
         connect_timeout: Duration::from_secs(20),
         statement_timeout: Some(Duration::from_secs(60)),
         event_encoder: std::sync::Arc::new(concierge_server::wire::EventWire),
+        audit: true,
     }
 }
 

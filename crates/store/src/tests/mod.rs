@@ -3,6 +3,7 @@
 
 pub(crate) mod harness;
 
+mod audit;
 mod events;
 mod insights;
 mod login_failures;

@@ -5,9 +5,8 @@ use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire;
 use crate::wire::names::PriorityName;
-use crate::wire::{List, Paging};
+use crate::wire::{parse_time, List, Paging};
 use actix_web::HttpResponse;
-use chrono::{DateTime, NaiveDate, Utc};
 use concierge_domain::search::Query;
 use concierge_domain::services::TicketList;
 use concierge_domain::ticket::{Priority, TicketFilter, TicketStatus};
@@ -42,20 +41,6 @@ pub(super) struct Filters {
     #[serde(flatten)]
     #[param(ignore)]
     pub(super) paging: Paging,
-}
-
-fn parse_time(field: &str, raw: Option<&str>) -> Result<Option<DateTime<Utc>>, DomainError> {
-    let Some(raw) = raw.filter(|r| !r.is_empty()) else {
-        return Ok(None);
-    };
-    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(Some(t.with_timezone(&Utc)));
-    }
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| Some(t.and_utc()))
-        .ok_or_else(|| DomainError::invalid(field, "must be an RFC 3339 time or YYYY-MM-DD"))
 }
 
 /// Keeps a parsed value, or collects its field errors.

@@ -11,6 +11,7 @@ use crate::wire;
 use crate::wire::names::{PriorityName, QueryModeName};
 use crate::wire::{parse_enum, required, List, Paging};
 use actix_web::{delete, get, patch, post, web, HttpResponse};
+use concierge_domain::audit::Record;
 use concierge_domain::services::{TicketList, TicketService};
 use concierge_domain::ticket::{DonorQueryInput, Priority, QueryMode, TicketStatus};
 use concierge_domain::{DomainError, TicketId, UserId};
@@ -263,6 +264,8 @@ async fn admin_detail(
         .tickets
         .detail_for_admin(&caller.0, TicketId(path.id))
         .await?;
+    let viewed = Record::donor_query_viewed(TicketId(path.id));
+    state.audit.record(viewed).await?;
     Ok(HttpResponse::Ok().json(wire::TicketDetail::from(detail)))
 }
 
