@@ -15,6 +15,7 @@ type State = web::Data<AppState>;
 
 /// A new endpoint.
 #[derive(Deserialize, ToSchema)]
+#[schema(as = WebhookCreateBody)]
 #[serde(rename_all = "camelCase")]
 struct CreateBody {
     /// `https://...` (or `http://` when WEBHOOK_ALLOW_HTTP=true); it must resolve to public
@@ -27,6 +28,7 @@ struct CreateBody {
 
 /// Changes to an endpoint.
 #[derive(Deserialize, ToSchema)]
+#[schema(as = WebhookPatchBody)]
 #[serde(rename_all = "camelCase")]
 struct PatchBody {
     url: Option<String>,
