@@ -11,6 +11,7 @@
 //! * [`ports`]: the traits adapters implement (storage, password hashing, time). With the
 //!   `mock` feature each port has a `mockall` mock (`MockTicketRepository`, ...).
 //! * [`search`]: the search query language, its permission scope and the `SearchIndex` port.
+//! * [`sla`]: SLA policies, business-hours calendars and the clocks of a ticket.
 //! * [`services`]: one service per area of use cases; they check permissions, apply the state
 //!   machine and call the ports.
 //!
@@ -39,6 +40,7 @@ pub mod ports;
 pub mod qa;
 pub mod search;
 pub mod services;
+pub mod sla;
 pub mod summary;
 pub mod ticket;
 pub mod user;
