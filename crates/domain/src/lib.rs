@@ -12,6 +12,7 @@
 //!   `mock` feature each port has a `mockall` mock (`MockTicketRepository`, ...).
 //! * [`search`]: the search query language, its permission scope and the `SearchIndex` port.
 //! * [`sla`]: SLA policies, business-hours calendars and the clocks of a ticket.
+//! * [`report`]: duration figures (nearest-rank percentiles) and SLA tallies for reports.
 //! * [`services`]: one service per area of use cases; they check permissions, apply the state
 //!   machine and call the ports.
 //!
@@ -38,6 +39,7 @@ pub mod notification;
 pub mod page;
 pub mod ports;
 pub mod qa;
+pub mod report;
 pub mod search;
 pub mod services;
 pub mod sla;

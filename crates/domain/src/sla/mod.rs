@@ -1,10 +1,12 @@
 //! Service levels: policies (which tickets, which targets), business-hours calendars, and the
 //! clocks of a ticket as pure functions of its history (see `docs/sla.md`).
 
+pub mod alarm;
 pub mod calendar;
 pub mod clock;
 pub mod policy;
 
+pub use alarm::{Alarm, AlarmLevel, SlaMarks};
 pub use calendar::{BusinessHours, Calendar, CalendarInput, Hours, NewCalendar, OpenHours};
 pub use clock::{
     all_next_responses, clocks, Clock, ClockKind, ClockStatus, Entry, Happening, History, Measure,
