@@ -99,6 +99,20 @@ proptest! {
     }
 
     #[test]
+    fn open_time_adds_up_over_consecutive_stretches(
+        hours in calendars(),
+        from in instants(),
+        first in 0i64..20 * 86_400,
+        second in 0i64..20 * 86_400,
+    ) {
+        let middle = from + Duration::seconds(first);
+        let to = middle + Duration::seconds(second);
+        let whole = hours.between(from, to);
+        prop_assert_eq!(whole, hours.between(from, middle) + hours.between(middle, to));
+        prop_assert!(whole <= (to - from).num_seconds());
+    }
+
+    #[test]
     fn clocks_never_count_more_than_wall_time_and_fall_due_in_open_hours(
         hours in calendars(),
         created_at in instants(),
@@ -136,7 +150,14 @@ proptest! {
         };
         let open = if business { Hours::Calendar(&hours) } else { Hours::AroundTheClock };
         let now = at + Duration::seconds(wait);
-        let clocks = clocks(&history, PolicyId(1), Measure { rules: &rules, hours: open, now });
+        let clocks_at = |now| clocks(&history, PolicyId(1), Measure { rules: &rules, hours: open, now });
+        let clocks = clocks_at(now);
+        // Later, nothing having happened: more or equal counted time, the same due times.
+        let later = clocks_at(now + Duration::hours(7));
+        for (before, after) in clocks.iter().zip(later.iter()) {
+            prop_assert!(after.elapsed >= before.elapsed);
+            prop_assert_eq!((before.due_at, before.warn_at), (after.due_at, after.warn_at));
+        }
         for clock in clocks.iter() {
             let wall = (now - clock.started_at).num_seconds();
             prop_assert!(clock.elapsed >= 0 && clock.elapsed <= wall, "{clock:?} over {wall}s");
