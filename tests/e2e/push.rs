@@ -144,18 +144,19 @@ mod restart {
     use concierge_domain::message::{MessageType, NewMessage, Sender};
     use concierge_domain::notification::PendingPush;
     use concierge_domain::ports::{
-        EventLog, MessageRepository, PushLedger, TicketRepository, UserRepository,
+        EventLog, FollowerLedger, MessageRepository, PushLedger, TicketRepository, UserRepository,
+        PUSH_FOLLOWER,
     };
     use concierge_domain::services::NotificationService;
     use concierge_domain::ticket::DonorQueryInput;
     use concierge_domain::user::{NewUser, Role};
     use concierge_domain::Result;
     use concierge_push::{FcmConfig, FcmNotifier};
-    use concierge_server::notifications::{Dispatcher, DispatcherStatus, PushSettings};
+    use concierge_server::followers::push::{Dispatcher, DispatcherStatus, PushSettings};
     use concierge_store::{Store, StoreConfig};
     use std::sync::Arc;
 
-    /// The store's ledger, with one step made to fail as a crash would cut it off, counting
+    /// The store's ledgers, with one step made to fail as a crash would cut it off, counting
     /// its cursor and lease writes.
     struct Crashing {
         store: Store,
@@ -183,11 +184,33 @@ mod restart {
     }
 
     #[async_trait]
-    impl PushLedger for Crashing {
-        async fn cursor(&self) -> Result<Option<i64>> {
-            self.store.cursor().await
+    impl FollowerLedger for Crashing {
+        async fn cursor(&self, follower: String) -> Result<Option<i64>> {
+            self.store.cursor(follower).await
         }
-        async fn advance(
+        async fn advance(&self, follower: String, holder: String, seq: i64) -> Result<bool> {
+            self.cursor_saves
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.store.advance(follower, holder, seq).await
+        }
+        async fn lease(
+            &self,
+            follower: String,
+            holder: String,
+            until: DateTime<Utc>,
+        ) -> Result<bool> {
+            self.leases
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.store.lease(follower, holder, until).await
+        }
+        async fn release(&self, follower: String, holder: String) -> Result<()> {
+            self.store.release(follower, holder).await
+        }
+    }
+
+    #[async_trait]
+    impl PushLedger for Crashing {
+        async fn save_progress(
             &self,
             holder: String,
             seq: i64,
@@ -198,7 +221,7 @@ mod restart {
             if seq >= self.fail_cursor_from {
                 return Err(concierge_domain::DomainError::Unavailable("crash".into()));
             }
-            self.store.advance(holder, seq, retries).await
+            self.store.save_progress(holder, seq, retries).await
         }
         async fn retries_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<PendingPush>> {
             self.store.retries_due(now, limit).await
@@ -218,9 +241,6 @@ mod restart {
         async fn retry_done(&self, holder: String, key: String) -> Result<bool> {
             self.store.retry_done(holder, key).await
         }
-        async fn release(&self, holder: String) -> Result<()> {
-            self.store.release(holder).await
-        }
         async fn was_sent(&self, key: String) -> Result<bool> {
             self.store.was_sent(key).await
         }
@@ -235,11 +255,6 @@ mod restart {
         }
         async fn forget_token(&self, token: String) -> Result<()> {
             self.store.forget_token(token).await
-        }
-        async fn lease(&self, holder: String, until: DateTime<Utc>) -> Result<bool> {
-            self.leases
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            self.store.lease(holder, until).await
         }
     }
 
@@ -331,14 +346,15 @@ mod restart {
         NotificationService::new(store_arc.clone(), store_arc, ledger, notifier)
     }
 
-    fn dispatcher(
+    fn dispatcher<L: PushLedger + FollowerLedger + 'static>(
         store: &Store,
         notifier: Arc<FcmNotifier>,
-        ledger: Arc<dyn PushLedger>,
+        ledger: Arc<L>,
     ) -> Dispatcher {
         Dispatcher::new(
             service(store, notifier, ledger.clone()),
             Arc::new(store.clone()),
+            ledger.clone(),
             ledger,
             Arc::new(DispatcherStatus::default()),
             "test".into(),
@@ -351,11 +367,15 @@ mod restart {
         let (_dir, store, fcm, notifier) = setup().await;
         // Start the cursor before the events, as a running dispatcher would have.
         store
-            .lease("test".into(), Utc::now() + chrono::Duration::seconds(30))
+            .lease(
+                PUSH_FOLLOWER.into(),
+                "test".into(),
+                Utc::now() + chrono::Duration::seconds(30),
+            )
             .await
             .expect("push test");
         let head = store.head().await.expect("push test");
-        let saved = store.advance("test".into(), head, vec![]).await;
+        let saved = store.save_progress("test".into(), head, vec![]).await;
         assert!(saved.expect("push test"));
         staff_reply(&store).await;
 
@@ -413,6 +433,9 @@ mod restart {
         );
         assert_eq!(Crashing::count(&ledger.leases), 1, "the lease is 10 s long");
         let last = events.last().expect("push test").seq;
-        assert_eq!(store.cursor().await.expect("push test"), Some(last));
+        assert_eq!(
+            store.cursor(PUSH_FOLLOWER.into()).await.expect("push test"),
+            Some(last)
+        );
     }
 }

@@ -194,22 +194,41 @@ pub trait PushNotifier: Send + Sync {
     fn name(&self) -> &'static str;
 }
 
-/// What the push dispatcher remembers: how far it has read the log, which (event, device)
-/// pairs it has sent, the notifications waiting for another attempt, and who holds the
-/// dispatcher's lease when several instances run.
+/// Where each follower of the event log stands (push dispatcher, webhook dispatcher, SLA
+/// timer, auditor: one row per follower name) and which instance leads it when several run.
 ///
-/// The cursor and the retry queue are written only while the writer holds an unexpired lease
-/// (checked in the same transaction as the write), so an instance that lost its lease cannot
-/// move them. Sent keys are facts and are recorded whoever sends.
+/// A follower's progress is written only while its writer holds an unexpired lease (checked
+/// in the same transaction as the write), so an instance that lost its lease cannot move it.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait FollowerLedger: Send + Sync {
+    /// The `seq` of the last event `follower` fully handled; `None` before its first run.
+    async fn cursor(&self, follower: String) -> Result<Option<i64>>;
+    /// While `holder` leads `follower`: records that every event up to `seq` is handled.
+    /// `false`, with nothing written, when `holder` no longer holds an unexpired lease.
+    async fn advance(&self, follower: String, holder: String, seq: i64) -> Result<bool>;
+    /// Takes or renews `follower`'s lease for `holder` until `until`: taken when no one holds
+    /// it, when its holder's lease has run out, or when `holder` has it already; `false` while
+    /// another holder's lease runs.
+    async fn lease(&self, follower: String, holder: String, until: DateTime<Utc>) -> Result<bool>;
+    /// Ends `holder`'s lease of `follower`, if it has it, so another instance takes over at
+    /// once.
+    async fn release(&self, follower: String, holder: String) -> Result<()>;
+}
+
+/// What the push dispatcher remembers beyond its place in the log ([`FollowerLedger`], under
+/// the name [`PUSH_FOLLOWER`]): which (event, device) pairs it has sent and the notifications
+/// waiting for another attempt.
+///
+/// The retry queue is written only while the writer leads the push follower (checked in the
+/// same transaction as the write). Sent keys are facts and are recorded whoever sends.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait PushLedger: Send + Sync {
-    /// The `seq` of the last event fully handled; `None` before the first run.
-    async fn cursor(&self) -> Result<Option<i64>>;
-    /// While `holder`'s lease runs: records that every event up to `seq` is handled and queues
-    /// `retries` (a key already queued keeps its row), in one transaction. `false`, with
-    /// nothing written, when `holder` no longer holds an unexpired lease.
-    async fn advance(
+    /// While `holder` leads the push follower: records that every event up to `seq` is
+    /// handled and queues `retries` (a key already queued keeps its row), in one transaction.
+    /// `false`, with nothing written, when `holder` no longer holds an unexpired lease.
+    async fn save_progress(
         &self,
         holder: String,
         seq: i64,
@@ -243,13 +262,10 @@ pub trait PushLedger: Send + Sync {
     async fn admin_tokens(&self) -> Result<Vec<String>>;
     /// Forgets a token the push service called invalid, wherever it is stored.
     async fn forget_token(&self, token: String) -> Result<()>;
-    /// Takes or renews the dispatcher's lease for `holder` until `until`: taken when no one
-    /// holds it, when its holder's lease has run out, or when `holder` has it already; `false`
-    /// while another holder's lease runs.
-    async fn lease(&self, holder: String, until: DateTime<Utc>) -> Result<bool>;
-    /// Ends `holder`'s lease, if it has it, so another instance takes over at once.
-    async fn release(&self, holder: String) -> Result<()>;
 }
+
+/// The push dispatcher's name in the [`FollowerLedger`].
+pub const PUSH_FOLLOWER: &str = "push";
 
 /// Video and audio rooms (VideoSDK in `concierge-video`).
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]

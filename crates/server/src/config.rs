@@ -84,7 +84,7 @@ pub struct Config {
     /// the main address does not serve it.
     pub metrics_addr: Option<String>,
     /// The push dispatcher's lease and retries (PUSH_*).
-    pub push: crate::notifications::PushSettings,
+    pub push: crate::followers::push::PushSettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -355,8 +355,8 @@ fn origins(name: &str, list: &str) -> Result<Vec<String>, ConfigError> {
 
 /// PUSH_LEASE (at most an hour), PUSH_RETRY_FOR (at most 30 days), PUSH_RETRY_BACKOFF and
 /// PUSH_RETRY_MAX_BACKOFF (at least the backoff).
-fn push(env: &Env) -> Result<crate::notifications::PushSettings, ConfigError> {
-    let d = crate::notifications::PushSettings::default();
+fn push(env: &Env) -> Result<crate::followers::push::PushSettings, ConfigError> {
+    let d = crate::followers::push::PushSettings::default();
     let lease = positive("PUSH_LEASE", env.push_lease, d.lease)?;
     if lease > Duration::from_secs(3600) {
         return Err(err("PUSH_LEASE", "must be at most 1h"));
@@ -377,7 +377,7 @@ fn push(env: &Env) -> Result<crate::notifications::PushSettings, ConfigError> {
             "must be at least PUSH_RETRY_BACKOFF",
         ));
     }
-    Ok(crate::notifications::PushSettings {
+    Ok(crate::followers::push::PushSettings {
         lease,
         retry_for,
         backoff,
@@ -523,7 +523,7 @@ mod tests {
     #[test]
     fn push_timing_defaults_to_a_short_lease_and_hours_of_retries() {
         let c = Config::from_vars(vars(&[])).unwrap();
-        assert_eq!(c.push, crate::notifications::PushSettings::default());
+        assert_eq!(c.push, crate::followers::push::PushSettings::default());
         assert_eq!(c.push.lease, Duration::from_secs(10));
         assert_eq!(c.push.retry_for, Duration::from_secs(6 * 3600));
         let c = Config::from_vars(vars(&[

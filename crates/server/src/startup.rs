@@ -4,8 +4,8 @@
 use crate::auth::Tokens;
 use crate::config::Config;
 use crate::edge::{body_deadline, problems};
+use crate::followers::push::{Dispatcher, DispatcherStatus};
 use crate::middleware::{cors, rate_limit, request_span, security_headers, stamp};
-use crate::notifications::{Dispatcher, DispatcherStatus};
 use crate::openapi;
 use crate::password::BcryptHasher;
 use crate::problem::{json_error, no_route, path_error, query_error};
@@ -428,6 +428,7 @@ fn spawn_dispatcher(
     let dispatcher = Dispatcher::new(
         notifications,
         services.events.clone(),
+        Arc::new(store.clone()),
         Arc::new(store.clone()),
         status.clone(),
         format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),

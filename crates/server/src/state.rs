@@ -57,7 +57,7 @@ pub struct AppState {
     /// Request metrics.
     pub metrics: crate::metrics::Metrics,
     /// The push dispatcher's health.
-    pub push: Arc<crate::notifications::DispatcherStatus>,
+    pub push: Arc<crate::followers::push::DispatcherStatus>,
     /// `fcm` or `log`.
     pub push_notifier: &'static str,
     /// Summaries and QA reviews, and the summary generations running.

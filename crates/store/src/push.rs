@@ -1,59 +1,20 @@
-//! [`PushLedger`]: the push dispatcher's cursor, lease, retry queue and sent notifications.
-//!
-//! The cursor and the retry queue are written only by the lease's holder: each such write
-//! transaction first touches the lease row on the condition that the writer still holds an
-//! unexpired lease, and writes nothing when it does not. On PostgreSQL that statement also
-//! locks the row, so a takeover (an update of the same row) waits for the write to commit and
-//! then reads what it wrote; on SQLite write transactions are serialised anyway.
+//! [`PushLedger`]: the push dispatcher's retry queue and sent notifications; its cursor and
+//! lease are the `push` row of the followers' ledger (`crate::followers`), and the queue is
+//! written only by that lease's holder, checked in the same transaction.
 
 use crate::error::Error;
+use crate::followers::holds;
 use crate::models::{from_db, to_db};
+use crate::query::insert_unless_taken;
 use crate::schema::{tickets, users};
-use crate::schema_push::{push_deliveries, push_retries, push_state};
+use crate::schema_push::{push_deliveries, push_retries};
 use crate::Store;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use concierge_domain::notification::{PendingPush, PushMessage};
-use concierge_domain::ports::PushLedger;
+use concierge_domain::ports::{PushLedger, PUSH_FOLLOWER};
 use concierge_domain::{DomainError, Result};
 use diesel::prelude::*;
-
-/// The dispatcher's row in `push_state`.
-const DISPATCHER: &str = "push";
-
-/// Inserts a row unless its key exists; says whether it did. The generated backend refuses
-/// `ON CONFLICT`, so the duplicate is detected by the unique key, inside a savepoint so the
-/// surrounding transaction survives it on PostgreSQL.
-fn insert_ignoring_duplicate<F>(conn: &mut crate::DbConnection, insert: F) -> Result<bool, Error>
-where
-    F: FnOnce(&mut crate::DbConnection) -> QueryResult<usize>,
-{
-    let attempt = conn.transaction(|c| insert(c));
-    match attempt {
-        Ok(_) => Ok(true),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Whether `holder` holds the dispatcher's lease, unexpired now (read once the transaction
-/// has its connection and, on SQLite, the write lock, so time spent waiting counts); inside a
-/// write transaction, also locks the lease row until it ends (PostgreSQL).
-pub(crate) fn holds(conn: &mut crate::DbConnection, holder: &str) -> Result<bool, Error> {
-    let now = to_db(Utc::now());
-    let n = diesel::update(
-        push_state::table
-            .find(DISPATCHER)
-            .filter(push_state::leader.eq(holder))
-            .filter(push_state::lease_until.gt(now)),
-    )
-    .set(push_state::leader.eq(holder))
-    .execute(conn)?;
-    Ok(n == 1)
-}
 
 type RetryRow = (
     String,
@@ -89,7 +50,7 @@ fn from_row(row: RetryRow) -> Result<PendingPush, Error> {
 fn queue(conn: &mut crate::DbConnection, retry: &PendingPush) -> Result<(), Error> {
     let data = serde_json::to_string(&retry.message.data).map_err(DomainError::storage)?;
     let attempts = i32::try_from(retry.attempts).unwrap_or(i32::MAX);
-    insert_ignoring_duplicate(conn, |c| {
+    insert_unless_taken(conn, |c| {
         diesel::insert_into(push_retries::table)
             .values((
                 push_retries::key.eq(&retry.key),
@@ -109,26 +70,16 @@ fn queue(conn: &mut crate::DbConnection, retry: &PendingPush) -> Result<(), Erro
 
 #[async_trait]
 impl PushLedger for Store {
-    async fn cursor(&self) -> Result<Option<i64>> {
-        self.run(|conn| {
-            let cursor: Option<i64> = push_state::table
-                .find(DISPATCHER)
-                .select(push_state::cursor)
-                .first(conn)
-                .optional()?;
-            Ok(cursor.filter(|c| *c >= 0))
-        })
-        .await
-    }
-
-    async fn advance(&self, holder: String, seq: i64, retries: Vec<PendingPush>) -> Result<bool> {
+    async fn save_progress(
+        &self,
+        holder: String,
+        seq: i64,
+        retries: Vec<PendingPush>,
+    ) -> Result<bool> {
         self.write(move |conn| {
-            if !holds(conn, &holder)? {
+            if !crate::followers::advance(conn, PUSH_FOLLOWER, &holder, seq)? {
                 return Ok(false);
             }
-            diesel::update(push_state::table.find(DISPATCHER))
-                .set(push_state::cursor.eq(seq))
-                .execute(conn)?;
             for retry in &retries {
                 queue(conn, retry)?;
             }
@@ -181,7 +132,7 @@ impl PushLedger for Store {
         let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
         let at = to_db(at);
         self.write(move |conn| {
-            if !holds(conn, &holder)? {
+            if !holds(conn, PUSH_FOLLOWER, &holder)? {
                 return Ok(false);
             }
             diesel::update(push_retries::table.find(&key))
@@ -197,7 +148,7 @@ impl PushLedger for Store {
 
     async fn retry_done(&self, holder: String, key: String) -> Result<bool> {
         self.write(move |conn| {
-            if !holds(conn, &holder)? {
+            if !holds(conn, PUSH_FOLLOWER, &holder)? {
                 return Ok(false);
             }
             diesel::delete(push_retries::table.find(&key)).execute(conn)?;
@@ -219,7 +170,7 @@ impl PushLedger for Store {
     async fn record_sent(&self, key: String) -> Result<()> {
         let now = to_db(Utc::now());
         self.write(move |conn| {
-            insert_ignoring_duplicate(conn, |c| {
+            insert_unless_taken(conn, |c| {
                 diesel::insert_into(push_deliveries::table)
                     .values((
                         push_deliveries::key.eq(&key),
@@ -253,65 +204,6 @@ impl PushLedger for Store {
             diesel::update(tickets::table.filter(tickets::donor_fcm_token.eq(&token)))
                 .set(tickets::donor_fcm_token.eq(None::<String>))
                 .execute(conn)?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn lease(&self, holder: String, until: DateTime<Utc>) -> Result<bool> {
-        let now = to_db(Utc::now());
-        let until = to_db(until);
-        self.write(move |conn| {
-            let taken = diesel::update(
-                push_state::table.find(DISPATCHER).filter(
-                    push_state::leader
-                        .eq(&holder)
-                        .or(push_state::leader.is_null())
-                        .or(push_state::lease_until.lt(now)),
-                ),
-            )
-            .set((
-                push_state::leader.eq(&holder),
-                push_state::lease_until.eq(until),
-            ))
-            .execute(conn)?;
-            if taken == 1 {
-                return Ok(true);
-            }
-            let exists: bool =
-                diesel::select(diesel::dsl::exists(push_state::table.find(DISPATCHER)))
-                    .get_result(conn)?;
-            if exists {
-                return Ok(false);
-            }
-            // No row yet: the first dispatcher creates it with no cursor (-1); it starts at the
-            // log's head.
-            insert_ignoring_duplicate(conn, |c| {
-                diesel::insert_into(push_state::table)
-                    .values((
-                        push_state::name.eq(DISPATCHER),
-                        push_state::cursor.eq(-1i64),
-                        push_state::leader.eq(&holder),
-                        push_state::lease_until.eq(until),
-                    ))
-                    .execute(c)
-            })
-        })
-        .await
-    }
-
-    async fn release(&self, holder: String) -> Result<()> {
-        self.write(move |conn| {
-            diesel::update(
-                push_state::table
-                    .find(DISPATCHER)
-                    .filter(push_state::leader.eq(&holder)),
-            )
-            .set((
-                push_state::leader.eq(None::<String>),
-                push_state::lease_until.eq(None::<chrono::NaiveDateTime>),
-            ))
-            .execute(conn)?;
             Ok(())
         })
         .await

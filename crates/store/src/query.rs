@@ -1,5 +1,6 @@
 //! Query shapes the repositories share: keyset pages (the rows after a cursor, one more than
-//! the page holds, so [`Page::from_rows`] sees whether another page follows) and single rows.
+//! the page holds, so [`Page::from_rows`] sees whether another page follows), single rows, and
+//! inserts that may find their key taken.
 
 use crate::connection::DbConnection;
 use crate::error::Error;
@@ -57,4 +58,21 @@ where
     Limit<Q>: LoadQuery<'q, DbConnection, R>,
 {
     query.first(conn).optional()?.map(convert).transpose()
+}
+
+/// Inserts a row unless its key exists; says whether it did. The generated backend refuses
+/// `ON CONFLICT`, so the duplicate is detected by the unique key, inside a savepoint so the
+/// surrounding transaction survives it on PostgreSQL.
+pub(crate) fn insert_unless_taken<F>(conn: &mut DbConnection, insert: F) -> Result<bool, Error>
+where
+    F: FnOnce(&mut DbConnection) -> QueryResult<usize>,
+{
+    match conn.transaction(insert) {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }

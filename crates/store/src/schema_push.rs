@@ -1,16 +1,6 @@
 //! Tables of the push dispatcher.
 
 diesel::table! {
-    /// How far the dispatcher has read the log, and its lease.
-    push_state (name) {
-        name -> Text,
-        cursor -> BigInt,
-        leader -> Nullable<Text>,
-        lease_until -> Nullable<Timestamp>,
-    }
-}
-
-diesel::table! {
     /// (event, device) pairs sent.
     push_deliveries (key) {
         key -> Text,

@@ -1,10 +1,11 @@
-//! The push ledger: the cursor and the retry queue move only under an unexpired lease.
+//! The push ledger: the cursor (the followers' ledger's `push` row) and the retry queue move
+//! only under an unexpired lease.
 
 use super::harness::store_test;
 use crate::Store;
 use chrono::{DateTime, Duration, Utc};
 use concierge_domain::notification::{PendingPush, PushMessage};
-use concierge_domain::ports::PushLedger;
+use concierge_domain::ports::{FollowerLedger, PushLedger, PUSH_FOLLOWER};
 use std::collections::BTreeMap;
 
 fn pending(key: &str, due: DateTime<Utc>) -> PendingPush {
@@ -43,19 +44,25 @@ async fn keys_due(store: &Store) -> Vec<String> {
 store_test!(
     only_the_lease_holder_moves_the_cursor_and_queues_retries,
     |store| {
-        assert!(store.lease("a".into(), soon()).await.unwrap());
+        assert!(store
+            .lease(PUSH_FOLLOWER.into(), "a".into(), soon())
+            .await
+            .unwrap());
         assert!(
-            !store.lease("b".into(), soon()).await.unwrap(),
+            !store
+                .lease(PUSH_FOLLOWER.into(), "b".into(), soon())
+                .await
+                .unwrap(),
             "a holds it"
         );
 
         let now = Utc::now();
         let written = store
-            .advance("b".into(), 50, vec![pending("7:b", now)])
+            .save_progress("b".into(), 50, vec![pending("7:b", now)])
             .await
             .unwrap();
         assert!(!written, "b does not hold the lease");
-        assert_eq!(store.cursor().await.unwrap(), None);
+        assert_eq!(store.cursor(PUSH_FOLLOWER.into()).await.unwrap(), None);
         assert!(
             keys_due(&store).await.is_empty(),
             "nothing of b's was written"
@@ -64,10 +71,10 @@ store_test!(
         let due = now - Duration::seconds(1);
         let row = pending("7:a", due);
         assert!(store
-            .advance("a".into(), 50, vec![row.clone()])
+            .save_progress("a".into(), 50, vec![row.clone()])
             .await
             .unwrap());
-        assert_eq!(store.cursor().await.unwrap(), Some(50));
+        assert_eq!(store.cursor(PUSH_FOLLOWER.into()).await.unwrap(), Some(50));
         let back = store.retries_due(Utc::now(), 10).await.unwrap();
         assert_eq!(back.len(), 1);
         assert_eq!(back[0].message, row.message, "the payload comes back whole");
@@ -82,12 +89,15 @@ store_test!(
             attempts: 9,
             ..pending("7:a", due)
         };
-        assert!(store.advance("a".into(), 60, vec![again]).await.unwrap());
+        assert!(store
+            .save_progress("a".into(), 60, vec![again])
+            .await
+            .unwrap());
         assert_eq!(
             store.retries_due(Utc::now(), 10).await.unwrap()[0].attempts,
             1
         );
-        assert_eq!(store.cursor().await.unwrap(), Some(60));
+        assert_eq!(store.cursor(PUSH_FOLLOWER.into()).await.unwrap(), Some(60));
 
         // Neither may b reschedule or drop it.
         let later = Utc::now() + Duration::minutes(5);
@@ -103,20 +113,27 @@ store_test!(
 store_test!(
     a_holder_whose_lease_ran_out_writes_nothing_even_before_anyone_takes_over,
     |store| {
-        assert!(store.lease("a".into(), soon()).await.unwrap());
+        assert!(store
+            .lease(PUSH_FOLLOWER.into(), "a".into(), soon())
+            .await
+            .unwrap());
         let due = Utc::now() - Duration::seconds(1);
         assert!(store
-            .advance("a".into(), 10, vec![pending("7:x", due)])
+            .save_progress("a".into(), 10, vec![pending("7:x", due)])
             .await
             .unwrap());
         // a's lease runs out (it renews into the past, as a stalled holder's clock would).
         assert!(store
-            .lease("a".into(), Utc::now() - Duration::milliseconds(1))
+            .lease(
+                PUSH_FOLLOWER.into(),
+                "a".into(),
+                Utc::now() - Duration::milliseconds(1)
+            )
             .await
             .unwrap());
 
         assert!(!store
-            .advance("a".into(), 20, vec![pending("7:y", due)])
+            .save_progress("a".into(), 20, vec![pending("7:y", due)])
             .await
             .unwrap());
         assert!(!store
@@ -124,23 +141,32 @@ store_test!(
             .await
             .unwrap());
         assert!(!store.retry_done("a".into(), "7:x".into()).await.unwrap());
-        assert_eq!(store.cursor().await.unwrap(), Some(10));
+        assert_eq!(store.cursor(PUSH_FOLLOWER.into()).await.unwrap(), Some(10));
         let rows = store.retries_due(Utc::now(), 10).await.unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!((rows[0].key.as_str(), rows[0].attempts), ("7:x", 1));
 
         // b takes the expired lease over and carries on from there.
-        assert!(store.lease("b".into(), soon()).await.unwrap());
-        assert!(!store.lease("a".into(), soon()).await.unwrap());
-        assert!(store.advance("b".into(), 20, vec![]).await.unwrap());
-        assert_eq!(store.cursor().await.unwrap(), Some(20));
+        assert!(store
+            .lease(PUSH_FOLLOWER.into(), "b".into(), soon())
+            .await
+            .unwrap());
+        assert!(!store
+            .lease(PUSH_FOLLOWER.into(), "a".into(), soon())
+            .await
+            .unwrap());
+        assert!(store.save_progress("b".into(), 20, vec![]).await.unwrap());
+        assert_eq!(store.cursor(PUSH_FOLLOWER.into()).await.unwrap(), Some(20));
     }
 );
 
 store_test!(
     the_retry_queue_gives_due_rows_earliest_first_and_forgets_finished_ones,
     |store| {
-        assert!(store.lease("a".into(), soon()).await.unwrap());
+        assert!(store
+            .lease(PUSH_FOLLOWER.into(), "a".into(), soon())
+            .await
+            .unwrap());
         assert_eq!(store.next_retry().await.unwrap(), None);
         let now = Utc::now();
         let rows = vec![
@@ -148,7 +174,7 @@ store_test!(
             pending("2:first", now - Duration::seconds(20)),
             pending("3:second", now - Duration::seconds(10)),
         ];
-        assert!(store.advance("a".into(), 3, rows).await.unwrap());
+        assert!(store.save_progress("a".into(), 3, rows).await.unwrap());
         let next = store.next_retry().await.unwrap().unwrap();
         assert_eq!(
             next.timestamp_micros(),
@@ -184,27 +210,45 @@ store_test!(
 );
 
 store_test!(a_released_lease_is_taken_over_at_once, |store| {
-    assert!(store.lease("a".into(), soon()).await.unwrap());
-    store.release("b".into()).await.unwrap();
+    assert!(store
+        .lease(PUSH_FOLLOWER.into(), "a".into(), soon())
+        .await
+        .unwrap());
+    store
+        .release(PUSH_FOLLOWER.into(), "b".into())
+        .await
+        .unwrap();
     assert!(
-        !store.lease("b".into(), soon()).await.unwrap(),
+        !store
+            .lease(PUSH_FOLLOWER.into(), "b".into(), soon())
+            .await
+            .unwrap(),
         "only a may release it"
     );
-    store.release("a".into()).await.unwrap();
-    assert!(!store.advance("a".into(), 5, vec![]).await.unwrap());
-    assert!(store.lease("b".into(), soon()).await.unwrap());
-    assert!(store.advance("b".into(), 5, vec![]).await.unwrap());
-    assert_eq!(store.cursor().await.unwrap(), Some(5));
+    store
+        .release(PUSH_FOLLOWER.into(), "a".into())
+        .await
+        .unwrap();
+    assert!(!store.save_progress("a".into(), 5, vec![]).await.unwrap());
+    assert!(store
+        .lease(PUSH_FOLLOWER.into(), "b".into(), soon())
+        .await
+        .unwrap());
+    assert!(store.save_progress("b".into(), 5, vec![]).await.unwrap());
+    assert_eq!(store.cursor(PUSH_FOLLOWER.into()).await.unwrap(), Some(5));
 });
 
 store_test!(
     a_takeover_waits_for_the_holders_write_in_flight_and_then_sees_it,
     |store| {
-        use crate::schema_push::push_state;
+        use crate::schema_followers::follower_state;
         use diesel::prelude::*;
 
         let until = Utc::now() + Duration::milliseconds(300);
-        assert!(store.lease("a".into(), until).await.unwrap());
+        assert!(store
+            .lease(PUSH_FOLLOWER.into(), "a".into(), until)
+            .await
+            .unwrap());
         let (checked_tx, checked_rx) = std::sync::mpsc::channel::<()>();
         let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
         let pool = store.pool().clone();
@@ -212,11 +256,11 @@ store_test!(
         let writer = tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().unwrap();
             crate::tx::write(&mut conn, |c| {
-                assert!(crate::push::holds(c, "a")?);
+                assert!(crate::followers::holds(c, PUSH_FOLLOWER, "a")?);
                 checked_tx.send(()).unwrap();
                 go_rx.recv().unwrap();
-                diesel::update(push_state::table.find("push"))
-                    .set(push_state::cursor.eq(99i64))
+                diesel::update(follower_state::table.find("push"))
+                    .set(follower_state::cursor.eq(99i64))
                     .execute(c)?;
                 Ok(())
             })
@@ -231,7 +275,11 @@ store_test!(
         let taker = store.clone();
         let taking = tokio::spawn(async move {
             taker
-                .lease("b".into(), Utc::now() + Duration::seconds(30))
+                .lease(
+                    PUSH_FOLLOWER.into(),
+                    "b".into(),
+                    Utc::now() + Duration::seconds(30),
+                )
                 .await
                 .unwrap()
         });
@@ -241,9 +289,40 @@ store_test!(
         writer.await.unwrap();
         assert!(taking.await.unwrap(), "then b takes the lease");
         assert_eq!(
-            store.cursor().await.unwrap(),
+            store.cursor(PUSH_FOLLOWER.into()).await.unwrap(),
             Some(99),
             "and sees a's cursor"
         );
     }
 );
+
+store_test!(followers_lead_and_advance_independently, |store| {
+    assert!(store
+        .lease("push".into(), "a".into(), soon())
+        .await
+        .unwrap());
+    assert!(store
+        .lease("webhooks".into(), "b".into(), soon())
+        .await
+        .unwrap());
+    assert!(!store
+        .advance("webhooks".into(), "a".into(), 7)
+        .await
+        .unwrap());
+    assert!(store
+        .advance("webhooks".into(), "b".into(), 7)
+        .await
+        .unwrap());
+    assert!(store.save_progress("a".into(), 3, vec![]).await.unwrap());
+    assert_eq!(store.cursor("webhooks".into()).await.unwrap(), Some(7));
+    assert_eq!(store.cursor("push".into()).await.unwrap(), Some(3));
+    assert_eq!(store.cursor("sla".into()).await.unwrap(), None);
+    store.release("push".into(), "a".into()).await.unwrap();
+    assert!(
+        !store
+            .lease("webhooks".into(), "a".into(), soon())
+            .await
+            .unwrap(),
+        "releasing one follower leaves the others led"
+    );
+});

@@ -11,17 +11,15 @@
 //! the database (one row per event and device, with its own backoff and `Retry-After`), saved
 //! with the cursor in one transaction, and a retry step sends the rows that are due.
 //!
-//! With several instances one dispatcher runs at a time, under a short lease in the database
-//! that its holder renews while it works. The cursor and the queue are written only while the
-//! lease holds (the store checks it in the same transaction), and a send starts only while the
-//! lease has more than a tenth of its length left and is abandoned when only that tenth is
-//! left, so a send of one holder has ended before another holder can take over. An instance
-//! killed outright is replaced once its lease runs out (`PUSH_LEASE`, 10 s); one that stops
-//! gracefully gives its lease up.
+//! With several instances one dispatcher runs at a time, under the follower's [`Lease`]
+//! (`PUSH_LEASE`, 10 s). The cursor and the queue are written only while the lease holds, and
+//! a send starts only while the lease has more than a tenth of its length left and is
+//! abandoned when only that tenth is left.
 
+use super::{Lead, Lease};
 use chrono::{DateTime, Utc};
 use concierge_domain::notification::{PendingPush, PushOutcome};
-use concierge_domain::ports::{EventLog, PushLedger};
+use concierge_domain::ports::{EventLog, FollowerLedger, PushLedger, PUSH_FOLLOWER};
 use concierge_domain::services::{Directory, Notification, NotificationService, Settled};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -63,10 +61,6 @@ impl PushSettings {
         let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(20));
         let backoff = self.backoff.saturating_mul(factor).min(self.max_backoff);
         after.map_or(backoff, |after| after.max(backoff))
-    }
-
-    fn lease(&self) -> chrono::Duration {
-        chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(10))
     }
 }
 
@@ -115,23 +109,22 @@ impl DispatcherStatus {
     }
 }
 
-/// The dispatcher: it holds the lease, the cursor and when the next retry is due in memory
-/// while it leads, so an idle pass writes nothing and a busy one writes the cursor (with the
-/// batch's new retries) once per batch, and the lease when a third of it has run.
+/// The dispatcher: it keeps the cursor and when the next retry is due in memory while it
+/// leads, so an idle pass writes nothing and a busy one writes the cursor (with the batch's new
+/// retries) once per batch, and the lease when a third of it has run.
 pub struct Dispatcher {
     service: NotificationService,
     log: Arc<dyn EventLog>,
     ledger: Arc<dyn PushLedger>,
+    lease: Lease,
     status: Arc<DispatcherStatus>,
-    holder: String,
     settings: PushSettings,
     held: Mutex<Option<Held>>,
 }
 
-/// A lease this instance holds, its cursor, and when the earliest queued retry is due.
+/// While this instance leads: its cursor, and when the earliest queued retry is due.
 #[derive(Debug, Clone, Copy)]
 struct Held {
-    until: DateTime<Utc>,
     cursor: i64,
     next_retry: Option<DateTime<Utc>>,
 }
@@ -148,11 +141,12 @@ enum Attempt {
 
 impl Dispatcher {
     /// A dispatcher named `holder` (unique per instance) that sends through `service`, follows
-    /// `log`, keeps its cursor, retry queue, sent keys and lease in `ledger`, reports to
-    /// `status`, and times itself by `settings`.
+    /// `log`, keeps its cursor and lease in `followers` and its retry queue and sent keys in
+    /// `ledger`, reports to `status`, and times itself by `settings`.
     pub fn new(
         service: NotificationService,
         log: Arc<dyn EventLog>,
+        followers: Arc<dyn FollowerLedger>,
         ledger: Arc<dyn PushLedger>,
         status: Arc<DispatcherStatus>,
         holder: String,
@@ -162,8 +156,8 @@ impl Dispatcher {
             service,
             log,
             ledger,
+            lease: Lease::new(followers, PUSH_FOLLOWER, holder, settings.lease),
             status,
-            holder,
             settings,
             held: Mutex::new(None),
         }
@@ -193,18 +187,14 @@ impl Dispatcher {
                 }
             }
         }
-        if self.held().is_some() {
-            self.lose();
-            if let Err(err) = self.ledger.release(self.holder.clone()).await {
-                tracing::warn!(error = %err, "push dispatcher: cannot give the lease up");
-            }
-        }
+        self.lease.give_up().await;
+        self.lose();
     }
 
     /// How long an idle dispatcher sleeps: `poll`, less when a retry falls due sooner, and at
     /// most a third of the lease so the lease is renewed in time.
     fn idle_wait(&self, poll: Duration) -> Duration {
-        let mut wait = poll.min(self.settings.lease / 3);
+        let mut wait = poll.min(self.lease.renew_within());
         if let Some(due) = self.held().and_then(|h| h.next_retry) {
             let until_due = (due - Utc::now()).to_std().unwrap_or(Duration::ZERO);
             wait = wait.min(until_due.max(Duration::from_millis(10)));
@@ -274,7 +264,7 @@ impl Dispatcher {
         let earliest = retries.iter().map(|r| r.next_attempt_at).min();
         if !self
             .ledger
-            .advance(self.holder.clone(), last, retries)
+            .save_progress(self.lease.holder().to_owned(), last, retries)
             .await?
         {
             self.lose();
@@ -316,7 +306,7 @@ impl Dispatcher {
                             let key = pending.key.clone();
                             if !self
                                 .ledger
-                                .retry_later(self.holder.clone(), key, attempts, at)
+                                .retry_later(self.lease.holder().to_owned(), key, attempts, at)
                                 .await?
                             {
                                 self.lose();
@@ -330,7 +320,7 @@ impl Dispatcher {
             if done
                 && !self
                     .ledger
-                    .retry_done(self.holder.clone(), pending.key.clone())
+                    .retry_done(self.lease.holder().to_owned(), pending.key.clone())
                     .await?
             {
                 self.lose();
@@ -352,7 +342,8 @@ impl Dispatcher {
         if self.service.was_sent(notification).await? {
             return Ok(Attempt::Done);
         }
-        let Some(deadline) = self.send_deadline().await? else {
+        let Some(deadline) = self.lease.deadline().await? else {
+            self.lose();
             return Ok(Attempt::LeaseLost);
         };
         let outcome = match tokio::time::timeout_at(deadline, self.service.send(notification)).await
@@ -406,79 +397,24 @@ impl Dispatcher {
         Ok(None)
     }
 
-    /// The instant a send must end by: a tenth of the lease before it runs out, the lease
-    /// renewed first when a third of it has run. `None` when the lease is lost.
-    async fn send_deadline(&self) -> concierge_domain::Result<Option<tokio::time::Instant>> {
-        let lease = self.settings.lease();
-        let Some(held) = self.held() else {
-            return Ok(None);
-        };
-        let now = Utc::now();
-        if held.until <= now {
-            self.lose();
-            return Ok(None);
-        }
-        let mut until = held.until;
-        if until - now < lease * 2 / 3 {
-            until = now + lease;
-            if !self.ledger.lease(self.holder.clone(), until).await? {
-                self.lose();
-                return Ok(None);
-            }
-            self.remember(|held| held.until = until);
-        }
-        match (until - lease / 10 - Utc::now()).to_std() {
-            Ok(left) => Ok(Some(tokio::time::Instant::now() + left)),
-            Err(_) => {
-                self.lose();
-                Ok(None)
-            }
-        }
-    }
-
     /// What this instance holds while it leads, taking or renewing the lease when a third of
     /// it has run; `None` while another instance leads.
     async fn lead(&self) -> concierge_domain::Result<Option<Held>> {
-        let now = Utc::now();
-        let lease = self.settings.lease();
-        // A lease that ran out may have been taken and given back meanwhile.
-        let current = self.held().filter(|held| held.until > now);
-        if let Some(held) = current.filter(|held| held.until - now > lease * 2 / 3) {
+        let lead = self.lease.keep().await?;
+        if let (Lead::Kept, Some(held)) = (lead, self.held()) {
             return Ok(Some(held));
         }
-        let until = now + lease;
-        let leading = self.ledger.lease(self.holder.clone(), until).await?;
-        if !leading {
+        if lead == Lead::Lost {
             self.lose();
             return Ok(None);
         }
-        let held = match current {
-            // Still ours: no one else moved the cursor or the queue.
-            Some(held) => Held { until, ..held },
-            None => {
-                let cursor = match self.ledger.cursor().await? {
-                    Some(cursor) => cursor,
-                    None => {
-                        // First run: start from now, not from the history.
-                        let head = self.log.head().await?;
-                        if !self
-                            .ledger
-                            .advance(self.holder.clone(), head, vec![])
-                            .await?
-                        {
-                            self.lose();
-                            return Ok(None);
-                        }
-                        head
-                    }
-                };
-                let next_retry = self.ledger.next_retry().await?;
-                Held {
-                    until,
-                    cursor,
-                    next_retry,
-                }
-            }
+        let Some(cursor) = self.lease.start(self.log.as_ref()).await? else {
+            self.lose();
+            return Ok(None);
+        };
+        let held = Held {
+            cursor,
+            next_retry: self.ledger.next_retry().await?,
         };
         *self.held.lock().unwrap_or_else(PoisonError::into_inner) = Some(held);
         self.status.leading.store(true, Ordering::Relaxed);
@@ -503,6 +439,7 @@ impl Dispatcher {
 
     /// Forgets the lease: the next pass takes it afresh, reading the cursor and the queue.
     fn lose(&self) {
+        self.lease.lose();
         *self.held.lock().unwrap_or_else(PoisonError::into_inner) = None;
         self.status.leading.store(false, Ordering::Relaxed);
     }

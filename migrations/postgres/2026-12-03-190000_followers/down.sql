@@ -1,0 +1,1 @@
+ALTER TABLE follower_state RENAME TO push_state;
