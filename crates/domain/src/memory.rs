@@ -145,6 +145,7 @@ impl MemoryStore {
             insights: None,
             push: None,
             search: None,
+            sla: None,
         }
     }
 

@@ -182,6 +182,7 @@ impl Modify for Security {
         (name = "calls", description = "Call requests and sessions"),
         (name = "insights", description = "Summaries and QA reviews"),
         (name = "search", description = "Tickets and messages matching a query"),
+        (name = "sla", description = "SLA policies and business-hours calendars"),
         (name = "meta", description = "This document, the docs page, the WebSocket upgrade")
     )
 )]

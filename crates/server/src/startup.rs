@@ -89,6 +89,7 @@ fn core_ports(store: &Store, config: &Config) -> Ports {
         insights: None,
         push: None,
         search: None,
+        sla: None,
     }
 }
 
@@ -111,6 +112,7 @@ fn all_ports(store: &Store, config: &Config) -> Result<(Ports, &'static str), St
             ledger: shared.clone(),
             notifier: push_notifier(config)?,
         }),
+        sla: Some(shared.clone()),
         search: Some(shared),
         ..core_ports(store, config)
     };
@@ -218,6 +220,7 @@ impl Application {
         let state = web::Data::new(AppState {
             calls: wired(&services.calls, "call")?,
             search: wired(&services.search, "search")?,
+            sla: wired(&services.sla, "SLA")?,
             services,
             video_name,
             tokens: Tokens::new(

@@ -36,6 +36,8 @@ pub struct AppState {
     pub services: Services,
     /// Search: `services.search`, which the server always wires.
     pub search: concierge_domain::search::SearchService,
+    /// SLA policies and calendars: `services.sla`, which the server always wires.
+    pub sla: concierge_domain::sla::SlaService,
     /// Calls: `services.calls`, which the server always wires.
     pub calls: concierge_domain::services::CallService,
     /// The active video adapter (`videosdk` or `disabled`), for health reports.

@@ -5,6 +5,7 @@ pub mod alarm;
 pub mod calendar;
 pub mod clock;
 pub mod policy;
+mod service;
 
 pub use alarm::{Alarm, AlarmLevel, SlaMarks};
 pub use calendar::{BusinessHours, Calendar, CalendarInput, Hours, NewCalendar, OpenHours};
@@ -13,6 +14,7 @@ pub use clock::{
     SlaClocks,
 };
 pub use policy::{select, Policy, PolicyInput, PolicyMatch, PolicyRules, Targets};
+pub use service::SlaService;
 
 #[cfg(test)]
 mod properties;

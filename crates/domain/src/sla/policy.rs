@@ -90,7 +90,7 @@ pub struct PolicyInput {
 }
 
 impl PolicyInput {
-    /// Checks every field (whether the calendar exists is the service's check).
+    /// Checks every field (whether the calendar exists is checked where the policy is stored).
     pub fn validated(&self) -> Result<PolicyRules> {
         let mut errors = vec![];
         let name = validate::text(&mut errors, "name", &self.name, 1, 200);

@@ -7,6 +7,7 @@ pub(crate) mod health;
 pub(crate) mod insights;
 mod messages;
 mod search;
+mod sla;
 mod tickets;
 mod uploads;
 mod ws;
@@ -23,6 +24,7 @@ pub fn api(cfg: &mut ServiceConfig) {
         .configure(uploads::routes)
         .configure(insights::routes)
         .configure(search::routes)
+        .configure(sla::routes)
         .configure(ws::routes)
         .configure(crate::openapi::routes);
 }

@@ -21,6 +21,7 @@ mod insights;
 mod messages;
 pub(crate) mod names;
 mod search;
+mod sla;
 mod tickets;
 mod users;
 
@@ -29,6 +30,7 @@ pub use events::EventWire;
 pub use insights::{Entity, Flag, QaReview, Summary, Verdict};
 pub use messages::{attachment_url, avatar_url, Attachment, Message, SenderProfile};
 pub use search::{SearchHit, SearchHitKind};
+pub use sla::{SlaCalendar, SlaMatch, SlaPolicy, SlaTargets, SlaWeek};
 pub use tickets::{Donor, StaffSummary, TaskDetail, Ticket, TicketDetail};
 pub use users::User;
 
