@@ -20,4 +20,5 @@ mod realtime;
 mod realtime_rights;
 mod search;
 mod security;
+mod sla;
 mod walkthrough;
