@@ -8,6 +8,7 @@ mod insights;
 mod messages;
 mod push;
 mod search;
+mod sla;
 mod throughput;
 mod tickets;
 mod users;
