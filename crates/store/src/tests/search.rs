@@ -340,22 +340,23 @@ store_test!(the_migration_indexes_what_existed_before_it, |store| {
     let t = create(&store, free("Legacy ticket")).await;
     let posted = post_file(&store, t.id, "archived words", "old_scan.pdf").await;
     let m = format!("m{}", posted.id);
+    // Reverts the newer migrations, then the search one.
     let mut conn = store.pool().get().unwrap();
-    let reverted = match &mut **conn {
-        crate::DbConnection::Postgresql(c) => c
-            .revert_last_migration(crate::POSTGRES_MIGRATIONS)
-            .unwrap()
-            .to_string(),
-        crate::DbConnection::Sqlite(c) => c
-            .revert_last_migration(crate::SQLITE_MIGRATIONS)
-            .unwrap()
-            .to_string(),
-    };
+    let mut reverted = vec![];
+    while reverted.last().map(String::as_str) != Some("20261203170000") {
+        assert!(reverted.len() < 10, "no search migration: {reverted:?}");
+        reverted.push(match &mut **conn {
+            crate::DbConnection::Postgresql(c) => c
+                .revert_last_migration(crate::POSTGRES_MIGRATIONS)
+                .unwrap()
+                .to_string(),
+            crate::DbConnection::Sqlite(c) => c
+                .revert_last_migration(crate::SQLITE_MIGRATIONS)
+                .unwrap()
+                .to_string(),
+        });
+    }
     drop(conn);
-    assert_eq!(
-        reverted, "20261203170000",
-        "the search migration is the newest"
-    );
     store.run_migrations().await.unwrap();
     assert_eq!(hits(&store, "legacy").await, vec![format!("t{}", t.id)]);
     assert_eq!(hits(&store, "archived").await, vec![m.clone()]);
