@@ -22,5 +22,6 @@ mod realtime;
 mod realtime_rights;
 mod search;
 mod security;
+mod sla;
 mod walkthrough;
 mod webhooks;

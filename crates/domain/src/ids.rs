@@ -30,3 +30,11 @@ id_type!(
     /// A message's id.
     MessageId
 );
+id_type!(
+    /// An SLA policy's id.
+    PolicyId
+);
+id_type!(
+    /// A business-hours calendar's id.
+    CalendarId
+);

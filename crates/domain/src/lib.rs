@@ -12,6 +12,8 @@
 //!   `mock` feature each port has a `mockall` mock (`MockTicketRepository`, ...).
 //! * [`search`]: the search query language, its permission scope and the `SearchIndex` port.
 //! * [`webhook`]: webhook endpoints, their signatures, retry schedule and SSRF rules.
+//! * [`sla`]: SLA policies, business-hours calendars and the clocks of a ticket.
+//! * [`report`]: duration figures (nearest-rank percentiles) and SLA tallies for reports.
 //! * [`services`]: one service per area of use cases; they check permissions, apply the state
 //!   machine and call the ports.
 //!
@@ -39,8 +41,10 @@ pub mod notification;
 pub mod page;
 pub mod ports;
 pub mod qa;
+pub mod report;
 pub mod search;
 pub mod services;
+pub mod sla;
 pub mod summary;
 pub mod ticket;
 pub mod user;

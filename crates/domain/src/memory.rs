@@ -161,6 +161,7 @@ impl MemoryStore {
             insights: None,
             push: None,
             search: None,
+            sla: None,
         }
     }
 

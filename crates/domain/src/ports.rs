@@ -9,7 +9,7 @@
 
 use crate::error::Result;
 use crate::event::StoredEvent;
-use crate::ids::{MessageId, TicketId, UserId};
+use crate::ids::{CalendarId, MessageId, PolicyId, TicketId, UserId};
 use crate::message::{Message, MessageFilter, NewMessage, Posted};
 use crate::page::{Page, PageRequest};
 use crate::ticket::{NewTicket, Ticket, TicketFilter};
@@ -552,4 +552,50 @@ pub trait LoginFailureCounter: Send + Sync {
     ) -> Result<()>;
     /// Removes the ended windows; returns how many.
     async fn forget_login_failures(&self, ended: DateTime<Utc>) -> Result<usize>;
+}
+
+/// SLA policies and business-hours calendars (see [`crate::sla`]). Lists are oldest first.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait SlaRepository: Send + Sync {
+    /// Policies by id, oldest first.
+    async fn list_policies(&self, page: PageRequest) -> Result<Page<crate::sla::Policy>>;
+    /// One policy.
+    async fn get_policy(&self, id: PolicyId) -> Result<Option<crate::sla::Policy>>;
+    /// Stores a policy. `Invalid` naming `calendarId` when its calendar does not exist.
+    async fn create_policy(
+        &self,
+        rules: crate::sla::PolicyRules,
+        now: DateTime<Utc>,
+    ) -> Result<crate::sla::Policy>;
+    /// Replaces a policy's settings, keeping its id and creation time. `NotFound` when it does
+    /// not exist, `Invalid` naming `calendarId` when its calendar does not.
+    async fn replace_policy(
+        &self,
+        id: PolicyId,
+        rules: crate::sla::PolicyRules,
+        now: DateTime<Utc>,
+    ) -> Result<crate::sla::Policy>;
+    /// Deletes a policy. `NotFound` when it does not exist.
+    async fn delete_policy(&self, id: PolicyId) -> Result<()>;
+    /// Calendars by id, oldest first.
+    async fn list_calendars(&self, page: PageRequest) -> Result<Page<crate::sla::Calendar>>;
+    /// One calendar.
+    async fn get_calendar(&self, id: CalendarId) -> Result<Option<crate::sla::Calendar>>;
+    /// Stores a calendar.
+    async fn create_calendar(
+        &self,
+        calendar: crate::sla::NewCalendar,
+        now: DateTime<Utc>,
+    ) -> Result<crate::sla::Calendar>;
+    /// Replaces a calendar, keeping its id and creation time. `NotFound` when it does not exist.
+    async fn replace_calendar(
+        &self,
+        id: CalendarId,
+        calendar: crate::sla::NewCalendar,
+        now: DateTime<Utc>,
+    ) -> Result<crate::sla::Calendar>;
+    /// Deletes a calendar. `NotFound` when it does not exist, `Conflict` while a policy counts
+    /// in it (also when that policy is written concurrently).
+    async fn delete_calendar(&self, id: CalendarId) -> Result<()>;
 }

@@ -184,6 +184,7 @@ impl Modify for Security {
         (name = "search", description = "Tickets and messages matching a query"),
         (name = "webhooks", description = "Endpoints that receive events, and their deliveries"),
         (name = "audit", description = "The audit trail: who did what, as a hash chain"),
+        (name = "sla", description = "SLA policies and business-hours calendars"),
         (name = "meta", description = "This document, the docs page, the WebSocket upgrade")
     )
 )]

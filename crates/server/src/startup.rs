@@ -103,6 +103,7 @@ fn core_ports(store: &Store, blobs: Arc<Watched>, config: &Config) -> Ports {
         insights: None,
         push: None,
         search: None,
+        sla: None,
     }
 }
 
@@ -129,6 +130,7 @@ fn all_ports(
             ledger: shared.clone(),
             notifier: push_notifier(config)?,
         }),
+        sla: Some(shared.clone()),
         search: Some(shared),
         ..core_ports(store, blobs, config)
     };
@@ -252,6 +254,7 @@ impl Application {
             webhooks,
             calls: wired(&services.calls, "call")?,
             search: wired(&services.search, "search")?,
+            sla: wired(&services.sla, "SLA")?,
             services,
             video_name,
             tokens: Tokens::new(

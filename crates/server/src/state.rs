@@ -38,6 +38,8 @@ pub struct AppState {
     pub audit: Arc<dyn concierge_domain::audit::AuditLog>,
     /// Search: `services.search`, which the server always wires.
     pub search: concierge_domain::search::SearchService,
+    /// SLA policies and calendars: `services.sla`, which the server always wires.
+    pub sla: concierge_domain::sla::SlaService,
     /// Calls: `services.calls`, which the server always wires.
     pub calls: concierge_domain::services::CallService,
     /// Webhook endpoints.

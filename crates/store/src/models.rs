@@ -23,7 +23,7 @@ pub(crate) fn from_db(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
 }
 
-fn parse<T: FromStr>(value: &str, what: &str) -> Result<T, Error> {
+pub(crate) fn parse<T: FromStr>(value: &str, what: &str) -> Result<T, Error> {
     value
         .parse()
         .map_err(|_| corrupt(format!("{what} {value:?}")))

@@ -33,7 +33,7 @@ use crate::ports::{
 use crate::ticket::Ticket;
 use std::sync::Arc;
 
-/// The adapters the services run on: the core every service may use, and three optional
+/// The adapters the services run on: the core every service may use, and optional
 /// groups. A service whose group is `None` is not built (its field in [`Services`] is `None`).
 #[derive(Clone)]
 pub struct Ports {
@@ -61,6 +61,8 @@ pub struct Ports {
     pub push: Option<PushPorts>,
     /// The search index, for [`SearchService`](crate::search::SearchService).
     pub search: Option<Arc<dyn crate::search::SearchIndex>>,
+    /// SLA policies and calendars, for [`SlaService`](crate::sla::SlaService).
+    pub sla: Option<Arc<dyn crate::ports::SlaRepository>>,
 }
 
 /// The ports of calls.
@@ -128,6 +130,7 @@ impl Ports {
 ///     insights: None,
 ///     push: None,
 ///     search: None,
+///     sla: None,
 /// });
 /// assert!(services.calls.is_none());
 /// ```
@@ -149,6 +152,8 @@ pub struct Services {
     pub notifications: Option<NotificationService>,
     /// Search over tickets and messages, when [`Ports::search`] is set.
     pub search: Option<crate::search::SearchService>,
+    /// SLA policies and calendars, when [`Ports::sla`] is set.
+    pub sla: Option<crate::sla::SlaService>,
     /// The event log, for readers.
     pub events: Arc<dyn EventLog>,
 }
@@ -171,6 +176,7 @@ impl Services {
                     push.notifier.clone(),
                 )
             }),
+            sla: crate::sla::SlaService::new(&ports),
             search: ports.search.map(crate::search::SearchService::new),
             events: ports.events,
         }

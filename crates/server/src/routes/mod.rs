@@ -8,6 +8,7 @@ pub(crate) mod health;
 pub(crate) mod insights;
 mod messages;
 mod search;
+mod sla;
 mod tickets;
 mod uploads;
 mod webhooks;
@@ -27,6 +28,7 @@ pub fn api(cfg: &mut ServiceConfig) {
         .configure(search::routes)
         .configure(audit::routes)
         .configure(webhooks::routes)
+        .configure(sla::routes)
         .configure(ws::routes)
         .configure(crate::openapi::routes);
 }

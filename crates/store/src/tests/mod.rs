@@ -10,6 +10,7 @@ mod login_failures;
 mod messages;
 mod push;
 mod search;
+mod sla;
 mod throughput;
 mod tickets;
 mod users;

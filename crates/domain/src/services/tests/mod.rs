@@ -44,7 +44,7 @@ pub(super) const ADMIN_ID: UserId = UserId(20);
 pub(super) const SUPER_ID: UserId = UserId(30);
 
 /// The time the mock clock tells.
-pub(super) fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0)
         .single()
         .expect("a valid date")
@@ -266,6 +266,7 @@ pub(crate) fn mock_ports() -> Ports {
         insights: None,
         push: None,
         search: None,
+        sla: None,
     }
 }
 
