@@ -30,6 +30,7 @@ pub mod actor;
 pub mod analysis;
 pub mod attachment;
 pub mod audit;
+pub mod backoff;
 pub mod call;
 pub mod error;
 pub mod event;

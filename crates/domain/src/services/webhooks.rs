@@ -2,12 +2,12 @@
 //! remove, rotate the secret, read the delivery log and send a delivery again.
 
 use crate::actor::Actor;
+use crate::backoff::later;
 use crate::error::{DomainError, Result};
 use crate::page::{Page, PageRequest};
 use crate::ports::{Clock, WebhookSender, WebhookStore};
 use crate::webhook::{
-    later, new_secret, Delivery, RetrySchedule, Webhook, WebhookInput, WebhookPatch,
-    ROTATION_OVERLAP,
+    new_secret, Delivery, RetrySchedule, Webhook, WebhookInput, WebhookPatch, ROTATION_OVERLAP,
 };
 use std::sync::Arc;
 

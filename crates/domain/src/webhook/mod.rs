@@ -9,7 +9,7 @@ mod retry;
 mod signing;
 
 pub use address::public;
-pub use retry::{later, RetrySchedule};
+pub use retry::RetrySchedule;
 pub use signing::{new_secret, sign, signature_header, SECRET_PREFIX};
 
 use crate::error::{DomainError, FieldError, Result};

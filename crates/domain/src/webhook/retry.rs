@@ -2,6 +2,7 @@
 //! a longer `Retry-After`, until the delivery has been tried for its retry window; and when an
 //! endpoint that keeps failing is switched off.
 
+use crate::backoff::later;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
@@ -30,21 +31,11 @@ impl Default for RetrySchedule {
     }
 }
 
-/// `duration` after `time`, or the end of time when that overflows.
-pub fn later(time: DateTime<Utc>, duration: Duration) -> DateTime<Utc> {
-    chrono::Duration::from_std(duration)
-        .ok()
-        .and_then(|d| time.checked_add_signed(d))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
-}
-
 impl RetrySchedule {
     /// The wait after `failures` failed attempts (1 or more): `base * 2^(failures-1)` up to
     /// `max`, or the receiver's `Retry-After` when that is longer.
     pub fn wait(&self, failures: u32, retry_after: Option<Duration>) -> Duration {
-        let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(30));
-        let backoff = self.base.saturating_mul(factor).min(self.max);
-        retry_after.map_or(backoff, |after| after.max(backoff))
+        crate::backoff::wait(self.base, self.max, failures, retry_after)
     }
 
     /// When to try again after `failures` failed attempts at `now`; `None` when that would

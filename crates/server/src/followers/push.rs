@@ -18,6 +18,7 @@
 
 use super::{Lead, Lease};
 use chrono::{DateTime, Utc};
+use concierge_domain::backoff::later;
 use concierge_domain::notification::{PendingPush, PushOutcome};
 use concierge_domain::ports::{EventLog, FollowerLedger, PushLedger, PUSH_FOLLOWER};
 use concierge_domain::services::{Directory, Notification, NotificationService, Settled};
@@ -58,9 +59,7 @@ impl PushSettings {
     /// The wait before attempt `attempts + 1`: the backoff, or the push service's
     /// `Retry-After` when that is longer.
     fn wait(&self, attempts: u32, after: Option<Duration>) -> Duration {
-        let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(20));
-        let backoff = self.backoff.saturating_mul(factor).min(self.max_backoff);
-        after.map_or(backoff, |after| after.max(backoff))
+        concierge_domain::backoff::wait(self.backoff, self.max_backoff, attempts, after)
     }
 }
 
@@ -443,14 +442,6 @@ impl Dispatcher {
         *self.held.lock().unwrap_or_else(PoisonError::into_inner) = None;
         self.status.leading.store(false, Ordering::Relaxed);
     }
-}
-
-/// `duration` after `time`, or the end of time when that is past it.
-fn later(time: DateTime<Utc>, duration: Duration) -> DateTime<Utc> {
-    chrono::Duration::from_std(duration)
-        .ok()
-        .and_then(|d| time.checked_add_signed(d))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 #[cfg(test)]

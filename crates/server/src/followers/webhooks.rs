@@ -12,10 +12,11 @@
 
 use super::{Lead, Lease};
 use chrono::Utc;
+use concierge_domain::backoff::later;
 use concierge_domain::ports::{EventLog, FollowerLedger, WebhookSender, WebhookStore};
 use concierge_domain::webhook::{
-    later, signature_header, AttemptRecord, Delivery, NewDelivery, RetrySchedule, SendResult,
-    Webhook, WebhookRequest,
+    signature_header, AttemptRecord, Delivery, NewDelivery, RetrySchedule, SendResult, Webhook,
+    WebhookRequest,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
